@@ -1,0 +1,91 @@
+//! Blinding: what of a battle may be shown, and when. Before the vote a battle is anonymous
+//! ("Assistant A" and "Assistant B"); the reveal comes only with the vote.
+
+use serde::Serialize;
+
+use super::{BattleRecord, Status, Winner};
+
+/// A battle as callers see it; the JSON shape of the REST API (SPEC §2). Model names are
+/// present only once the battle has a vote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BattleView {
+    pub battle_id: String,
+    pub prompt: String,
+    pub prompt_theme: String,
+    pub response_a: Option<String>,
+    pub response_b: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_a: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_b: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub winner: Option<Winner>,
+    pub created_at: String,
+}
+
+impl BattleView {
+    /// The caller's view of `record`: names only after the vote.
+    #[must_use]
+    pub fn of(record: &BattleRecord) -> Self {
+        let revealed = record.winner.is_some();
+        let error = match (&record.a.error, &record.b.error) {
+            (None, None) => None,
+            (Some(a), None) => Some(format!("Assistant A: {a}")),
+            (None, Some(b)) => Some(format!("Assistant B: {b}")),
+            (Some(a), Some(b)) => Some(format!("Assistant A: {a}; Assistant B: {b}")),
+        };
+        BattleView {
+            battle_id: record.id.to_string(),
+            prompt: record.prompt.clone(),
+            prompt_theme: record.theme.clone(),
+            response_a: record.a.response.clone(),
+            response_b: record.b.response.clone(),
+            status: record.status,
+            error,
+            model_a: revealed.then(|| record.a.model.clone()),
+            model_b: revealed.then(|| record.b.model.clone()),
+            winner: record.winner,
+            created_at: crate::util::format_ms(record.created_at),
+        }
+    }
+}
+
+/// One side of a reveal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevealSide {
+    pub model: String,
+    /// The model's rating before and after this vote (online Elo).
+    pub rating_before: f64,
+    pub rating_after: f64,
+}
+
+/// What the vote reveals.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reveal {
+    pub battle_id: String,
+    pub winner: Winner,
+    pub model_a: RevealSide,
+    pub model_b: RevealSide,
+    /// `mock` models are labelled as not models.
+    #[serde(skip)]
+    pub label_a: String,
+    #[serde(skip)]
+    pub label_b: String,
+}
+
+impl Reveal {
+    /// The name of the winning model, "Tie", "Both bad" or "Skipped".
+    #[must_use]
+    pub fn outcome_text(&self) -> String {
+        match self.winner {
+            Winner::ModelA => format!("{} wins", self.label_a),
+            Winner::ModelB => format!("{} wins", self.label_b),
+            Winner::Tie => "Tie".into(),
+            Winner::BothBad => "Both bad".into(),
+            Winner::Skip => "Skipped".into(),
+        }
+    }
+}

@@ -1,0 +1,680 @@
+//! `config.jsonc` and `models.json`: loading, validation and path resolution (SPEC §1, §3).
+//!
+//! Both files are read with a JSONC parser (comments and trailing commas allowed) straight into
+//! typed structs, so every error carries the line and column of the offending token. Unknown
+//! keys are errors that name the nearest known key.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// The configuration of `config.jsonc`. Every field has the default of SPEC §3.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub host: String,
+    pub battle_server_port: u16,
+    /// The server's API key; empty means open. `ARENA_API_KEY` overrides it.
+    pub api_key: String,
+    /// The model id that turns on battle mode in `/v1/chat/completions`.
+    pub battle_model: String,
+    /// The upstream used by models that name no `base_url` of their own.
+    pub upstream: UpstreamConfig,
+    pub request_timeout_seconds: u64,
+    pub stream_idle_timeout_seconds: u64,
+    pub max_concurrent_battles: u32,
+    pub battles_per_hour: u32,
+    pub battle_interval_seconds: u64,
+    pub pending_vote_expiry_minutes: u64,
+    pub generation_timeout_seconds: u64,
+    pub elo: EloConfig,
+    pub glicko2: Glicko2Config,
+    pub tiers: TiersConfig,
+    /// Merge all system messages into one leading system message.
+    pub tavern_mode: bool,
+    /// Secret for hashing user ids (HMAC-SHA-256).
+    pub user_id_salt: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            battle_server_port: 5103,
+            api_key: String::new(),
+            battle_model: "arena".into(),
+            upstream: UpstreamConfig::default(),
+            request_timeout_seconds: 360,
+            stream_idle_timeout_seconds: 120,
+            max_concurrent_battles: 3,
+            battles_per_hour: 20,
+            battle_interval_seconds: 30,
+            pending_vote_expiry_minutes: 7 * 24 * 60,
+            generation_timeout_seconds: 600,
+            elo: EloConfig::default(),
+            glicko2: Glicko2Config::default(),
+            tiers: TiersConfig::default(),
+            tavern_mode: false,
+            user_id_salt: String::new(),
+        }
+    }
+}
+
+/// The default upstream of `config.jsonc`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    pub base_url: String,
+    /// Name of the environment variable that holds the key; keys never live in our files.
+    pub api_key_env: Option<String>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            base_url: "https://api.openai.com/v1".into(),
+            api_key_env: Some("OPENAI_API_KEY".into()),
+        }
+    }
+}
+
+/// Online Elo parameters.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EloConfig {
+    pub k: f64,
+    pub initial: f64,
+}
+
+impl Default for EloConfig {
+    fn default() -> Self {
+        EloConfig {
+            k: 32.0,
+            initial: 1000.0,
+        }
+    }
+}
+
+/// Glicko-2 parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Glicko2Config {
+    pub initial_rating: f64,
+    pub initial_rd: f64,
+    pub initial_volatility: f64,
+    pub tau: f64,
+    pub rating_period: String,
+}
+
+impl Default for Glicko2Config {
+    fn default() -> Self {
+        Glicko2Config {
+            initial_rating: 1500.0,
+            initial_rd: 350.0,
+            initial_volatility: 0.06,
+            tau: 0.5,
+            rating_period: "1h".into(),
+        }
+    }
+}
+
+/// Tier sampling parameters.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TiersConfig {
+    pub promotion_count: u32,
+    pub cross_tier_probability: f64,
+    pub transition_zone_probability: f64,
+    pub transition_zone_size: u32,
+}
+
+impl Default for TiersConfig {
+    fn default() -> Self {
+        TiersConfig {
+            promotion_count: 3,
+            cross_tier_probability: 0.2,
+            transition_zone_probability: 0.18,
+            transition_zone_size: 5,
+        }
+    }
+}
+
+/// A model tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    High,
+    Low,
+}
+
+impl Tier {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::High => "high",
+            Tier::Low => "low",
+        }
+    }
+}
+
+/// How a model's answers are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible `/chat/completions` server.
+    #[default]
+    Openai,
+    /// A deterministic offline responder for demos and tests. Not a model.
+    Mock,
+}
+
+/// One upstream endpoint of a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Base URL up to and including `/v1`; `/chat/completions` is appended.
+    pub base_url: String,
+    /// The model id the upstream knows.
+    pub model: String,
+    /// Environment variable holding the bearer key, if any.
+    pub api_key_env: Option<String>,
+}
+
+/// A model of the pool, normalised from any of the three forms of `models.json`.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    /// Public name: what leaderboards show.
+    pub name: String,
+    pub provider: ProviderKind,
+    /// At least one; a pool when more. One is chosen at random per request.
+    pub endpoints: Vec<Endpoint>,
+    pub tier: Option<Tier>,
+    /// Sampling weight; 0 keeps the model out of rotation with its history kept.
+    pub weight: f64,
+    /// Extra request fields merged into the upstream body.
+    pub params: Map<String, Value>,
+}
+
+impl ModelSpec {
+    /// The name as shown to people: a mock is labelled as not a model.
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        match self.provider {
+            ProviderKind::Mock => format!("{} (mock, not a model)", self.name),
+            ProviderKind::Openai => self.name.clone(),
+        }
+    }
+}
+
+/// The model pool of `models.json`.
+#[derive(Debug, Clone, Default)]
+pub struct Models {
+    pub models: Vec<ModelSpec>,
+    /// The file they came from, if any.
+    pub path: Option<PathBuf>,
+}
+
+impl Models {
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&ModelSpec> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// The model called `name`, or an input error that lists the known names.
+    pub fn require(&self, name: &str) -> Result<&ModelSpec> {
+        self.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+            let hint = nearest(name, known.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            let from = self
+                .path
+                .as_ref()
+                .map(|p| format!(" in {}", p.display()))
+                .unwrap_or_default();
+            Error::Input(format!(
+                "unknown model `{name}`{hint}: the models{from} are {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/// Reads and validates `config.jsonc`.
+pub fn load_config(path: &Path) -> Result<Config> {
+    let text = read(path)?;
+    let config: Config = parse(path, &text)?;
+    validate_config(path, &config)?;
+    Ok(config)
+}
+
+fn validate_config(path: &Path, c: &Config) -> Result<()> {
+    let bad = |field: &str, why: &str| Error::File {
+        path: path.to_owned(),
+        line: 1,
+        column: 1,
+        message: format!("`{field}` {why}"),
+    };
+    if c.elo.k <= 0.0 || !c.elo.k.is_finite() {
+        return Err(bad("elo.k", "must be a positive number (default 32)"));
+    }
+    if c.request_timeout_seconds == 0 {
+        return Err(bad(
+            "request_timeout_seconds",
+            "must be at least 1 (default 360)",
+        ));
+    }
+    if c.stream_idle_timeout_seconds == 0 {
+        return Err(bad(
+            "stream_idle_timeout_seconds",
+            "must be at least 1 (default 120)",
+        ));
+    }
+    if c.battle_model.trim().is_empty() {
+        return Err(bad("battle_model", "must not be empty (default \"arena\")"));
+    }
+    Ok(())
+}
+
+/// Per-model object of the third `models.json` form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelEntry {
+    name: String,
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    tier: Option<Tier>,
+    #[serde(default = "one")]
+    weight: f64,
+    endpoints: Option<Vec<EndpointEntry>>,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    provider: ProviderKind,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointEntry {
+    base_url: Option<String>,
+    model: Option<String>,
+    api_key_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsObject {
+    models: Vec<ModelEntry>,
+}
+
+/// Reads `models.json` in any of its three forms (SPEC §3), detected by shape.
+pub fn load_models(path: &Path, config: &Config) -> Result<Models> {
+    let text = read(path)?;
+    let models = parse_models(path, &text, config)?;
+    Ok(Models {
+        models,
+        path: Some(path.to_owned()),
+    })
+}
+
+/// Parses the text of a `models.json`; `path` is only used in messages.
+pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<ModelSpec>> {
+    let shape: Value = parse(path, text)?;
+    let default_endpoint = |model: &str| Endpoint {
+        base_url: config.upstream.base_url.clone(),
+        model: model.to_owned(),
+        api_key_env: config.upstream.api_key_env.clone(),
+    };
+    let simple = |name: String, id: String| ModelSpec {
+        endpoints: vec![default_endpoint(&id)],
+        name,
+        provider: ProviderKind::Openai,
+        tier: None,
+        weight: 1.0,
+        params: Map::new(),
+    };
+    let specs: Vec<ModelSpec> = match &shape {
+        Value::Array(_) => parse::<Vec<String>>(path, text)?
+            .into_iter()
+            .map(|n| simple(n.clone(), n))
+            .collect(),
+        Value::Object(map) if map.get("models").is_some_and(Value::is_array) => {
+            let parsed: ModelsObject = parse(path, text)?;
+            parsed
+                .models
+                .into_iter()
+                .map(|e| {
+                    let model = e.model.unwrap_or_else(|| e.name.clone());
+                    let base_url = e.base_url.unwrap_or_else(|| config.upstream.base_url.clone());
+                    let key = e.api_key_env.or_else(|| config.upstream.api_key_env.clone());
+                    let endpoints = match e.endpoints {
+                        Some(list) if !list.is_empty() => list
+                            .into_iter()
+                            .map(|p| Endpoint {
+                                base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
+                                model: p.model.unwrap_or_else(|| model.clone()),
+                                api_key_env: p.api_key_env.or_else(|| key.clone()),
+                            })
+                            .collect(),
+                        _ => vec![Endpoint {
+                            base_url,
+                            model,
+                            api_key_env: key,
+                        }],
+                    };
+                    ModelSpec {
+                        name: e.name,
+                        provider: e.provider,
+                        endpoints,
+                        tier: e.tier,
+                        weight: e.weight,
+                        params: e.params,
+                    }
+                })
+                .collect()
+        }
+        Value::Object(_) => parse::<Map<String, Value>>(path, text)?
+            .into_iter()
+            .map(|(name, id)| match id {
+                Value::String(id) => Ok(simple(name, id)),
+                other => Err(locate(
+                    path,
+                    text,
+                    &format!("\"{name}\""),
+                    format!(
+                        "model `{name}` maps to {other}, expected a string (the upstream model id); \
+                         for per-model settings use the form {{\"models\": [{{\"name\": ...}}]}}"
+                    ),
+                )),
+            })
+            .collect::<Result<_>>()?,
+        _ => {
+            return Err(Error::File {
+                path: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: "expected an array of model names, an object of name -> upstream id, \
+                          or {\"models\": [...]}"
+                    .into(),
+            });
+        }
+    };
+    validate_models(path, text, &specs)?;
+    Ok(specs)
+}
+
+fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for m in specs {
+        let quoted = format!("\"{}\"", m.name);
+        if m.name.trim().is_empty() {
+            return Err(locate(
+                path,
+                text,
+                "\"\"",
+                "a model name is empty: give every model a `name`".into(),
+            ));
+        }
+        if !seen.insert(m.name.as_str()) {
+            return Err(locate_last(
+                path,
+                text,
+                &quoted,
+                format!(
+                    "model `{}` is listed twice: model names must be unique",
+                    m.name
+                ),
+            ));
+        }
+        if !(m.weight >= 0.0 && m.weight.is_finite()) {
+            return Err(locate(
+                path,
+                text,
+                &quoted,
+                format!(
+                    "model `{}` has weight {}: weights must be 0 or more (0 = out of rotation)",
+                    m.name, m.weight
+                ),
+            ));
+        }
+        if m.provider == ProviderKind::Openai {
+            for e in &m.endpoints {
+                if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
+                    return Err(locate(
+                        path,
+                        text,
+                        &quoted,
+                        format!(
+                            "model `{}` has base_url `{}`: expected an http:// or https:// URL \
+                             such as https://api.openai.com/v1",
+                            m.name, e.base_url
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if specs.is_empty() {
+        return Err(Error::File {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: "no models: list at least two models to compare".into(),
+        });
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Deserialises JSONC text into `T`, turning parse and type errors into [`Error::File`] with
+/// the line and column, and unknown keys into a message naming the nearest known key.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    jsonc_parser::parse_to_serde_value::<T>(text, &jsonc_parser::ParseOptions::default()).map_err(
+        |e| Error::File {
+            path: path.to_owned(),
+            line: e.line_display(),
+            column: e.column_display(),
+            message: explain(&e.kind().to_string()),
+        },
+    )
+}
+
+/// Makes serde's messages say what to do: "unknown field `prot`, expected one of ..." becomes
+/// "unknown key `prot` (did you mean `port`?); known keys: ...".
+fn explain(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((key, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let known: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let hint = nearest(key, known.iter().copied())
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{key}`{hint}; known keys here: {}",
+        known.join(", ")
+    )
+}
+
+/// The candidate closest to `word` by edit distance, if any is close enough to be a typo.
+#[must_use]
+pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// An error located at the first occurrence of `needle` in `text` (line 1 when absent).
+fn locate(path: &Path, text: &str, needle: &str, message: String) -> Error {
+    let at = text.find(needle);
+    located(path, text, at, message)
+}
+
+fn locate_last(path: &Path, text: &str, needle: &str, message: String) -> Error {
+    let at = text.rfind(needle);
+    located(path, text, at, message)
+}
+
+fn located(path: &Path, text: &str, at: Option<usize>, message: String) -> Error {
+    let (line, column) = at.map_or((1, 1), |i| {
+        let before = &text[..i];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    });
+    Error::File {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/// Where a file came from, for `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    CurrentDir,
+    ConfigDir,
+    DataDir,
+    Default,
+}
+
+impl Source {
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Flag => "from the command line",
+            Source::Env => "from the environment",
+            Source::CurrentDir => "from the current directory",
+            Source::ConfigDir => "from the config directory",
+            Source::DataDir => "the default data directory",
+            Source::Default => "built-in defaults",
+        }
+    }
+}
+
+/// The standard directories of arena (`directories::ProjectDirs::from("", "", "arena")`).
+#[must_use]
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "arena")
+}
+
+/// The database path: the flag or `ARENA_DB` (already merged by the caller into `explicit`),
+/// else `arena.sqlite3` in the data directory.
+pub fn resolve_db(explicit: Option<&Path>, from_env: bool) -> Result<(PathBuf, Source)> {
+    if let Some(p) = explicit {
+        let source = if from_env { Source::Env } else { Source::Flag };
+        return Ok((p.to_owned(), source));
+    }
+    let dirs = project_dirs().ok_or_else(|| {
+        Error::Input("no home directory found: pass --db PATH or set ARENA_DB".into())
+    })?;
+    Ok((dirs.data_dir().join("arena.sqlite3"), Source::DataDir))
+}
+
+/// A config-like file: the explicit path, else `./NAME` if present, else NAME in the config
+/// directory if present; `None` when none exists.
+#[must_use]
+pub fn resolve_file(explicit: Option<&Path>, from_env: bool, name: &str) -> Option<(PathBuf, Source)> {
+    if let Some(p) = explicit {
+        let source = if from_env { Source::Env } else { Source::Flag };
+        return Some((p.to_owned(), source));
+    }
+    let here = PathBuf::from(name);
+    if here.is_file() {
+        return Some((here, Source::CurrentDir));
+    }
+    let there = project_dirs()?.config_dir().join(name);
+    there.is_file().then_some((there, Source::ConfigDir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn models(text: &str) -> Result<Vec<ModelSpec>> {
+        parse_models(Path::new("models.json"), text, &Config::default())
+    }
+
+    #[test]
+    fn three_forms_of_models_json() {
+        let a = models(r#"["gpt-4o", "claude"]"#).unwrap();
+        assert_eq!(a[1].name, "claude");
+        assert_eq!(a[1].endpoints[0].model, "claude");
+        assert_eq!(a[0].endpoints[0].base_url, "https://api.openai.com/v1");
+
+        let b = models(r#"{"gpt-4o": "gpt-4o-2024-08-06", "x": "y",}"#).unwrap();
+        assert_eq!(b[0].endpoints[0].model, "gpt-4o-2024-08-06");
+
+        let c = models(
+            r#"// pools and mocks
+            {"models": [
+              {"name": "a", "provider": "mock", "tier": "high", "weight": 2},
+              {"name": "b", "model": "bb", "endpoints": [
+                 {"base_url": "http://127.0.0.1:1/v1"},
+                 {"base_url": "http://127.0.0.1:2/v1", "model": "other", "api_key_env": "K"}]}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(c[0].provider, ProviderKind::Mock);
+        assert_eq!(c[0].tier, Some(Tier::High));
+        assert_eq!(c[1].endpoints.len(), 2);
+        assert_eq!(c[1].endpoints[0].model, "bb");
+        assert_eq!(c[1].endpoints[1].model, "other");
+        assert_eq!(c[1].endpoints[1].api_key_env.as_deref(), Some("K"));
+    }
+
+    #[test]
+    fn unknown_key_names_the_nearest_and_the_position() {
+        let err = parse::<Config>(
+            Path::new("config.jsonc"),
+            "{\n  // c\n  \"battle_server_prot\": 1,\n}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("config.jsonc:3:3: unknown key `battle_server_prot`"), "{err}");
+        assert!(err.contains("did you mean `battle_server_port`?"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let err = parse::<Config>(Path::new("c"), "{\"elo\": {\"k\": \"high\"}}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c:1:15:"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_model_is_located() {
+        let err = models("[\"a\",\n \"a\"]").unwrap_err().to_string();
+        assert!(err.starts_with("models.json:2:2: model `a` is listed twice"), "{err}");
+    }
+}

@@ -1,0 +1,78 @@
+//! The library's error type. Every message names the file, field, model, battle or flag
+//! involved and, where there is one, the fix. [`Error::exit_code`] maps each kind to the
+//! exit codes of the command line (SPEC §2).
+
+use std::path::PathBuf;
+
+/// A result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file we read is malformed: names the file, line, column and the fix.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    File {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Input that is well-formed but not acceptable (an empty prompt, an unknown model, ...).
+    #[error("{0}")]
+    Input(String),
+
+    /// Something the caller named does not exist (a battle id, a prompt id).
+    #[error("{0}")]
+    NotFound(String),
+
+    /// The request conflicts with the stored state: already voted, battle closed.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// An upstream model server failed or could not be reached.
+    #[error("{0}")]
+    Upstream(String),
+
+    /// The database failed.
+    #[error("database {}: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A failure inside the process that is not the caller's fault.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 1 runtime failure, 2 usage or input error,
+    /// 3 upstream failure, 4 conflict.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::File { .. } | Error::Input(_) | Error::NotFound(_) => 2,
+            Error::Upstream(_) => 3,
+            Error::Conflict(_) => 4,
+            Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => 1,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

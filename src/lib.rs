@@ -1,0 +1,29 @@
+//! `arena`: blind, pairwise comparison of language models.
+//!
+//! A person (or a script, or an OpenAI-compatible client) asks a question; two anonymous
+//! models answer; the person votes A, B, tie, both bad or skip; only then are the models
+//! revealed. Every vote feeds the leaderboards, kept in one SQLite file.
+//!
+//! # Layout
+//!
+//! - [`engine`]: [`Arena`], the façade that the command line and the server call.
+//! - [`battle`]: battle states and outcomes, pairing of models, blinding.
+//! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
+//! - [`provider`]: the OpenAI-compatible upstream client and the offline mock.
+//! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
+//! - [`config`]: `config.jsonc` and `models.json`, path resolution.
+//! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
+//! - [`error`]: the library's error type and its exit codes.
+
+pub mod battle;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod provider;
+pub mod rating;
+pub mod store;
+pub mod util;
+
+pub use engine::Arena;
+pub use error::{Error, Result};

@@ -1,0 +1,410 @@
+//! The OpenAI-compatible client: `POST {base_url}/chat/completions` with `"stream": true`,
+//! read as server-sent events, or as one JSON body when the upstream does not stream.
+//! A pool's endpoints are tried in a random order until one starts answering.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use rand::seq::SliceRandom;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout};
+
+use super::{ChatRequest, Chunk, Upstream, UpstreamError, Usage};
+use crate::config::{Endpoint, ModelSpec};
+
+type Tx = mpsc::Sender<Result<Chunk, UpstreamError>>;
+
+/// Streams the answer of `model` into `tx`, trying each endpoint of its pool once until one
+/// starts answering. An error after the first piece of text is not retried: the answer so far
+/// has been handed out already.
+pub(super) async fn answer(
+    up: &Upstream,
+    model: &ModelSpec,
+    request: &ChatRequest,
+    tx: &Tx,
+) -> Result<(), UpstreamError> {
+    let mut order: Vec<&Endpoint> = model.endpoints.iter().collect();
+    order.shuffle(&mut rand::rng());
+    let mut failures = Vec::new();
+    for endpoint in order {
+        match attempt(up, model, endpoint, request, tx).await {
+            Ok(()) => return Ok(()),
+            Err(Attempt::Started(e)) => return Err(e),
+            Err(Attempt::NotStarted(e)) => {
+                tracing::warn!(model = %model.name, url = %endpoint.base_url, "{e}");
+                failures.push(e);
+            }
+        }
+    }
+    match failures.len() {
+        0 => Err(UpstreamError::new(format!(
+            "model `{}` has no endpoint to call",
+            model.name
+        ))),
+        1 => Err(failures.remove(0)),
+        n => {
+            let status = failures.last().and_then(|f| f.status);
+            let all: Vec<String> = failures.into_iter().map(|f| f.message).collect();
+            Err(UpstreamError {
+                message: format!(
+                    "all {n} endpoints of model `{}` failed: {}",
+                    model.name,
+                    all.join("; ")
+                ),
+                status,
+            })
+        }
+    }
+}
+
+enum Attempt {
+    /// Failed before any text was handed out: another endpoint may be tried.
+    NotStarted(UpstreamError),
+    /// Failed after text was handed out.
+    Started(UpstreamError),
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}/{path}", base.trim_end_matches('/'))
+}
+
+fn body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest) -> Value {
+    let mut body = Map::new();
+    for (k, v) in &model.params {
+        body.insert(k.clone(), v.clone());
+    }
+    body.insert("model".into(), json!(endpoint.model));
+    body.insert("messages".into(), json!(request.messages));
+    body.insert("stream".into(), json!(true));
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(m) = request.max_tokens {
+        body.insert("max_tokens".into(), json!(m));
+    }
+    Value::Object(body)
+}
+
+fn authorised(
+    builder: reqwest::RequestBuilder,
+    api_key_env: Option<&str>,
+) -> reqwest::RequestBuilder {
+    match api_key_env.and_then(|var| std::env::var(var).ok()) {
+        Some(key) if !key.is_empty() => builder.bearer_auth(key),
+        _ => builder,
+    }
+}
+
+async fn attempt(
+    up: &Upstream,
+    model: &ModelSpec,
+    endpoint: &Endpoint,
+    request: &ChatRequest,
+    tx: &Tx,
+) -> Result<(), Attempt> {
+    let target = url(&endpoint.base_url, "chat/completions");
+    let started = Instant::now();
+    let deadline = started + up.timeouts.request;
+    let ctx = Ctx {
+        model,
+        endpoint,
+        target: &target,
+    };
+    let send = authorised(up.http.post(&target), endpoint.api_key_env.as_deref())
+        .json(&body(model, endpoint, request))
+        .send();
+    let response = match tokio::time::timeout_at(deadline, send).await {
+        Err(_) => return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request))),
+        Ok(Err(e)) => return Err(Attempt::NotStarted(ctx.transport(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let text = tokio::time::timeout_at(deadline, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        return Err(Attempt::NotStarted(ctx.status(status.as_u16(), &text)));
+    }
+    let is_sse = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_sse {
+        let text = match tokio::time::timeout_at(deadline, response.text()).await {
+            Err(_) => return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request))),
+            Ok(Err(e)) => return Err(Attempt::NotStarted(ctx.transport(&e))),
+            Ok(Ok(t)) => t,
+        };
+        return whole(&ctx, &text, tx).await.map_err(Attempt::NotStarted);
+    }
+
+    let mut events = response.bytes_stream().eventsource();
+    let mut started_text = false;
+    loop {
+        let wait = up.timeouts.idle.min(deadline.saturating_duration_since(Instant::now()));
+        let fail = |e: UpstreamError| {
+            if started_text {
+                Attempt::Started(e)
+            } else {
+                Attempt::NotStarted(e)
+            }
+        };
+        let next = match timeout(wait, events.next()).await {
+            Err(_) if Instant::now() >= deadline => {
+                return Err(fail(ctx.timed_out(up.timeouts.request)));
+            }
+            Err(_) => return Err(fail(ctx.idle(up.timeouts.idle))),
+            Ok(None) => {
+                return if started_text {
+                    Ok(())
+                } else {
+                    Err(Attempt::NotStarted(ctx.empty()))
+                };
+            }
+            Ok(Some(Err(e))) => {
+                return Err(fail(ctx.broken(&e.to_string())));
+            }
+            Ok(Some(Ok(event))) => event,
+        };
+        let data = next.data.trim();
+        if data == "[DONE]" {
+            return if started_text {
+                Ok(())
+            } else {
+                Err(Attempt::NotStarted(ctx.empty()))
+            };
+        }
+        if data.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => return Err(fail(ctx.broken(&format!("an event that is not JSON ({e})")))),
+        };
+        if let Some(message) = in_band_error(&value) {
+            return Err(fail(ctx.in_band(&message)));
+        }
+        for chunk in chunks(&value, "delta") {
+            if matches!(chunk, Chunk::Delta(_)) {
+                started_text = true;
+            }
+            if tx.send(Ok(chunk)).await.is_err() {
+                // The consumer is gone: stop reading, which drops the connection.
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A non-streamed `chat.completion` body.
+async fn whole(ctx: &Ctx<'_>, text: &str, tx: &Tx) -> Result<(), UpstreamError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ctx.broken(&format!("a body that is not JSON ({e})")))?;
+    if let Some(message) = in_band_error(&value) {
+        return Err(ctx.in_band(&message));
+    }
+    let pieces = chunks(&value, "message");
+    if !pieces.iter().any(|c| matches!(c, Chunk::Delta(_))) {
+        return Err(ctx.empty());
+    }
+    for chunk in pieces {
+        if tx.send(Ok(chunk)).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The text and usage in a completion or chunk object; `field` is `delta` or `message`.
+fn chunks(value: &Value, field: &str) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    if let Some(choices) = value.get("choices").and_then(Value::as_array) {
+        for choice in choices.iter().take(1) {
+            if let Some(text) = choice
+                .get(field)
+                .and_then(|d| d.get("content"))
+                .and_then(Value::as_str)
+                && !text.is_empty()
+            {
+                out.push(Chunk::Delta(text.to_owned()));
+            }
+        }
+    }
+    if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+        out.push(Chunk::Usage(Usage {
+            prompt_tokens: usage.get("prompt_tokens").and_then(Value::as_u64),
+            completion_tokens: usage.get("completion_tokens").and_then(Value::as_u64),
+        }));
+    }
+    out
+}
+
+fn in_band_error(value: &Value) -> Option<String> {
+    let error = value.get("error")?;
+    Some(
+        error
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| error.to_string(), str::to_owned),
+    )
+}
+
+/// Who was called, for messages.
+struct Ctx<'a> {
+    model: &'a ModelSpec,
+    endpoint: &'a Endpoint,
+    target: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, status: Option<u16>, what: &str) -> UpstreamError {
+        UpstreamError {
+            message: format!(
+                "model `{}` ({} at {}): {what}",
+                self.model.name, self.endpoint.model, self.target
+            ),
+            status,
+        }
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> UpstreamError {
+        if e.is_connect() {
+            self.err(
+                None,
+                "cannot connect: is the server running and the base_url in models.json right?",
+            )
+        } else if e.is_timeout() {
+            self.err(None, "the connection timed out")
+        } else {
+            self.err(None, &format!("the request failed: {}", error_chain(e)))
+        }
+    }
+
+    fn timed_out(&self, limit: Duration) -> UpstreamError {
+        self.err(
+            None,
+            &format!(
+                "no complete answer within {} s (request_timeout_seconds in config.jsonc)",
+                limit.as_secs()
+            ),
+        )
+    }
+
+    fn idle(&self, limit: Duration) -> UpstreamError {
+        self.err(
+            None,
+            &format!(
+                "the stream stalled: nothing arrived for {} s (stream_idle_timeout_seconds in config.jsonc)",
+                limit.as_secs()
+            ),
+        )
+    }
+
+    fn empty(&self) -> UpstreamError {
+        self.err(None, "the upstream answered with no text")
+    }
+
+    fn broken(&self, what: &str) -> UpstreamError {
+        self.err(None, &format!("the answer broke off: {what}"))
+    }
+
+    fn in_band(&self, message: &str) -> UpstreamError {
+        self.err(None, &format!("the upstream reported an error: {message}"))
+    }
+
+    fn status(&self, code: u16, body: &str) -> UpstreamError {
+        let detail = upstream_message(body);
+        let key_hint = match self.endpoint.api_key_env.as_deref() {
+            Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => {
+                format!("; the environment variable {var} is not set")
+            }
+            Some(var) => format!("; check the key in the environment variable {var}"),
+            None => "; set api_key_env for this model in models.json".into(),
+        };
+        let what = match code {
+            401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),
+            403 => format!("the upstream denied access (403 Forbidden){key_hint}"),
+            404 => format!(
+                "not found (404): check the model id `{}` and the base_url in models.json",
+                self.endpoint.model
+            ),
+            413 => "the request is too large for the upstream (413): shorten the prompt".into(),
+            422 => "the upstream rejected the request as invalid (422): check `params` in models.json".into(),
+            429 => "the upstream is rate limiting (429): wait and try again, or lower the load".into(),
+            500..=599 => format!("the upstream server failed ({code})"),
+            _ => format!("the upstream answered with status {code}"),
+        };
+        let what = if detail.is_empty() {
+            what
+        } else {
+            format!("{what}. Upstream said: {detail}")
+        };
+        self.err(Some(code), &what)
+    }
+}
+
+/// The `error.message` of an OpenAI-style error body, or the start of the body.
+fn upstream_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(body)
+        && let Some(m) = in_band_error(&v).or_else(|| {
+            v.get("detail")
+                .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_owned))
+        })
+    {
+        return m;
+    }
+    body.trim().chars().take(200).collect()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// `GET {base_url}/models`.
+pub(super) async fn list_models(
+    up: &Upstream,
+    base_url: &str,
+    api_key_env: Option<&str>,
+) -> Result<Vec<String>, UpstreamError> {
+    let target = url(base_url, "models");
+    let fail = |what: String| UpstreamError::new(format!("{target}: {what}"));
+    let response = authorised(up.http.get(&target), api_key_env)
+        .timeout(up.timeouts.request)
+        .send()
+        .await
+        .map_err(|e| fail(error_chain(&e)))?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| fail(error_chain(&e)))?;
+    if !status.is_success() {
+        return Err(UpstreamError {
+            message: format!(
+                "{target}: status {}: {}",
+                status.as_u16(),
+                upstream_message(&text)
+            ),
+            status: Some(status.as_u16()),
+        });
+    }
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| fail(format!("not a JSON body ({e})")))?;
+    let ids = value
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| fail("no `data` array in the answer".into()))?
+        .iter()
+        .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    Ok(ids)
+}

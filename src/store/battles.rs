@@ -1,0 +1,276 @@
+//! Battles: creation, the end of generation, reading and listing, clearing stuck ones.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::{Store, db, now_ms};
+use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, Winner};
+use crate::error::{Error, Result};
+
+/// A battle to create, in `pending_generation`.
+#[derive(Debug, Clone)]
+pub struct NewBattle {
+    pub id: BattleId,
+    pub origin: Origin,
+    pub user_hash: Option<String>,
+    pub prompt: String,
+    pub prompt_id: Option<String>,
+    pub theme: String,
+    pub system: Option<String>,
+    pub model_a: String,
+    pub model_b: String,
+}
+
+/// How one side's generation ended.
+#[derive(Debug, Clone, Default)]
+pub struct SideOutcome {
+    pub response: Option<String>,
+    pub error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub first_token_ms: Option<i64>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+}
+
+/// Filters of `arena battles`.
+#[derive(Debug, Clone, Default)]
+pub struct BattleFilter {
+    pub status: Option<Status>,
+    pub model: Option<String>,
+    /// Unix milliseconds.
+    pub since: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+const SELECT: &str = "
+    SELECT b.uuid, b.prompt, b.prompt_id, b.theme, b.system, b.status,
+           ma.name, b.response_a, b.error_a, b.latency_ms_a, b.first_token_ms_a,
+           b.prompt_tokens_a, b.completion_tokens_a,
+           mb.name, b.response_b, b.error_b, b.latency_ms_b, b.first_token_ms_b,
+           b.prompt_tokens_b, b.completion_tokens_b,
+           v.outcome, b.created_at, v.created_at
+    FROM battles b
+    JOIN models ma ON ma.id = b.model_a
+    JOIN models mb ON mb.id = b.model_b
+    LEFT JOIN votes v ON v.battle_id = b.id";
+
+fn record(row: &Row<'_>) -> rusqlite::Result<BattleRecord> {
+    let uuid: Vec<u8> = row.get(0)?;
+    let status: String = row.get(5)?;
+    let side = |base: usize| -> rusqlite::Result<SideRecord> {
+        Ok(SideRecord {
+            model: row.get(base)?,
+            response: row.get(base + 1)?,
+            error: row.get(base + 2)?,
+            latency_ms: row.get(base + 3)?,
+            first_token_ms: row.get(base + 4)?,
+            prompt_tokens: row.get(base + 5)?,
+            completion_tokens: row.get(base + 6)?,
+        })
+    };
+    let outcome: Option<i64> = row.get(20)?;
+    Ok(BattleRecord {
+        id: uuid::Uuid::from_slice(&uuid).unwrap_or_default(),
+        prompt: row.get(1)?,
+        prompt_id: row.get(2)?,
+        theme: row.get(3)?,
+        system: row.get(4)?,
+        status: status.parse().unwrap_or(Status::Failed),
+        a: side(6)?,
+        b: side(13)?,
+        winner: outcome.and_then(Winner::from_code),
+        created_at: row.get(21)?,
+        voted_at: row.get(22)?,
+    })
+}
+
+/// The id of the model called `name`, created on first use.
+pub(super) fn model_id(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<i64> {
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT id FROM models WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    tx.prepare_cached("INSERT INTO models (name, created_at) VALUES (?1, ?2)")?
+        .execute(params![name, now_ms()])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The id of the user with this hash, created on first use.
+pub(super) fn user_id(tx: &Transaction<'_>, hash: Option<&str>) -> rusqlite::Result<Option<i64>> {
+    let Some(hash) = hash else { return Ok(None) };
+    tx.prepare_cached(
+        "INSERT INTO users (hash, created_at) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
+    )?
+    .execute(params![hash, now_ms()])?;
+    tx.prepare_cached("SELECT id FROM users WHERE hash = ?1")?
+        .query_row([hash], |r| r.get(0))
+        .map(Some)
+}
+
+pub(super) fn read(conn: &rusqlite::Connection, id: BattleId) -> Result<BattleRecord> {
+    conn.prepare_cached(&format!("{SELECT} WHERE b.uuid = ?1"))
+        .map_err(db)?
+        .query_row([id.as_bytes().as_slice()], record)
+        .optional()
+        .map_err(db)?
+        .ok_or_else(|| Error::NotFound(format!("no battle `{id}` (see `arena battles`)")))
+}
+
+impl Store {
+    /// Records a new battle in `pending_generation`.
+    pub async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let a = model_id(&tx, &new.model_a).map_err(db)?;
+            let b = model_id(&tx, &new.model_b).map_err(db)?;
+            let user = user_id(&tx, new.user_hash.as_deref()).map_err(db)?;
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
+                                      model_a, model_b, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending_generation', ?10, ?10)",
+                params![
+                    new.id.as_bytes().as_slice(),
+                    user,
+                    new.origin.as_str(),
+                    new.prompt,
+                    new.prompt_id,
+                    new.theme,
+                    new.system,
+                    a,
+                    b,
+                    now
+                ],
+            )
+            .map_err(db)?;
+            let rec = read(&tx, new.id)?;
+            tx.commit().map_err(db)?;
+            Ok(rec)
+        })
+        .await
+    }
+
+    /// Ends generation: `pending_vote` when both sides answered, else `failed` with the
+    /// errors kept. A battle no longer in `pending_generation` (cleared meanwhile) is left
+    /// as it is.
+    pub async fn finish_generation(
+        &self,
+        id: BattleId,
+        a: SideOutcome,
+        b: SideOutcome,
+    ) -> Result<BattleRecord> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let ok = a.error.is_none() && b.error.is_none();
+            let status = if ok {
+                Status::PendingVote
+            } else {
+                Status::Failed
+            };
+            tx.execute(
+                "UPDATE battles SET status = ?2,
+                    response_a = ?3, error_a = ?4, latency_ms_a = ?5, first_token_ms_a = ?6,
+                    prompt_tokens_a = ?7, completion_tokens_a = ?8,
+                    response_b = ?9, error_b = ?10, latency_ms_b = ?11, first_token_ms_b = ?12,
+                    prompt_tokens_b = ?13, completion_tokens_b = ?14, updated_at = ?15
+                 WHERE uuid = ?1 AND status = 'pending_generation'",
+                params![
+                    id.as_bytes().as_slice(),
+                    status.as_str(),
+                    a.response,
+                    a.error,
+                    a.latency_ms,
+                    a.first_token_ms,
+                    a.prompt_tokens,
+                    a.completion_tokens,
+                    b.response,
+                    b.error,
+                    b.latency_ms,
+                    b.first_token_ms,
+                    b.prompt_tokens,
+                    b.completion_tokens,
+                    now_ms()
+                ],
+            )
+            .map_err(db)?;
+            let rec = read(&tx, id)?;
+            tx.commit().map_err(db)?;
+            Ok(rec)
+        })
+        .await
+    }
+
+    /// One battle, model names included: callers must blind it.
+    pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
+        self.call(move |conn| read(conn, id)).await
+    }
+
+    /// Battles, newest first.
+    pub async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleRecord>> {
+        self.call(move |conn| {
+            let sql = format!(
+                "{SELECT}
+                 WHERE (?1 IS NULL OR b.status = ?1)
+                   AND (?2 IS NULL OR ma.name = ?2 OR mb.name = ?2)
+                   AND (?3 IS NULL OR b.created_at >= ?3)
+                 ORDER BY b.id DESC
+                 LIMIT ?4"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(db)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        filter.status.map(Status::as_str),
+                        filter.model,
+                        filter.since,
+                        filter.limit.map_or(-1, i64::from)
+                    ],
+                    record,
+                )
+                .map_err(db)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        })
+        .await
+    }
+
+    /// Marks battles stuck in `pending_generation` as failed, for one user (by hash) or all.
+    /// Returns how many were cleared.
+    pub async fn unstuck(&self, user_hash: Option<String>, reason: String) -> Result<usize> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
+                                    error_b = coalesce(error_b, ?2), updated_at = ?3
+                 WHERE status = 'pending_generation'
+                   AND (?1 IS NULL OR user_id = (SELECT id FROM users WHERE hash = ?1))",
+                params![user_hash, reason, now_ms()],
+            )
+            .map_err(db)
+        })
+        .await
+    }
+
+    /// Names of all models that ever took part in a battle, with their battle counts.
+    pub async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT m.name,
+                        (SELECT count(*) FROM battles WHERE model_a = m.id)
+                      + (SELECT count(*) FROM battles WHERE model_b = m.id)
+                     FROM models m ORDER BY m.name",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs())))
+                .map_err(db)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        })
+        .await
+    }
+}

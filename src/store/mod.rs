@@ -1,0 +1,106 @@
+//! The SQLite store: all SQL lives under this module.
+//!
+//! Concurrency: one connection on a thread of its own (tokio-rusqlite) serves every call, so
+//! all writes are serialised through one writer and async callers never block the runtime.
+//! Writes that must be atomic (a vote and the battle's new status) run in one `BEGIN IMMEDIATE`
+//! transaction; a vote is acknowledged only after it commits. WAL with `synchronous=NORMAL`
+//! keeps every committed transaction across a killed process.
+//!
+//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `prompts`.
+
+mod battles;
+mod prompts;
+mod schema;
+mod votes;
+
+pub use battles::{BattleFilter, NewBattle, SideOutcome};
+pub use prompts::Prompt;
+pub use votes::{VoteRow, VoteTotals};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// A handle to the database. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Store {
+    conn: tokio_rusqlite::Connection,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let db_err = |source| Error::Database {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = tokio_rusqlite::Connection::open(path)
+            .await
+            .map_err(db_err)?;
+        let store = Store {
+            conn,
+            path: Arc::new(path.to_owned()),
+        };
+        store.call(schema::prepare).await?;
+        Ok(store)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection's thread.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let path = self.path.clone();
+        self.conn.call(f).await.map_err(|e| match e {
+            tokio_rusqlite::Error::Error(e) => match e {
+                Error::Database { source, .. } => Error::Database {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            },
+            tokio_rusqlite::Error::ConnectionClosed => Error::Internal(format!(
+                "database {}: the connection is closed",
+                path.display()
+            )),
+            tokio_rusqlite::Error::Close((_, source)) => Error::Database {
+                path: path.to_path_buf(),
+                source,
+            },
+            _ => Error::Internal(format!("database {}: {e}", path.display())),
+        })
+    }
+}
+
+/// Wraps a rusqlite error; the store's `call` fills in the path.
+pub(crate) fn db(source: rusqlite::Error) -> Error {
+    Error::Database {
+        path: PathBuf::new(),
+        source,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

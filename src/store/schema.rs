@@ -1,0 +1,114 @@
+//! The schema: an append-only list of migrations, counted in `PRAGMA user_version` and applied
+//! on open. Never edit a released migration; add a new one.
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+use super::db;
+use crate::error::{Error, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: models, prompts, users, battles, votes.
+    r"
+    CREATE TABLE models (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE prompts (
+        id          TEXT PRIMARY KEY,
+        text        TEXT NOT NULL UNIQUE,
+        theme       TEXT NOT NULL DEFAULT 'general',
+        created_at  INTEGER NOT NULL
+    );
+
+    -- Only the salted hash of a user id is ever stored.
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        hash        TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE battles (
+        id                  INTEGER PRIMARY KEY,
+        uuid                BLOB NOT NULL UNIQUE,
+        user_id             INTEGER REFERENCES users(id),
+        origin              TEXT NOT NULL,
+        prompt              TEXT NOT NULL,
+        prompt_id           TEXT,
+        theme               TEXT NOT NULL DEFAULT 'general',
+        system              TEXT,
+        model_a             INTEGER NOT NULL REFERENCES models(id),
+        model_b             INTEGER NOT NULL REFERENCES models(id),
+        status              TEXT NOT NULL CHECK (status IN
+                                ('pending_generation', 'pending_vote', 'completed', 'failed')),
+        response_a          TEXT,
+        response_b          TEXT,
+        error_a             TEXT,
+        error_b             TEXT,
+        latency_ms_a        INTEGER,
+        latency_ms_b        INTEGER,
+        first_token_ms_a    INTEGER,
+        first_token_ms_b    INTEGER,
+        prompt_tokens_a     INTEGER,
+        prompt_tokens_b     INTEGER,
+        completion_tokens_a INTEGER,
+        completion_tokens_b INTEGER,
+        -- A stable key of an imported record, so importing a file twice adds nothing.
+        import_key          INTEGER UNIQUE,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL,
+        CHECK (model_a <> model_b)
+    );
+    CREATE INDEX battles_status ON battles(status, user_id);
+
+    -- One vote per battle (UNIQUE battle_id). The models and the outcome are copied from the
+    -- battle so that ratings aggregate from this table alone; rows are in vote order.
+    -- outcome: 0 model_a, 1 model_b, 2 tie, 3 both_bad, 4 skip.
+    CREATE TABLE votes (
+        id          INTEGER PRIMARY KEY,
+        battle_id   INTEGER NOT NULL UNIQUE REFERENCES battles(id),
+        model_a     INTEGER NOT NULL REFERENCES models(id),
+        model_b     INTEGER NOT NULL REFERENCES models(id),
+        outcome     INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),
+        user_id     INTEGER REFERENCES users(id),
+        created_at  INTEGER NOT NULL
+    );
+    ",
+];
+
+/// Connection settings and migrations, run once on open.
+pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db)?;
+    let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db)?;
+    if usize::try_from(current).unwrap_or(0) > MIGRATIONS.len() {
+        return Err(Error::Input(format!(
+            "the database has schema version {current}, newer than this arena knows ({}): \
+             upgrade arena, or use another --db",
+            MIGRATIONS.len()
+        )));
+    }
+    migrations
+        .to_latest(conn)
+        .map_err(|e| Error::Internal(format!("database migration failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));
+        migrations.validate().unwrap();
+    }
+}
