@@ -603,7 +603,11 @@ pub fn resolve_db(explicit: Option<&Path>, from_env: bool) -> Result<(PathBuf, S
 /// A config-like file: the explicit path, else `./NAME` if present, else NAME in the config
 /// directory if present; `None` when none exists.
 #[must_use]
-pub fn resolve_file(explicit: Option<&Path>, from_env: bool, name: &str) -> Option<(PathBuf, Source)> {
+pub fn resolve_file(
+    explicit: Option<&Path>,
+    from_env: bool,
+    name: &str,
+) -> Option<(PathBuf, Source)> {
     if let Some(p) = explicit {
         let source = if from_env { Source::Env } else { Source::Flag };
         return Some((p.to_owned(), source));
@@ -660,7 +664,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.starts_with("config.jsonc:3:3: unknown key `battle_server_prot`"), "{err}");
+        assert!(
+            err.starts_with("config.jsonc:3:3: unknown key `battle_server_prot`"),
+            "{err}"
+        );
         assert!(err.contains("did you mean `battle_server_port`?"), "{err}");
     }
 
@@ -675,6 +682,9 @@ mod tests {
     #[test]
     fn duplicate_model_is_located() {
         let err = models("[\"a\",\n \"a\"]").unwrap_err().to_string();
-        assert!(err.starts_with("models.json:2:2: model `a` is listed twice"), "{err}");
+        assert!(
+            err.starts_with("models.json:2:2: model `a` is listed twice"),
+            "{err}"
+        );
     }
 }

@@ -101,9 +101,10 @@ impl BattleRun {
     /// Waits for the battle to be stored in its final state (`pending_vote` or `failed`) and
     /// returns the blinded view.
     pub async fn finish(self) -> Result<BattleView> {
-        let record = self.done.await.map_err(|_| {
-            Error::Internal("the battle task ended without a result".into())
-        })??;
+        let record = self
+            .done
+            .await
+            .map_err(|_| Error::Internal("the battle task ended without a result".into()))??;
         Ok(BattleView::of(&record))
     }
 }
@@ -163,8 +164,8 @@ impl Arena {
                     use rand::seq::IndexedRandom;
                     pool.choose(&mut rand::rng()).cloned()
                 };
-                let Prompt { id, text, theme } = pick
-                    .ok_or_else(|| Error::Internal("empty prompt pool".into()))?;
+                let Prompt { id, text, theme } =
+                    pick.ok_or_else(|| Error::Internal("empty prompt pool".into()))?;
                 (text, Some(id), theme)
             }
         };
@@ -242,7 +243,11 @@ impl Arena {
         let index = |name: &str| before.names.iter().position(|n| n == name);
         let (ia, ib) = match (index(&record.a.model), index(&record.b.model)) {
             (Some(a), Some(b)) => (a, b),
-            _ => return Err(Error::Internal("a voted model is missing from the store".into())),
+            _ => {
+                return Err(Error::Internal(
+                    "a voted model is missing from the store".into(),
+                ));
+            }
         };
         let (ra, rb) = (ratings[ia], ratings[ib]);
         if let Some(score) = winner.score_a() {

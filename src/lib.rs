@@ -23,6 +23,7 @@ pub mod error;
 pub mod provider;
 pub mod rating;
 pub mod store;
+pub mod transfer;
 pub mod util;
 
 pub use engine::Arena;

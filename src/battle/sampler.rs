@@ -150,7 +150,9 @@ mod tests {
             pinned: Some(("gpt4o".into(), "y".into())),
             tier: None,
         };
-        let err = pick(&models, &pairing, &mut rand::rng()).unwrap_err().to_string();
+        let err = pick(&models, &pairing, &mut rand::rng())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown model `gpt4o`"), "{err}");
         assert!(err.contains("did you mean `gpt-4o`?"), "{err}");
     }

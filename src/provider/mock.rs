@@ -16,10 +16,39 @@ use super::{ChatRequest, Chunk, UpstreamError, Usage};
 use crate::config::ModelSpec;
 
 const WORDS: &[&str] = &[
-    "clear", "simple", "careful", "first", "then", "finally", "example", "idea", "answer",
-    "question", "detail", "step", "reason", "because", "result", "short", "useful", "balanced",
-    "consider", "note", "often", "usually", "every", "small", "large", "quiet", "bright",
-    "structure", "pattern", "approach", "practical", "honest", "direct",
+    "clear",
+    "simple",
+    "careful",
+    "first",
+    "then",
+    "finally",
+    "example",
+    "idea",
+    "answer",
+    "question",
+    "detail",
+    "step",
+    "reason",
+    "because",
+    "result",
+    "short",
+    "useful",
+    "balanced",
+    "consider",
+    "note",
+    "often",
+    "usually",
+    "every",
+    "small",
+    "large",
+    "quiet",
+    "bright",
+    "structure",
+    "pattern",
+    "approach",
+    "practical",
+    "honest",
+    "direct",
 ];
 
 /// Streams a deterministic answer word by word.
@@ -85,7 +114,11 @@ fn compose(model: &ModelSpec, request: &ChatRequest) -> String {
             || ["plain", "list", "terse"][usize::from(digest[0]) % 3].to_owned(),
             str::to_owned,
         );
-    let topic: String = prompt.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    let topic: String = prompt
+        .split_whitespace()
+        .take(8)
+        .collect::<Vec<_>>()
+        .join(" ");
     let sentence = |rng: &mut ChaCha8Rng| {
         let n = rng.random_range(5..11);
         let words: Vec<&str> = (0..n)
@@ -97,7 +130,8 @@ fn compose(model: &ModelSpec, request: &ChatRequest) -> String {
         }
         s + "."
     };
-    let mut out = format!("(Mock answer from `{}`: not a language model.) ", model.name);
+    // The label must not name the model: answers are shown before the reveal.
+    let mut out = String::from("(Mock answer: not a language model.) ");
     match style.as_str() {
         "list" => {
             out.push_str(&format!("On \"{topic}\":\n"));
@@ -143,5 +177,7 @@ mod tests {
         assert_eq!(compose(&spec("a"), &req), compose(&spec("a"), &req));
         assert_ne!(compose(&spec("a"), &req), compose(&spec("b"), &req));
         assert!(compose(&spec("a"), &req).contains("not a language model"));
+        // Answers are shown before the reveal: they must not name the model.
+        assert!(!compose(&spec("mock-zebra"), &req).contains("zebra"));
     }
 }

@@ -146,7 +146,10 @@ async fn attempt(
     let mut events = response.bytes_stream().eventsource();
     let mut started_text = false;
     loop {
-        let wait = up.timeouts.idle.min(deadline.saturating_duration_since(Instant::now()));
+        let wait = up
+            .timeouts
+            .idle
+            .min(deadline.saturating_duration_since(Instant::now()));
         let fail = |e: UpstreamError| {
             if started_text {
                 Attempt::Started(e)
@@ -184,7 +187,11 @@ async fn attempt(
         }
         let value: Value = match serde_json::from_str(data) {
             Ok(v) => v,
-            Err(e) => return Err(fail(ctx.broken(&format!("an event that is not JSON ({e})")))),
+            Err(e) => {
+                return Err(fail(
+                    ctx.broken(&format!("an event that is not JSON ({e})")),
+                ));
+            }
         };
         if let Some(message) = in_band_error(&value) {
             return Err(fail(ctx.in_band(&message)));
@@ -334,8 +341,13 @@ impl Ctx<'_> {
                 self.endpoint.model
             ),
             413 => "the request is too large for the upstream (413): shorten the prompt".into(),
-            422 => "the upstream rejected the request as invalid (422): check `params` in models.json".into(),
-            429 => "the upstream is rate limiting (429): wait and try again, or lower the load".into(),
+            422 => {
+                "the upstream rejected the request as invalid (422): check `params` in models.json"
+                    .into()
+            }
+            429 => {
+                "the upstream is rate limiting (429): wait and try again, or lower the load".into()
+            }
             500..=599 => format!("the upstream server failed ({code})"),
             _ => format!("the upstream answered with status {code}"),
         };

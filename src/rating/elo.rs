@@ -44,7 +44,13 @@ pub fn online(n_models: usize, votes: &[VoteRow], p: &EloParams) -> Vec<f64> {
     let mut ratings = vec![p.initial; n_models];
     for v in votes {
         if let Some(score) = v.winner.score_a() {
-            update(&mut ratings, v.model_a as usize, v.model_b as usize, score, p);
+            update(
+                &mut ratings,
+                v.model_a as usize,
+                v.model_b as usize,
+                score,
+                p,
+            );
         }
     }
     ratings
@@ -66,16 +72,30 @@ mod tests {
     #[test]
     fn one_win_between_equals_moves_k_over_two() {
         let r = online(2, &[vote(0, 1, Winner::ModelA)], &EloParams::default());
-        assert!((r[0] - 1016.0).abs() < 1e-12 && (r[1] - 984.0).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r[0] - 1016.0).abs() < 1e-12 && (r[1] - 984.0).abs() < 1e-12,
+            "{r:?}"
+        );
     }
 
     #[test]
     fn ties_and_both_bad_score_half_and_skips_nothing() {
         let p = EloParams::default();
-        let tie = online(2, &[vote(0, 1, Winner::ModelA), vote(0, 1, Winner::Tie)], &p);
-        let bad = online(2, &[vote(0, 1, Winner::ModelA), vote(0, 1, Winner::BothBad)], &p);
+        let tie = online(
+            2,
+            &[vote(0, 1, Winner::ModelA), vote(0, 1, Winner::Tie)],
+            &p,
+        );
+        let bad = online(
+            2,
+            &[vote(0, 1, Winner::ModelA), vote(0, 1, Winner::BothBad)],
+            &p,
+        );
         assert_eq!(tie, bad);
-        assert!(tie[0] < 1016.0, "a tie against a weaker player costs points");
+        assert!(
+            tie[0] < 1016.0,
+            "a tie against a weaker player costs points"
+        );
         let skip = online(2, &[vote(0, 1, Winner::Skip)], &p);
         assert_eq!(skip, vec![1000.0, 1000.0]);
     }

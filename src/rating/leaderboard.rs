@@ -80,7 +80,11 @@ pub struct Leaderboard {
 
 /// Computes the leaderboard over `data`, all of whose votes count.
 #[must_use]
-pub fn compute(data: &VoteTotals, options: &LeaderboardOptions, generated_at: String) -> Leaderboard {
+pub fn compute(
+    data: &VoteTotals,
+    options: &LeaderboardOptions,
+    generated_at: String,
+) -> Leaderboard {
     let n = data.names.len();
     let counts = totals(n, &data.votes);
     let (ratings, params) = match options.method {

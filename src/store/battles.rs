@@ -217,7 +217,7 @@ impl Store {
             let sql = format!(
                 "{SELECT}
                  WHERE (?1 IS NULL OR b.status = ?1)
-                   AND (?2 IS NULL OR ma.name = ?2 OR mb.name = ?2)
+                   AND (?2 IS NULL OR (v.id IS NOT NULL AND (ma.name = ?2 OR mb.name = ?2)))
                    AND (?3 IS NULL OR b.created_at >= ?3)
                  ORDER BY b.id DESC
                  LIMIT ?4"

@@ -80,7 +80,8 @@ const MIGRATIONS: &[&str] = &[
 
 /// Connection settings and migrations, run once on open.
 pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(db)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;

@@ -126,7 +126,11 @@ impl Store {
                 .map_err(db)?;
             let rows = stmt
                 .query_map([limit], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })
                 .map_err(db)?;
             let mut votes = Vec::new();

@@ -1,0 +1,295 @@
+//! `arena battle` and `arena vote`: the blind loop of question, two answers, vote, reveal.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::render;
+use super::{Context, Format};
+use crate::battle::sampler::Pairing;
+use crate::battle::{BattleView, Origin, Reveal, Status, Winner, parse_id};
+use crate::config::Tier;
+use crate::engine::{BattleEvent, BattleRequest, PromptSource, Side};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct BattleArgs {
+    /// The question; `-` reads it from stdin
+    #[arg(value_name = "PROMPT")]
+    prompt: Option<String>,
+
+    /// Read the question from a file
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["prompt", "random_prompt"])]
+    prompt_file: Option<PathBuf>,
+
+    /// Take a random question from the prompt pool
+    #[arg(long, conflicts_with = "prompt")]
+    random_prompt: bool,
+
+    /// With --random-prompt: only prompts of this theme
+    #[arg(long, requires = "random_prompt")]
+    theme: Option<String>,
+
+    /// Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)
+    #[arg(
+        long = "models",
+        value_name = "A,B",
+        value_delimiter = ',',
+        num_args = 2
+    )]
+    pinned: Option<Vec<String>>,
+
+    /// Draw both models from this tier
+    #[arg(long, value_enum, conflicts_with = "pinned")]
+    tier: Option<TierArg>,
+
+    /// Do not ask for a vote: print the battle id (or the battle with --format json) and exit
+    #[arg(long)]
+    no_vote: bool,
+
+    /// A system message for both models
+    #[arg(long, value_name = "TEXT")]
+    system: Option<String>,
+
+    /// Sampling temperature passed to both models
+    #[arg(long)]
+    temperature: Option<f64>,
+
+    /// Maximum answer length in tokens, passed to both models
+    #[arg(long)]
+    max_tokens: Option<u32>,
+
+    /// Who is asking (stored only as a salted hash), e.g. cli:alice
+    #[arg(long)]
+    user: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TierArg {
+    High,
+    Low,
+}
+
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// The battle id
+    id: String,
+    /// a, b, tie, bothbad or skip (also model_a, model_b, both_bad, "tie (bothbad)")
+    choice: String,
+    /// Who votes (stored only as a salted hash)
+    #[arg(long)]
+    user: Option<String>,
+}
+
+fn read_prompt(args: &BattleArgs) -> Result<PromptSource, Error> {
+    if args.random_prompt {
+        return Ok(PromptSource::Random {
+            theme: args.theme.clone(),
+        });
+    }
+    if let Some(path) = &args.prompt_file {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        return Ok(PromptSource::Text(text));
+    }
+    match args.prompt.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Error::io("<stdin>", e))?;
+            Ok(PromptSource::Text(text))
+        }
+        Some(text) => Ok(PromptSource::Text(text.to_owned())),
+        None => Err(Error::Input(
+            "no prompt: give the question as an argument (`arena battle \"...\"`), `-` to read \
+             stdin, --prompt-file FILE, or --random-prompt"
+                .into(),
+        )),
+    }
+}
+
+pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
+    let prompt = read_prompt(&args)?;
+    let arena = ctx.arena().await?;
+    let pairing = Pairing {
+        pinned: args
+            .pinned
+            .as_ref()
+            .and_then(|v| Some((v.first()?.clone(), v.get(1)?.clone()))),
+        tier: args.tier.map(|t| match t {
+            TierArg::High => Tier::High,
+            TierArg::Low => Tier::Low,
+        }),
+    };
+    let interactive = !args.no_vote
+        && ctx.global.format == Format::Table
+        && console::Term::stdout().is_term()
+        && console::Term::stderr().is_term()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let mut run = arena
+        .start_battle(BattleRequest {
+            prompt,
+            system: args.system.clone(),
+            temperature: args.temperature,
+            max_tokens: args.max_tokens,
+            pairing,
+            user: args.user.clone(),
+            origin: Origin::Cli,
+        })
+        .await?;
+    let id = run.battle_id;
+    tracing::info!("battle {id} started");
+
+    let bars = Progress::new(ctx.progress_enabled());
+    while let Some(event) = run.next_event().await {
+        bars.update(&event);
+    }
+    bars.clear();
+    let view = run.finish().await?;
+
+    if view.status == Status::Failed {
+        match ctx.global.format {
+            Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
+            _ => {}
+        }
+        return Err(Error::Upstream(format!(
+            "battle {id} failed: {}",
+            view.error.as_deref().unwrap_or("an upstream failed")
+        ))
+        .into());
+    }
+
+    if !interactive {
+        match ctx.global.format {
+            Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
+            _ => println!("{id}"),
+        }
+        ctx.note(format!(
+            "battle {id} is waiting for a vote: arena vote {id} a|b|tie|bothbad|skip"
+        ));
+        return Ok(0);
+    }
+
+    print!("{}", render::answers(&view, render::terminal_width()));
+    let items = ["A is better", "B is better", "Tie", "Both are bad", "Skip"];
+    let choice = dialoguer::Select::with_theme(&dialoguer::theme::ColorfulTheme::default())
+        .with_prompt("Which answer is better?")
+        .items(items)
+        .default(0)
+        .interact_opt()
+        .map_err(|e| Error::Internal(format!("cannot read the vote from the terminal: {e}")))?;
+    let Some(choice) = choice else {
+        ctx.note(format!(
+            "no vote recorded; battle {id} waits: arena vote {id} a|b|tie|bothbad|skip"
+        ));
+        return Ok(0);
+    };
+    let winner = Winner::ALL[choice];
+    let reveal = arena.vote(id, winner, args.user.as_deref()).await?;
+    print!("{}", render::reveal(&reveal));
+    Ok(0)
+}
+
+pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
+    let id = parse_id(&args.id)?;
+    let winner: Winner = args.choice.parse()?;
+    let arena = ctx.arena_without_models().await?;
+    let reveal: Reveal = arena.vote(id, winner, args.user.as_deref()).await?;
+    match ctx.global.format {
+        Format::Json | Format::Jsonl => render::print_json(&reveal, ctx.global.format)?,
+        _ => print!("{}", render::reveal(&reveal)),
+    }
+    Ok(0)
+}
+
+/// One spinner per side: chunks so far and time elapsed.
+struct Progress {
+    multi: MultiProgress,
+    a: ProgressBar,
+    b: ProgressBar,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let target = if enabled {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = |side: Side| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(style.clone());
+            bar.set_prefix(side.label());
+            bar.set_message("waiting for the first token…");
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        };
+        let (a, b) = (bar(Side::A), bar(Side::B));
+        Progress { multi, a, b }
+    }
+
+    fn update(&self, event: &BattleEvent) {
+        match event {
+            BattleEvent::Delta { side, .. } => {
+                let bar = self.bar(*side);
+                bar.inc(1);
+                bar.set_message(format!(
+                    "{} tokens, {:.1}s",
+                    bar.position(),
+                    bar.elapsed().as_secs_f64()
+                ));
+            }
+            BattleEvent::SideDone {
+                side,
+                error,
+                elapsed,
+            } => {
+                let bar = self.bar(*side);
+                let message = match error {
+                    None => format!(
+                        "done: {} tokens in {:.1}s",
+                        bar.position(),
+                        elapsed.as_secs_f64()
+                    ),
+                    Some(_) => format!("failed after {:.1}s", elapsed.as_secs_f64()),
+                };
+                bar.finish_with_message(message);
+            }
+        }
+    }
+
+    fn bar(&self, side: Side) -> &ProgressBar {
+        match side {
+            Side::A => &self.a,
+            Side::B => &self.b,
+        }
+    }
+
+    fn clear(&self) {
+        let _ = self.multi.clear();
+    }
+}
+
+/// What `arena show` prints for a battle.
+pub(super) fn battle_text(view: &BattleView) -> String {
+    let mut out = render::answers(view, render::terminal_width());
+    match (&view.model_a, &view.model_b, view.winner) {
+        (Some(a), Some(b), Some(w)) => {
+            out.push_str(&format!(
+                "\nAssistant A: {a}\nAssistant B: {b}\nVote: {}\n",
+                w.as_str()
+            ));
+        }
+        _ => out.push_str(&format!("\nStatus: {}\n", view.status)),
+    }
+    if let Some(e) = &view.error {
+        out.push_str(&format!("Error: {e}\n"));
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! `arena show`, `arena battles` and `arena unstuck`.
+
+use clap::Args;
+
+use super::render;
+use super::{Context, Format};
+use crate::battle::{Status, parse_id};
+use crate::store::BattleFilter;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The battle id
+    id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BattlesArgs {
+    /// Only battles in this state
+    #[arg(long, value_parser = ["pending_generation", "pending_vote", "completed", "failed"])]
+    status: Option<String>,
+    /// Only battles of this model (matches voted battles' models only)
+    #[arg(long)]
+    model: Option<String>,
+    /// Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)
+    #[arg(long)]
+    since: Option<String>,
+    /// At most this many battles, newest first
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct UnstuckArgs {
+    /// Only this user's battles (default: everyone's)
+    #[arg(long)]
+    user: Option<String>,
+}
+
+pub async fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
+    let id = parse_id(&args.id)?;
+    let arena = ctx.arena_without_models().await?;
+    let view = arena.battle(id).await?;
+    match ctx.global.format {
+        Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
+        _ => print!("{}", super::battle::battle_text(&view)),
+    }
+    Ok(0)
+}
+
+/// Parses `--since`: an RFC 3339 instant or a civil date (midnight UTC), to Unix ms.
+pub(crate) fn parse_since(s: &str) -> Result<i64, crate::Error> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp().as_millisecond());
+    }
+    Err(crate::Error::Input(format!(
+        "--since `{s}`: expected a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z"
+    )))
+}
+
+pub async fn list(ctx: &Context, args: &BattlesArgs) -> anyhow::Result<u8> {
+    let filter = BattleFilter {
+        status: args
+            .status
+            .as_deref()
+            .map(str::parse::<Status>)
+            .transpose()?,
+        model: args.model.clone(),
+        since: args.since.as_deref().map(parse_since).transpose()?,
+        limit: Some(args.limit),
+    };
+    let arena = ctx.arena_without_models().await?;
+    let battles = arena.battles(filter).await?;
+    match ctx.global.format {
+        Format::Json => render::print_json(&battles, Format::Json)?,
+        Format::Jsonl => {
+            for b in &battles {
+                render::print_json(b, Format::Jsonl)?;
+            }
+        }
+        format => {
+            let rows: Vec<Vec<String>> = battles
+                .iter()
+                .map(|b| {
+                    let prompt: String = b.prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let short: String = prompt.chars().take(40).collect();
+                    vec![
+                        b.battle_id.clone(),
+                        b.created_at.clone(),
+                        b.status.to_string(),
+                        if short.len() < prompt.len() {
+                            format!("{short}…")
+                        } else {
+                            short
+                        },
+                        b.model_a.clone().unwrap_or_else(|| "hidden".into()),
+                        b.model_b.clone().unwrap_or_else(|| "hidden".into()),
+                        b.winner.map_or_else(String::new, |w| w.to_string()),
+                    ]
+                })
+                .collect();
+            let header = [
+                "id", "created", "status", "prompt", "model A", "model B", "vote",
+            ];
+            super::emit(None, &render::table(format, &header, &rows))?;
+        }
+    }
+    Ok(0)
+}
+
+pub async fn unstuck(ctx: &Context, args: &UnstuckArgs) -> anyhow::Result<u8> {
+    let arena = ctx.arena_without_models().await?;
+    let n = arena.unstuck(args.user.as_deref()).await?;
+    match n {
+        0 => println!("no stuck battles found"),
+        1 => println!("cleared 1 stuck battle"),
+        n => println!("cleared {n} stuck battles"),
+    }
+    Ok(0)
+}

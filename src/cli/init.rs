@@ -1,0 +1,59 @@
+//! `arena init`: a commented `config.jsonc` (with a fresh `user_id_salt`) and a `models.json`
+//! template in the config directory. Never overwrites without `--force`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rand::RngExt;
+
+use super::Context;
+use crate::error::Error;
+
+/// The templates are the files at the top of the repository.
+const CONFIG_TEMPLATE: &str = include_str!("../../config.jsonc");
+const MODELS_TEMPLATE: &str = include_str!("../../models.json");
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write into this directory [default: the config directory]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Overwrite existing files
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => crate::config::project_dirs()
+            .ok_or_else(|| Error::Input("no home directory found: pass --dir DIR".into()))?
+            .config_dir()
+            .to_owned(),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let salt: [u8; 32] = rand::rng().random();
+    let config = CONFIG_TEMPLATE.replace(
+        "\"user_id_salt\": \"\"",
+        &format!("\"user_id_salt\": \"{}\"", hex::encode(salt)),
+    );
+    let files = [
+        (dir.join("config.jsonc"), config),
+        (dir.join("models.json"), MODELS_TEMPLATE.to_owned()),
+    ];
+    if !args.force
+        && let Some((existing, _)) = files.iter().find(|(p, _)| p.exists())
+    {
+        return Err(Error::Conflict(format!(
+            "{} exists: not overwriting it (use --force to replace both files)",
+            existing.display()
+        ))
+        .into());
+    }
+    for (path, text) in &files {
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+        println!("{}", path.display());
+    }
+    ctx.note("edit models.json to list your models, then: arena battle \"your question\"");
+    Ok(0)
+}

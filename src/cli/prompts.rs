@@ -1,0 +1,102 @@
+//! `arena prompts`: the prompt pool.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::render;
+use super::{Context, Format};
+use crate::error::Error;
+use crate::store::Prompt;
+use crate::transfer::prompts as sets;
+
+#[derive(Debug, Args)]
+pub struct PromptsArgs {
+    #[command(subcommand)]
+    action: PromptsAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum PromptsAction {
+    /// List the pool
+    List {
+        /// Only this theme
+        #[arg(long)]
+        theme: Option<String>,
+    },
+    /// Add one prompt
+    Add {
+        /// The prompt text
+        text: String,
+        /// Its id [default: a hash of the text]
+        #[arg(long)]
+        id: Option<String>,
+        /// Its theme [default: the id's prefix before `_`, else general]
+        #[arg(long)]
+        theme: Option<String>,
+    },
+    /// Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines
+    Import { file: PathBuf },
+    /// Remove a prompt by id
+    Remove { id: String },
+}
+
+pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
+    match args.action {
+        PromptsAction::List { theme } => {
+            let arena = ctx.arena_without_models().await?;
+            let prompts = arena.store().prompts(theme).await?;
+            match ctx.global.format {
+                Format::Json | Format::Jsonl => render::print_json(&prompts, ctx.global.format)?,
+                f => {
+                    let rows: Vec<Vec<String>> = prompts
+                        .iter()
+                        .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
+                        .collect();
+                    super::emit(None, &render::table(f, &["id", "theme", "text"], &rows))?;
+                }
+            }
+        }
+        PromptsAction::Add { text, id, theme } => {
+            if text.trim().is_empty() {
+                return Err(Error::Input("the prompt is empty".into()).into());
+            }
+            let id = id.unwrap_or_else(|| sets::id_for(&text));
+            let theme = theme.unwrap_or_else(|| sets::theme_of(&id));
+            let arena = ctx.arena_without_models().await?;
+            let added = arena
+                .store()
+                .add_prompts(vec![Prompt {
+                    id: id.clone(),
+                    text,
+                    theme,
+                }])
+                .await?;
+            if added == 0 {
+                return Err(Error::Conflict(format!(
+                    "the pool already has prompt `{id}` or the same text"
+                ))
+                .into());
+            }
+            println!("{id}");
+        }
+        PromptsAction::Import { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+            let prompts = sets::parse(&file, &text)?;
+            let total = prompts.len();
+            let arena = ctx.arena_without_models().await?;
+            let added = arena.store().add_prompts(prompts).await?;
+            println!(
+                "imported {added} prompts from {} ({} already in the pool)",
+                file.display(),
+                total - added
+            );
+        }
+        PromptsAction::Remove { id } => {
+            let arena = ctx.arena_without_models().await?;
+            arena.store().remove_prompt(id.clone()).await?;
+            println!("removed {id}");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,177 @@
+//! Rendering for people and scripts: answers side by side, the reveal, tables, JSON, CSV and
+//! Markdown.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use console::{Alignment, Style, pad_str};
+use serde::Serialize;
+
+use super::Format;
+use crate::battle::{BattleView, Reveal};
+
+/// Columns below which answers are shown one after the other.
+const SIDE_BY_SIDE_MIN: usize = 100;
+
+/// The terminal's width, or 80 when stdout is not a terminal.
+pub fn terminal_width() -> usize {
+    let term = console::Term::stdout();
+    if term.is_term() {
+        usize::from(term.size().1)
+    } else {
+        80
+    }
+}
+
+/// Prints a value as JSON (`json`: pretty; `jsonl`: one line).
+pub fn print_json<T: Serialize>(value: &T, format: Format) -> anyhow::Result<()> {
+    let text = if format == Format::Jsonl {
+        serde_json::to_string(value)?
+    } else {
+        serde_json::to_string_pretty(value)?
+    };
+    super::emit(None, &(text + "\n"))
+}
+
+/// Both answers: side by side when `width` allows, else one after the other, wrapped.
+pub fn answers(view: &BattleView, width: usize) -> String {
+    let a = view.response_a.as_deref().unwrap_or("(no answer)");
+    let b = view.response_b.as_deref().unwrap_or("(no answer)");
+    let head = Style::new().bold();
+    let mut out = String::new();
+    let question = textwrap::fill(&view.prompt, width.clamp(20, 200));
+    out.push_str(&format!("{}\n{question}\n\n", head.apply_to("Question")));
+    if width >= SIDE_BY_SIDE_MIN {
+        let col = (width - 3) / 2;
+        let left = textwrap::wrap(a, col);
+        let right = textwrap::wrap(b, col);
+        out.push_str(&format!(
+            "{} │ {}\n",
+            pad_str(
+                &head.apply_to("Assistant A").to_string(),
+                col,
+                Alignment::Left,
+                None
+            ),
+            head.apply_to("Assistant B")
+        ));
+        out.push_str(&format!("{}─┼─{}\n", "─".repeat(col), "─".repeat(col)));
+        for i in 0..left.len().max(right.len()) {
+            let l = left.get(i).map_or("", |s| s.as_ref());
+            let r = right.get(i).map_or("", |s| s.as_ref());
+            out.push_str(&format!(
+                "{} │ {}\n",
+                pad_str(l, col, Alignment::Left, None),
+                r
+            ));
+        }
+    } else {
+        let w = width.max(20);
+        for (label, text) in [("Assistant A", a), ("Assistant B", b)] {
+            out.push_str(&format!(
+                "{}\n{}\n\n",
+                head.apply_to(label),
+                textwrap::fill(text, w)
+            ));
+        }
+    }
+    out
+}
+
+/// The reveal: both models with their rating change, then the outcome.
+pub fn reveal(r: &Reveal) -> String {
+    let name_width = r.label_a.chars().count().max(r.label_b.chars().count());
+    let line = |side: &str, label: &str, before: f64, after: f64| {
+        let delta = after - before;
+        let style = if delta > 0.0 {
+            Style::new().green()
+        } else if delta < 0.0 {
+            Style::new().red()
+        } else {
+            Style::new().dim()
+        };
+        format!(
+            "{side}: {}  {before:7.1} → {after:7.1}  ({})\n",
+            pad_str(label, name_width, Alignment::Left, None),
+            style.apply_to(format!("{delta:+.1}"))
+        )
+    };
+    let mut out = String::new();
+    out.push_str(&line(
+        "Assistant A",
+        &r.label_a,
+        r.model_a.rating_before,
+        r.model_a.rating_after,
+    ));
+    out.push_str(&line(
+        "Assistant B",
+        &r.label_b,
+        r.model_b.rating_before,
+        r.model_b.rating_after,
+    ));
+    out.push_str(&format!(
+        "Result: {} (battle {})\n",
+        Style::new().bold().apply_to(r.outcome_text()),
+        r.battle_id
+    ));
+    out
+}
+
+/// A table of `header` and `rows` in the chosen text format (`table`, `csv` or `markdown`).
+pub fn table(format: Format, header: &[&str], rows: &[Vec<String>]) -> String {
+    match format {
+        Format::Csv => {
+            let mut out = String::new();
+            out.push_str(&csv_line(header.iter().copied()));
+            for row in rows {
+                out.push_str(&csv_line(row.iter().map(String::as_str)));
+            }
+            out
+        }
+        Format::Markdown => {
+            let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+            let mut out = format!("| {} |\n", header.join(" | "));
+            out.push_str(&format!(
+                "|{}\n",
+                header.iter().map(|_| " --- |").collect::<String>()
+            ));
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+                out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
+            out
+        }
+        Format::Table | Format::Json | Format::Jsonl => {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_header(header.to_vec());
+            // Fit a terminal; when piped, never wrap cells.
+            if console::Term::stdout().is_term() {
+                let width = u16::try_from(terminal_width().max(40)).unwrap_or(u16::MAX);
+                t.set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_width(width);
+            }
+            for row in rows {
+                t.add_row(row.clone());
+            }
+            format!("{t}\n")
+        }
+    }
+}
+
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = cells
+        .map(|c| {
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c.to_owned()
+            }
+        })
+        .collect();
+    quoted.join(",") + "\n"
+}
+
+/// A number for a table cell, to one decimal.
+pub fn num(x: f64) -> String {
+    format!("{x:.1}")
+}

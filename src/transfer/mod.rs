@@ -1,0 +1,3 @@
+//! Reading and writing files of other tools and people: prompt sets (and, later, battle logs).
+
+pub mod prompts;
