@@ -1,0 +1,410 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[arena] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'arena'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'arena'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand --models 'The models file (models.json). Give it before the subcommand'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Write a commented config.jsonc and a models.json template into the config directory'
+            cand battle 'Start a blind battle between two models, then vote'
+            cand vote 'Vote on a battle and reveal its models'
+            cand show 'Show one battle (model names stay hidden until it has a vote)'
+            cand battles 'List battles'
+            cand unstuck 'Clear battles stuck in pending_generation'
+            cand leaderboard 'Show the leaderboard'
+            cand models 'The model pool: list, check upstreams, sync upstream model lists'
+            cand prompts 'The prompt pool: list, add, import, remove'
+            cand completions 'Print a shell completion script'
+            cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;init'= {
+            cand --dir 'Write into this directory [default: the config directory]'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand --force 'Overwrite existing files'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;battle'= {
+            cand --prompt-file 'Read the question from a file'
+            cand --theme 'With --random-prompt: only prompts of this theme'
+            cand --models 'Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)'
+            cand --tier 'Draw both models from this tier'
+            cand --system 'A system message for both models'
+            cand --temperature 'Sampling temperature passed to both models'
+            cand --max-tokens 'Maximum answer length in tokens, passed to both models'
+            cand --user 'Who is asking (stored only as a salted hash), e.g. cli:alice'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand --random-prompt 'Take a random question from the prompt pool'
+            cand --no-vote 'Do not ask for a vote: print the battle id (or the battle with --format json) and exit'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;vote'= {
+            cand --user 'Who votes (stored only as a salted hash)'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;show'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;battles'= {
+            cand --status 'Only battles in this state'
+            cand --model 'Only battles of this model (matches voted battles'' models only)'
+            cand --since 'Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)'
+            cand --limit 'At most this many battles, newest first'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;unstuck'= {
+            cand --user 'Only this user''s battles (default: everyone''s)'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;leaderboard'= {
+            cand --method 'Rating method'
+            cand --min-battles 'Leave out models with fewer battles'
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'arena;models'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List the pool with tier, weight, endpoint and battles (the default)'
+            cand check 'Call each model once and report latency or the error'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;models;list'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;models;check'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;models;sync'= {
+            cand -o 'Where to write [default: available_models.json beside models.json]'
+            cand --output 'Where to write [default: available_models.json beside models.json]'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;models;help'= {
+            cand list 'List the pool with tier, weight, endpoint and battles (the default)'
+            cand check 'Call each model once and report latency or the error'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;models;help;list'= {
+        }
+        &'arena;models;help;check'= {
+        }
+        &'arena;models;help;sync'= {
+        }
+        &'arena;models;help;help'= {
+        }
+        &'arena;prompts'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand list 'List the pool'
+            cand add 'Add one prompt'
+            cand import 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+            cand remove 'Remove a prompt by id'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;prompts;list'= {
+            cand --theme 'Only this theme'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;prompts;add'= {
+            cand --id 'Its id [default: a hash of the text]'
+            cand --theme 'Its theme [default: the id''s prefix before `_`, else general]'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;prompts;import'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;prompts;remove'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;prompts;help'= {
+            cand list 'List the pool'
+            cand add 'Add one prompt'
+            cand import 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+            cand remove 'Remove a prompt by id'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;prompts;help;list'= {
+        }
+        &'arena;prompts;help;add'= {
+        }
+        &'arena;prompts;help;import'= {
+        }
+        &'arena;prompts;help;remove'= {
+        }
+        &'arena;prompts;help;help'= {
+        }
+        &'arena;completions'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;generate-completions'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;help'= {
+            cand init 'Write a commented config.jsonc and a models.json template into the config directory'
+            cand battle 'Start a blind battle between two models, then vote'
+            cand vote 'Vote on a battle and reveal its models'
+            cand show 'Show one battle (model names stay hidden until it has a vote)'
+            cand battles 'List battles'
+            cand unstuck 'Clear battles stuck in pending_generation'
+            cand leaderboard 'Show the leaderboard'
+            cand models 'The model pool: list, check upstreams, sync upstream model lists'
+            cand prompts 'The prompt pool: list, add, import, remove'
+            cand completions 'Print a shell completion script'
+            cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;help;init'= {
+        }
+        &'arena;help;battle'= {
+        }
+        &'arena;help;vote'= {
+        }
+        &'arena;help;show'= {
+        }
+        &'arena;help;battles'= {
+        }
+        &'arena;help;unstuck'= {
+        }
+        &'arena;help;leaderboard'= {
+        }
+        &'arena;help;models'= {
+            cand list 'List the pool with tier, weight, endpoint and battles (the default)'
+            cand check 'Call each model once and report latency or the error'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+        }
+        &'arena;help;models;list'= {
+        }
+        &'arena;help;models;check'= {
+        }
+        &'arena;help;models;sync'= {
+        }
+        &'arena;help;prompts'= {
+            cand list 'List the pool'
+            cand add 'Add one prompt'
+            cand import 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+            cand remove 'Remove a prompt by id'
+        }
+        &'arena;help;prompts;list'= {
+        }
+        &'arena;help;prompts;add'= {
+        }
+        &'arena;help;prompts;import'= {
+        }
+        &'arena;help;prompts;remove'= {
+        }
+        &'arena;help;completions'= {
+        }
+        &'arena;help;generate-completions'= {
+        }
+        &'arena;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

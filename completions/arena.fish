@@ -1,0 +1,372 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_arena_global_optspecs
+    string join \n db= config= v/verbose q/quiet color= no-progress format= models= h/help V/version
+end
+
+function __fish_arena_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_arena_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_arena_using_subcommand
+    set -l cmd (__fish_arena_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c arena -n "__fish_arena_needs_command" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_needs_command" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_needs_command" -l models -d 'The models file (models.json). Give it before the subcommand' -r -F
+complete -c arena -n "__fish_arena_needs_command" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_needs_command" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_needs_command" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_needs_command" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_needs_command" -s V -l version -d 'Print version'
+complete -c arena -n "__fish_arena_needs_command" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
+complete -c arena -n "__fish_arena_needs_command" -f -a "battle" -d 'Start a blind battle between two models, then vote'
+complete -c arena -n "__fish_arena_needs_command" -f -a "vote" -d 'Vote on a battle and reveal its models'
+complete -c arena -n "__fish_arena_needs_command" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
+complete -c arena -n "__fish_arena_needs_command" -f -a "battles" -d 'List battles'
+complete -c arena -n "__fish_arena_needs_command" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
+complete -c arena -n "__fish_arena_needs_command" -f -a "leaderboard" -d 'Show the leaderboard'
+complete -c arena -n "__fish_arena_needs_command" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
+complete -c arena -n "__fish_arena_needs_command" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
+complete -c arena -n "__fish_arena_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c arena -n "__fish_arena_needs_command" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
+complete -c arena -n "__fish_arena_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand init" -l dir -d 'Write into this directory [default: the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand init" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand init" -l force -d 'Overwrite existing files'
+complete -c arena -n "__fish_arena_using_subcommand init" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand init" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand init" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand init" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l theme -d 'With --random-prompt: only prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l models -d 'Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l tier -d 'Draw both models from this tier' -r -f -a "high\t''
+low\t''"
+complete -c arena -n "__fish_arena_using_subcommand battle" -l system -d 'A system message for both models' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l temperature -d 'Sampling temperature passed to both models' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l max-tokens -d 'Maximum answer length in tokens, passed to both models' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l user -d 'Who is asking (stored only as a salted hash), e.g. cli:alice' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand battle" -l random-prompt -d 'Take a random question from the prompt pool'
+complete -c arena -n "__fish_arena_using_subcommand battle" -l no-vote -d 'Do not ask for a vote: print the battle id (or the battle with --format json) and exit'
+complete -c arena -n "__fish_arena_using_subcommand battle" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand battle" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand battle" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand battle" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand vote" -l user -d 'Who votes (stored only as a salted hash)' -r
+complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand vote" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand vote" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand vote" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand vote" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand vote" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand vote" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand vote" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand show" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand show" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand show" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand show" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand show" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand show" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand battles" -l status -d 'Only battles in this state' -r -f -a "pending_generation\t''
+pending_vote\t''
+completed\t''
+failed\t''"
+complete -c arena -n "__fish_arena_using_subcommand battles" -l model -d 'Only battles of this model (matches voted battles\' models only)' -r
+complete -c arena -n "__fish_arena_using_subcommand battles" -l since -d 'Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)' -r
+complete -c arena -n "__fish_arena_using_subcommand battles" -l limit -d 'At most this many battles, newest first' -r
+complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battles" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battles" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand battles" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand battles" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand battles" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand battles" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand battles" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l user -d 'Only this user\'s battles (default: everyone\'s)' -r
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "elo\t'Online Elo in vote order'"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l min-battles -d 'Leave out models with fewer battles' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "check" -d 'Call each model once and report latency or the error'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s o -l output -d 'Where to write [default: available_models.json beside models.json]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "check" -d 'Call each model once and report latency or the error'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "list" -d 'List the pool'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "add" -d 'Add one prompt'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "import" -d 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "remove" -d 'Remove a prompt by id'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l theme -d 'Only this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l id -d 'Its id [default: a hash of the text]' -r
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l theme -d 'Its theme [default: the id\'s prefix before `_`, else general]' -r
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the pool'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add one prompt'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a prompt by id'
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand completions" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand completions" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand completions" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand completions" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand completions" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "battle" -d 'Start a blind battle between two models, then vote'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "vote" -d 'Vote on a battle and reveal its models'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "battles" -d 'List battles'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "leaderboard" -d 'Show the leaderboard'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "check" -d 'Call each model once and report latency or the error'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "list" -d 'List the pool'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "add" -d 'Add one prompt'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "import" -d 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "remove" -d 'Remove a prompt by id'
