@@ -54,6 +54,38 @@ pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
             }
             out
         }
+        Format::Csv => {
+            // Scripts get the JSON field names and full precision.
+            let header = [
+                "rank",
+                "model_name",
+                "rating",
+                "battles",
+                "wins",
+                "ties",
+                "both_bad",
+                "skips",
+                "win_rate_percentage",
+            ];
+            let rows: Vec<Vec<String>> = board
+                .leaderboard
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.model_name.clone(),
+                        r.rating.to_string(),
+                        r.battles.to_string(),
+                        r.wins.to_string(),
+                        r.ties.to_string(),
+                        r.both_bad.to_string(),
+                        r.skips.to_string(),
+                        r.win_rate_percentage.map_or_else(String::new, |w| w.to_string()),
+                    ]
+                })
+                .collect();
+            render::table(Format::Csv, &header, &rows)
+        }
         f => {
             let header = [
                 "rank",
