@@ -484,11 +484,27 @@ fn read(path: &Path) -> Result<String> {
 /// the line and column, and unknown keys into a message naming the nearest known key.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     jsonc_parser::parse_to_serde_value::<T>(text, &jsonc_parser::ParseOptions::default()).map_err(
-        |e| Error::File {
-            path: path.to_owned(),
-            line: e.line_display(),
-            column: e.column_display(),
-            message: explain(&e.kind().to_string()),
+        |e| {
+            let kind = e.kind().to_string();
+            // The parser places an unknown key at its object; point at the key itself.
+            let key_at = kind
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split_once('`'))
+                .and_then(|(key, _)| {
+                    let from = e.range().start.min(text.len());
+                    text.get(from..)?
+                        .find(&format!("\"{key}\""))
+                        .map(|i| i + from)
+                });
+            match key_at {
+                Some(at) => located(path, text, Some(at), explain(&kind)),
+                None => Error::File {
+                    path: path.to_owned(),
+                    line: e.line_display(),
+                    column: e.column_display(),
+                    message: explain(&kind),
+                },
+            }
         },
     )
 }

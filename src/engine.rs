@@ -5,6 +5,7 @@
 //! out as a value ([`BattleRun`]), so a front end renders it however it likes, and a battle
 //! whose watcher goes away still ends in a definite state.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,19 @@ use crate::error::{Error, Result};
 use crate::provider::{ChatRequest, Chunk, Message, Upstream};
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{Leaderboard, LeaderboardOptions};
-use crate::store::{BattleFilter, NewBattle, Prompt, SideOutcome, Store};
+use crate::store::{BattleFilter, NewBattle, Prompt, SideOutcome, Store, VoteFilter};
+use crate::transfer::{self, battles::InputFormat};
+
+/// What `import` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportSummary {
+    pub file: String,
+    pub imported: u64,
+    /// Records already imported earlier.
+    pub duplicates: u64,
+    pub skipped: transfer::battles::Skips,
+    pub seconds: f64,
+}
 
 /// The arena engine.
 #[derive(Debug, Clone)]
@@ -237,7 +250,13 @@ impl Arena {
     }
 
     async fn reveal(&self, record: &BattleRecord, winner: Winner) -> Result<Reveal> {
-        let before = self.store.votes(Some(record.id)).await?;
+        let before = self
+            .store
+            .votes(VoteFilter {
+                before: Some(record.id),
+                ..VoteFilter::default()
+            })
+            .await?;
         let params = self.elo_params();
         let mut ratings = elo::online(before.names.len(), &before.votes, &params);
         let index = |name: &str| before.names.iter().position(|n| n == name);
@@ -312,9 +331,64 @@ impl Arena {
             .await
     }
 
+    /// Imports a battle log (SPEC §2 `arena import`). Parsing runs on a thread of its own
+    /// while the store writes the previous chunk; `progress` gets the bytes read so far.
+    pub async fn import(
+        &self,
+        path: &Path,
+        format: InputFormat,
+        progress: impl Fn(u64) + Send + 'static,
+    ) -> Result<ImportSummary> {
+        let started = Instant::now();
+        let (tx, mut rx) = mpsc::channel::<transfer::battles::Chunk>(2);
+        let owned = path.to_owned();
+        let reader = tokio::task::spawn_blocking(move || {
+            transfer::battles::read(&owned, format, |chunk| {
+                tx.blocking_send(chunk)
+                    .map_err(|_| Error::Internal("the import writer stopped".into()))
+            })
+        });
+        let mut summary = ImportSummary {
+            file: path.display().to_string(),
+            imported: 0,
+            duplicates: 0,
+            skipped: transfer::battles::Skips::default(),
+            seconds: 0.0,
+        };
+        let mut failure = None;
+        while let Some(chunk) = rx.recv().await {
+            let bytes = chunk.bytes_read;
+            match self
+                .store
+                .import_chunk(chunk, self.config.user_id_salt.clone())
+                .await
+            {
+                Ok(count) => {
+                    summary.imported += count.imported;
+                    summary.duplicates += count.duplicates;
+                    progress(bytes);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        let read = reader
+            .await
+            .map_err(|e| Error::Internal(format!("the import reader failed: {e}")))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        summary.skipped = read?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
     /// The leaderboard over all votes.
     pub async fn leaderboard(&self, options: &LeaderboardOptions) -> Result<Leaderboard> {
-        let votes = self.store.votes(None).await?;
+        let votes = self.store.votes(VoteFilter::default()).await?;
         Ok(crate::rating::leaderboard::compute(
             &votes,
             options,

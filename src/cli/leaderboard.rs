@@ -80,7 +80,8 @@ pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
                         r.ties.to_string(),
                         r.both_bad.to_string(),
                         r.skips.to_string(),
-                        r.win_rate_percentage.map_or_else(String::new, |w| w.to_string()),
+                        r.win_rate_percentage
+                            .map_or_else(String::new, |w| w.to_string()),
                     ]
                 })
                 .collect();

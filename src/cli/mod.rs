@@ -4,6 +4,7 @@
 mod battle;
 mod battles;
 mod completions;
+mod import;
 mod init;
 mod leaderboard;
 mod models;
@@ -100,6 +101,8 @@ pub enum Command {
     Battles(battles::BattlesArgs),
     /// Clear battles stuck in pending_generation
     Unstuck(battles::UnstuckArgs),
+    /// Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)
+    Import(import::ImportArgs),
     /// Show the leaderboard
     Leaderboard(leaderboard::LeaderboardArgs),
     /// The model pool: list, check upstreams, sync upstream model lists
@@ -197,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Show(args) => battles::show(&ctx, &args).await,
         Command::Battles(args) => battles::list(&ctx, &args).await,
         Command::Unstuck(args) => battles::unstuck(&ctx, &args).await,
+        Command::Import(args) => import::run(&ctx, &args).await,
         Command::Leaderboard(args) => leaderboard::run(&ctx, &args).await,
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,

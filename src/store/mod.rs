@@ -6,16 +6,18 @@
 //! transaction; a vote is acknowledged only after it commits. WAL with `synchronous=NORMAL`
 //! keeps every committed transaction across a killed process.
 //!
-//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `prompts`.
+//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `prompts`, `import`.
 
 mod battles;
+mod import;
 mod prompts;
 mod schema;
 mod votes;
 
 pub use battles::{BattleFilter, NewBattle, SideOutcome};
+pub use import::ImportCount;
 pub use prompts::Prompt;
-pub use votes::{VoteRow, VoteTotals};
+pub use votes::{VoteFilter, VoteRow, VoteTotals};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

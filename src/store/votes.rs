@@ -16,11 +16,28 @@ pub struct VoteRow {
     pub winner: Winner,
 }
 
-/// All votes in vote order, with the model names they index into.
+/// Votes in vote order, with the model names they index into.
 #[derive(Debug, Clone, Default)]
 pub struct VoteTotals {
     pub names: Vec<String>,
     pub votes: Vec<VoteRow>,
+    /// Unix milliseconds of each vote, parallel to `votes`.
+    pub times: Vec<i64>,
+}
+
+/// Which votes to read.
+#[derive(Debug, Clone, Default)]
+pub struct VoteFilter {
+    /// Only votes cast before the vote on this battle.
+    pub before: Option<BattleId>,
+    /// Unix milliseconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub until: Option<i64>,
+    /// Only battles of this prompt theme.
+    pub theme: Option<String>,
+    /// Only votes between models of this set (e.g. one tier).
+    pub models: Option<Vec<String>>,
 }
 
 impl Store {
@@ -89,8 +106,9 @@ impl Store {
         .await
     }
 
-    /// Every vote in vote order, optionally only those before the vote on `before`.
-    pub async fn votes(&self, before: Option<BattleId>) -> Result<VoteTotals> {
+    /// Votes in vote order (by time, then by insertion), filtered; with `before`, only the
+    /// votes that came before the vote on that battle.
+    pub async fn votes(&self, filter: VoteFilter) -> Result<VoteTotals> {
         self.call(move |conn| {
             let names: Vec<(i64, String)> = {
                 let mut stmt = conn
@@ -101,12 +119,18 @@ impl Store {
                     .map_err(db)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(db)?
             };
-            let index: std::collections::HashMap<i64, u32> = names
-                .iter()
-                .enumerate()
-                .map(|(i, (id, _))| (*id, u32::try_from(i).unwrap_or(u32::MAX)))
-                .collect();
-            let limit: Option<i64> = match before {
+            // Model ids are small and dense: index them through a vector.
+            let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
+            let mut index = vec![u32::MAX; usize::try_from(max_id + 1).unwrap_or(0)];
+            for (i, (id, name)) in names.iter().enumerate() {
+                let allowed = filter.models.as_ref().is_none_or(|m| m.contains(name));
+                if allowed
+                    && let Some(slot) = usize::try_from(*id).ok().and_then(|id| index.get_mut(id))
+                {
+                    *slot = u32::try_from(i).unwrap_or(u32::MAX);
+                }
+            }
+            let limit: Option<i64> = match filter.before {
                 None => None,
                 Some(id) => conn
                     .query_row(
@@ -120,24 +144,33 @@ impl Store {
             };
             let mut stmt = conn
                 .prepare(
-                    "SELECT model_a, model_b, outcome FROM votes
-                     WHERE (?1 IS NULL OR id < ?1) ORDER BY id",
+                    "SELECT model_a, model_b, outcome, created_at FROM votes
+                     WHERE (?1 IS NULL OR id < ?1)
+                       AND (?2 IS NULL OR created_at >= ?2)
+                       AND (?3 IS NULL OR created_at < ?3)
+                       AND (?4 IS NULL OR battle_id IN (SELECT id FROM battles WHERE theme = ?4))",
                 )
                 .map_err(db)?;
-            let rows = stmt
-                .query_map([limit], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
+            let mut rows = stmt
+                .query(params![limit, filter.since, filter.until, filter.theme])
                 .map_err(db)?;
             let mut votes = Vec::new();
-            for row in rows {
-                let (a, b, outcome) = row.map_err(db)?;
-                let (Some(&a), Some(&b), Some(winner)) =
-                    (index.get(&a), index.get(&b), Winner::from_code(outcome))
+            let mut times = Vec::new();
+            let look = |id: i64| {
+                usize::try_from(id)
+                    .ok()
+                    .and_then(|i| index.get(i).copied())
+                    .filter(|&i| i != u32::MAX)
+            };
+            while let Some(row) = rows.next().map_err(db)? {
+                let (a, b, outcome, at): (i64, i64, i64, i64) = (
+                    row.get(0).map_err(db)?,
+                    row.get(1).map_err(db)?,
+                    row.get(2).map_err(db)?,
+                    row.get(3).map_err(db)?,
+                );
+                let (Some(a), Some(b), Some(winner)) =
+                    (look(a), look(b), Winner::from_code(outcome))
                 else {
                     continue;
                 };
@@ -146,10 +179,20 @@ impl Store {
                     model_b: b,
                     winner,
                 });
+                times.push(at);
+            }
+            // Rows come in insertion order; imports may carry earlier timestamps. A stable
+            // sort by time keeps insertion order among equal times.
+            if times.windows(2).any(|w| w[0] > w[1]) {
+                let mut order: Vec<usize> = (0..votes.len()).collect();
+                order.sort_by_key(|&i| times[i]);
+                votes = order.iter().map(|&i| votes[i]).collect();
+                times = order.iter().map(|&i| times[i]).collect();
             }
             Ok(VoteTotals {
                 names: names.into_iter().map(|(_, n)| n).collect(),
                 votes,
+                times,
             })
         })
         .await

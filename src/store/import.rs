@@ -1,0 +1,107 @@
+//! Bulk import of battle logs: one transaction per chunk, prepared statements, and an
+//! `import_key` that makes a second import of the same records add nothing.
+
+use std::collections::HashMap;
+
+use rusqlite::params;
+
+use super::battles::{model_id, user_id};
+use super::{Store, db, now_ms};
+use crate::error::Result;
+use crate::transfer::battles::Chunk;
+
+/// What one chunk did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCount {
+    pub imported: u64,
+    /// Records already in the database from an earlier import.
+    pub duplicates: u64,
+}
+
+impl Store {
+    /// Stores a chunk of imported votes as completed battles with their votes. Judges are
+    /// stored as salted hashes.
+    pub async fn import_chunk(&self, chunk: Chunk, salt: String) -> Result<ImportCount> {
+        self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let mut count = ImportCount::default();
+            {
+                let ids: Vec<i64> = chunk
+                    .names
+                    .iter()
+                    .map(|n| model_id(&tx, n))
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(db)?;
+                let mut users: HashMap<String, Option<i64>> = HashMap::new();
+                let mut battle = tx
+                    .prepare_cached(
+                        "INSERT INTO battles (uuid, user_id, origin, prompt, theme, model_a, model_b,
+                             status, response_a, response_b, import_key, created_at, updated_at)
+                         VALUES (?1, ?2, 'import', ?3, 'general', ?4, ?5, 'completed', ?6, ?7, ?8,
+                                 ?9, ?9)
+                         ON CONFLICT(import_key) DO NOTHING",
+                    )
+                    .map_err(db)?;
+                let mut vote = tx
+                    .prepare_cached(
+                        "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .map_err(db)?;
+                let now = now_ms();
+                for row in &chunk.rows {
+                    let (Some(&a), Some(&b)) =
+                        (ids.get(row.model_a as usize), ids.get(row.model_b as usize))
+                    else {
+                        continue;
+                    };
+                    let user = match &row.judge {
+                        None => None,
+                        Some(judge) => {
+                            if let Some(u) = users.get(judge) {
+                                *u
+                            } else {
+                                let hash = crate::util::hash_user(&salt, judge);
+                                let u = user_id(&tx, Some(&hash)).map_err(db)?;
+                                users.insert(judge.clone(), u);
+                                u
+                            }
+                        }
+                    };
+                    let at = row.tstamp_ms.unwrap_or(now);
+                    let key = row.key.to_ne_bytes();
+                    let mut random = [0u8; 10];
+                    random[..8].copy_from_slice(&key);
+                    let millis = u64::try_from(at).unwrap_or(0);
+                    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+                    let inserted = battle
+                        .execute(params![
+                            uuid.as_bytes().as_slice(),
+                            user,
+                            row.prompt.as_deref().unwrap_or(""),
+                            a,
+                            b,
+                            row.response_a,
+                            row.response_b,
+                            row.key,
+                            at
+                        ])
+                        .map_err(db)?;
+                    if inserted == 0 {
+                        count.duplicates += 1;
+                        continue;
+                    }
+                    let battle_id = tx.last_insert_rowid();
+                    vote.execute(params![battle_id, a, b, row.winner.code(), user, at])
+                        .map_err(db)?;
+                    count.imported += 1;
+                }
+            }
+            tx.commit().map_err(db)?;
+            Ok(count)
+        })
+        .await
+    }
+}
