@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one battle (model names stay hidden until it has a vote)')
             [CompletionResult]::new('battles', 'battles', [CompletionResultType]::ParameterValue, 'List battles')
             [CompletionResult]::new('unstuck', 'unstuck', [CompletionResultType]::ParameterValue, 'Clear battles stuck in pending_generation')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)')
             [CompletionResult]::new('leaderboard', 'leaderboard', [CompletionResultType]::ParameterValue, 'Show the leaderboard')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
@@ -151,9 +152,32 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'arena;import' {
+            [CompletionResult]::new('--input-format', '--input-format', [CompletionResultType]::ParameterName, 'The file''s format')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format of commands that print data')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'arena;leaderboard' {
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'Rating method')
-            [CompletionResult]::new('--min-battles', '--min-battles', [CompletionResultType]::ParameterName, 'Leave out models with fewer battles')
+            [CompletionResult]::new('--bootstrap', '--bootstrap', [CompletionResultType]::ParameterName, 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the bootstrap')
+            [CompletionResult]::new('--ci', '--ci', [CompletionResultType]::ParameterName, 'Coverage of the confidence intervals')
+            [CompletionResult]::new('--anchor', '--anchor', [CompletionResultType]::ParameterName, 'Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114')
+            [CompletionResult]::new('--min-battles', '--min-battles', [CompletionResultType]::ParameterName, 'Leave out models with fewer battles (and their votes)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only votes before this time (a date or RFC 3339)')
+            [CompletionResult]::new('--tier', '--tier', [CompletionResultType]::ParameterName, 'Only battles between models of this tier (tiers come from models.json)')
+            [CompletionResult]::new('--theme', '--theme', [CompletionResultType]::ParameterName, 'Only battles on prompts of this theme')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database [default: arena.sqlite3 in the data directory]')
@@ -386,6 +410,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one battle (model names stay hidden until it has a vote)')
             [CompletionResult]::new('battles', 'battles', [CompletionResultType]::ParameterValue, 'List battles')
             [CompletionResult]::new('unstuck', 'unstuck', [CompletionResultType]::ParameterValue, 'Clear battles stuck in pending_generation')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)')
             [CompletionResult]::new('leaderboard', 'leaderboard', [CompletionResultType]::ParameterValue, 'Show the leaderboard')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
@@ -410,6 +435,9 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;help;unstuck' {
+            break
+        }
+        'arena;help;import' {
             break
         }
         'arena;help;leaderboard' {

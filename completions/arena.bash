@@ -31,6 +31,9 @@ _arena() {
             arena,help)
                 cmd="arena__subcmd__help"
                 ;;
+            arena,import)
+                cmd="arena__subcmd__import"
+                ;;
             arena,init)
                 cmd="arena__subcmd__init"
                 ;;
@@ -66,6 +69,9 @@ _arena() {
                 ;;
             arena__subcmd__help,help)
                 cmd="arena__subcmd__help__subcmd__help"
+                ;;
+            arena__subcmd__help,import)
+                cmd="arena__subcmd__help__subcmd__import"
                 ;;
             arena__subcmd__help,init)
                 cmd="arena__subcmd__help__subcmd__init"
@@ -170,7 +176,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --format --models --help --version init battle vote show battles unstuck leaderboard models prompts completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --format --models --help --version init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,7 +378,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck leaderboard models prompts completions generate-completions help"
+            opts="init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +448,20 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -651,6 +671,40 @@ _arena() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        arena__subcmd__import)
+            opts="-v -q -h --input-format --db --config --verbose --quiet --color --no-progress --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input-format)
+                    COMPREPLY=($(compgen -W "auto json jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         arena__subcmd__init)
             opts="-v -q -h --dir --force --db --config --verbose --quiet --color --no-progress --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -686,17 +740,49 @@ _arena() {
             return 0
             ;;
         arena__subcmd__leaderboard)
-            opts="-o -v -q -h --method --min-battles --output --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --output --db --config --verbose --quiet --color --no-progress --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --method)
-                    COMPREPLY=($(compgen -W "elo" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "bt elo glicko2" -- "${cur}"))
+                    return 0
+                    ;;
+                --bootstrap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ci)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --min-battles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tier)
+                    COMPREPLY=($(compgen -W "high low" -- "${cur}"))
+                    return 0
+                    ;;
+                --theme)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

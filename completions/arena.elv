@@ -38,6 +38,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand show 'Show one battle (model names stay hidden until it has a vote)'
             cand battles 'List battles'
             cand unstuck 'Clear battles stuck in pending_generation'
+            cand import 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
             cand leaderboard 'Show the leaderboard'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
@@ -141,9 +142,31 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'arena;import'= {
+            cand --input-format 'The file''s format'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'arena;leaderboard'= {
             cand --method 'Rating method'
-            cand --min-battles 'Leave out models with fewer battles'
+            cand --bootstrap 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)'
+            cand --seed 'Seed of the bootstrap'
+            cand --ci 'Coverage of the confidence intervals'
+            cand --anchor 'Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114'
+            cand --min-battles 'Leave out models with fewer battles (and their votes)'
+            cand --since 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)'
+            cand --until 'Only votes before this time (a date or RFC 3339)'
+            cand --tier 'Only battles between models of this tier (tiers come from models.json)'
+            cand --theme 'Only battles on prompts of this theme'
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
             cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
@@ -353,6 +376,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand show 'Show one battle (model names stay hidden until it has a vote)'
             cand battles 'List battles'
             cand unstuck 'Clear battles stuck in pending_generation'
+            cand import 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
             cand leaderboard 'Show the leaderboard'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
@@ -371,6 +395,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;battles'= {
         }
         &'arena;help;unstuck'= {
+        }
+        &'arena;help;import'= {
         }
         &'arena;help;leaderboard'= {
         }

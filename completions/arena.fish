@@ -46,6 +46,7 @@ complete -c arena -n "__fish_arena_needs_command" -f -a "vote" -d 'Vote on a bat
 complete -c arena -n "__fish_arena_needs_command" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
 complete -c arena -n "__fish_arena_needs_command" -f -a "battles" -d 'List battles'
 complete -c arena -n "__fish_arena_needs_command" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
+complete -c arena -n "__fish_arena_needs_command" -f -a "import" -d 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
 complete -c arena -n "__fish_arena_needs_command" -f -a "leaderboard" -d 'Show the leaderboard'
 complete -c arena -n "__fish_arena_needs_command" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
 complete -c arena -n "__fish_arena_needs_command" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
@@ -158,8 +159,37 @@ complete -c arena -n "__fish_arena_using_subcommand unstuck" -s v -l verbose -d 
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "elo\t'Online Elo in vote order'"
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l min-battles -d 'Leave out models with fewer battles' -r
+complete -c arena -n "__fish_arena_using_subcommand import" -l input-format -d 'The file\'s format' -r -f -a "auto\t'Decide by extension, then by the first character'
+json\t''
+jsonl\t''
+csv\t''"
+complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand import" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand import" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand import" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand import" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand import" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "bt\t'Bradley-Terry maximum likelihood with confidence intervals (the default)'
+elo\t'Online Elo in vote order'
+glicko2\t'Glicko-2, periodic and realtime'"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l bootstrap -d 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l seed -d 'Seed of the bootstrap' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l ci -d 'Coverage of the confidence intervals' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l anchor -d 'Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l min-battles -d 'Leave out models with fewer battles (and their votes)' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l since -d 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l until -d 'Only votes before this time (a date or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
+low\t''"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l theme -d 'Only battles on prompts of this theme' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
@@ -351,18 +381,19 @@ complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s v -
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "battle" -d 'Start a blind battle between two models, then vote'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "vote" -d 'Vote on a battle and reveal its models'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "battles" -d 'List battles'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "leaderboard" -d 'Show the leaderboard'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck leaderboard models prompts completions generate-completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "battle" -d 'Start a blind battle between two models, then vote'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "vote" -d 'Vote on a battle and reveal its models'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "battles" -d 'List battles'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "import" -d 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "leaderboard" -d 'Show the leaderboard'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "check" -d 'Call each model once and report latency or the error'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'

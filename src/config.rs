@@ -483,30 +483,45 @@ fn read(path: &Path) -> Result<String> {
 /// Deserialises JSONC text into `T`, turning parse and type errors into [`Error::File`] with
 /// the line and column, and unknown keys into a message naming the nearest known key.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    jsonc_parser::parse_to_serde_value::<T>(text, &jsonc_parser::ParseOptions::default()).map_err(
-        |e| {
-            let kind = e.kind().to_string();
-            // The parser places an unknown key at its object; point at the key itself.
-            let key_at = kind
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split_once('`'))
-                .and_then(|(key, _)| {
-                    let from = e.range().start.min(text.len());
-                    text.get(from..)?
-                        .find(&format!("\"{key}\""))
-                        .map(|i| i + from)
-                });
-            match key_at {
-                Some(at) => located(path, text, Some(at), explain(&kind)),
-                None => Error::File {
-                    path: path.to_owned(),
-                    line: e.line_display(),
-                    column: e.column_display(),
-                    message: explain(&kind),
-                },
-            }
-        },
-    )
+    jsonc_parser::parse_to_serde_value::<T>(text, &jsonc_options()).map_err(|e| {
+        let kind = e.kind().to_string();
+        // The parser places an unknown key at its object; point at the key itself.
+        let key_at = kind
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .and_then(|(key, _)| {
+                let from = e.range().start.min(text.len());
+                text.get(from..)?
+                    .find(&format!("\"{key}\""))
+                    .map(|i| i + from)
+            });
+        match key_at {
+            Some(at) => located(path, text, Some(at), explain(&kind)),
+            None => Error::File {
+                path: path.to_owned(),
+                line: e.line_display(),
+                column: e.column_display(),
+                message: explain(&kind),
+            },
+        }
+    })
+}
+
+/// JSON plus comments and trailing commas, nothing looser: a missing comma or a single-quoted
+/// string is an error, not a guess.
+pub(crate) fn jsonc_options() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
 }
 
 /// Makes serde's messages say what to do: "unknown field `prot`, expected one of ..." becomes

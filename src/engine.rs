@@ -386,9 +386,13 @@ impl Arena {
         Ok(summary)
     }
 
-    /// The leaderboard over all votes.
-    pub async fn leaderboard(&self, options: &LeaderboardOptions) -> Result<Leaderboard> {
-        let votes = self.store.votes(VoteFilter::default()).await?;
+    /// The leaderboard over the votes that pass `filter`.
+    pub async fn leaderboard(
+        &self,
+        options: &LeaderboardOptions,
+        filter: VoteFilter,
+    ) -> Result<Leaderboard> {
+        let votes = self.store.votes(filter).await?;
         Ok(crate::rating::leaderboard::compute(
             &votes,
             options,

@@ -20,11 +20,11 @@ pub enum Error {
     },
 
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    // Not `source`: the cause is part of this message and must not be printed twice.
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// Input that is well-formed but not acceptable (an empty prompt, an unknown model, ...).
@@ -44,11 +44,10 @@ pub enum Error {
     Upstream(String),
 
     /// The database failed.
-    #[error("database {}: {source}", path.display())]
+    #[error("database {}: {cause}", path.display())]
     Database {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 
     /// A failure inside the process that is not the caller's fault.
@@ -65,14 +64,16 @@ impl Error {
             Error::File { .. } | Error::Input(_) | Error::NotFound(_) => 2,
             Error::Upstream(_) => 3,
             Error::Conflict(_) => 4,
+            // A file the user named that is not there is an input error.
+            Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => 2,
             Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => 1,
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -34,12 +34,7 @@ pub struct BattleArgs {
     theme: Option<String>,
 
     /// Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)
-    #[arg(
-        long = "models",
-        value_name = "A,B",
-        value_delimiter = ',',
-        num_args = 2
-    )]
+    #[arg(long = "models", value_name = "A,B", value_delimiter = ',')]
     pinned: Option<Vec<String>>,
 
     /// Draw both models from this tier
@@ -112,13 +107,22 @@ fn read_prompt(args: &BattleArgs) -> Result<PromptSource, Error> {
 }
 
 pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
+    let pinned = match args.pinned.as_deref() {
+        None => None,
+        Some([a, b]) => Some((a.trim().to_owned(), b.trim().to_owned())),
+        Some(other) => {
+            return Err(Error::Input(format!(
+                "--models takes exactly two model names, as in --models gpt-4o,claude-3-opus; \
+                 got {}",
+                other.len()
+            ))
+            .into());
+        }
+    };
     let prompt = read_prompt(&args)?;
     let arena = ctx.arena().await?;
     let pairing = Pairing {
-        pinned: args
-            .pinned
-            .as_ref()
-            .and_then(|v| Some((v.first()?.clone(), v.get(1)?.clone()))),
+        pinned,
         tier: args.tier.map(|t| match t {
             TierArg::High => Tier::High,
             TierArg::Low => Tier::Low,

@@ -1,37 +1,153 @@
-//! `arena leaderboard`.
+//! `arena leaderboard`, and the vote filters it shares with `stats` and `export`.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::render::{self, num};
+use super::render;
 use super::{Context, Format};
-use crate::rating::{Leaderboard, LeaderboardOptions, Method};
+use crate::Arena;
+use crate::config::Tier;
+use crate::error::{Error, Result};
+use crate::rating::glicko2::{Glicko2Params, parse_period};
+use crate::rating::{Leaderboard, LeaderboardOptions, Method, Row};
+use crate::store::VoteFilter;
+
+/// Which votes count.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)
+    #[arg(long)]
+    since: Option<String>,
+    /// Only votes before this time (a date or RFC 3339)
+    #[arg(long)]
+    until: Option<String>,
+    /// Only battles between models of this tier (tiers come from models.json)
+    #[arg(long, value_enum)]
+    tier: Option<TierArg>,
+    /// Only battles on prompts of this theme
+    #[arg(long)]
+    theme: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TierArg {
+    High,
+    Low,
+}
+
+impl FilterArgs {
+    /// The store filter; `--tier` needs the models file.
+    pub fn to_filter(&self, arena: &Arena) -> Result<VoteFilter> {
+        let time = |s: &Option<String>| s.as_deref().map(super::battles::parse_since).transpose();
+        let models = match self.tier {
+            None => None,
+            Some(t) => {
+                let tier = match t {
+                    TierArg::High => Tier::High,
+                    TierArg::Low => Tier::Low,
+                };
+                let names: Vec<String> = arena
+                    .models()
+                    .models
+                    .iter()
+                    .filter(|m| m.tier == Some(tier))
+                    .map(|m| m.name.clone())
+                    .collect();
+                if names.is_empty() {
+                    return Err(Error::Input(format!(
+                        "--tier {}: no model of that tier in models.json (set \"tier\" per model, \
+                         and pass --models PATH before the subcommand if it is not found)",
+                        tier.as_str()
+                    )));
+                }
+                Some(names)
+            }
+        };
+        Ok(VoteFilter {
+            before: None,
+            since: time(&self.since)?,
+            until: time(&self.until)?,
+            theme: self.theme.clone(),
+            models,
+        })
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct LeaderboardArgs {
     /// Rating method
-    #[arg(long, value_enum, default_value_t = Method::Elo)]
+    #[arg(long, value_enum, default_value_t = Method::Bt)]
     method: Method,
-    /// Leave out models with fewer battles
+    /// Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)
+    #[arg(long, default_value_t = 100)]
+    bootstrap: usize,
+    /// Seed of the bootstrap
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Coverage of the confidence intervals
+    #[arg(long, default_value_t = 0.95)]
+    ci: f64,
+    /// Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114
+    #[arg(long, value_name = "MODEL=RATING")]
+    anchor: Option<String>,
+    /// Leave out models with fewer battles (and their votes)
     #[arg(long, default_value_t = 0)]
     min_battles: u64,
+    #[command(flatten)]
+    filter: FilterArgs,
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
 }
 
+fn parse_anchor(text: &str) -> Result<(String, f64)> {
+    let bad = || {
+        Error::Input(format!(
+            "--anchor `{text}`: expected MODEL=RATING, e.g. --anchor gpt-4=1250"
+        ))
+    };
+    let (model, rating) = text.rsplit_once('=').ok_or_else(bad)?;
+    let rating: f64 = rating.trim().parse().map_err(|_| bad())?;
+    if model.trim().is_empty() || !rating.is_finite() {
+        return Err(bad());
+    }
+    Ok((model.trim().to_owned(), rating))
+}
+
 pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
+    if !(args.ci > 0.0 && args.ci < 1.0) {
+        return Err(Error::Input(format!(
+            "--ci {}: expected a coverage between 0 and 1, such as 0.95",
+            args.ci
+        ))
+        .into());
+    }
+    let anchor = args.anchor.as_deref().map(parse_anchor).transpose()?;
     let arena = ctx.arena_without_models().await?;
+    let filter = args.filter.to_filter(&arena)?;
+    let g = &arena.config().glicko2;
     let options = LeaderboardOptions {
         method: args.method,
         elo: arena.elo_params(),
+        glicko2: Glicko2Params {
+            initial_rating: g.initial_rating,
+            initial_rd: g.initial_rd,
+            initial_volatility: g.initial_volatility,
+            tau: g.tau,
+            period_ms: parse_period(&g.rating_period)?,
+        },
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+        ci: args.ci,
+        anchor,
         min_battles: args.min_battles,
+        now_ms: jiff::Timestamp::now().as_millisecond(),
     };
-    let board = arena.leaderboard(&options).await?;
+    let board = arena.leaderboard(&options, filter).await?;
     let text = format(&board, ctx.global.format)?;
     super::emit(args.output.as_deref(), &text)?;
-    if ctx.global.format == Format::Table {
+    if matches!(ctx.global.format, Format::Table | Format::Markdown) {
         for note in &board.notes {
             ctx.note(format!("note: {note}"));
         }
@@ -42,7 +158,120 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The leaderboard in `format`; every format carries the same fields.
+type CellFn = fn(&Row, bool) -> String;
+
+/// A column: its JSON name (CSV header), its header for people, and its cell.
+struct Column {
+    json: &'static str,
+    human: &'static str,
+    cell: CellFn,
+}
+
+fn fixed(x: Option<f64>, digits: usize, exact: bool) -> String {
+    match x {
+        None => String::new(),
+        Some(x) if exact => x.to_string(),
+        Some(x) => format!("{x:.digits$}"),
+    }
+}
+
+fn columns(method: Method) -> Vec<Column> {
+    let mut c = vec![Column {
+        json: "rank",
+        human: "rank",
+        cell: |r, _| r.rank.to_string(),
+    }];
+    if method == Method::Bt {
+        c.push(Column {
+            json: "rank_ub",
+            human: "rank (UB)",
+            cell: |r, _| r.rank_ub.map_or_else(String::new, |x| x.to_string()),
+        });
+    }
+    c.push(Column {
+        json: "model_name",
+        human: "model",
+        cell: |r, _| r.model_name.clone(),
+    });
+    c.push(Column {
+        json: "rating",
+        human: "rating",
+        cell: |r, exact| fixed(Some(r.rating), 1, exact),
+    });
+    match method {
+        Method::Bt => {
+            c.push(Column {
+                json: "rating_lower",
+                human: "CI −",
+                cell: |r, exact| {
+                    if exact {
+                        fixed(r.rating_lower, 1, true)
+                    } else {
+                        fixed(r.rating_lower.map(|l| r.rating - l), 1, false)
+                    }
+                },
+            });
+            c.push(Column {
+                json: "rating_upper",
+                human: "CI +",
+                cell: |r, exact| {
+                    if exact {
+                        fixed(r.rating_upper, 1, true)
+                    } else {
+                        fixed(r.rating_upper.map(|u| u - r.rating), 1, false)
+                    }
+                },
+            });
+        }
+        Method::Glicko2 => {
+            c.push(Column {
+                json: "rating_deviation",
+                human: "RD",
+                cell: |r, exact| fixed(r.rating_deviation, 1, exact),
+            });
+            c.push(Column {
+                json: "volatility",
+                human: "volatility",
+                cell: |r, exact| fixed(r.volatility, 5, exact),
+            });
+            c.push(Column {
+                json: "rating_realtime",
+                human: "rating (realtime)",
+                cell: |r, exact| fixed(r.rating_realtime, 1, exact),
+            });
+            c.push(Column {
+                json: "rating_deviation_realtime",
+                human: "RD (realtime)",
+                cell: |r, exact| fixed(r.rating_deviation_realtime, 1, exact),
+            });
+            c.push(Column {
+                json: "volatility_realtime",
+                human: "volatility (realtime)",
+                cell: |r, exact| fixed(r.volatility_realtime, 5, exact),
+            });
+        }
+        Method::Elo => {}
+    }
+    let counts: [(&'static str, &'static str, CellFn); 5] = [
+        ("battles", "battles", |r, _| r.battles.to_string()),
+        ("wins", "wins", |r, _| r.wins.to_string()),
+        ("ties", "ties", |r, _| r.ties.to_string()),
+        ("both_bad", "both bad", |r, _| r.both_bad.to_string()),
+        ("skips", "skips", |r, _| r.skips.to_string()),
+    ];
+    for (json, human, cell) in counts {
+        c.push(Column { json, human, cell });
+    }
+    c.push(Column {
+        json: "win_rate_percentage",
+        human: "win rate %",
+        cell: |r, exact| fixed(r.win_rate_percentage, 1, exact),
+    });
+    c
+}
+
+/// The leaderboard in `format`. JSON carries everything; CSV the method's columns under
+/// their JSON names at full precision; tables and Markdown the same columns for people.
 pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(board)? + "\n",
@@ -54,69 +283,32 @@ pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
             }
             out
         }
-        Format::Csv => {
-            // Scripts get the JSON field names and full precision.
-            let header = [
-                "rank",
-                "model_name",
-                "rating",
-                "battles",
-                "wins",
-                "ties",
-                "both_bad",
-                "skips",
-                "win_rate_percentage",
-            ];
-            let rows: Vec<Vec<String>> = board
-                .leaderboard
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.model_name.clone(),
-                        r.rating.to_string(),
-                        r.battles.to_string(),
-                        r.wins.to_string(),
-                        r.ties.to_string(),
-                        r.both_bad.to_string(),
-                        r.skips.to_string(),
-                        r.win_rate_percentage
-                            .map_or_else(String::new, |w| w.to_string()),
-                    ]
-                })
-                .collect();
-            render::table(Format::Csv, &header, &rows)
-        }
         f => {
-            let header = [
-                "rank",
-                "model",
-                "rating",
-                "battles",
-                "wins",
-                "ties",
-                "both bad",
-                "skips",
-                "win rate %",
-            ];
+            let exact = f == Format::Csv;
+            let cols = columns(board.method);
+            let header: Vec<&str> = cols
+                .iter()
+                .map(|c| if exact { c.json } else { c.human })
+                .collect();
             let rows: Vec<Vec<String>> = board
                 .leaderboard
                 .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.model_name.clone(),
-                        num(r.rating),
-                        r.battles.to_string(),
-                        r.wins.to_string(),
-                        r.ties.to_string(),
-                        r.both_bad.to_string(),
-                        r.skips.to_string(),
-                        r.win_rate_percentage.map_or_else(|| "-".into(), num),
-                    ]
-                })
+                .map(|r| cols.iter().map(|c| (c.cell)(r, exact)).collect())
                 .collect();
             render::table(f, &header, &rows)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn anchors_parse() {
+        assert_eq!(
+            super::parse_anchor("mixtral=1114").unwrap(),
+            ("mixtral".to_owned(), 1114.0)
+        );
+        assert!(super::parse_anchor("mixtral").is_err());
+        assert!(super::parse_anchor("=3").is_err());
+    }
 }

@@ -170,8 +170,3 @@ fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
         .collect();
     quoted.join(",") + "\n"
 }
-
-/// A number for a table cell, to one decimal.
-pub fn num(x: f64) -> String {
-    format!("{x:.1}")
-}

@@ -4,25 +4,22 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::bt::{self, BtOptions};
 use super::elo::{self, EloParams};
-use super::totals;
-use crate::store::VoteTotals;
+use super::glicko2::{self, Glicko2Params};
+use super::{pair_counts, totals};
+use crate::store::{VoteRow, VoteTotals};
 
 /// How ratings are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
+    /// Bradley-Terry maximum likelihood with confidence intervals (the default).
+    Bt,
     /// Online Elo in vote order.
     Elo,
-}
-
-impl Method {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Elo => "elo",
-        }
-    }
+    /// Glicko-2, periodic and realtime.
+    Glicko2,
 }
 
 /// What to compute.
@@ -30,22 +27,38 @@ impl Method {
 pub struct LeaderboardOptions {
     pub method: Method,
     pub elo: EloParams,
-    /// Leave out models with fewer battles.
+    pub glicko2: Glicko2Params,
+    /// Bootstrap rounds for Bradley-Terry; 0 = sandwich intervals only.
+    pub bootstrap: usize,
+    pub seed: u64,
+    /// Coverage of the intervals.
+    pub ci: f64,
+    /// Shift Bradley-Terry ratings so this model has this rating.
+    pub anchor: Option<(String, f64)>,
+    /// Leave out models with fewer battles (and their votes).
     pub min_battles: u64,
+    /// Unix milliseconds: decides Glicko-2's running period.
+    pub now_ms: i64,
 }
 
 impl Default for LeaderboardOptions {
     fn default() -> Self {
         LeaderboardOptions {
-            method: Method::Elo,
+            method: Method::Bt,
             elo: EloParams::default(),
+            glicko2: Glicko2Params::default(),
+            bootstrap: 100,
+            seed: 0,
+            ci: 0.95,
+            anchor: None,
             min_battles: 0,
+            now_ms: 0,
         }
     }
 }
 
-/// One model's line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One model's line. Fields a method does not produce are left out of the JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
     pub rank: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +69,21 @@ pub struct Row {
     pub rating_lower: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating_upper: Option<f64>,
+    /// Bradley-Terry with a bootstrap: the sandwich bounds, beside the bootstrap ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandwich_lower: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandwich_upper: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_deviation: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volatility: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_realtime: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating_deviation_realtime: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volatility_realtime: Option<f64>,
     pub battles: u64,
     pub wins: u64,
     pub ties: u64,
@@ -70,15 +98,46 @@ pub struct Leaderboard {
     pub method: Method,
     pub params: Map<String, Value>,
     pub seed: Option<u64>,
+    /// Votes that entered the computation (skips included).
     pub votes: u64,
     pub generated_at: String,
+    /// Glicko-2: when the running rating period ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_update_time: Option<String>,
     pub leaderboard: Vec<Row>,
-    /// Remarks on the data (e.g. models left out), for people.
+    /// Remarks on the data (disconnected comparisons, models left out, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
-/// Computes the leaderboard over `data`, all of whose votes count.
+/// Keeps only the votes between models with at least `min` battles; returns the votes and
+/// how many models were left out.
+fn drop_rare(
+    n: usize,
+    votes: &[VoteRow],
+    times: &[i64],
+    min: u64,
+) -> (Vec<VoteRow>, Vec<i64>, usize) {
+    let counts = totals(n, votes);
+    let keep: Vec<bool> = counts.iter().map(|c| c.battles >= min).collect();
+    let left_out = counts
+        .iter()
+        .filter(|c| c.battles > 0 && c.battles < min)
+        .count();
+    let (mut v, mut t) = (
+        Vec::with_capacity(votes.len()),
+        Vec::with_capacity(times.len()),
+    );
+    for (i, vote) in votes.iter().enumerate() {
+        if keep[vote.model_a as usize] && keep[vote.model_b as usize] {
+            v.push(*vote);
+            t.push(times.get(i).copied().unwrap_or(0));
+        }
+    }
+    (v, t, left_out)
+}
+
+/// Computes the leaderboard over `data`.
 #[must_use]
 pub fn compute(
     data: &VoteTotals,
@@ -86,60 +145,148 @@ pub fn compute(
     generated_at: String,
 ) -> Leaderboard {
     let n = data.names.len();
-    let counts = totals(n, &data.votes);
-    let (ratings, params) = match options.method {
-        Method::Elo => {
-            let p = options.elo;
-            let params = json!({"k": p.k, "initial": p.initial, "scale": p.scale, "base": p.base});
-            (elo::online(n, &data.votes, &p), params)
+    let mut notes = Vec::new();
+    let (votes, times) = if options.min_battles > 1 {
+        let (v, t, left_out) = drop_rare(n, &data.votes, &data.times, options.min_battles);
+        if left_out > 0 {
+            notes.push(format!(
+                "{left_out} model(s) with fewer than {} battles left out, with their votes",
+                options.min_battles
+            ));
         }
+        (v, t)
+    } else {
+        (data.votes.clone(), data.times.clone())
     };
+    let counts = totals(n, &votes);
     let mut rows: Vec<Row> = (0..n)
-        .filter(|&i| counts[i].battles > 0 && counts[i].battles >= options.min_battles)
         .map(|i| Row {
-            rank: 0,
-            rank_ub: None,
             model_name: data.names[i].clone(),
-            rating: ratings[i],
-            rating_lower: None,
-            rating_upper: None,
             battles: counts[i].battles,
             wins: counts[i].wins,
             ties: counts[i].ties,
             both_bad: counts[i].both_bad,
             skips: counts[i].skips,
             win_rate_percentage: counts[i].win_rate_percentage(),
+            ..Row::default()
         })
         .collect();
+    let mut seed = None;
+    let mut next_update_time = None;
+    let params = match options.method {
+        Method::Elo => {
+            let p = options.elo;
+            for (row, r) in rows.iter_mut().zip(elo::online(n, &votes, &p)) {
+                row.rating = r;
+            }
+            json!({"k": p.k, "initial": p.initial, "scale": p.scale, "base": p.base})
+        }
+        Method::Glicko2 => {
+            let p = options.glicko2;
+            let result = glicko2::compute(n, &votes, &times, options.now_ms, &p);
+            let z = bt::normal_quantile(1.0 - (1.0 - options.ci) / 2.0);
+            for (row, g) in rows.iter_mut().zip(&result.ratings) {
+                row.rating = g.periodic.rating;
+                row.rating_lower = Some(g.periodic.rating - z * g.periodic.deviation);
+                row.rating_upper = Some(g.periodic.rating + z * g.periodic.deviation);
+                row.rating_deviation = Some(g.periodic.deviation);
+                row.volatility = Some(g.periodic.volatility);
+                row.rating_realtime = Some(g.realtime.rating);
+                row.rating_deviation_realtime = Some(g.realtime.deviation);
+                row.volatility_realtime = Some(g.realtime.volatility);
+            }
+            if result.pending_votes > 0 {
+                notes.push(format!(
+                    "{} vote(s) of the running rating period count in the periodic ratings at its \
+                     end; the realtime ratings include them",
+                    result.pending_votes
+                ));
+            }
+            next_update_time = result.next_update_ms.map(crate::util::format_ms);
+            json!({
+                "initial_rating": p.initial_rating, "initial_rd": p.initial_rd,
+                "initial_volatility": p.initial_volatility, "tau": p.tau,
+                "rating_period_ms": p.period_ms, "ci": options.ci,
+            })
+        }
+        Method::Bt => {
+            let anchor = options.anchor.as_ref().and_then(|(name, rating)| {
+                let found = data.names.iter().position(|m| m == name);
+                if found.is_none() {
+                    notes.push(format!(
+                        "anchor model `{name}` has no votes: no anchor applied"
+                    ));
+                }
+                found.map(|i| (i, *rating))
+            });
+            let fit = bt::fit(
+                &pair_counts(n, &votes),
+                &BtOptions {
+                    anchor,
+                    ci_level: options.ci,
+                    bootstrap_rounds: options.bootstrap,
+                    seed: options.seed,
+                    ..BtOptions::default()
+                },
+            );
+            notes.extend(fit.notes.iter().cloned());
+            let (lower, upper) = match &fit.bootstrap {
+                Some(b) => (b.lower.clone(), b.upper.clone()),
+                None => (fit.sandwich_lower.clone(), fit.sandwich_upper.clone()),
+            };
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.rating = fit.ratings[i];
+                row.rating_lower = Some(lower[i]);
+                row.rating_upper = Some(upper[i]);
+                if fit.bootstrap.is_some() {
+                    row.sandwich_lower = Some(fit.sandwich_lower[i]);
+                    row.sandwich_upper = Some(fit.sandwich_upper[i]);
+                }
+            }
+            if options.bootstrap > 0 {
+                seed = Some(options.seed);
+            }
+            json!({
+                "scale": 400, "base": 10, "init_rating": 1000,
+                "anchor": options.anchor.as_ref().map(|(m, r)| json!({"model": m, "rating": r})),
+                "ties": 0.5, "both_bad": 0.5,
+                "ci": options.ci,
+                "ci_method": if options.bootstrap > 0 { "bootstrap" } else { "sandwich" },
+                "bootstrap_rounds": options.bootstrap,
+            })
+        }
+    };
+    // Only models that took part are listed.
+    rows.retain(|r| r.battles > 0);
     rows.sort_by(|x, y| {
         y.rating
             .total_cmp(&x.rating)
             .then_with(|| x.model_name.cmp(&y.model_name))
     });
-    // Equal ratings share a rank.
-    for i in 0..rows.len() {
-        rows[i].rank = if i > 0 && rows[i].rating == rows[i - 1].rating {
-            rows[i - 1].rank
-        } else {
-            i + 1
-        };
+    let ratings: Vec<f64> = rows.iter().map(|r| r.rating).collect();
+    for (row, rank) in rows.iter_mut().zip(bt::rank(&ratings)) {
+        row.rank = rank;
     }
-    let left_out = (0..n)
-        .filter(|&i| counts[i].battles > 0 && counts[i].battles < options.min_battles)
-        .count();
-    let mut notes = Vec::new();
-    if left_out > 0 {
-        notes.push(format!(
-            "{left_out} model(s) with fewer than {} battles left out",
-            options.min_battles
-        ));
+    if options.method == Method::Bt {
+        let lower: Vec<f64> = rows
+            .iter()
+            .map(|r| r.rating_lower.unwrap_or(r.rating))
+            .collect();
+        let upper: Vec<f64> = rows
+            .iter()
+            .map(|r| r.rating_upper.unwrap_or(r.rating))
+            .collect();
+        for (row, rank) in rows.iter_mut().zip(bt::rank_ub(&lower, &upper)) {
+            row.rank_ub = Some(rank);
+        }
     }
     Leaderboard {
         method: options.method,
         params: params.as_object().cloned().unwrap_or_default(),
-        seed: None,
-        votes: data.votes.len() as u64,
+        seed,
+        votes: votes.len() as u64,
         generated_at,
+        next_update_time,
         leaderboard: rows,
         notes,
     }

@@ -4,8 +4,11 @@
 //! B wins (0), tie and both bad (0.5 each; both bad counted apart), skip (no rating effect,
 //! counted as a battle and a skip).
 
+pub mod bt;
 pub mod elo;
+pub mod glicko2;
 pub mod leaderboard;
+pub mod stats;
 
 pub use leaderboard::{Leaderboard, LeaderboardOptions, Method, Row};
 
@@ -68,4 +71,40 @@ pub fn totals(n_models: usize, votes: &[VoteRow]) -> Vec<Totals> {
         }
     }
     t
+}
+
+/// Votes aggregated per unordered pair and outcome, for Bradley-Terry: the fit then costs
+/// nothing per vote. Skips are left out; ties and both bad count as ties.
+#[must_use]
+pub fn pair_counts(n_models: usize, votes: &[VoteRow]) -> bt::Comparisons {
+    // [wins of the lower index, wins of the higher, ties]
+    let mut cells: std::collections::HashMap<(u32, u32), [f64; 3]> =
+        std::collections::HashMap::new();
+    for v in votes {
+        let (lo, hi, a_is_lo) = if v.model_a < v.model_b {
+            (v.model_a, v.model_b, true)
+        } else {
+            (v.model_b, v.model_a, false)
+        };
+        let slot = match (v.winner, a_is_lo) {
+            (Winner::ModelA, true) | (Winner::ModelB, false) => 0,
+            (Winner::ModelB, true) | (Winner::ModelA, false) => 1,
+            (Winner::Tie | Winner::BothBad, _) => 2,
+            (Winner::Skip, _) => continue,
+        };
+        cells.entry((lo, hi)).or_insert([0.0; 3])[slot] += 1.0;
+    }
+    let mut cells: Vec<bt::Cell> = cells
+        .into_iter()
+        .map(|((i, j), [wi, wj, t])| bt::Cell {
+            i: i as usize,
+            j: j as usize,
+            wins_i: wi,
+            wins_j: wj,
+            ties: t,
+        })
+        .collect();
+    // A fixed order makes the fit, and the bootstrap's use of its seed, reproducible.
+    cells.sort_unstable_by_key(|c| (c.i, c.j));
+    bt::Comparisons { n_models, cells }
 }

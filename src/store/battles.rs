@@ -255,14 +255,15 @@ impl Store {
         .await
     }
 
-    /// Names of all models that ever took part in a battle, with their battle counts.
+    /// Every model with its number of voted battles. Unvoted battles are not counted: that
+    /// would tell who stands in a battle before its vote.
     pub async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {
         self.call(|conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT m.name,
-                        (SELECT count(*) FROM battles WHERE model_a = m.id)
-                      + (SELECT count(*) FROM battles WHERE model_b = m.id)
+                        (SELECT count(*) FROM votes WHERE model_a = m.id)
+                      + (SELECT count(*) FROM votes WHERE model_b = m.id)
                      FROM models m ORDER BY m.name",
                 )
                 .map_err(db)?;

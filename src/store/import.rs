@@ -1,5 +1,5 @@
-//! Bulk import of battle logs: one transaction per chunk, prepared statements, and an
-//! `import_key` that makes a second import of the same records add nothing.
+//! Bulk import of battle logs: one transaction per chunk, prepared statements, and a table
+//! of record keys that makes a second import of the same records add nothing.
 
 use std::collections::HashMap;
 
@@ -19,8 +19,10 @@ pub struct ImportCount {
 }
 
 impl Store {
-    /// Stores a chunk of imported votes as completed battles with their votes. Judges are
-    /// stored as salted hashes.
+    /// Stores a chunk of imported votes. A record that carries a conversation becomes a
+    /// completed battle with its vote; one without is a vote alone. Judges are stored as
+    /// salted hashes. Keys are checked in sorted order (fast on a large key table); votes are
+    /// written in file order, which is vote order.
     pub async fn import_chunk(&self, chunk: Chunk, salt: String) -> Result<ImportCount> {
         self.call(move |conn| {
             let tx = conn
@@ -28,6 +30,15 @@ impl Store {
                 .map_err(db)?;
             let mut count = ImportCount::default();
             {
+                let mut fresh = vec![false; chunk.rows.len()];
+                let mut order: Vec<usize> = (0..chunk.rows.len()).collect();
+                order.sort_unstable_by_key(|&i| chunk.rows[i].key);
+                let mut key = tx
+                    .prepare_cached("INSERT OR IGNORE INTO import_keys (key) VALUES (?1)")
+                    .map_err(db)?;
+                for i in order {
+                    fresh[i] = key.execute([chunk.rows[i].key]).map_err(db)? == 1;
+                }
                 let ids: Vec<i64> = chunk
                     .names
                     .iter()
@@ -38,10 +49,9 @@ impl Store {
                 let mut battle = tx
                     .prepare_cached(
                         "INSERT INTO battles (uuid, user_id, origin, prompt, theme, model_a, model_b,
-                             status, response_a, response_b, import_key, created_at, updated_at)
-                         VALUES (?1, ?2, 'import', ?3, 'general', ?4, ?5, 'completed', ?6, ?7, ?8,
-                                 ?9, ?9)
-                         ON CONFLICT(import_key) DO NOTHING",
+                             status, response_a, response_b, created_at, updated_at)
+                         VALUES (?1, ?2, 'import', ?3, 'general', ?4, ?5, 'completed', ?6, ?7,
+                                 ?8, ?8)",
                     )
                     .map_err(db)?;
                 let mut vote = tx
@@ -51,7 +61,12 @@ impl Store {
                     )
                     .map_err(db)?;
                 let now = now_ms();
-                for row in &chunk.rows {
+                let mut sequence: u32 = 0;
+                for (row, fresh) in chunk.rows.iter().zip(fresh) {
+                    if !fresh {
+                        count.duplicates += 1;
+                        continue;
+                    }
                     let (Some(&a), Some(&b)) =
                         (ids.get(row.model_a as usize), ids.get(row.model_b as usize))
                     else {
@@ -71,29 +86,33 @@ impl Store {
                         }
                     };
                     let at = row.tstamp_ms.unwrap_or(now);
-                    let key = row.key.to_ne_bytes();
-                    let mut random = [0u8; 10];
-                    random[..8].copy_from_slice(&key);
-                    let millis = u64::try_from(at).unwrap_or(0);
-                    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
-                    let inserted = battle
-                        .execute(params![
-                            uuid.as_bytes().as_slice(),
-                            user,
-                            row.prompt.as_deref().unwrap_or(""),
-                            a,
-                            b,
-                            row.response_a,
-                            row.response_b,
-                            row.key,
-                            at
-                        ])
-                        .map_err(db)?;
-                    if inserted == 0 {
-                        count.duplicates += 1;
-                        continue;
-                    }
-                    let battle_id = tx.last_insert_rowid();
+                    let has_content =
+                        row.prompt.is_some() || row.response_a.is_some() || row.response_b.is_some();
+                    let battle_id = if has_content {
+                        // Time first, then a sequence and the record's key: ids sort by time
+                        // and stay unique across imports.
+                        sequence = sequence.wrapping_add(1);
+                        let mut bits = [0u8; 10];
+                        bits[..4].copy_from_slice(&sequence.to_be_bytes());
+                        bits[4..].copy_from_slice(&row.key.to_ne_bytes()[..6]);
+                        let millis = u64::try_from(at).unwrap_or(0);
+                        let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &bits).into_uuid();
+                        battle
+                            .execute(params![
+                                uuid.as_bytes().as_slice(),
+                                user,
+                                row.prompt.as_deref().unwrap_or(""),
+                                a,
+                                b,
+                                row.response_a,
+                                row.response_b,
+                                at
+                            ])
+                            .map_err(db)?;
+                        Some(tx.last_insert_rowid())
+                    } else {
+                        None
+                    };
                     vote.execute(params![battle_id, a, b, row.winner.code(), user, at])
                         .map_err(db)?;
                     count.imported += 1;

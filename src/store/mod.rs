@@ -45,9 +45,9 @@ impl Store {
         {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let db_err = |source| Error::Database {
+        let db_err = |cause| Error::Database {
             path: path.to_owned(),
-            source,
+            cause,
         };
         let conn = tokio_rusqlite::Connection::open(path)
             .await
@@ -75,9 +75,9 @@ impl Store {
         let path = self.path.clone();
         self.conn.call(f).await.map_err(|e| match e {
             tokio_rusqlite::Error::Error(e) => match e {
-                Error::Database { source, .. } => Error::Database {
+                Error::Database { cause, .. } => Error::Database {
                     path: path.to_path_buf(),
-                    source,
+                    cause,
                 },
                 other => other,
             },
@@ -85,9 +85,9 @@ impl Store {
                 "database {}: the connection is closed",
                 path.display()
             )),
-            tokio_rusqlite::Error::Close((_, source)) => Error::Database {
+            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
                 path: path.to_path_buf(),
-                source,
+                cause,
             },
             _ => Error::Internal(format!("database {}: {e}", path.display())),
         })
@@ -95,10 +95,10 @@ impl Store {
 }
 
 /// Wraps a rusqlite error; the store's `call` fills in the path.
-pub(crate) fn db(source: rusqlite::Error) -> Error {
+pub(crate) fn db(cause: rusqlite::Error) -> Error {
     Error::Database {
         path: PathBuf::new(),
-        source,
+        cause,
     }
 }
 

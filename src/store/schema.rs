@@ -55,8 +55,6 @@ const MIGRATIONS: &[&str] = &[
         prompt_tokens_b     INTEGER,
         completion_tokens_a INTEGER,
         completion_tokens_b INTEGER,
-        -- A stable key of an imported record, so importing a file twice adds nothing.
-        import_key          INTEGER UNIQUE,
         created_at          INTEGER NOT NULL,
         updated_at          INTEGER NOT NULL,
         CHECK (model_a <> model_b)
@@ -64,16 +62,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX battles_status ON battles(status, user_id);
 
     -- One vote per battle (UNIQUE battle_id). The models and the outcome are copied from the
-    -- battle so that ratings aggregate from this table alone; rows are in vote order.
+    -- battle so that ratings aggregate from this table alone; rows are in insertion order.
+    -- An imported record with no conversation is a vote without a battle (battle_id NULL).
     -- outcome: 0 model_a, 1 model_b, 2 tie, 3 both_bad, 4 skip.
     CREATE TABLE votes (
         id          INTEGER PRIMARY KEY,
-        battle_id   INTEGER NOT NULL UNIQUE REFERENCES battles(id),
+        battle_id   INTEGER UNIQUE REFERENCES battles(id),
         model_a     INTEGER NOT NULL REFERENCES models(id),
         model_b     INTEGER NOT NULL REFERENCES models(id),
         outcome     INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),
         user_id     INTEGER REFERENCES users(id),
         created_at  INTEGER NOT NULL
+    );
+
+    -- Stable keys of imported records, so importing the same file twice adds nothing.
+    CREATE TABLE import_keys (
+        key         INTEGER PRIMARY KEY
     );
     ",
 ];

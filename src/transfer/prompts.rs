@@ -128,10 +128,13 @@ fn looks_keyed(text: &str) -> bool {
         .ok()
         .and_then(|v| v.get("prompts").map(serde_json::Value::is_object))
         .unwrap_or(false)
-        || jsonc_parser::parse_to_serde_value::<serde_json::Value>(text, &Default::default())
-            .ok()
-            .and_then(|v| v.get("prompts").map(serde_json::Value::is_object))
-            .unwrap_or(false)
+        || jsonc_parser::parse_to_serde_value::<serde_json::Value>(
+            text,
+            &crate::config::jsonc_options(),
+        )
+        .ok()
+        .and_then(|v| v.get("prompts").map(serde_json::Value::is_object))
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

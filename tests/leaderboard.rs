@@ -1,0 +1,162 @@
+//! `arena leaderboard` after a fixed series of votes, snapshotted in every format.
+//!
+//! Sides are drawn at random, so each vote is cast for a model, not a side: the fake
+//! upstream's answer names the upstream id, which tells which side a model stands on before
+//! the vote. Online Elo is symmetric in the sides, so the ratings depend only on the votes.
+
+use serde_json::{Value, json};
+
+use crate::support::{Outcome, Test, Upstream, answer, text};
+
+/// Public name and upstream id of the three models.
+const MODELS: [(&str, &str); 3] = [
+    ("saturn", "stream-one"),
+    ("neptune", "stream-two"),
+    ("jupiter", "json-three"),
+];
+
+enum Verdict {
+    Wins(&'static str),
+    Tie,
+    BothBad,
+    Skip,
+}
+
+fn upstream_id(name: &str) -> &'static str {
+    MODELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, id)| *id)
+        .unwrap_or_else(|| panic!("no model {name}"))
+}
+
+/// Runs one battle between `x` and `y` and votes `verdict` for it.
+fn battle_and_vote(t: &Test, x: &str, y: &str, verdict: &Verdict) {
+    let battle = t.battle(&["Name three colours", "--models", &format!("{x},{y}")]);
+    let id = text(&battle, "battle_id");
+    let side_of = |name: &str| {
+        let expected = json!(answer(upstream_id(name)));
+        if battle["response_a"] == expected {
+            "a"
+        } else if battle["response_b"] == expected {
+            "b"
+        } else {
+            panic!("{name} answered on neither side: {battle:#}")
+        }
+    };
+    let choice = match verdict {
+        Verdict::Wins(name) => side_of(name),
+        Verdict::Tie => "tie",
+        Verdict::BothBad => "bothbad",
+        Verdict::Skip => "skip",
+    };
+    let reveal = t.vote(id, choice);
+    if let Verdict::Wins(name) = verdict {
+        let winner = &reveal[if choice == "a" { "model_a" } else { "model_b" }];
+        assert_eq!(text(winner, "model"), *name, "{reveal:#}");
+    }
+}
+
+/// Seven votes: saturn 5 battles, neptune 5, jupiter 4.
+fn voted() -> (Upstream, Test) {
+    let up = Upstream::start();
+    let t = Test::new().with_upstream_models(&up, &MODELS);
+    let votes = [
+        ("saturn", "neptune", Verdict::Wins("saturn")),
+        ("saturn", "jupiter", Verdict::Wins("saturn")),
+        ("neptune", "jupiter", Verdict::Tie),
+        ("jupiter", "neptune", Verdict::Wins("jupiter")),
+        ("saturn", "neptune", Verdict::BothBad),
+        ("jupiter", "saturn", Verdict::Skip),
+        ("neptune", "saturn", Verdict::Wins("neptune")),
+    ];
+    for (x, y, verdict) in &votes {
+        battle_and_vote(&t, x, y, verdict);
+    }
+    (up, t)
+}
+
+fn leaderboard(t: &Test, format: &str, extra: &[&str]) -> Outcome {
+    t.arena()
+        .args(["leaderboard", "--method", "elo", "--format", format])
+        .args(extra)
+        .run()
+        .success()
+}
+
+/// Replaces the generation time, the one thing that changes from run to run.
+fn redact(mut board: Value) -> Value {
+    let at = text(&board, "generated_at");
+    assert!(
+        at.len() >= 20 && at.contains('T'),
+        "generated_at is not a timestamp: {at}"
+    );
+    board["generated_at"] = json!("[generated_at]");
+    board
+}
+
+macro_rules! snapshot_text {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            filters => vec![(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[timestamp]")],
+        }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+#[test]
+fn leaderboard_in_every_format() {
+    let (_up, t) = voted();
+
+    let board = redact(leaderboard(&t, "json", &[]).json());
+    insta::assert_json_snapshot!("leaderboard_json", board);
+    let rows = board["leaderboard"].as_array().expect("rows");
+    let names: Vec<&str> = rows.iter().map(|r| text(r, "model_name")).collect();
+    assert_eq!(names, ["saturn", "jupiter", "neptune"]);
+    assert_eq!(board["votes"], json!(7));
+    assert_eq!(board["method"], json!("elo"));
+
+    snapshot_text!("leaderboard_table", leaderboard(&t, "table", &[]).stdout());
+    snapshot_text!("leaderboard_csv", leaderboard(&t, "csv", &[]).stdout());
+    snapshot_text!(
+        "leaderboard_markdown",
+        leaderboard(&t, "markdown", &[]).stdout()
+    );
+}
+
+#[test]
+fn min_battles_leaves_models_out_and_output_writes_a_file() {
+    let (_up, t) = voted();
+
+    let board = leaderboard(&t, "json", &["--min-battles", "5"]).json();
+    let names: Vec<&str> = board["leaderboard"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| text(r, "model_name"))
+        .collect();
+    // jupiter (4 battles) is left out with its votes; without them neptune's win over
+    // saturn comes last and decides the order.
+    assert_eq!(names, ["neptune", "saturn"], "{board:#}");
+    assert!(
+        board["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("fewer than 5 battles")),
+        "{board:#}"
+    );
+
+    let printed = leaderboard(&t, "csv", &[]).stdout();
+    leaderboard(&t, "csv", &["--output", "board.csv"]);
+    let written = std::fs::read_to_string(t.path("board.csv")).expect("the --output file");
+    assert_eq!(written, printed);
+}
+
+#[test]
+fn an_empty_leaderboard_is_not_an_error() {
+    let t = Test::new();
+    let board = leaderboard(&t, "json", &[]).json();
+    assert_eq!(board["leaderboard"], json!([]));
+    assert_eq!(board["votes"], json!(0));
+    leaderboard(&t, "table", &[]);
+}

@@ -1,0 +1,14 @@
+//! The integration tests of the `arena` command line, in one binary: a harness (`support`)
+//! with a fake OpenAI-compatible upstream, and one module per area.
+
+mod support;
+
+mod bad_input;
+mod battle;
+mod completions;
+mod init;
+mod interactive;
+mod leaderboard;
+mod models;
+mod prompts;
+mod vote;

@@ -1,0 +1,378 @@
+//! A fake OpenAI-compatible upstream: a small real HTTP server on `127.0.0.1:0`, on a tokio
+//! runtime of its own, so the synchronous tests can point `models.json` at it.
+//!
+//! `POST /v1/chat/completions` behaves by the request's `model` field:
+//!
+//! - `stream-*`: server-sent events, a role chunk, the text of [`answer`] in six pieces 50 ms
+//!   apart, a finish chunk, then `data: [DONE]`;
+//! - `meet-*`: as `stream-*`, but after its first piece each waits (ten seconds at most) until
+//!   two `meet-*` requests have arrived, so a client that sends both at once sees them overlap
+//!   however slow the machine, and one that sends them in turn never does;
+//! - `json-*`: one non-streamed `chat.completion` body, although `stream: true` was asked;
+//! - `fail-500`, `fail-401`, `fail-404`, `fail-429`: that status with an OpenAI-style error;
+//! - `stall`: one chunk, then silence for five seconds, then the end of the stream;
+//! - anything else: 404 with an OpenAI-style "model not found" error.
+//!
+//! `GET /v1/models` lists a few ids. Every chat request is recorded with its body and the
+//! instants it started and finished sending, so a test can prove that two requests overlapped
+//! in time by interval intersection, without any timing threshold.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use futures_util::stream;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// The pause between two streamed pieces.
+const CHUNK_DELAY: Duration = Duration::from_millis(50);
+
+/// How long `stall` stays silent before it ends its stream.
+const STALL: Duration = Duration::from_secs(5);
+
+/// The longest a `meet-*` request waits for its partner.
+const MEET: Duration = Duration::from_secs(10);
+
+/// The text the fake answers with for an upstream model id. It names the upstream id (never a
+/// public name from `models.json`), so a test can tell which side got which model.
+pub fn answer(model: &str) -> String {
+    format!("Answer from {model}: red green blue.")
+}
+
+/// One chat request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The `model` field of the body.
+    pub model: String,
+    /// The whole JSON body.
+    pub body: Value,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// When the handler received the request.
+    pub started: Instant,
+    /// When the last byte of the response was handed out; `None` while it is still going.
+    pub ended: Option<Instant>,
+}
+
+impl Request {
+    /// Whether the two requests were in flight at the same time.
+    pub fn overlaps(&self, other: &Request) -> bool {
+        let (Some(self_end), Some(other_end)) = (self.ended, other.ended) else {
+            panic!("a request has not finished: {self:?} {other:?}");
+        };
+        self.started < other_end && other.started < self_end
+    }
+}
+
+/// What the handlers share: the request log, and the `meet-*` rendezvous.
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<Request>>,
+    meet_arrivals: AtomicUsize,
+    meet: Notify,
+}
+
+type Log = Arc<Shared>;
+
+fn lock(log: &Log) -> MutexGuard<'_, Vec<Request>> {
+    log.requests.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits until two `meet-*` requests have arrived, or [`MEET`] has passed.
+async fn meet(log: &Log) {
+    let deadline = tokio::time::Instant::now() + MEET;
+    loop {
+        let notified = log.meet.notified();
+        if log.meet_arrivals.load(Ordering::SeqCst) >= 2 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The running fake; stopped when dropped.
+pub struct Upstream {
+    addr: SocketAddr,
+    log: Log,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Upstream {
+    /// Starts the fake on a free port of 127.0.0.1.
+    pub fn start() -> Upstream {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let log = Log::default();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let state = log.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for the fake upstream");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                let app = Router::new()
+                    .route("/v1/chat/completions", post(chat))
+                    .route("/v1/models", get(models))
+                    .with_state(state);
+                // Dropping the runtime at the end of this thread ends every connection, a
+                // stalled stream included, so stopping never waits for one.
+                tokio::select! {
+                    served = axum::serve(listener, app) => served.expect("the fake upstream"),
+                    _ = stop => {}
+                }
+            });
+        });
+        Upstream {
+            addr,
+            log,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    /// The base URL to put in `models.json`, up to and including `/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// A model entry of the third `models.json` form: public `name`, upstream id `model`.
+    pub fn model(&self, name: &str, model: &str) -> Value {
+        json!({
+            "name": name,
+            "model": model,
+            "base_url": self.base_url(),
+            "api_key_env": super::KEY_VAR,
+        })
+    }
+
+    /// Every chat request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
+        lock(&self.log).clone()
+    }
+
+    /// How many chat requests named the upstream id `model`.
+    pub fn hits(&self, model: &str) -> usize {
+        lock(&self.log).iter().filter(|r| r.model == model).count()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A port of 127.0.0.1 on which nothing listens: bound, read, and released again.
+pub fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+async fn models() -> Response {
+    let ids = ["stream-north", "stream-south", "json-east"];
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
+}
+
+async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Response {
+    let started = Instant::now();
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let index = {
+        let mut requests = lock(&log);
+        requests.push(Request {
+            model: model.clone(),
+            body,
+            authorization,
+            started,
+            ended: None,
+        });
+        requests.len() - 1
+    };
+    let meeting = model.starts_with("meet-");
+    if meeting {
+        log.meet_arrivals.fetch_add(1, Ordering::SeqCst);
+        log.meet.notify_waiters();
+    }
+    let finished = Finished { log, index };
+
+    if model.starts_with("stream-") || meeting {
+        let mut pieces = vec![role_chunk(&model)];
+        pieces.extend(
+            answer(&model)
+                .split_inclusive(' ')
+                .map(|piece| content_chunk(&model, piece)),
+        );
+        pieces.push(finish_chunk(&model));
+        pieces.push("data: [DONE]\n\n".to_owned());
+        let pause = if meeting { Pause::Meet } else { Pause::None };
+        return sse(pieces, CHUNK_DELAY, pause, finished);
+    }
+    if model == "stall" {
+        let pieces = vec![
+            content_chunk(&model, "I will say more"),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::Silence(STALL), finished);
+    }
+    if model.starts_with("json-") {
+        finished.now();
+        let completion = json!({
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": answer(&model)},
+                "finish_reason": "stop",
+            }],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
+        });
+        return json_response(StatusCode::OK, &completion);
+    }
+    finished.now();
+    let (status, message, kind) = match model.as_str() {
+        "fail-500" => (StatusCode::INTERNAL_SERVER_ERROR, "boom", "server_error"),
+        "fail-401" => (
+            StatusCode::UNAUTHORIZED,
+            "Incorrect API key provided",
+            "invalid_request_error",
+        ),
+        "fail-429" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Rate limit reached",
+            "rate_limit_error",
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "The model does not exist",
+            "invalid_request_error",
+        ),
+    };
+    json_response(
+        status,
+        &json!({"error": {"message": message, "type": kind, "code": null}}),
+    )
+}
+
+/// Marks a request as finished when told to.
+struct Finished {
+    log: Log,
+    index: usize,
+}
+
+impl Finished {
+    fn now(&self) {
+        if let Some(request) = lock(&self.log).get_mut(self.index) {
+            request.ended = Some(Instant::now());
+        }
+    }
+}
+
+/// What an SSE response does after its first piece.
+#[derive(Clone, Copy)]
+enum Pause {
+    None,
+    /// Waits for the partner `meet-*` request.
+    Meet,
+    /// Says nothing for this long.
+    Silence(Duration),
+}
+
+/// An SSE response of `pieces`, `delay` apart, with `pause` after the first piece.
+/// The request is marked finished just before its last piece is handed out, so a client that
+/// reads the end of one answer before starting the next can never look concurrent.
+fn sse(pieces: Vec<String>, delay: Duration, pause: Pause, finished: Finished) -> Response {
+    let total = pieces.len();
+    let state = (pieces.into_iter().enumerate(), finished);
+    let body = stream::unfold(state, move |(mut pieces, finished)| async move {
+        let (i, piece) = pieces.next()?;
+        if i > 0 {
+            tokio::time::sleep(delay).await;
+        }
+        if i == 1 {
+            match pause {
+                Pause::None => {}
+                Pause::Meet => meet(&finished.log).await,
+                Pause::Silence(silence) => tokio::time::sleep(silence).await,
+            }
+        }
+        if i + 1 == total {
+            finished.now();
+        }
+        Some((Ok::<_, Infallible>(piece), (pieces, finished)))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(body))
+        .expect("an SSE response")
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(value.to_string()))
+        .expect("a JSON response")
+}
+
+fn chunk(model: &str, delta: &Value, finish: Option<&str>) -> String {
+    let value = json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    });
+    format!("data: {value}\n\n")
+}
+
+fn role_chunk(model: &str) -> String {
+    chunk(model, &json!({"role": "assistant", "content": ""}), None)
+}
+
+fn content_chunk(model: &str, text: &str) -> String {
+    chunk(model, &json!({"content": text}), None)
+}
+
+fn finish_chunk(model: &str) -> String {
+    chunk(model, &json!({}), Some("stop"))
+}
