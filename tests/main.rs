@@ -11,4 +11,5 @@ mod interactive;
 mod leaderboard;
 mod models;
 mod prompts;
+mod reference;
 mod vote;

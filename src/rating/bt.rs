@@ -797,14 +797,15 @@ fn describe(k: usize, total: f64, s: &Structure, notes: &mut Vec<String>) {
     }
     if total <= 0.0 {
         notes.push(
-            "no votes: every model sits at the base rating with a zero-width interval".to_string(),
+            "no decided votes: every model sits at the base rating with a zero-width interval"
+                .to_string(),
         );
         return;
     }
     let idle: Vec<usize> = (0..k).filter(|&v| s.group_of_size_one(v)).collect();
     if !idle.is_empty() {
         notes.push(format!(
-            "models without any vote sit at the base rating with a zero-width interval, which carries no information: {idle:?}"
+            "models without any decided vote sit at the base rating with a zero-width interval, which carries no information: {idle:?}"
         ));
     }
     let groups: Vec<usize> = s.members.iter().map(Vec::len).filter(|&n| n > 1).collect();
@@ -1813,7 +1814,7 @@ mod tests {
         assert!(all_finite(&none));
         assert_eq!(none.ratings, vec![BASE_RATING; 3]);
         assert!(none.bootstrap.is_none());
-        assert!(none.notes.iter().any(|n| n.contains("no votes")));
+        assert!(none.notes.iter().any(|n| n.contains("no decided votes")));
 
         let empty = fit(&Comparisons::default(), &BtOptions::default());
         assert!(empty.ratings.is_empty());
@@ -1844,7 +1845,11 @@ mod tests {
         assert_eq!(f.ratings[4], BASE_RATING);
         assert_eq!(f.sandwich_lower[4], BASE_RATING);
         assert!(f.notes.iter().any(|n| n.contains("separate groups")));
-        assert!(f.notes.iter().any(|n| n.contains("without any vote")));
+        assert!(
+            f.notes
+                .iter()
+                .any(|n| n.contains("without any decided vote"))
+        );
     }
 
     #[test]
