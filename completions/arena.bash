@@ -25,6 +25,9 @@ _arena() {
             arena,completions)
                 cmd="arena__subcmd__completions"
                 ;;
+            arena,export)
+                cmd="arena__subcmd__export"
+                ;;
             arena,generate-completions)
                 cmd="arena__subcmd__generate__subcmd__completions"
                 ;;
@@ -49,6 +52,9 @@ _arena() {
             arena,show)
                 cmd="arena__subcmd__show"
                 ;;
+            arena,stats)
+                cmd="arena__subcmd__stats"
+                ;;
             arena,unstuck)
                 cmd="arena__subcmd__unstuck"
                 ;;
@@ -63,6 +69,9 @@ _arena() {
                 ;;
             arena__subcmd__help,completions)
                 cmd="arena__subcmd__help__subcmd__completions"
+                ;;
+            arena__subcmd__help,export)
+                cmd="arena__subcmd__help__subcmd__export"
                 ;;
             arena__subcmd__help,generate-completions)
                 cmd="arena__subcmd__help__subcmd__generate__subcmd__completions"
@@ -87,6 +96,9 @@ _arena() {
                 ;;
             arena__subcmd__help,show)
                 cmd="arena__subcmd__help__subcmd__show"
+                ;;
+            arena__subcmd__help,stats)
+                cmd="arena__subcmd__help__subcmd__stats"
                 ;;
             arena__subcmd__help,unstuck)
                 cmd="arena__subcmd__help__subcmd__unstuck"
@@ -114,6 +126,12 @@ _arena() {
                 ;;
             arena__subcmd__help__subcmd__prompts,remove)
                 cmd="arena__subcmd__help__subcmd__prompts__subcmd__remove"
+                ;;
+            arena__subcmd__help__subcmd__stats,matrix)
+                cmd="arena__subcmd__help__subcmd__stats__subcmd__matrix"
+                ;;
+            arena__subcmd__help__subcmd__stats,prompts)
+                cmd="arena__subcmd__help__subcmd__stats__subcmd__prompts"
                 ;;
             arena__subcmd__models,check)
                 cmd="arena__subcmd__models__subcmd__check"
@@ -169,6 +187,24 @@ _arena() {
             arena__subcmd__prompts__subcmd__help,remove)
                 cmd="arena__subcmd__prompts__subcmd__help__subcmd__remove"
                 ;;
+            arena__subcmd__stats,help)
+                cmd="arena__subcmd__stats__subcmd__help"
+                ;;
+            arena__subcmd__stats,matrix)
+                cmd="arena__subcmd__stats__subcmd__matrix"
+                ;;
+            arena__subcmd__stats,prompts)
+                cmd="arena__subcmd__stats__subcmd__prompts"
+                ;;
+            arena__subcmd__stats__subcmd__help,help)
+                cmd="arena__subcmd__stats__subcmd__help__subcmd__help"
+                ;;
+            arena__subcmd__stats__subcmd__help,matrix)
+                cmd="arena__subcmd__stats__subcmd__help__subcmd__matrix"
+                ;;
+            arena__subcmd__stats__subcmd__help,prompts)
+                cmd="arena__subcmd__stats__subcmd__help__subcmd__prompts"
+                ;;
             *)
                 ;;
         esac
@@ -176,7 +212,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --format --models --help --version init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --format --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,6 +383,44 @@ _arena() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        arena__subcmd__export)
+            opts="-o -v -q -h --output --db --config --verbose --quiet --color --no-progress --format --help battles votes leaderboard"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         arena__subcmd__generate__subcmd__completions)
             opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -378,7 +452,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help"
+            opts="init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -420,6 +494,20 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -632,6 +720,48 @@ _arena() {
         arena__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__stats)
+            opts="matrix prompts"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__stats__subcmd__matrix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__stats__subcmd__prompts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1264,6 +1394,168 @@ _arena() {
         arena__subcmd__show)
             opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats)
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help matrix prompts help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__help)
+            opts="matrix prompts help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__help__subcmd__matrix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__help__subcmd__prompts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__matrix)
+            opts="-v -q -h --since --until --tier --theme --db --config --verbose --quiet --color --no-progress --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tier)
+                    COMPREPLY=($(compgen -W "high low" -- "${cur}"))
+                    return 0
+                    ;;
+                --theme)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__stats__subcmd__prompts)
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

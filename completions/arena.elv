@@ -39,7 +39,9 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand battles 'List battles'
             cand unstuck 'Clear battles stuck in pending_generation'
             cand import 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
+            cand export 'Export battles, votes or the leaderboard (JSON Lines, CSV or JSON)'
             cand leaderboard 'Show the leaderboard'
+            cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
             cand completions 'Print a shell completion script'
@@ -156,6 +158,21 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'arena;export'= {
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'arena;leaderboard'= {
             cand --method 'Rating method'
             cand --bootstrap 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)'
@@ -180,6 +197,63 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --no-progress 'Never draw progress bars'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'arena;stats'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand matrix 'Win-rate and match-count matrices between models'
+            cand prompts 'Per-prompt battle counts and win rates, most battles first'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;stats;matrix'= {
+            cand --since 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)'
+            cand --until 'Only votes before this time (a date or RFC 3339)'
+            cand --tier 'Only battles between models of this tier (tiers come from models.json)'
+            cand --theme 'Only battles on prompts of this theme'
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;stats;prompts'= {
+            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --format 'Output format of commands that print data'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;stats;help'= {
+            cand matrix 'Win-rate and match-count matrices between models'
+            cand prompts 'Per-prompt battle counts and win rates, most battles first'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;stats;help;matrix'= {
+        }
+        &'arena;stats;help;prompts'= {
+        }
+        &'arena;stats;help;help'= {
         }
         &'arena;models'= {
             cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
@@ -377,7 +451,9 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand battles 'List battles'
             cand unstuck 'Clear battles stuck in pending_generation'
             cand import 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
+            cand export 'Export battles, votes or the leaderboard (JSON Lines, CSV or JSON)'
             cand leaderboard 'Show the leaderboard'
+            cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
             cand completions 'Print a shell completion script'
@@ -398,7 +474,17 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;help;import'= {
         }
+        &'arena;help;export'= {
+        }
         &'arena;help;leaderboard'= {
+        }
+        &'arena;help;stats'= {
+            cand matrix 'Win-rate and match-count matrices between models'
+            cand prompts 'Per-prompt battle counts and win rates, most battles first'
+        }
+        &'arena;help;stats;matrix'= {
+        }
+        &'arena;help;stats;prompts'= {
         }
         &'arena;help;models'= {
             cand list 'List the pool with tier, weight, endpoint and battles (the default)'

@@ -47,7 +47,9 @@ complete -c arena -n "__fish_arena_needs_command" -f -a "show" -d 'Show one batt
 complete -c arena -n "__fish_arena_needs_command" -f -a "battles" -d 'List battles'
 complete -c arena -n "__fish_arena_needs_command" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
 complete -c arena -n "__fish_arena_needs_command" -f -a "import" -d 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
+complete -c arena -n "__fish_arena_needs_command" -f -a "export" -d 'Export battles, votes or the leaderboard (JSON Lines, CSV or JSON)'
 complete -c arena -n "__fish_arena_needs_command" -f -a "leaderboard" -d 'Show the leaderboard'
+complete -c arena -n "__fish_arena_needs_command" -f -a "stats" -d 'Statistics: win-rate and match-count matrices, per-prompt figures'
 complete -c arena -n "__fish_arena_needs_command" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
 complete -c arena -n "__fish_arena_needs_command" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
 complete -c arena -n "__fish_arena_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -177,6 +179,21 @@ complete -c arena -n "__fish_arena_using_subcommand import" -s v -l verbose -d '
 complete -c arena -n "__fish_arena_using_subcommand import" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand import" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c arena -n "__fish_arena_using_subcommand export" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand export" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand export" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand export" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand export" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "bt\t'Bradley-Terry maximum likelihood with confidence intervals (the default)'
 elo\t'Online Elo in vote order'
 glicko2\t'Glicko-2, periodic and realtime'"
@@ -205,6 +222,59 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -f -a "matrix" -d 'Win-rate and match-count matrices between models'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -f -a "prompts" -d 'Per-prompt battle counts and win rates, most battles first'
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l since -d 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l until -d 'Only votes before this time (a date or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
+low\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l theme -d 'Only battles on prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s q -l quiet -d 'Print only results and errors'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l no-progress -d 'Never draw progress bars'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "matrix" -d 'Win-rate and match-count matrices between models'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "prompts" -d 'Per-prompt battle counts and win rates, most battles first'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -381,19 +451,23 @@ complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s v -
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "battle" -d 'Start a blind battle between two models, then vote'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "vote" -d 'Vote on a battle and reveal its models'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "battles" -d 'List battles'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "import" -d 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "leaderboard" -d 'Show the leaderboard'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
-complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import leaderboard models prompts completions generate-completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "init" -d 'Write a commented config.jsonc and a models.json template into the config directory'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "battle" -d 'Start a blind battle between two models, then vote'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "vote" -d 'Vote on a battle and reveal its models'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "show" -d 'Show one battle (model names stay hidden until it has a vote)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "battles" -d 'List battles'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "unstuck" -d 'Clear battles stuck in pending_generation'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "import" -d 'Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "export" -d 'Export battles, votes or the leaderboard (JSON Lines, CSV or JSON)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "leaderboard" -d 'Show the leaderboard'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "stats" -d 'Statistics: win-rate and match-count matrices, per-prompt figures'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "models" -d 'The model pool: list, check upstreams, sync upstream model lists'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "prompts" -d 'The prompt pool: list, add, import, remove'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
+complete -c arena -n "__fish_arena_using_subcommand help; and not __fish_seen_subcommand_from init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from stats" -f -a "matrix" -d 'Win-rate and match-count matrices between models'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from stats" -f -a "prompts" -d 'Per-prompt battle counts and win rates, most battles first'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "check" -d 'Call each model once and report latency or the error'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'

@@ -4,7 +4,7 @@
 //! (made by `scripts/reference/make_reference.py`) and in the data's own golden files.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use arena::battle::Winner;
 use arena::rating::bt::{self, BtOptions};
@@ -29,7 +29,7 @@ fn fixture(name: &str) -> Value {
 }
 
 /// Votes of a battle log, in file order, through the importer's own parser.
-fn votes_of(path: &PathBuf) -> (Vec<String>, Vec<VoteRow>) {
+fn votes_of(path: &Path) -> (Vec<String>, Vec<VoteRow>) {
     let mut names = Vec::new();
     let mut votes = Vec::new();
     let skips = read(path, InputFormat::Auto, |chunk| {
@@ -50,7 +50,7 @@ fn num(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
-fn check_bt_against_arena_rank(log: &PathBuf, fixture_name: &str) -> f64 {
+fn check_bt_against_arena_rank(log: &Path, fixture_name: &str) -> f64 {
     let (names, votes) = votes_of(log);
     let reference = fixture(fixture_name);
     let fit = bt::fit(&pair_counts(names.len(), &votes), &BtOptions::default());
@@ -86,8 +86,8 @@ fn bradley_terry_and_sandwich_match_arena_rank_on_human_votes() {
 
 #[test]
 fn bradley_terry_matches_arena_rank_on_synthetic_votes() {
-    let log = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/reference/synthetic5.jsonl");
+    let log =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/synthetic5.jsonl");
     check_bt_against_arena_rank(&log, "synthetic5_bt.json");
 }
 
@@ -113,7 +113,7 @@ fn online_elo_matches_fastchat_on_human_votes() {
 }
 
 /// evalica's CSVs: `left,right,winner` with winner `left|right|tie`.
-fn evalica_votes(path: &PathBuf) -> (Vec<String>, Vec<VoteRow>) {
+fn evalica_votes(path: &Path) -> (Vec<String>, Vec<VoteRow>) {
     let mut reader = csv::Reader::from_path(path).expect("csv");
     let headers = reader.headers().expect("header").clone();
     let col = |n: &str| headers.iter().position(|h| h == n).expect(n);

@@ -4,12 +4,14 @@
 mod battle;
 mod battles;
 mod completions;
+mod export;
 mod import;
 mod init;
 mod leaderboard;
 mod models;
 mod prompts;
 mod render;
+mod stats;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -103,8 +105,12 @@ pub enum Command {
     Unstuck(battles::UnstuckArgs),
     /// Import battle records (FastChat/LMArena clean_battle JSON, JSON Lines, or CSV)
     Import(import::ImportArgs),
+    /// Export battles, votes or the leaderboard (JSON Lines, CSV or JSON)
+    Export(export::ExportArgs),
     /// Show the leaderboard
     Leaderboard(leaderboard::LeaderboardArgs),
+    /// Statistics: win-rate and match-count matrices, per-prompt figures
+    Stats(stats::StatsArgs),
     /// The model pool: list, check upstreams, sync upstream model lists
     Models(models::ModelsArgs),
     /// The prompt pool: list, add, import, remove
@@ -201,6 +207,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Battles(args) => battles::list(&ctx, &args).await,
         Command::Unstuck(args) => battles::unstuck(&ctx, &args).await,
         Command::Import(args) => import::run(&ctx, &args).await,
+        Command::Export(args) => export::run(&ctx, &args).await,
+        Command::Stats(args) => stats::run(&ctx, &args).await,
         Command::Leaderboard(args) => leaderboard::run(&ctx, &args).await,
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,

@@ -198,3 +198,109 @@ impl Store {
         .await
     }
 }
+
+/// A vote as exported: names resolved, battle id when the vote has a battle.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExportedVote {
+    pub battle_id: Option<String>,
+    pub model_a: String,
+    pub model_b: String,
+    pub winner: Winner,
+    /// Unix seconds, as `tstamp` in battle logs.
+    pub tstamp: f64,
+}
+
+impl Store {
+    /// Hands every vote, in insertion order, to `sink`, then `None`, on the database thread:
+    /// an export of millions of votes never sits in memory whole.
+    pub async fn export_votes(
+        &self,
+        mut sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
+    ) -> Result<u64> {
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT b.uuid, ma.name, mb.name, v.outcome, v.created_at
+                     FROM votes v
+                     JOIN models ma ON ma.id = v.model_a
+                     JOIN models mb ON mb.id = v.model_b
+                     LEFT JOIN battles b ON b.id = v.battle_id
+                     ORDER BY v.id",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            let mut n = 0;
+            while let Some(row) = rows.next().map_err(db)? {
+                let uuid: Option<Vec<u8>> = row.get(0).map_err(db)?;
+                let outcome: i64 = row.get(3).map_err(db)?;
+                let Some(winner) = Winner::from_code(outcome) else {
+                    continue;
+                };
+                let at: i64 = row.get(4).map_err(db)?;
+                #[allow(clippy::cast_precision_loss)]
+                sink(Some(ExportedVote {
+                    battle_id: uuid
+                        .and_then(|u| uuid::Uuid::from_slice(&u).ok())
+                        .map(|u| u.to_string()),
+                    model_a: row.get(1).map_err(db)?,
+                    model_b: row.get(2).map_err(db)?,
+                    winner,
+                    tstamp: at as f64 / 1000.0,
+                }))?;
+                n += 1;
+            }
+            sink(None)?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Every vote with the prompt and theme of its battle, for per-prompt statistics.
+    pub async fn prompt_votes(&self) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
+        self.call(|conn| {
+            let names: Vec<(i64, String)> = {
+                let mut stmt = conn
+                    .prepare("SELECT id, name FROM models ORDER BY id")
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            let index: std::collections::HashMap<i64, u32> = names
+                .iter()
+                .enumerate()
+                .map(|(i, (id, _))| (*id, u32::try_from(i).unwrap_or(u32::MAX)))
+                .collect();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
+                     FROM votes v JOIN battles b ON b.id = v.battle_id
+                     WHERE b.prompt <> '' ORDER BY v.id",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db)? {
+                let a: i64 = row.get(2).map_err(db)?;
+                let b: i64 = row.get(3).map_err(db)?;
+                let o: i64 = row.get(4).map_err(db)?;
+                if let (Some(&a), Some(&b), Some(winner)) =
+                    (index.get(&a), index.get(&b), Winner::from_code(o))
+                {
+                    out.push((
+                        row.get(0).map_err(db)?,
+                        row.get(1).map_err(db)?,
+                        VoteRow {
+                            model_a: a,
+                            model_b: b,
+                            winner,
+                        },
+                    ));
+                }
+            }
+            Ok((names.into_iter().map(|(_, n)| n).collect(), out))
+        })
+        .await
+    }
+}
