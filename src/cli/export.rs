@@ -145,14 +145,14 @@ enum VoteWriter {
         out: Box<dyn Write + Send>,
         first: bool,
     },
-    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
 }
 
 impl VoteWriter {
     fn new(format: Format, out: Box<dyn Write + Send>) -> Self {
         match format {
             Format::Json => VoteWriter::Array { out, first: true },
-            Format::Csv => VoteWriter::Csv(csv::Writer::from_writer(out)),
+            Format::Csv => VoteWriter::Csv(Box::new(csv::Writer::from_writer(out))),
             _ => VoteWriter::Lines(out),
         }
     }
