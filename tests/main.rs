@@ -12,4 +12,5 @@ mod leaderboard;
 mod models;
 mod prompts;
 mod reference;
+mod transfer;
 mod vote;

@@ -31,6 +31,11 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--bootstrap", type=int, default=100)
     args = ap.parse_args()
+    # arena-rank's bootstrap uses a process pool; forking after JAX has started its threads
+    # deadlocks, so workers are spawned.
+    import multiprocessing
+
+    multiprocessing.set_start_method("spawn", force=True)
     import arena_rank.models.bradley_terry  # noqa: F401  (switches JAX to float64)
 
     t0 = time.perf_counter()
@@ -58,5 +63,5 @@ def main():
     print(json.dumps({k: v for k, v in out.items() if not isinstance(v, dict)}))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # spawned workers import this module again
     main()
