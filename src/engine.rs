@@ -356,14 +356,17 @@ impl Arena {
             seconds: 0.0,
         };
         let mut failure = None;
+        let mut known = Some(self.store.known_import_keys().await?);
         while let Some(chunk) = rx.recv().await {
             let bytes = chunk.bytes_read;
+            let keys = known.take().unwrap_or_default();
             match self
                 .store
-                .import_chunk(chunk, self.config.user_id_salt.clone())
+                .import_chunk(chunk, self.config.user_id_salt.clone(), keys)
                 .await
             {
-                Ok(count) => {
+                Ok((count, keys)) => {
+                    known = Some(keys);
                     summary.imported += count.imported;
                     summary.duplicates += count.duplicates;
                     progress(bytes);

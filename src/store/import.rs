@@ -1,14 +1,23 @@
-//! Bulk import of battle logs: one transaction per chunk, prepared statements, and a table
-//! of record keys that makes a second import of the same records add nothing.
+//! Bulk import of battle logs: one transaction per chunk, and stored record keys that make a
+//! second import of the same records add nothing.
+//!
+//! Speed: the keys of earlier imports are read once into a set in memory ([`KnownKeys`]);
+//! inside each chunk's transaction, keys stored since by anyone else are read too, so the
+//! check and the insert stay atomic. A chunk's new keys are stored as one blob, and votes go
+//! in multi-row statements of [`BATCH`] rows: per vote, the database appends one table row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use rusqlite::params;
+use rusqlite::types::Value;
+use rusqlite::{Transaction, params, params_from_iter};
 
 use super::battles::{model_id, user_id};
 use super::{Store, db, now_ms};
 use crate::error::Result;
-use crate::transfer::battles::Chunk;
+use crate::transfer::battles::{Chunk, ImportRow};
+
+/// Rows per multi-row statement (6 parameters each; well under SQLite's limit of 32766).
+const BATCH: usize = 500;
 
 /// What one chunk did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,109 +27,249 @@ pub struct ImportCount {
     pub duplicates: u64,
 }
 
+fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
+    let one = format!("({})", vec!["?"; columns].join(","));
+    format!("{head} VALUES {}{tail}", vec![one; rows].join(","))
+}
+
+/// The keys of records imported so far, and the last stored chunk they include.
+#[derive(Debug, Default)]
+pub struct KnownKeys {
+    keys: HashSet<i64, std::hash::BuildHasherDefault<KeyHasher>>,
+    last_chunk: i64,
+}
+
+impl KnownKeys {
+    /// How many keys are known.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Reads the chunks stored after the last one seen.
+    fn catch_up(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        let mut stmt =
+            conn.prepare_cached("SELECT id, keys FROM import_chunks WHERE id > ?1 ORDER BY id")?;
+        let mut rows = stmt.query([self.last_chunk])?;
+        while let Some(row) = rows.next()? {
+            self.last_chunk = row.get(0)?;
+            let blob = row.get_ref(1)?.as_blob()?;
+            self.keys.reserve(blob.len() / 8);
+            for bytes in blob.chunks_exact(8) {
+                let mut k = [0u8; 8];
+                k.copy_from_slice(bytes);
+                self.keys.insert(i64::from_le_bytes(k));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Record keys are hashes already: use them as they are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.0 = u64::from_ne_bytes(n.to_ne_bytes());
+    }
+}
+
+/// Votes waiting to be written, in order.
+struct VoteBuffer {
+    values: Vec<Value>,
+}
+
+impl VoteBuffer {
+    const COLUMNS: usize = 6;
+
+    fn push(
+        &mut self,
+        battle: Option<i64>,
+        a: i64,
+        b: i64,
+        outcome: i64,
+        user: Option<i64>,
+        at: i64,
+    ) {
+        self.values.extend([
+            battle.map_or(Value::Null, Value::Integer),
+            Value::Integer(a),
+            Value::Integer(b),
+            Value::Integer(outcome),
+            user.map_or(Value::Null, Value::Integer),
+            Value::Integer(at),
+        ]);
+    }
+
+    fn rows(&self) -> usize {
+        self.values.len() / Self::COLUMNS
+    }
+
+    fn flush(&mut self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let sql = values_sql(
+            "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)",
+            self.rows(),
+            Self::COLUMNS,
+            "",
+        );
+        tx.prepare_cached(&sql)?
+            .execute(params_from_iter(self.values.drain(..)))?;
+        Ok(())
+    }
+}
+
 impl Store {
-    /// Stores a chunk of imported votes. A record that carries a conversation becomes a
-    /// completed battle with its vote; one without is a vote alone. Judges are stored as
-    /// salted hashes. Keys are checked in sorted order (fast on a large key table); votes are
-    /// written in file order, which is vote order.
-    pub async fn import_chunk(&self, chunk: Chunk, salt: String) -> Result<ImportCount> {
+    /// The keys of everything imported so far.
+    pub async fn known_import_keys(&self) -> Result<KnownKeys> {
+        self.call(|conn| {
+            let mut known = KnownKeys::default();
+            known.catch_up(conn).map_err(db)?;
+            Ok(known)
+        })
+        .await
+    }
+
+    /// Stores a chunk of imported votes, leaving out records whose keys are known. A record
+    /// that carries a conversation becomes a completed battle with its vote; one without is
+    /// a vote alone. Judges are stored as salted hashes. Votes are written in file order,
+    /// which is vote order. Hands back the known keys, now including this chunk's.
+    pub async fn import_chunk(
+        &self,
+        chunk: Chunk,
+        salt: String,
+        mut known: KnownKeys,
+    ) -> Result<(ImportCount, KnownKeys)> {
         self.call(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let mut count = ImportCount::default();
-            {
-                let mut fresh = vec![false; chunk.rows.len()];
-                let mut order: Vec<usize> = (0..chunk.rows.len()).collect();
-                order.sort_unstable_by_key(|&i| chunk.rows[i].key);
-                let mut key = tx
-                    .prepare_cached("INSERT OR IGNORE INTO import_keys (key) VALUES (?1)")
-                    .map_err(db)?;
-                for i in order {
-                    fresh[i] = key.execute([chunk.rows[i].key]).map_err(db)? == 1;
-                }
-                let ids: Vec<i64> = chunk
-                    .names
-                    .iter()
-                    .map(|n| model_id(&tx, n))
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(db)?;
-                let mut users: HashMap<String, Option<i64>> = HashMap::new();
-                let mut battle = tx
-                    .prepare_cached(
-                        "INSERT INTO battles (uuid, user_id, origin, prompt, theme, model_a, model_b,
-                             status, response_a, response_b, created_at, updated_at)
-                         VALUES (?1, ?2, 'import', ?3, 'general', ?4, ?5, 'completed', ?6, ?7,
-                                 ?8, ?8)",
-                    )
-                    .map_err(db)?;
-                let mut vote = tx
-                    .prepare_cached(
-                        "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    )
-                    .map_err(db)?;
-                let now = now_ms();
-                let mut sequence: u32 = 0;
-                for (row, fresh) in chunk.rows.iter().zip(fresh) {
-                    if !fresh {
-                        count.duplicates += 1;
-                        continue;
-                    }
-                    let (Some(&a), Some(&b)) =
-                        (ids.get(row.model_a as usize), ids.get(row.model_b as usize))
-                    else {
-                        continue;
-                    };
-                    let user = match &row.judge {
-                        None => None,
-                        Some(judge) => {
-                            if let Some(u) = users.get(judge) {
-                                *u
-                            } else {
-                                let hash = crate::util::hash_user(&salt, judge);
-                                let u = user_id(&tx, Some(&hash)).map_err(db)?;
-                                users.insert(judge.clone(), u);
-                                u
-                            }
-                        }
-                    };
-                    let at = row.tstamp_ms.unwrap_or(now);
-                    let has_content =
-                        row.prompt.is_some() || row.response_a.is_some() || row.response_b.is_some();
-                    let battle_id = if has_content {
-                        // Time first, then a sequence and the record's key: ids sort by time
-                        // and stay unique across imports.
-                        sequence = sequence.wrapping_add(1);
-                        let mut bits = [0u8; 10];
-                        bits[..4].copy_from_slice(&sequence.to_be_bytes());
-                        bits[4..].copy_from_slice(&row.key.to_ne_bytes()[..6]);
-                        let millis = u64::try_from(at).unwrap_or(0);
-                        let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &bits).into_uuid();
-                        battle
-                            .execute(params![
-                                uuid.as_bytes().as_slice(),
-                                user,
-                                row.prompt.as_deref().unwrap_or(""),
-                                a,
-                                b,
-                                row.response_a,
-                                row.response_b,
-                                at
-                            ])
-                            .map_err(db)?;
-                        Some(tx.last_insert_rowid())
-                    } else {
-                        None
-                    };
-                    vote.execute(params![battle_id, a, b, row.winner.code(), user, at])
-                        .map_err(db)?;
-                    count.imported += 1;
-                }
-            }
+            known.catch_up(&tx).map_err(db)?;
+            let count = write_chunk(&tx, &chunk, &salt, &mut known).map_err(db)?;
             tx.commit().map_err(db)?;
-            Ok(count)
+            Ok((count, known))
         })
         .await
     }
+}
+
+fn write_chunk(
+    tx: &Transaction<'_>,
+    chunk: &Chunk,
+    salt: &str,
+    known: &mut KnownKeys,
+) -> rusqlite::Result<ImportCount> {
+    let mut fresh: Vec<i64> = Vec::with_capacity(chunk.rows.len());
+    let ids: Vec<i64> = chunk
+        .names
+        .iter()
+        .map(|n| model_id(tx, n))
+        .collect::<rusqlite::Result<_>>()?;
+    let mut users: HashMap<&str, Option<i64>> = HashMap::new();
+    let mut votes = VoteBuffer {
+        values: Vec::with_capacity(BATCH * VoteBuffer::COLUMNS),
+    };
+    let now = now_ms();
+    let mut count = ImportCount::default();
+    let mut sequence: u32 = 0;
+    for row in &chunk.rows {
+        if !known.keys.insert(row.key) {
+            count.duplicates += 1;
+            continue;
+        }
+        fresh.push(row.key);
+        let (Some(&a), Some(&b)) = (ids.get(row.model_a as usize), ids.get(row.model_b as usize))
+        else {
+            continue;
+        };
+        let user = match row.judge.as_deref() {
+            None => None,
+            Some(judge) => match users.get(judge) {
+                Some(u) => *u,
+                None => {
+                    let u = user_id(tx, Some(&crate::util::hash_user(salt, judge)))?;
+                    users.insert(judge, u);
+                    u
+                }
+            },
+        };
+        let at = row.tstamp_ms.unwrap_or(now);
+        let battle = if has_content(row) {
+            sequence = sequence.wrapping_add(1);
+            Some(insert_battle(tx, row, a, b, user, at, sequence)?)
+        } else {
+            None
+        };
+        votes.push(battle, a, b, row.winner.code(), user, at);
+        if votes.rows() == BATCH {
+            votes.flush(tx)?;
+        }
+        count.imported += 1;
+    }
+    votes.flush(tx)?;
+    if !fresh.is_empty() {
+        fresh.sort_unstable();
+        let blob: Vec<u8> = fresh.iter().flat_map(|k| k.to_le_bytes()).collect();
+        tx.prepare_cached("INSERT INTO import_chunks (keys, created_at) VALUES (?1, ?2)")?
+            .execute(params![blob, now])?;
+        known.last_chunk = tx.last_insert_rowid();
+    }
+    Ok(count)
+}
+
+fn has_content(row: &ImportRow) -> bool {
+    row.prompt.is_some() || row.response_a.is_some() || row.response_b.is_some()
+}
+
+/// A completed battle for a record with a conversation; returns its row id.
+fn insert_battle(
+    tx: &Transaction<'_>,
+    row: &ImportRow,
+    a: i64,
+    b: i64,
+    user: Option<i64>,
+    at: i64,
+    sequence: u32,
+) -> rusqlite::Result<i64> {
+    // Time first, then a sequence and the record's key: ids sort by time and stay unique
+    // across imports.
+    let mut bits = [0u8; 10];
+    bits[..4].copy_from_slice(&sequence.to_be_bytes());
+    bits[4..].copy_from_slice(&row.key.to_ne_bytes()[..6]);
+    let millis = u64::try_from(at).unwrap_or(0);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &bits).into_uuid();
+    tx.prepare_cached(
+        "INSERT INTO battles (uuid, user_id, origin, prompt, theme, model_a, model_b, status,
+                              response_a, response_b, created_at, updated_at)
+         VALUES (?1, ?2, 'import', ?3, 'general', ?4, ?5, 'completed', ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![
+        uuid.as_bytes().as_slice(),
+        user,
+        row.prompt.as_deref().unwrap_or(""),
+        a,
+        b,
+        row.response_a,
+        row.response_b,
+        at
+    ])?;
+    Ok(tx.last_insert_rowid())
 }

@@ -61,23 +61,28 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX battles_status ON battles(status, user_id);
 
-    -- One vote per battle (UNIQUE battle_id). The models and the outcome are copied from the
-    -- battle so that ratings aggregate from this table alone; rows are in insertion order.
-    -- An imported record with no conversation is a vote without a battle (battle_id NULL).
+    -- The models and the outcome are copied from the battle so that ratings aggregate from
+    -- this table alone; rows are in insertion order. An imported record with no conversation
+    -- is a vote without a battle (battle_id NULL).
     -- outcome: 0 model_a, 1 model_b, 2 tie, 3 both_bad, 4 skip.
     CREATE TABLE votes (
         id          INTEGER PRIMARY KEY,
-        battle_id   INTEGER UNIQUE REFERENCES battles(id),
+        battle_id   INTEGER REFERENCES battles(id),
         model_a     INTEGER NOT NULL REFERENCES models(id),
         model_b     INTEGER NOT NULL REFERENCES models(id),
         outcome     INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),
         user_id     INTEGER REFERENCES users(id),
         created_at  INTEGER NOT NULL
     );
+    -- One vote per battle. Partial, so that votes without a battle cost no index entry.
+    CREATE UNIQUE INDEX votes_battle ON votes(battle_id) WHERE battle_id IS NOT NULL;
 
-    -- Stable keys of imported records, so importing the same file twice adds nothing.
-    CREATE TABLE import_keys (
-        key         INTEGER PRIMARY KEY
+    -- Keys of imported records, so importing the same records twice adds nothing: one row
+    -- per imported chunk, its keys as sorted little-endian 64-bit integers.
+    CREATE TABLE import_chunks (
+        id          INTEGER PRIMARY KEY,
+        keys        BLOB NOT NULL,
+        created_at  INTEGER NOT NULL
     );
     ",
 ];
@@ -89,6 +94,12 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    // A larger page cache (up to 64 MiB, used only as needed) and memory-mapped reads keep
+    // bulk imports and leaderboard scans off the read system call.
+    conn.pragma_update(None, "cache_size", -65_536)
+        .map_err(db)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456)
+        .map_err(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db)?;
     let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));

@@ -95,11 +95,34 @@ struct Raw<'a> {
     conversation_b: Option<Value>,
 }
 
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Seen = HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>;
+
 /// Interns model names and turns records into rows.
 struct Builder {
     index: HashMap<String, u32>,
     names: Vec<String>,
-    seen: HashMap<u64, u32>,
+    /// How often each record hash was seen, for the keys of identical records.
+    seen: Seen,
     skips: Skips,
     rows: Vec<ImportRow>,
 }
@@ -109,7 +132,7 @@ impl Builder {
         Builder {
             index: HashMap::new(),
             names: Vec::new(),
-            seen: HashMap::new(),
+            seen: Seen::default(),
             skips: Skips::default(),
             rows: Vec::with_capacity(CHUNK),
         }
