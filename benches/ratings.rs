@@ -1,0 +1,187 @@
+//! Rating and import benchmarks: `cargo bench` prints figures (medians), it asserts nothing.
+//!
+//! Data: `ARENA_BENCH_LOG` names a battle log (e.g. made by `gen_battles.py`); without it a
+//! log with the same design is generated here: 1,000,000 votes over 200 models, Bradley-Terry
+//! strengths with an Elo-scale spread of 100, log-normal pair popularity, about 25% ties.
+//! `ARENA_BENCH_VOTES` and `ARENA_BENCH_MODELS` change the size.
+//!
+//! Measured: parsing the log, aggregating votes into pair counts, the Bradley-Terry fit with
+//! sandwich intervals, 100 and 1000 bootstrap rounds, and through the release binary,
+//! `arena import` and `arena leaderboard --format json` on the database it made.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use arena::rating::bt::{self, BtOptions};
+use arena::rating::pair_counts;
+use arena::store::VoteRow;
+use arena::transfer::battles::{InputFormat, read};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A standard normal variate (Box-Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let v: f64 = rng.random();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+fn generate(path: &Path, models: usize, votes: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let sigma = 100.0 / bt::RATING_SCALE;
+    let theta: Vec<f64> = (0..models).map(|_| sigma * normal(&mut rng)).collect();
+    let popularity: Vec<f64> = (0..models).map(|_| normal(&mut rng).exp()).collect();
+    let total: f64 = popularity.iter().sum();
+    let mut cumulative = Vec::with_capacity(models);
+    let mut acc = 0.0;
+    for p in &popularity {
+        acc += p / total;
+        cumulative.push(acc);
+    }
+    let pick = |rng: &mut ChaCha8Rng| {
+        let u: f64 = rng.random();
+        cumulative.partition_point(|&c| c < u).min(models - 1)
+    };
+    let file = std::fs::File::create(path).expect("bench log");
+    let mut out = std::io::BufWriter::new(file);
+    for _ in 0..votes {
+        let a = pick(&mut rng);
+        let mut b = pick(&mut rng);
+        while b == a {
+            b = pick(&mut rng);
+        }
+        let p = 1.0 / (1.0 + (theta[b] - theta[a]).exp());
+        let tie = 0.5 * 2.0 * p.min(1.0 - p);
+        let u: f64 = rng.random();
+        let winner = if u < p - tie / 2.0 {
+            "model_a"
+        } else if u < p + tie / 2.0 {
+            if rng.random_bool(0.4) {
+                "tie (bothbad)"
+            } else {
+                "tie"
+            }
+        } else {
+            "model_b"
+        };
+        writeln!(
+            out,
+            "{{\"model_a\": \"model-{a:04}\", \"model_b\": \"model-{b:04}\", \"winner\": \"{winner}\"}}"
+        )
+        .expect("write");
+    }
+    out.flush().expect("flush");
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        last = Some(f());
+        times.push(t.elapsed());
+    }
+    (median(times), last.expect("at least one run"))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:9.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn arena(args: &[&str]) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_arena"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run arena");
+    let elapsed = t.elapsed();
+    assert!(
+        out.status.success(),
+        "arena {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+fn main() {
+    // `cargo bench -- --list`, as the test harness asks, has nothing to list.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (log, made): (PathBuf, bool) = match std::env::var_os("ARENA_BENCH_LOG") {
+        Some(p) => (PathBuf::from(p), false),
+        None => (dir.path().join("battles.jsonl"), true),
+    };
+    let models = env_usize("ARENA_BENCH_MODELS", 200);
+    let n = env_usize("ARENA_BENCH_VOTES", 1_000_000);
+    if made {
+        generate(&log, models, n);
+    }
+    println!("arena rating benchmarks: {}", log.display());
+
+    let (parse, (names, votes)) = time(3, || {
+        let mut names = Vec::new();
+        let mut votes: Vec<VoteRow> = Vec::new();
+        read(&log, InputFormat::Auto, |chunk| {
+            names = chunk.names;
+            votes.extend(chunk.rows.iter().map(|r| VoteRow {
+                model_a: r.model_a,
+                model_b: r.model_b,
+                winner: r.winner,
+            }));
+            Ok(())
+        })
+        .expect("readable log");
+        (names, votes)
+    });
+    println!("votes {}, models {}", votes.len(), names.len());
+    println!("parse log                          {}", ms(parse));
+    let (aggregate, counts) = time(5, || pair_counts(names.len(), &votes));
+    println!(
+        "aggregate into {:6} pair cells    {}",
+        counts.cells.len(),
+        ms(aggregate)
+    );
+    let (fit, _) = time(5, || bt::fit(&counts, &BtOptions::default()));
+    println!("Bradley-Terry fit + sandwich       {}", ms(fit));
+    for rounds in [100, 1000] {
+        let options = BtOptions {
+            bootstrap_rounds: rounds,
+            ..BtOptions::default()
+        };
+        let (t, _) = time(if rounds == 100 { 3 } else { 1 }, || bt::fit(&counts, &options));
+        println!("fit + {rounds:4} bootstrap rounds        {}", ms(t));
+    }
+
+    let db = dir.path().join("bench.sqlite3");
+    let db_arg = db.to_str().expect("utf-8 temp path");
+    let log_arg = log.to_str().expect("utf-8 log path");
+    let import = arena(&["--db", db_arg, "--no-progress", "-q", "import", log_arg]);
+    #[allow(clippy::cast_precision_loss)]
+    let rate = votes.len() as f64 / import.as_secs_f64();
+    println!(
+        "arena import (whole process)       {}  ({rate:.0} rows/s)",
+        ms(import)
+    );
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        runs.push(arena(&["--db", db_arg, "leaderboard", "--format", "json"]));
+    }
+    println!("arena leaderboard --format json    {}  (bt, 100 bootstrap rounds; median of 5)", ms(median(runs)));
+}
