@@ -165,7 +165,9 @@ fn main() {
             bootstrap_rounds: rounds,
             ..BtOptions::default()
         };
-        let (t, _) = time(if rounds == 100 { 3 } else { 1 }, || bt::fit(&counts, &options));
+        let (t, _) = time(if rounds == 100 { 3 } else { 1 }, || {
+            bt::fit(&counts, &options)
+        });
         println!("fit + {rounds:4} bootstrap rounds        {}", ms(t));
     }
 
@@ -183,5 +185,8 @@ fn main() {
     for _ in 0..5 {
         runs.push(arena(&["--db", db_arg, "leaderboard", "--format", "json"]));
     }
-    println!("arena leaderboard --format json    {}  (bt, 100 bootstrap rounds; median of 5)", ms(median(runs)));
+    println!(
+        "arena leaderboard --format json    {}  (bt, 100 bootstrap rounds; median of 5)",
+        ms(median(runs))
+    );
 }

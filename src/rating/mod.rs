@@ -108,3 +108,90 @@ pub fn pair_counts(n_models: usize, votes: &[VoteRow]) -> bt::Comparisons {
     cells.sort_unstable_by_key(|c| (c.i, c.j));
     bt::Comparisons { n_models, cells }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn flip(w: Winner) -> Winner {
+        match w {
+            Winner::ModelA => Winner::ModelB,
+            Winner::ModelB => Winner::ModelA,
+            other => other,
+        }
+    }
+
+    fn votes() -> impl Strategy<Value = Vec<VoteRow>> {
+        let vote = (0u32..5, 1u32..5, 0usize..5).prop_map(|(a, d, w)| VoteRow {
+            model_a: a,
+            model_b: (a + d) % 5,
+            winner: Winner::ALL[w],
+        });
+        proptest::collection::vec(vote, 1..120)
+    }
+
+    proptest! {
+        /// The fit sees only the multiset of (pair, outcome): order and sides do not matter.
+        #[test]
+        fn bradley_terry_ignores_vote_order_and_sides(
+            votes in votes(),
+            swaps in proptest::collection::vec(any::<bool>(), 120),
+            seed in any::<u64>(),
+        ) {
+            let options = bt::BtOptions::default();
+            let base = bt::fit(&pair_counts(5, &votes), &options);
+            let mut other: Vec<VoteRow> = votes
+                .iter()
+                .zip(&swaps)
+                .map(|(v, &swap)| if swap {
+                    VoteRow { model_a: v.model_b, model_b: v.model_a, winner: flip(v.winner) }
+                } else {
+                    *v
+                })
+                .collect();
+            // A seeded shuffle of the votes.
+            let mut state = seed | 1;
+            for i in (1..other.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                other.swap(i, usize::try_from(state % (i as u64 + 1)).unwrap_or(0));
+            }
+            let moved = bt::fit(&pair_counts(5, &other), &options);
+            for (x, y) in base.ratings.iter().zip(&moved.ratings) {
+                prop_assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+            }
+            for (x, y) in base.sandwich_upper.iter().zip(&moved.sandwich_upper) {
+                prop_assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn totals_and_win_rate() {
+        let votes = [
+            VoteRow {
+                model_a: 0,
+                model_b: 1,
+                winner: Winner::ModelA,
+            },
+            VoteRow {
+                model_a: 1,
+                model_b: 0,
+                winner: Winner::BothBad,
+            },
+            VoteRow {
+                model_a: 0,
+                model_b: 1,
+                winner: Winner::Skip,
+            },
+        ];
+        let t = totals(2, &votes);
+        assert_eq!(t[0].battles, 3);
+        assert_eq!(t[0].skips, 1);
+        // (1 win + 0.5 * 1 both bad) / (3 battles - 1 skip)
+        assert_eq!(t[0].win_rate_percentage(), Some(75.0));
+        assert_eq!(t[1].win_rate_percentage(), Some(25.0));
+    }
+}
