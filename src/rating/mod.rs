@@ -77,22 +77,50 @@ pub fn totals(n_models: usize, votes: &[VoteRow]) -> Vec<Totals> {
 /// nothing per vote. Skips are left out; ties and both bad count as ties.
 #[must_use]
 pub fn pair_counts(n_models: usize, votes: &[VoteRow]) -> bt::Comparisons {
-    // [wins of the lower index, wins of the higher, ties]
-    let mut cells: std::collections::HashMap<(u32, u32), [f64; 3]> =
-        std::collections::HashMap::new();
-    for v in votes {
+    // Per unordered pair (lower index first): [wins of the lower, wins of the higher, ties].
+    // A dense table for the usual few hundred models, a map beyond.
+    const DENSE: usize = 512;
+    let slot = |v: &VoteRow| -> Option<(u32, u32, usize)> {
         let (lo, hi, a_is_lo) = if v.model_a < v.model_b {
             (v.model_a, v.model_b, true)
         } else {
             (v.model_b, v.model_a, false)
         };
-        let slot = match (v.winner, a_is_lo) {
+        let s = match (v.winner, a_is_lo) {
             (Winner::ModelA, true) | (Winner::ModelB, false) => 0,
             (Winner::ModelB, true) | (Winner::ModelA, false) => 1,
             (Winner::Tie | Winner::BothBad, _) => 2,
-            (Winner::Skip, _) => continue,
+            (Winner::Skip, _) => return None,
         };
-        cells.entry((lo, hi)).or_insert([0.0; 3])[slot] += 1.0;
+        Some((lo, hi, s))
+    };
+    let mut cells: std::collections::HashMap<(u32, u32), [f64; 3]> =
+        std::collections::HashMap::new();
+    if n_models <= DENSE {
+        let mut table = vec![[0.0f64; 3]; n_models * n_models];
+        for v in votes {
+            if let Some((lo, hi, s)) = slot(v) {
+                table[lo as usize * n_models + hi as usize][s] += 1.0;
+            }
+        }
+        for (at, counts) in table.into_iter().enumerate() {
+            if counts != [0.0; 3] {
+                let (i, j) = (at / n_models, at % n_models);
+                cells.insert(
+                    (
+                        u32::try_from(i).unwrap_or(u32::MAX),
+                        u32::try_from(j).unwrap_or(u32::MAX),
+                    ),
+                    counts,
+                );
+            }
+        }
+    } else {
+        for v in votes {
+            if let Some((lo, hi, s)) = slot(v) {
+                cells.entry((lo, hi)).or_insert([0.0; 3])[s] += 1.0;
+            }
+        }
     }
     let mut cells: Vec<bt::Cell> = cells
         .into_iter()
