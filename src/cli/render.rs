@@ -90,7 +90,7 @@ pub fn reveal(r: &Reveal) -> String {
             Style::new().dim()
         };
         format!(
-            "{side}: {}  {before:7.1} → {after:7.1}  ({})\n",
+            "{side}: {}  Elo {before:7.1} → {after:7.1}  ({})\n",
             pad_str(label, name_width, Alignment::Left, None),
             style.apply_to(format!("{delta:+.1}"))
         )

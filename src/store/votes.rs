@@ -40,6 +40,17 @@ pub struct VoteFilter {
     pub models: Option<Vec<String>>,
 }
 
+/// Every model's id and name, by id.
+fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name FROM models ORDER BY id")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
+}
+
 impl Store {
     /// Records the vote on a battle in `pending_vote` and completes it, in one transaction.
     /// A battle that is not `pending_vote` is a conflict (already voted, failed, or still
@@ -110,15 +121,7 @@ impl Store {
     /// votes that came before the vote on that battle.
     pub async fn votes(&self, filter: VoteFilter) -> Result<VoteTotals> {
         self.call(move |conn| {
-            let names: Vec<(i64, String)> = {
-                let mut stmt = conn
-                    .prepare("SELECT id, name FROM models ORDER BY id")
-                    .map_err(db)?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(db)?
-            };
+            let names = model_names(conn)?;
             // Model ids are small and dense: index them through a vector.
             let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
             let mut index = vec![u32::MAX; usize::try_from(max_id + 1).unwrap_or(0)];
@@ -275,15 +278,7 @@ impl Store {
     /// Every vote with the prompt and theme of its battle, for per-prompt statistics.
     pub async fn prompt_votes(&self) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
         self.call(|conn| {
-            let names: Vec<(i64, String)> = {
-                let mut stmt = conn
-                    .prepare("SELECT id, name FROM models ORDER BY id")
-                    .map_err(db)?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(db)?
-            };
+            let names = model_names(conn)?;
             let index: std::collections::HashMap<i64, u32> = names
                 .iter()
                 .enumerate()
