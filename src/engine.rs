@@ -154,6 +154,22 @@ impl Arena {
         &self.upstream
     }
 
+    /// Ends stale battles per the configuration (`pending_vote_expiry_minutes`, and
+    /// `generation_timeout_seconds` with a minute's grace), so none stays pending for ever.
+    pub async fn expire_stale(&self) -> Result<usize> {
+        let minutes =
+            i64::try_from(self.config.pending_vote_expiry_minutes).unwrap_or(i64::MAX / 120_000);
+        let seconds =
+            i64::try_from(self.config.generation_timeout_seconds).unwrap_or(i64::MAX / 2000);
+        self.store
+            .expire(
+                crate::store::now_ms(),
+                minutes.saturating_mul(60_000),
+                seconds.saturating_add(60).saturating_mul(1000),
+            )
+            .await
+    }
+
     fn user_hash(&self, user: Option<&str>) -> Option<String> {
         user.map(|u| crate::util::hash_user(&self.config.user_id_salt, u))
     }
@@ -162,6 +178,7 @@ impl Arena {
     /// concurrently on a task of its own. Errors here (empty prompt, unknown model, empty
     /// pool) leave the database unchanged.
     pub async fn start_battle(&self, request: BattleRequest) -> Result<BattleRun> {
+        self.expire_stale().await?;
         let (prompt, prompt_id, theme) = match request.prompt {
             PromptSource::Text(text) => (text, None, "general".to_owned()),
             PromptSource::Random { theme } => {
@@ -242,6 +259,7 @@ impl Arena {
 
     /// Records a vote and reveals the models with their rating change (online Elo).
     pub async fn vote(&self, id: BattleId, winner: Winner, user: Option<&str>) -> Result<Reveal> {
+        self.expire_stale().await?;
         let record = self
             .store
             .record_vote(id, winner, self.user_hash(user))
@@ -312,6 +330,7 @@ impl Arena {
 
     /// Battles, newest first, blinded until voted.
     pub async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleView>> {
+        self.expire_stale().await?;
         Ok(self
             .store
             .battles(filter)

@@ -12,5 +12,6 @@ mod leaderboard;
 mod models;
 mod prompts;
 mod reference;
+mod store;
 mod transfer;
 mod vote;

@@ -255,6 +255,44 @@ impl Store {
         .await
     }
 
+    /// Ends battles that can no longer finish: `pending_vote` ones older than
+    /// `vote_expiry_ms` (0 = never) and `pending_generation` ones older than
+    /// `generation_limit_ms` (their process must have ended). Both become `failed` with the
+    /// reason kept. Returns how many.
+    pub async fn expire(
+        &self,
+        now: i64,
+        vote_expiry_ms: i64,
+        generation_limit_ms: i64,
+    ) -> Result<usize> {
+        self.call(move |conn| {
+            let mut n = 0;
+            if vote_expiry_ms > 0 {
+                n += conn
+                    .execute(
+                        "UPDATE battles SET status = 'failed',
+                             error_a = coalesce(error_a, 'expired without a vote'),
+                             error_b = coalesce(error_b, 'expired without a vote'), updated_at = ?1
+                         WHERE status = 'pending_vote' AND created_at < ?2",
+                        params![now, now - vote_expiry_ms],
+                    )
+                    .map_err(db)?;
+            }
+            n += conn
+                .execute(
+                    "UPDATE battles SET status = 'failed',
+                         error_a = coalesce(error_a, 'generation never finished (the process ended?)'),
+                         error_b = coalesce(error_b, 'generation never finished (the process ended?)'),
+                         updated_at = ?1
+                     WHERE status = 'pending_generation' AND created_at < ?2",
+                    params![now, now - generation_limit_ms],
+                )
+                .map_err(db)?;
+            Ok(n)
+        })
+        .await
+    }
+
     /// Every model with its number of voted battles. Unvoted battles are not counted: that
     /// would tell who stands in a battle before its vote.
     pub async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {

@@ -103,6 +103,6 @@ pub(crate) fn db(cause: rusqlite::Error) -> Error {
 }
 
 /// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
