@@ -135,6 +135,8 @@ pub struct Cell {
 pub struct Comparisons {
     pub n_models: usize,
     pub cells: Vec<Cell>,
+    /// Model names for the notes; indexes are used where a name is missing.
+    pub names: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -208,7 +210,7 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     let pairs = canonical_pairs(c, &mut notes);
     let total: f64 = pairs.iter().map(|p| p.n).sum();
     let structure = Structure::analyse(k, &pairs);
-    describe(k, total, &structure, &mut notes);
+    describe(k, total, &structure, &c.names, &mut notes);
 
     let problem = Problem {
         k,
@@ -784,7 +786,16 @@ fn compress(
     (start, list)
 }
 
-fn describe(k: usize, total: f64, s: &Structure, notes: &mut Vec<String>) {
+/// Models by name where known, else by index.
+fn list(models: &[usize], names: &[String]) -> String {
+    let shown: Vec<String> = models
+        .iter()
+        .map(|&m| names.get(m).cloned().unwrap_or_else(|| format!("#{m}")))
+        .collect();
+    shown.join(", ")
+}
+
+fn describe(k: usize, total: f64, s: &Structure, names: &[String], notes: &mut Vec<String>) {
     if k == 0 {
         notes.push("no models".to_string());
         return;
@@ -805,7 +816,8 @@ fn describe(k: usize, total: f64, s: &Structure, notes: &mut Vec<String>) {
     let idle: Vec<usize> = (0..k).filter(|&v| s.group_of_size_one(v)).collect();
     if !idle.is_empty() {
         notes.push(format!(
-            "models without any decided vote sit at the base rating with a zero-width interval, which carries no information: {idle:?}"
+            "models without any decided vote sit at the base rating with a zero-width interval, which carries no information: {}",
+            list(&idle, names)
         ));
     }
     let groups: Vec<usize> = s.members.iter().map(Vec::len).filter(|&n| n > 1).collect();
@@ -822,7 +834,10 @@ fn describe(k: usize, total: f64, s: &Structure, notes: &mut Vec<String>) {
         let up: Vec<usize> = group.iter().copied().filter(|&v| s.above[v]).collect();
         let down: Vec<usize> = group.iter().copied().filter(|&v| s.below[v]).collect();
         notes.push(format!(
-            "in the group of models {group:?} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each model there gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite. No upper limit for {up:?}, no lower limit for {down:?}: those bounds are reported as the rating ± {UNBOUNDED_MARGIN}"
+            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite. No upper limit for [{}], no lower limit for [{}]: those bounds are reported as the rating ± {UNBOUNDED_MARGIN}",
+            list(group, names),
+            list(&up, names),
+            list(&down, names)
         ));
     }
 }
@@ -1742,6 +1757,7 @@ mod tests {
 
     fn reference() -> Comparisons {
         Comparisons {
+            names: Vec::new(),
             n_models: 5,
             cells: REF_CELLS
                 .iter()
@@ -1772,6 +1788,7 @@ mod tests {
     fn two_models_closed_form() {
         let (w, l, t) = (30.0, 10.0, 8.0);
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 2,
             cells: vec![cell(0, 1, w, l, t)],
         };
@@ -1830,6 +1847,7 @@ mod tests {
     fn single_model_and_no_votes() {
         let one = fit(
             &Comparisons {
+                names: Vec::new(),
                 n_models: 1,
                 cells: vec![],
             },
@@ -1846,6 +1864,7 @@ mod tests {
 
         let none = fit(
             &Comparisons {
+                names: Vec::new(),
                 n_models: 3,
                 cells: vec![cell(0, 1, 0.0, 0.0, 0.0)],
             },
@@ -1870,6 +1889,7 @@ mod tests {
     #[test]
     fn model_without_votes_and_disconnected_groups() {
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 5,
             cells: vec![cell(0, 1, 10.0, 5.0, 1.0), cell(2, 3, 3.0, 9.0, 2.0)],
         };
@@ -1907,6 +1927,7 @@ mod tests {
             cell(4, 2, 0.0, 6.0, 0.0),
         ];
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 5,
             cells: cells.clone(),
         };
@@ -1928,7 +1949,14 @@ mod tests {
         // Two models, one side wins everything: symmetric finite result.
         cells.truncate(0);
         cells.push(cell(0, 1, 9.0, 0.0, 0.0));
-        let g = fit(&Comparisons { n_models: 2, cells }, &o);
+        let g = fit(
+            &Comparisons {
+                names: Vec::new(),
+                n_models: 2,
+                cells,
+            },
+            &o,
+        );
         assert!(all_finite(&g));
         assert!(g.converged);
         assert!(g.ratings[0] > g.ratings[1]);
@@ -1938,6 +1966,7 @@ mod tests {
     #[test]
     fn bad_input_is_ignored_with_notes() {
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 3,
             cells: vec![
                 cell(0, 0, 5.0, 1.0, 0.0),
@@ -1977,6 +2006,7 @@ mod tests {
     #[test]
     fn huge_and_fractional_counts() {
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 5,
             cells: vec![
                 cell(0, 1, 4e12, 3e12, 1e12),
@@ -2051,6 +2081,7 @@ mod tests {
             }
             let f = fit(
                 &Comparisons {
+                    names: Vec::new(),
                     n_models: truth.len(),
                     cells,
                 },
@@ -2224,6 +2255,7 @@ mod tests {
     fn chain_of_wins_is_flagged_both_ways_in_the_middle() {
         // 0 beat 1, 1 beat 2, nothing else: every difference diverges.
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 3,
             cells: vec![cell(0, 1, 4.0, 0.0, 0.0), cell(1, 2, 3.0, 0.0, 0.0)],
         };
@@ -2245,6 +2277,7 @@ mod tests {
     #[test]
     fn only_ties_is_a_proper_fit() {
         let c = Comparisons {
+            names: Vec::new(),
             n_models: 2,
             cells: vec![cell(0, 1, 0.0, 0.0, 6.0)],
         };
@@ -2277,7 +2310,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let o = BtOptions { bootstrap_rounds: 5, seed: 1, ..BtOptions::default() };
-            let base = fit(&Comparisons { n_models: k, cells: cells.clone() }, &o);
+            let base = fit(&Comparisons { names: Vec::new(), n_models: k, cells: cells.clone() }, &o);
             let mut other: Vec<Cell> = cells
                 .iter()
                 .zip(&flips)
@@ -2289,7 +2322,7 @@ mod tests {
                 let j = (rng.next_u64() % (i as u64 + 1)) as usize;
                 other.swap(i, j);
             }
-            let moved = fit(&Comparisons { n_models: k, cells: other }, &o);
+            let moved = fit(&Comparisons { names: Vec::new(), n_models: k, cells: other }, &o);
             prop_assert!(all_finite(&base));
             prop_assert_eq!(&base.ratings, &moved.ratings);
             prop_assert_eq!(&base.sandwich_lower, &moved.sandwich_lower);

@@ -219,8 +219,10 @@ pub fn compute(
                 }
                 found.map(|i| (i, *rating))
             });
+            let mut counts = pair_counts(n, &votes);
+            counts.names.clone_from(&data.names);
             let fit = bt::fit(
-                &pair_counts(n, &votes),
+                &counts,
                 &BtOptions {
                     anchor,
                     ci_level: options.ci,

@@ -134,7 +134,11 @@ pub fn pair_counts(n_models: usize, votes: &[VoteRow]) -> bt::Comparisons {
         .collect();
     // A fixed order makes the fit, and the bootstrap's use of its seed, reproducible.
     cells.sort_unstable_by_key(|c| (c.i, c.j));
-    bt::Comparisons { n_models, cells }
+    bt::Comparisons {
+        n_models,
+        cells,
+        names: Vec::new(),
+    }
 }
 
 #[cfg(test)]
