@@ -250,31 +250,84 @@ impl Models {
 pub fn load_config(path: &Path) -> Result<Config> {
     let text = read(path)?;
     let config: Config = parse(path, &text)?;
-    validate_config(path, &config)?;
+    validate_config(path, &text, &config)?;
     Ok(config)
 }
 
-fn validate_config(path: &Path, c: &Config) -> Result<()> {
-    let bad = |field: &str, why: &str| Error::File {
-        path: path.to_owned(),
-        line: 1,
-        column: 1,
-        message: format!("`{field}` {why}"),
+/// The longest timeout accepted: a week.
+const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+
+fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
+    // Located at the key when the file names it, else at the top.
+    let bad = |field: &str, why: &str| {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        locate(
+            path,
+            text,
+            &format!("\"{key}\""),
+            format!("`{field}` {why}"),
+        )
     };
-    if c.elo.k <= 0.0 || !c.elo.k.is_finite() {
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    if !positive(c.elo.k) {
         return Err(bad("elo.k", "must be a positive number (default 32)"));
     }
-    if c.request_timeout_seconds == 0 {
+    if !c.elo.initial.is_finite() {
+        return Err(bad("elo.initial", "must be a number (default 1000)"));
+    }
+    for (field, value, default) in [
+        ("request_timeout_seconds", c.request_timeout_seconds, 360),
+        (
+            "stream_idle_timeout_seconds",
+            c.stream_idle_timeout_seconds,
+            120,
+        ),
+        (
+            "generation_timeout_seconds",
+            c.generation_timeout_seconds,
+            600,
+        ),
+    ] {
+        if value == 0 || value > MAX_TIMEOUT_SECONDS {
+            return Err(bad(
+                field,
+                &format!("must be between 1 and {MAX_TIMEOUT_SECONDS} seconds (default {default})"),
+            ));
+        }
+    }
+    if c.pending_vote_expiry_minutes > 100 * 365 * 24 * 60 {
         return Err(bad(
-            "request_timeout_seconds",
-            "must be at least 1 (default 360)",
+            "pending_vote_expiry_minutes",
+            "must be at most a century of minutes (0 = never expire)",
         ));
     }
-    if c.stream_idle_timeout_seconds == 0 {
+    let g = &c.glicko2;
+    if !g.initial_rating.is_finite() {
         return Err(bad(
-            "stream_idle_timeout_seconds",
-            "must be at least 1 (default 120)",
+            "glicko2.initial_rating",
+            "must be a number (default 1500)",
         ));
+    }
+    if !positive(g.initial_rd) {
+        return Err(bad(
+            "glicko2.initial_rd",
+            "must be a positive number (default 350)",
+        ));
+    }
+    if !positive(g.initial_volatility) {
+        return Err(bad(
+            "glicko2.initial_volatility",
+            "must be a positive number (default 0.06)",
+        ));
+    }
+    if !positive(g.tau) {
+        return Err(bad(
+            "glicko2.tau",
+            "must be a positive number (default 0.5)",
+        ));
+    }
+    if let Err(e) = crate::rating::glicko2::parse_period(&g.rating_period) {
+        return Err(locate(path, text, "\"rating_period\"", e.to_string()));
     }
     if c.battle_model.trim().is_empty() {
         return Err(bad("battle_model", "must not be empty (default \"arena\")"));
@@ -414,6 +467,9 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
     Ok(specs)
 }
 
+/// The largest sampling weight: weights are relative, and a bound keeps their sum finite.
+const MAX_WEIGHT: f64 = 1e9;
+
 fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
     let mut seen = BTreeSet::new();
     for m in specs {
@@ -437,13 +493,13 @@ fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
                 ),
             ));
         }
-        if !(m.weight >= 0.0 && m.weight.is_finite()) {
+        if !(0.0..=MAX_WEIGHT).contains(&m.weight) {
             return Err(locate(
                 path,
                 text,
                 &quoted,
                 format!(
-                    "model `{}` has weight {}: weights must be 0 or more (0 = out of rotation)",
+                    "model `{}` has weight {}: weights go from 0 (out of rotation) to 1e9",
                     m.name, m.weight
                 ),
             ));

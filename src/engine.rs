@@ -14,7 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::battle::sampler::{self, Pairing};
-use crate::battle::{BattleId, BattleRecord, BattleView, Origin, Reveal, RevealSide, Winner};
+use crate::battle::{
+    BattleId, BattleRecord, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
+};
 use crate::config::{Config, Models};
 use crate::error::{Error, Result};
 use crate::provider::{ChatRequest, Chunk, Message, Upstream};
@@ -298,15 +300,18 @@ impl Arena {
         Ok(Reveal {
             battle_id: record.id.to_string(),
             winner,
-            model_a: RevealSide {
-                model: record.a.model.clone(),
-                rating_before: ra,
-                rating_after: ratings[ia],
-            },
-            model_b: RevealSide {
-                model: record.b.model.clone(),
-                rating_before: rb,
-                rating_after: ratings[ib],
+            status: Status::Completed,
+            model_a: record.a.model.clone(),
+            model_b: record.b.model.clone(),
+            elo: EloChanges {
+                model_a: RatingChange {
+                    rating_before: ra,
+                    rating_after: ratings[ia],
+                },
+                model_b: RatingChange {
+                    rating_before: rb,
+                    rating_after: ratings[ib],
+                },
             },
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
@@ -456,14 +461,15 @@ async fn generate(
     .await;
     let error = match consumed {
         Err(_) => Some(format!(
-            "model `{}`: no complete answer within {} s (generation_timeout_seconds in config.jsonc)",
-            model.name,
-            limit.as_secs()
+            "no complete answer within {} s (generation_timeout_seconds in config.jsonc) {}",
+            limit.as_secs(),
+            crate::provider::who(&model.name, "")
         )),
         Ok(Err(e)) => Some(e.message),
-        Ok(Ok(())) if text.trim().is_empty() => {
-            Some(format!("model `{}`: the answer is empty", model.name))
-        }
+        Ok(Ok(())) if text.trim().is_empty() => Some(format!(
+            "the answer is empty {}",
+            crate::provider::who(&model.name, "")
+        )),
         Ok(Ok(())) => None,
     };
     let elapsed = started.elapsed();

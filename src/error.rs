@@ -65,7 +65,16 @@ impl Error {
             Error::Upstream(_) => 3,
             Error::Conflict(_) => 4,
             // A file the user named that is not there is an input error.
-            Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => 2,
+            Error::Io { cause, .. }
+                if matches!(
+                    cause.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                2
+            }
             Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => 1,
         }
     }

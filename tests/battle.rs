@@ -73,8 +73,8 @@ fn streamed_answers_are_stored_on_their_sides() {
             "stream-two"
         }
     };
-    let model_a = text(&reveal["model_a"], "model");
-    let model_b = text(&reveal["model_b"], "model");
+    let model_a = text(&reveal, "model_a");
+    let model_b = text(&reveal, "model_b");
     let mut names = [model_a, model_b];
     names.sort_unstable();
     assert_eq!(names, [NEPTUNE, SATURN]);
@@ -82,10 +82,10 @@ fn streamed_answers_are_stored_on_their_sides() {
     assert_eq!(text(&shown, "response_b"), answer(upstream_id(model_b)));
 
     // Both start at 1000; with k = 32 an even match moves each by 16.
-    assert_eq!(reveal["model_a"]["rating_before"], json!(1000.0));
-    assert_eq!(reveal["model_b"]["rating_before"], json!(1000.0));
-    assert_eq!(reveal["model_a"]["rating_after"], json!(1016.0));
-    assert_eq!(reveal["model_b"]["rating_after"], json!(984.0));
+    assert_eq!(reveal["elo"]["model_a"]["rating_before"], json!(1000.0));
+    assert_eq!(reveal["elo"]["model_b"]["rating_before"], json!(1000.0));
+    assert_eq!(reveal["elo"]["model_a"]["rating_after"], json!(1016.0));
+    assert_eq!(reveal["elo"]["model_b"]["rating_after"], json!(984.0));
 
     let after = t.show(&id);
     assert_eq!(text(&after, "status"), "completed");
@@ -283,6 +283,35 @@ fn a_failed_battle_in_json_has_its_error() {
     assert_eq!(text(&battle, "status"), "failed");
     assert!(text(&battle, "error").contains("(500)"), "{battle:#}");
     assert_eq!(t.show(text(&battle, "battle_id")), battle);
+    // The battle has no vote: neither its models nor their upstreams are named, not in the
+    // JSON, not in the error message; `-v` gives the operator the details.
+    let shown = battle.to_string();
+    // (The fake upstream writes its model id into its answers, so only the failing one is checked.)
+    for secret in ["saturn", "neptune", "fail-500", "127.0.0.1"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+        assert!(
+            !out.stderr().contains(secret),
+            "{secret} in {}",
+            out.stderr()
+        );
+    }
+    let verbose = t
+        .arena()
+        .args([
+            "-v",
+            "battle",
+            "Name three colours",
+            "--models",
+            "saturn,neptune",
+        ])
+        .args(["--no-vote"])
+        .run()
+        .code(3);
+    assert!(
+        verbose.stderr().contains("fail-500"),
+        "{}",
+        verbose.stderr()
+    );
 }
 
 #[test]
@@ -293,7 +322,10 @@ fn upstream_statuses_are_explained() {
             "fail-401",
             "the upstream refused the API key (401 Unauthorized)",
         ),
-        ("fail-404", "not found (404): check the model id `fail-404`"),
+        (
+            "fail-404",
+            "not found (404): check the model id and the base_url",
+        ),
         ("fail-429", "the upstream is rate limiting (429)"),
     ];
     for (model, message) in cases {

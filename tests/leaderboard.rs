@@ -52,8 +52,8 @@ fn battle_and_vote(t: &Test, x: &str, y: &str, verdict: &Verdict) {
     };
     let reveal = t.vote(id, choice);
     if let Verdict::Wins(name) = verdict {
-        let winner = &reveal[if choice == "a" { "model_a" } else { "model_b" }];
-        assert_eq!(text(winner, "model"), *name, "{reveal:#}");
+        let winner = text(&reveal, if choice == "a" { "model_a" } else { "model_b" });
+        assert_eq!(winner, *name, "{reveal:#}");
     }
 }
 

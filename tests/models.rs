@@ -171,10 +171,7 @@ fn the_pool_listing_does_not_reveal_who_is_in_an_unvoted_battle() {
     }
 
     let reveal = t.vote(id, "tie");
-    let fought = [
-        text(&reveal["model_a"], "model"),
-        text(&reveal["model_b"], "model"),
-    ];
+    let fought = [text(&reveal, "model_a"), text(&reveal, "model_b")];
     for (name, n) in counts(&t) {
         let expected = json!(u8::from(fought.contains(&name.as_str())));
         assert_eq!(n, expected, "battles of {name} after the vote");

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::Test;
+use crate::support::{Test, text};
 
 const LOG: &str = r#"{"model_a": "alpha", "model_b": "beta", "winner": "model_a", "tstamp": 1700000000}
 {"model_a": "beta", "model_b": "gamma", "winner": "model_a", "tstamp": 1700000100}
@@ -281,4 +281,55 @@ fn glicko2_reports_periodic_and_realtime_ratings() {
         .success()
         .json();
     assert_eq!(since["votes"], json!(2));
+}
+
+#[test]
+fn models_only_in_unvoted_battles_are_never_named() {
+    let t = imported();
+    // A battle between the two mock models of the harness, not voted on.
+    let battle = t.battle(&["Which is larger, 7 or 9?"]);
+    let id = text(&battle, "battle_id").to_owned();
+    for (method, extra) in [("bt", "--anchor"), ("elo", ""), ("glicko2", "")] {
+        let mut cmd = t
+            .arena()
+            .args(["leaderboard", "--method", method, "--format", "json"]);
+        if !extra.is_empty() {
+            cmd = cmd.args([extra, "alpha=1000"]);
+        }
+        let out = cmd.run().success();
+        let hidden = t.show(&id);
+        assert!(hidden["model_a"].is_null(), "{hidden}");
+        let names: Vec<String> = out.json()["leaderboard"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| text(r, "model_name").to_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "only the imported models: {names:?}");
+        for model in ["mock-a", "mock-b"] {
+            assert!(!out.stdout().contains(model), "{model} named by {method}");
+            assert!(!out.stderr().contains(model), "{model} named by {method}");
+        }
+    }
+}
+
+#[test]
+fn only_the_user_who_started_a_battle_votes_on_it() {
+    let t = Test::new();
+    let battle = t.battle(&["Hello?", "--user", "cli:alice"]);
+    let id = text(&battle, "battle_id");
+    t.arena()
+        .args(["vote", id, "a", "--user", "cli:bob"])
+        .run()
+        .code(4)
+        .stderr_contains("belongs to another user");
+    t.arena()
+        .args(["vote", id, "a"])
+        .run()
+        .code(4)
+        .stderr_contains("belongs to another user");
+    t.arena()
+        .args(["vote", id, "a", "--user", "cli:alice"])
+        .run()
+        .success();
 }

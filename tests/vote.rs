@@ -26,8 +26,8 @@ fn every_choice_and_its_aliases_is_recorded() {
         let shown = t.show(id);
         assert_eq!(text(&shown, "status"), "completed", "vote {choice:?}");
         assert_eq!(text(&shown, "winner"), winner, "vote {choice:?}");
-        assert_eq!(shown["model_a"], reveal["model_a"]["model"]);
-        assert_eq!(shown["model_b"], reveal["model_b"]["model"]);
+        assert_eq!(shown["model_a"], reveal["model_a"]);
+        assert_eq!(shown["model_b"], reveal["model_b"]);
     }
 }
 
@@ -38,8 +38,16 @@ fn a_skip_moves_no_rating_and_a_tie_between_equals_neither() {
         let battle = t.battle(&["Say hello"]);
         let reveal = t.vote(text(&battle, "battle_id"), choice);
         for side in ["model_a", "model_b"] {
-            assert_eq!(reveal[side]["rating_before"], json!(1000.0), "{reveal:#}");
-            assert_eq!(reveal[side]["rating_after"], json!(1000.0), "{reveal:#}");
+            assert_eq!(
+                reveal["elo"][side]["rating_before"],
+                json!(1000.0),
+                "{reveal:#}"
+            );
+            assert_eq!(
+                reveal["elo"][side]["rating_after"],
+                json!(1000.0),
+                "{reveal:#}"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 pub mod sampler;
 mod view;
 
-pub use view::{BattleView, Reveal, RevealSide};
+pub use view::{BattleView, EloChanges, RatingChange, Reveal};
 
 use std::fmt;
 use std::str::FromStr;

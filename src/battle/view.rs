@@ -31,11 +31,23 @@ impl BattleView {
     #[must_use]
     pub fn of(record: &BattleRecord) -> Self {
         let revealed = record.winner.is_some();
+        // Errors name the failing model and endpoint; an unvoted battle shows them blinded.
+        let shown = |e: &str| {
+            if revealed {
+                e.to_owned()
+            } else {
+                crate::provider::blind(e)
+            }
+        };
         let error = match (&record.a.error, &record.b.error) {
             (None, None) => None,
-            (Some(a), None) => Some(format!("Assistant A: {a}")),
-            (None, Some(b)) => Some(format!("Assistant B: {b}")),
-            (Some(a), Some(b)) => Some(format!("Assistant A: {a}; Assistant B: {b}")),
+            (Some(a), None) => Some(format!("Assistant A: {}", shown(a))),
+            (None, Some(b)) => Some(format!("Assistant B: {}", shown(b))),
+            (Some(a), Some(b)) => Some(format!(
+                "Assistant A: {}; Assistant B: {}",
+                shown(a),
+                shown(b)
+            )),
         };
         BattleView {
             battle_id: record.id.to_string(),
@@ -53,22 +65,30 @@ impl BattleView {
     }
 }
 
-/// One side of a reveal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RevealSide {
-    pub model: String,
-    /// The model's rating before and after this vote (online Elo).
+/// A model's online Elo rating before and after a vote.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RatingChange {
     pub rating_before: f64,
     pub rating_after: f64,
 }
 
-/// What the vote reveals.
+/// The Elo changes of both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EloChanges {
+    pub model_a: RatingChange,
+    pub model_b: RatingChange,
+}
+
+/// What the vote reveals. Its JSON has the field names of a voted battle (`battle_id`,
+/// `status`, `winner`, `model_a`, `model_b`), plus the Elo changes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reveal {
     pub battle_id: String,
+    pub status: super::Status,
     pub winner: Winner,
-    pub model_a: RevealSide,
-    pub model_b: RevealSide,
+    pub model_a: String,
+    pub model_b: String,
+    pub elo: EloChanges,
     /// `mock` models are labelled as not models.
     #[serde(skip)]
     pub label_a: String,

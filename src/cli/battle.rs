@@ -155,6 +155,15 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     let view = run.finish().await?;
 
     if view.status == Status::Failed {
+        if ctx.global.verbose > 0 {
+            // The operator asked for details: the unblinded errors, on stderr.
+            let record = arena.store().battle(id).await?;
+            for (label, side) in [("Assistant A", &record.a), ("Assistant B", &record.b)] {
+                if let Some(e) = &side.error {
+                    eprintln!("{label} ({}): {e}", side.model);
+                }
+            }
+        }
         match ctx.global.format {
             Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
             _ => {}

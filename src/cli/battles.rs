@@ -48,7 +48,7 @@ pub async fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
 }
 
 /// Parses `--since`: an RFC 3339 instant or a civil date (midnight UTC), to Unix ms.
-pub(crate) fn parse_since(s: &str) -> Result<i64, crate::Error> {
+pub(crate) fn parse_time(flag: &str, s: &str) -> Result<i64, crate::Error> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
         return Ok(t.as_millisecond());
     }
@@ -58,7 +58,7 @@ pub(crate) fn parse_since(s: &str) -> Result<i64, crate::Error> {
         return Ok(z.timestamp().as_millisecond());
     }
     Err(crate::Error::Input(format!(
-        "--since `{s}`: expected a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z"
+        "{flag} `{s}`: expected a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z"
     )))
 }
 
@@ -70,7 +70,11 @@ pub async fn list(ctx: &Context, args: &BattlesArgs) -> anyhow::Result<u8> {
             .map(str::parse::<Status>)
             .transpose()?,
         model: args.model.clone(),
-        since: args.since.as_deref().map(parse_since).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time("--since", s))
+            .transpose()?,
         limit: Some(args.limit),
     };
     let arena = ctx.arena_without_models().await?;

@@ -57,7 +57,10 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
                 summary.skipped.total()
             );
             for (reason, (count, first)) in &summary.skipped.reasons {
-                println!("  skipped {count}: {reason} (first at record {first})");
+                println!(
+                    "  skipped {count}: {reason} (first at {} {first})",
+                    summary.skipped.unit
+                );
             }
         }
     }

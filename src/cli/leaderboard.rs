@@ -37,9 +37,18 @@ enum TierArg {
 }
 
 impl FilterArgs {
+    /// Whether any filter was given.
+    pub fn any(&self) -> bool {
+        self.since.is_some() || self.until.is_some() || self.tier.is_some() || self.theme.is_some()
+    }
+
     /// The store filter; `--tier` needs the models file.
     pub fn to_filter(&self, arena: &Arena) -> Result<VoteFilter> {
-        let time = |s: &Option<String>| s.as_deref().map(super::battles::parse_since).transpose();
+        let time = |flag: &str, s: &Option<String>| {
+            s.as_deref()
+                .map(|s| super::battles::parse_time(flag, s))
+                .transpose()
+        };
         let models = match self.tier {
             None => None,
             Some(t) => {
@@ -66,8 +75,8 @@ impl FilterArgs {
         };
         Ok(VoteFilter {
             before: None,
-            since: time(&self.since)?,
-            until: time(&self.until)?,
+            since: time("--since", &self.since)?,
+            until: time("--until", &self.until)?,
             theme: self.theme.clone(),
             models,
         })
@@ -152,7 +161,11 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
             ctx.note(format!("note: {note}"));
         }
         if board.leaderboard.is_empty() {
-            ctx.note("no votes yet: run `arena battle` and vote, or `arena import FILE`");
+            ctx.note(if args.filter.any() {
+                "no votes match these filters (--since, --until, --tier, --theme)"
+            } else {
+                "no votes yet: run `arena battle` and vote, or `arena import FILE`"
+            });
         }
     }
     Ok(0)

@@ -99,14 +99,14 @@ pub fn reveal(r: &Reveal) -> String {
     out.push_str(&line(
         "Assistant A",
         &r.label_a,
-        r.model_a.rating_before,
-        r.model_a.rating_after,
+        r.elo.model_a.rating_before,
+        r.elo.model_a.rating_after,
     ));
     out.push_str(&line(
         "Assistant B",
         &r.label_b,
-        r.model_b.rating_before,
-        r.model_b.rating_after,
+        r.elo.model_b.rating_before,
+        r.elo.model_b.rating_after,
     ));
     out.push_str(&format!(
         "Result: {} (battle {})\n",

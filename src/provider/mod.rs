@@ -168,6 +168,50 @@ impl Upstream {
     }
 }
 
+const WHO_OPEN: &str = "[model `";
+
+/// The part of an error that says which model and endpoint failed, as `[model `NAME`: WHERE]`.
+/// It always comes after the blind part of the message, so [`blind`] can remove it.
+#[must_use]
+pub fn who(model: &str, place: &str) -> String {
+    if place.is_empty() {
+        format!("{WHO_OPEN}{model}`]")
+    } else {
+        format!("{WHO_OPEN}{model}`: {place}]")
+    }
+}
+
+/// An error message without the parts written by [`who`]: what may be shown for a battle whose
+/// models are still hidden.
+#[must_use]
+pub fn blind(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(WHO_OPEN) {
+        out.push_str(rest[..start].trim_end());
+        let tail = &rest[start..];
+        // Skip to the bracket that closes this one, allowing nested brackets inside.
+        let mut depth = 0usize;
+        let mut end = tail.len();
+        for (i, c) in tail.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The environment variable a model's endpoint needs and that is not set, if any.
 #[must_use]
 pub fn missing_key(model: &ModelSpec) -> Option<String> {
@@ -185,4 +229,27 @@ pub fn missing_key(model: &ModelSpec) -> Option<String> {
 fn install_crypto_provider() {
     // A second install reports the first one back; either way a provider is in place.
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blinding_removes_who_and_where() {
+        let one = format!(
+            "the upstream server failed (500) {}",
+            who("gpt-x", "gpt-x-1 at http://h/v1")
+        );
+        assert_eq!(blind(&one), "the upstream server failed (500)");
+        let pool = format!(
+            "all 2 endpoints failed {}: cannot connect {}; boom {}",
+            who("secret", ""),
+            who("secret", "a at http://127.0.0.1:1/v1"),
+            who("secret", "b at http://[::1]:2/v1")
+        );
+        let shown = blind(&pool);
+        assert_eq!(shown, "all 2 endpoints failed: cannot connect; boom");
+        assert!(!shown.contains("secret") && !shown.contains("127.0.0.1"));
+    }
 }

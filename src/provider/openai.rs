@@ -33,15 +33,16 @@ pub(super) async fn answer(
             Ok(()) => return Ok(()),
             Err(Attempt::Started(e)) => return Err(e),
             Err(Attempt::NotStarted(e)) => {
-                tracing::warn!(model = %model.name, url = %endpoint.base_url, "{e}");
+                // Debug level: during a battle, a warning would name the model before the vote.
+                tracing::debug!("{e}");
                 failures.push(e);
             }
         }
     }
     match failures.len() {
         0 => Err(UpstreamError::new(format!(
-            "model `{}` has no endpoint to call",
-            model.name
+            "no endpoint to call {}",
+            super::who(&model.name, "")
         ))),
         1 => Err(failures.remove(0)),
         n => {
@@ -49,8 +50,8 @@ pub(super) async fn answer(
             let all: Vec<String> = failures.into_iter().map(|f| f.message).collect();
             Err(UpstreamError {
                 message: format!(
-                    "all {n} endpoints of model `{}` failed: {}",
-                    model.name,
+                    "all {n} endpoints failed {}: {}",
+                    super::who(&model.name, ""),
                     all.join("; ")
                 ),
                 status,
@@ -272,8 +273,11 @@ impl Ctx<'_> {
     fn err(&self, status: Option<u16>, what: &str) -> UpstreamError {
         UpstreamError {
             message: format!(
-                "model `{}` ({} at {}): {what}",
-                self.model.name, self.endpoint.model, self.target
+                "{what} {}",
+                super::who(
+                    &self.model.name,
+                    &format!("{} at {}", self.endpoint.model, self.target)
+                )
             ),
             status,
         }
@@ -336,10 +340,8 @@ impl Ctx<'_> {
         let what = match code {
             401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),
             403 => format!("the upstream denied access (403 Forbidden){key_hint}"),
-            404 => format!(
-                "not found (404): check the model id `{}` and the base_url in models.json",
-                self.endpoint.model
-            ),
+            // The id itself is in the `who` part, hidden until the vote.
+            404 => "not found (404): check the model id and the base_url in models.json".into(),
             413 => "the request is too large for the upstream (413): shorten the prompt".into(),
             422 => {
                 "the upstream rejected the request as invalid (422): check `params` in models.json"

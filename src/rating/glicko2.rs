@@ -52,13 +52,16 @@ pub fn parse_period(text: &str) -> Result<i64> {
         "w" => 7 * 86_400_000,
         _ => 0,
     };
-    if n <= 0 || unit_ms == 0 {
+    let total = n
+        .checked_mul(unit_ms)
+        .filter(|&ms| ms > 0 && ms <= 100 * 365 * 86_400_000);
+    let Some(total) = total else {
         return Err(Error::Input(format!(
             "glicko2.rating_period `{text}`: expected a positive number and a unit, such as 1h, \
-             30m, 1d or 1w"
+             30m, 1d or 1w, up to a century"
         )));
-    }
-    Ok(n * unit_ms)
+    };
+    Ok(total)
 }
 
 /// The ratings of one model.

@@ -137,6 +137,29 @@ fn drop_rare(
     (v, t, left_out)
 }
 
+/// The names of the models in `votes`, and the votes re-indexed over those names.
+fn compact(names: &[String], votes: &[VoteRow]) -> (Vec<String>, Vec<VoteRow>) {
+    let mut map = vec![u32::MAX; names.len()];
+    let mut kept = Vec::new();
+    let mut index = |m: u32| -> u32 {
+        let slot = &mut map[m as usize];
+        if *slot == u32::MAX {
+            *slot = u32::try_from(kept.len()).unwrap_or(u32::MAX);
+            kept.push(names[m as usize].clone());
+        }
+        *slot
+    };
+    let votes = votes
+        .iter()
+        .map(|v| VoteRow {
+            model_a: index(v.model_a),
+            model_b: index(v.model_b),
+            winner: v.winner,
+        })
+        .collect();
+    (kept, votes)
+}
+
 /// Computes the leaderboard over `data`.
 #[must_use]
 pub fn compute(
@@ -157,6 +180,15 @@ pub fn compute(
         (v, t)
     } else {
         (data.votes.clone(), data.times.clone())
+    };
+    // Only models that appear in these votes take part: a model that stands only in unvoted
+    // battles must not be named (or even counted) anywhere.
+    let (names, votes) = compact(&data.names, &votes);
+    let n = names.len();
+    let data = VoteTotals {
+        names,
+        votes: Vec::new(),
+        times: Vec::new(),
     };
     let counts = totals(n, &votes);
     let mut rows: Vec<Row> = (0..n)
@@ -214,7 +246,7 @@ pub fn compute(
                 let found = data.names.iter().position(|m| m == name);
                 if found.is_none() {
                     notes.push(format!(
-                        "anchor model `{name}` has no votes: no anchor applied"
+                        "anchor model `{name}` has no votes here: no anchor applied"
                     ));
                 }
                 found.map(|i| (i, *rating))
@@ -250,7 +282,7 @@ pub fn compute(
             }
             json!({
                 "scale": 400, "base": 10, "init_rating": 1000,
-                "anchor": options.anchor.as_ref().map(|(m, r)| json!({"model": m, "rating": r})),
+                "anchor": anchor.map(|(i, r)| json!({"model": data.names[i], "rating": r})),
                 "ties": 0.5, "both_bad": 0.5,
                 "ci": options.ci,
                 "ci_method": if options.bootstrap > 0 { "bootstrap" } else { "sandwich" },

@@ -27,15 +27,14 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// `(wins + 0.5·(ties + both bad)) / (battles − skips)`, in percent; `None` when every
+    /// `(wins + 0.5·ties) / (battles − skips)` in percent (SPEC §5, as the writing arena):
+    /// a both-bad battle counts in the denominator but earns no half win. `None` when every
     /// battle was skipped.
     #[must_use]
     pub fn win_rate_percentage(&self) -> Option<f64> {
         let decided = self.battles - self.skips;
         #[allow(clippy::cast_precision_loss)]
-        (decided > 0).then(|| {
-            100.0 * (self.wins as f64 + 0.5 * (self.ties + self.both_bad) as f64) / decided as f64
-        })
+        (decided > 0).then(|| 100.0 * (self.wins as f64 + 0.5 * self.ties as f64) / decided as f64)
     }
 }
 
@@ -222,8 +221,8 @@ mod tests {
         let t = totals(2, &votes);
         assert_eq!(t[0].battles, 3);
         assert_eq!(t[0].skips, 1);
-        // (1 win + 0.5 * 1 both bad) / (3 battles - 1 skip)
-        assert_eq!(t[0].win_rate_percentage(), Some(75.0));
-        assert_eq!(t[1].win_rate_percentage(), Some(25.0));
+        // (1 win + 0.5 * 0 ties) / (3 battles - 1 skip): both bad earns no half win.
+        assert_eq!(t[0].win_rate_percentage(), Some(50.0));
+        assert_eq!(t[1].win_rate_percentage(), Some(0.0));
     }
 }

@@ -63,7 +63,7 @@ pub struct PromptStat {
     pub prompt_theme: String,
     pub total_battles: u64,
     pub model_battle_counts: BTreeMap<String, u64>,
-    /// `(wins + 0.5·(ties + both bad)) / (battles − skips)`; null when all were skipped.
+    /// `(wins + 0.5·ties) / (battles − skips)`; null when all were skipped.
     pub model_win_rates: BTreeMap<String, Option<f64>>,
 }
 
@@ -184,5 +184,6 @@ mod tests {
         assert_eq!(s.prompt_statistics[0].prompt, "p2");
         assert_eq!(s.prompt_statistics[0].model_battle_counts["x"], 2);
         assert_eq!(s.prompt_statistics[0].model_win_rates["y"], Some(0.75));
+        assert_eq!(s.prompt_statistics[1].model_win_rates["x"], Some(1.0));
     }
 }

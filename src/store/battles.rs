@@ -6,6 +6,9 @@ use super::{Store, db, now_ms};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, Winner};
 use crate::error::{Error, Result};
 
+/// The error kept on both sides of a battle that expired waiting for its vote.
+pub(crate) const EXPIRED: &str = "expired without a vote";
+
 /// A battle to create, in `pending_generation`.
 #[derive(Debug, Clone)]
 pub struct NewBattle {
@@ -271,10 +274,10 @@ impl Store {
                 n += conn
                     .execute(
                         "UPDATE battles SET status = 'failed',
-                             error_a = coalesce(error_a, 'expired without a vote'),
-                             error_b = coalesce(error_b, 'expired without a vote'), updated_at = ?1
+                             error_a = coalesce(error_a, ?3),
+                             error_b = coalesce(error_b, ?3), updated_at = ?1
                          WHERE status = 'pending_vote' AND created_at < ?2",
-                        params![now, now - vote_expiry_ms],
+                        params![now, now - vote_expiry_ms, EXPIRED],
                     )
                     .map_err(db)?;
             }
@@ -299,10 +302,12 @@ impl Store {
         self.call(|conn| {
             let mut stmt = conn
                 .prepare(
-                    "SELECT m.name,
-                        (SELECT count(*) FROM votes WHERE model_a = m.id)
-                      + (SELECT count(*) FROM votes WHERE model_b = m.id)
-                     FROM models m ORDER BY m.name",
+                    "SELECT m.name, coalesce(c.n, 0) FROM models m
+                     LEFT JOIN (SELECT model, count(*) AS n FROM
+                                  (SELECT model_a AS model FROM votes
+                                   UNION ALL SELECT model_b FROM votes)
+                                GROUP BY model) c ON c.model = m.id
+                     ORDER BY m.name",
                 )
                 .map_err(db)?;
             let rows = stmt

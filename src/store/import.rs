@@ -191,7 +191,14 @@ fn write_chunk(
     let mut count = ImportCount::default();
     let mut sequence: u32 = 0;
     for row in &chunk.rows {
-        if !known.keys.insert(row.key) {
+        // A vote exported from this database names its battle: it is here already.
+        let here = match row.battle_id {
+            None => false,
+            Some(id) => tx
+                .prepare_cached("SELECT 1 FROM battles WHERE uuid = ?1")?
+                .exists([id.as_bytes().as_slice()])?,
+        };
+        if here || !known.keys.insert(row.key) {
             count.duplicates += 1;
             continue;
         }

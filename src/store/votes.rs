@@ -65,15 +65,27 @@ impl Store {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let found: Option<(i64, String, i64, i64)> = tx
+            type Found = (i64, String, i64, i64, Option<String>, Option<i64>);
+            let found: Option<Found> = tx
                 .query_row(
-                    "SELECT id, status, model_a, model_b FROM battles WHERE uuid = ?1",
+                    "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
+                            b.user_id
+                     FROM battles b WHERE b.uuid = ?1",
                     [id.as_bytes().as_slice()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
                 .optional()
                 .map_err(db)?;
-            let Some((row_id, status, a, b)) = found else {
+            let Some((row_id, status, a, b, error, owner)) = found else {
                 return Err(Error::NotFound(format!(
                     "no battle `{id}` (see `arena battles`)"
                 )));
@@ -83,6 +95,12 @@ impl Store {
                 Status::Completed => {
                     return Err(Error::Conflict(format!(
                         "battle `{id}` already has a vote; a completed battle never changes"
+                    )));
+                }
+                Status::Failed if error.as_deref() == Some(super::battles::EXPIRED) => {
+                    return Err(Error::Conflict(format!(
+                        "battle `{id}` expired without a vote (pending_vote_expiry_minutes in \
+                         config.jsonc) and cannot be voted on any more"
                     )));
                 }
                 Status::Failed => {
@@ -98,6 +116,13 @@ impl Store {
                 }
             }
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
+            // A battle started by a user takes that user's vote only.
+            if owner.is_some() && owner != user {
+                return Err(Error::Conflict(format!(
+                    "battle `{id}` belongs to another user: only the user who started it can \
+                     vote (pass the same --user)"
+                )));
+            }
             let now = now_ms();
             tx.execute(
                 "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)

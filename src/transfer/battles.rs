@@ -47,6 +47,8 @@ pub struct ImportRow {
     pub prompt: Option<String>,
     pub response_a: Option<String>,
     pub response_b: Option<String>,
+    /// The battle this vote was exported from, when the record names one.
+    pub battle_id: Option<uuid::Uuid>,
 }
 
 /// A batch of rows and the model names they index into (all names seen so far).
@@ -58,11 +60,13 @@ pub struct Chunk {
     pub bytes_read: u64,
 }
 
-/// Why records were left out, with the first line of each kind.
+/// Why records were left out, with the first place of each kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Skips {
-    /// reason -> (count, first line or record number)
+    /// reason -> (count, first line, or first record of a JSON array)
     pub reasons: BTreeMap<String, (u64, u64)>,
+    /// What the numbers count: `line`, or `record` in a JSON array.
+    pub unit: &'static str,
 }
 
 impl Skips {
@@ -93,6 +97,12 @@ struct Raw<'a> {
     conversation_a: Option<Value>,
     #[serde(default)]
     conversation_b: Option<Value>,
+    #[serde(default)]
+    question_id: Option<Value>,
+    #[serde(default)]
+    num: Option<Value>,
+    #[serde(borrow, default)]
+    battle_id: Option<Cow<'a, str>>,
 }
 
 /// A hasher for keys that are hashes already.
@@ -148,8 +158,21 @@ impl Builder {
         i
     }
 
-    /// The key of a record: its hash, and how many identical records came before it.
-    fn key(&mut self, bytes: &[u8]) -> i64 {
+    /// The key of a record: a hash of what it says (models, outcome, time, judge and the
+    /// ids a log carries), not of how it is written, so the same records in JSON, JSON
+    /// Lines or CSV, compact or pretty, get the same keys; and how many identical records
+    /// came before it, so repeated votes in one file all count.
+    fn key(&mut self, a: &str, b: &str, winner: Winner, extra: &Extra) -> i64 {
+        let mut material = Vec::with_capacity(96);
+        for part in [a, b, winner.as_str()]
+            .into_iter()
+            .chain([&extra.tstamp_text, &extra.judge_text, &extra.ids].map(String::as_str))
+        {
+            // Length-prefixed, so no two different records share their material.
+            material.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            material.extend_from_slice(part.as_bytes());
+        }
+        let bytes = material.as_slice();
         let h = xxhash_rust::xxh3::xxh3_64(bytes);
         let n = self.seen.entry(h).or_insert(0);
         *n += 1;
@@ -164,7 +187,6 @@ impl Builder {
     fn push(
         &mut self,
         line: u64,
-        bytes: &[u8],
         model_a: Option<&str>,
         model_b: Option<&str>,
         winner: Option<&str>,
@@ -195,7 +217,14 @@ impl Builder {
             );
             return;
         };
-        let key = self.key(bytes);
+        if extra.bad_tstamp {
+            self.skips.add(
+                "tstamp is not a Unix time in seconds between 1970 and 5000",
+                line,
+            );
+            return;
+        }
+        let key = self.key(a, b, winner, &extra);
         let (ia, ib) = (self.intern(a), self.intern(b));
         self.rows.push(ImportRow {
             key,
@@ -207,6 +236,7 @@ impl Builder {
             prompt: extra.prompt,
             response_a: extra.response_a,
             response_b: extra.response_b,
+            battle_id: extra.battle_id,
         });
     }
 
@@ -222,19 +252,58 @@ impl Builder {
 #[derive(Default)]
 struct Extra {
     tstamp_ms: Option<i64>,
+    bad_tstamp: bool,
     judge: Option<String>,
     prompt: Option<String>,
     response_a: Option<String>,
     response_b: Option<String>,
+    battle_id: Option<uuid::Uuid>,
+    /// For the record key: the time, the judge and the ids, as text.
+    tstamp_text: String,
+    judge_text: String,
+    ids: String,
+}
+
+/// Seconds since 1970 up to the year 5000: anything else is not a vote time (milliseconds
+/// given as seconds land beyond it).
+const LATEST_TSTAMP: f64 = 95_617_584_000.0;
+
+/// A `tstamp` in seconds as Unix milliseconds; `Err` when it cannot be a vote time.
+fn tstamp_ms(t: Option<f64>) -> Result<Option<i64>, ()> {
+    match t {
+        None => Ok(None),
+        #[allow(clippy::cast_possible_truncation)]
+        Some(t) if t.is_finite() && (0.0..=LATEST_TSTAMP).contains(&t) => {
+            Ok(Some((t * 1000.0).round() as i64))
+        }
+        Some(_) => Err(()),
+    }
 }
 
 impl Extra {
+    fn with_keys(mut self, tstamp: Option<f64>, ids: String) -> Self {
+        match tstamp_ms(tstamp) {
+            Ok(ms) => self.tstamp_ms = ms,
+            Err(()) => self.bad_tstamp = true,
+        }
+        self.tstamp_text = self.tstamp_ms.map(|t| t.to_string()).unwrap_or_default();
+        self.judge_text = self.judge.clone().unwrap_or_default();
+        self.ids = ids;
+        self
+    }
+
     fn of(raw: &Raw<'_>) -> Self {
-        #[allow(clippy::cast_possible_truncation)]
-        let tstamp_ms = raw
-            .tstamp
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .map(|t| (t * 1000.0).round() as i64);
+        let text = |v: &Option<Value>| match v {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let ids = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            text(&raw.question_id),
+            text(&raw.num),
+            raw.battle_id.as_deref().unwrap_or("")
+        );
         let turn = |conv: &Option<Value>, role: &str, first: bool| -> Option<String> {
             let turns = conv.as_ref()?.as_array()?;
             let mut it = turns
@@ -245,14 +314,33 @@ impl Extra {
             found.map(str::to_owned)
         };
         Extra {
-            tstamp_ms,
             judge: raw.judge.as_deref().map(str::to_owned),
             prompt: turn(&raw.conversation_a, "user", true),
             response_a: turn(&raw.conversation_a, "assistant", false),
             response_b: turn(&raw.conversation_b, "assistant", false),
+            battle_id: raw
+                .battle_id
+                .as_deref()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok()),
+            ..Extra::default()
         }
+        .with_keys(raw.tstamp, ids)
     }
 }
+
+/// The skip reason for a record serde could not read: broken JSON, or a field of the
+/// wrong type.
+fn json_skip(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            "a field has the wrong type (model_a, model_b, winner and judge are strings; tstamp a number)"
+        }
+        _ => "not a JSON object",
+    }
+}
+
+/// The byte order mark some editors put at the start of a UTF-8 file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Guesses the format from the extension, then from the first non-blank byte.
 pub fn detect(path: &Path, head: &[u8]) -> InputFormat {
@@ -261,6 +349,7 @@ pub fn detect(path: &Path, head: &[u8]) -> InputFormat {
         Some("jsonl" | "ndjson") => return InputFormat::Jsonl,
         _ => {}
     }
+    let head = head.strip_prefix(BOM).unwrap_or(head);
     match head.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => InputFormat::Json,
         Some(b'{') => InputFormat::Jsonl,
@@ -284,6 +373,11 @@ pub fn read(
         f => f,
     };
     let mut b = Builder::new();
+    b.skips.unit = if format == InputFormat::Json {
+        "record"
+    } else {
+        "line"
+    };
     match format {
         InputFormat::Jsonl | InputFormat::Auto => read_jsonl(path, reader, &mut b, &mut sink)?,
         InputFormat::Json => read_json(path, reader, &mut b, &mut sink)?,
@@ -312,6 +406,7 @@ fn read_jsonl(
         number += 1;
         bytes += n as u64;
         let text = line.trim_ascii();
+        let text = text.strip_prefix(BOM).unwrap_or(text);
         if text.is_empty() {
             continue;
         }
@@ -320,14 +415,13 @@ fn read_jsonl(
                 let extra = Extra::of(&raw);
                 b.push(
                     number,
-                    text,
                     raw.model_a.as_deref(),
                     raw.model_b.as_deref(),
                     raw.winner.as_deref(),
                     extra,
                 );
             }
-            Err(_) => b.skips.add("not a JSON object", number),
+            Err(e) => b.skips.add(json_skip(&e), number),
         }
         if b.rows.len() >= CHUNK {
             sink(b.take(bytes))?;
@@ -346,8 +440,9 @@ fn read_json(
     reader
         .read_to_end(&mut text)
         .map_err(|e| Error::io(path, e))?;
+    let body = text.strip_prefix(BOM).unwrap_or(&text);
     let records: Vec<&serde_json::value::RawValue> =
-        serde_json::from_slice(&text).map_err(|e| Error::File {
+        serde_json::from_slice(body).map_err(|e| Error::File {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
@@ -362,14 +457,13 @@ fn read_json(
                 let extra = Extra::of(&raw);
                 b.push(
                     number,
-                    record.get().as_bytes(),
                     raw.model_a.as_deref(),
                     raw.model_b.as_deref(),
                     raw.winner.as_deref(),
                     extra,
                 );
             }
-            Err(_) => b.skips.add("not a JSON object", number),
+            Err(e) => b.skips.add(json_skip(&e), number),
         }
         if b.rows.len() >= CHUNK {
             sink(b.take(total * number / count))?;
@@ -403,6 +497,9 @@ fn read_csv(
     };
     let ct = col("tstamp");
     let cj = col("judge");
+    let cq = col("question_id");
+    let cn = col("num");
+    let ci = col("battle_id");
     let mut record = csv::ByteRecord::new();
     loop {
         match csv.read_byte_record(&mut record) {
@@ -412,18 +509,39 @@ fn read_csv(
         }
         let number = record.position().map_or(0, csv::Position::line);
         let field = |c: usize| record.get(c).and_then(|f| std::str::from_utf8(f).ok());
-        #[allow(clippy::cast_possible_truncation)]
-        let extra = Extra {
-            tstamp_ms: ct
-                .and_then(field)
-                .and_then(|t| t.trim().parse::<f64>().ok())
-                .filter(|t| t.is_finite() && *t > 0.0)
-                .map(|t| (t * 1000.0).round() as i64),
-            judge: cj.and_then(field).map(str::to_owned),
-            ..Extra::default()
+        let utf8 = [Some(ca), Some(cb), Some(cw), ct, cj, cq, cn, ci]
+            .into_iter()
+            .flatten()
+            .all(|c| record.get(c).is_none_or(|f| std::str::from_utf8(f).is_ok()));
+        if !utf8 {
+            b.skips.add("a field is not valid UTF-8", number);
+            continue;
+        }
+        let tstamp = match ct.and_then(field).map(str::trim).filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => match t.parse::<f64>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    b.skips.add("tstamp is not a number", number);
+                    continue;
+                }
+            },
         };
-        let bytes = record.as_slice().to_vec();
-        b.push(number, &bytes, field(ca), field(cb), field(cw), extra);
+        let ids = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            cq.and_then(field).unwrap_or(""),
+            cn.and_then(field).unwrap_or(""),
+            ci.and_then(field).unwrap_or("")
+        );
+        let extra = Extra {
+            judge: cj.and_then(field).map(str::to_owned),
+            battle_id: ci
+                .and_then(field)
+                .and_then(|s| uuid::Uuid::parse_str(s).ok()),
+            ..Extra::default()
+        }
+        .with_keys(tstamp, ids);
+        b.push(number, field(ca), field(cb), field(cw), extra);
         if b.rows.len() >= CHUNK {
             let at = record.position().map_or(0, csv::Position::byte);
             sink(b.take(at))?;
@@ -522,6 +640,48 @@ not json
         assert!(
             err.contains("needs the columns model_a, model_b and winner"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_follow_content_not_layout() {
+        let jsonl = "{\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie (bothbad)\"}\n";
+        let pretty = "[\n  {\n    \"winner\": \"both_bad\",\n    \"model_a\": \"x\",\n    \"model_b\": \"y\"\n  }\n]";
+        let csv = "model_a,model_b,winner\nx,y,both_bad\n";
+        let k = rows("a.jsonl", jsonl).0[0].key;
+        assert_eq!(rows("b.json", pretty).0[0].key, k);
+        assert_eq!(rows("c.csv", csv).0[0].key, k);
+        // Fields that only differ in where one ends and the next begins are different votes.
+        let one = rows("d.csv", "model_a,model_b,winner\nab,c,model_a\n").0[0].key;
+        let two = rows("e.csv", "model_a,model_b,winner\na,bc,model_a\n").0[0].key;
+        assert_ne!(one, two);
+    }
+
+    #[test]
+    fn skip_reasons_name_the_problem() {
+        let text = "\u{feff}{\"model_a\": \"x\", \"model_b\": 5, \"winner\": \"tie\"}\n\
+                    {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"tstamp\": 1700000000000}\n\
+                    {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\"}\n";
+        let (rows, _, skips) = rows("bom.log", text);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(skips.unit, "line");
+        assert!(
+            skips
+                .reasons
+                .keys()
+                .any(|r| r.starts_with("a field has the wrong type")),
+            "{skips:?}"
+        );
+        assert!(
+            skips
+                .reasons
+                .keys()
+                .any(|r| r.starts_with("tstamp is not a Unix time")),
+            "{skips:?}"
+        );
+        assert_eq!(
+            detect(Path::new("x"), b"\xEF\xBB\xBF[{}]"),
+            InputFormat::Json
         );
     }
 }
