@@ -437,6 +437,15 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                 })
                 .collect()
         }
+        Value::Object(map) if map.contains_key("models") => {
+            return Err(locate(
+                path,
+                text,
+                "\"models\"",
+                "`models` must be an array of model objects, as in {\"models\": [{\"name\": \"gpt-4o\"}]}"
+                    .into(),
+            ));
+        }
         Value::Object(_) => parse::<Map<String, Value>>(path, text)?
             .into_iter()
             .map(|(name, id)| match id {
@@ -764,6 +773,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c:1:15:"), "{err}");
+    }
+
+    #[test]
+    fn a_models_key_that_is_not_a_list_is_an_error() {
+        let err = models("{\n \"models\": \"x\"}").unwrap_err().to_string();
+        assert!(
+            err.starts_with("models.json:2:2: `models` must be an array"),
+            "{err}"
+        );
     }
 
     #[test]
