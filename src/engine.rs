@@ -172,8 +172,18 @@ impl Arena {
             .await
     }
 
+    /// The key for hashing user ids: `user_id_salt` from the configuration, else the
+    /// database's own random one, so that ids are never hashed with a known key.
+    fn salt(&self) -> &str {
+        if self.config.user_id_salt.is_empty() {
+            self.store.salt()
+        } else {
+            &self.config.user_id_salt
+        }
+    }
+
     fn user_hash(&self, user: Option<&str>) -> Option<String> {
-        user.map(|u| crate::util::hash_user(&self.config.user_id_salt, u))
+        user.map(|u| crate::util::hash_user(self.salt(), u))
     }
 
     /// Starts a battle: draws two models, records the battle, and generates both answers
@@ -386,7 +396,7 @@ impl Arena {
             let keys = known.take().unwrap_or_default();
             match self
                 .store
-                .import_chunk(chunk, self.config.user_id_salt.clone(), keys)
+                .import_chunk(chunk, self.salt().to_owned(), keys)
                 .await
             {
                 Ok((count, keys)) => {

@@ -29,6 +29,9 @@ use crate::error::{Error, Result};
 pub struct Store {
     conn: tokio_rusqlite::Connection,
     path: Arc<PathBuf>,
+    /// This database's own secret for hashing user ids, made when it was created; used when
+    /// the configuration sets no `user_id_salt`.
+    salt: Arc<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -52,12 +55,36 @@ impl Store {
         let conn = tokio_rusqlite::Connection::open(path)
             .await
             .map_err(db_err)?;
-        let store = Store {
+        let mut store = Store {
             conn,
             path: Arc::new(path.to_owned()),
+            salt: Arc::new(String::new()),
         };
         store.call(schema::prepare).await?;
+        let salt = store
+            .call(|conn| {
+                let fresh: [u8; 32] = rand::random();
+                conn.execute(
+                    "INSERT OR IGNORE INTO settings (key, value) VALUES ('user_id_salt', ?1)",
+                    [hex::encode(fresh)],
+                )
+                .map_err(db)?;
+                conn.query_row(
+                    "SELECT value FROM settings WHERE key = 'user_id_salt'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(db)
+            })
+            .await?;
+        store.salt = Arc::new(salt);
         Ok(store)
+    }
+
+    /// The database's own user-id salt.
+    #[must_use]
+    pub fn salt(&self) -> &str {
+        &self.salt
     }
 
     /// The database file.

@@ -85,6 +85,13 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     ",
+    // 2: settings kept with the data, such as the database's own user-id salt.
+    r"
+    CREATE TABLE settings (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    ",
 ];
 
 /// Connection settings and migrations, run once on open.
