@@ -240,6 +240,23 @@ impl Builder {
         });
     }
 
+    /// One JSON record: a row, or a skip with its reason.
+    fn push_json(&mut self, number: u64, text: &[u8]) {
+        match serde_json::from_slice::<Raw<'_>>(text) {
+            Ok(raw) => {
+                let extra = Extra::of(&raw);
+                self.push(
+                    number,
+                    raw.model_a.as_deref(),
+                    raw.model_b.as_deref(),
+                    raw.winner.as_deref(),
+                    extra,
+                );
+            }
+            Err(e) => self.skips.add(json_skip(&e), number),
+        }
+    }
+
     fn take(&mut self, bytes_read: u64) -> Chunk {
         Chunk {
             names: self.names.clone(),
@@ -410,19 +427,7 @@ fn read_jsonl(
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<Raw<'_>>(text) {
-            Ok(raw) => {
-                let extra = Extra::of(&raw);
-                b.push(
-                    number,
-                    raw.model_a.as_deref(),
-                    raw.model_b.as_deref(),
-                    raw.winner.as_deref(),
-                    extra,
-                );
-            }
-            Err(e) => b.skips.add(json_skip(&e), number),
-        }
+        b.push_json(number, text);
         if b.rows.len() >= CHUNK {
             sink(b.take(bytes))?;
         }
@@ -452,19 +457,7 @@ fn read_json(
     let count = records.len().max(1) as u64;
     for (i, record) in records.iter().enumerate() {
         let number = i as u64 + 1;
-        match serde_json::from_str::<Raw<'_>>(record.get()) {
-            Ok(raw) => {
-                let extra = Extra::of(&raw);
-                b.push(
-                    number,
-                    raw.model_a.as_deref(),
-                    raw.model_b.as_deref(),
-                    raw.winner.as_deref(),
-                    extra,
-                );
-            }
-            Err(e) => b.skips.add(json_skip(&e), number),
-        }
+        b.push_json(number, record.get().as_bytes());
         if b.rows.len() >= CHUNK {
             sink(b.take(total * number / count))?;
         }
