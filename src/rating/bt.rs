@@ -833,11 +833,24 @@ fn describe(k: usize, total: f64, s: &Structure, names: &[String], notes: &mut V
         }
         let up: Vec<usize> = group.iter().copied().filter(|&v| s.above[v]).collect();
         let down: Vec<usize> = group.iter().copied().filter(|&v| s.below[v]).collect();
+        let mut open = Vec::new();
+        if !up.is_empty() {
+            open.push(format!("no upper limit for {}", list(&up, names)));
+        }
+        if !down.is_empty() {
+            open.push(format!("no lower limit for {}", list(&down, names)));
+        }
+        let bounds = if open.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The data give {}: those bounds are reported as the rating ± {UNBOUNDED_MARGIN}.",
+                open.join(" and ")
+            )
+        };
         notes.push(format!(
-            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite. No upper limit for [{}], no lower limit for [{}]: those bounds are reported as the rating ± {UNBOUNDED_MARGIN}",
+            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite.{bounds}",
             list(group, names),
-            list(&up, names),
-            list(&down, names)
         ));
     }
 }
