@@ -355,6 +355,13 @@ impl Arena {
             .collect())
     }
 
+    /// Ends a battle that is still generating, as `failed` with the reason kept.
+    pub async fn cancel(&self, id: BattleId) -> Result<()> {
+        self.store
+            .fail_generating(id, "cancelled before both answers were in".into())
+            .await
+    }
+
     /// Clears battles stuck in `pending_generation`, for one user or all; returns how many.
     pub async fn unstuck(&self, user: Option<&str>) -> Result<usize> {
         self.store

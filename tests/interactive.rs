@@ -120,3 +120,37 @@ fn interactive_battle_reveals_the_models_only_after_the_vote() {
         "the winner {winner} is not on the reveal:\n{reveal}"
     );
 }
+
+#[test]
+fn ctrl_c_during_generation_cancels_the_battle() {
+    // Slow mock models: the answers take seconds, so Ctrl-C lands while they stream.
+    let t = Test::new().with_models(&json!({"models": [
+        {"name": "slow-a", "provider": "mock", "params": {"delay_ms": 300}},
+        {"name": "slow-b", "provider": "mock", "params": {"delay_ms": 300}},
+    ]}));
+    let mut command = t.command(&t.path("config.jsonc"), &t.path("models.json"));
+    command.args(["battle", "Tell me a long story"]);
+    command.env("TERM", "xterm-256color");
+    let mut session = Session::spawn(command).expect("arena in a pseudo-terminal");
+    session.set_expect_timeout(Some(WAIT));
+    session
+        .expect("Assistant A")
+        .expect("progress while generating");
+    session
+        .send(expectrl::ControlCode::EndOfText)
+        .expect("Ctrl-C");
+    let rest = session.expect(Eof).expect("the end");
+    let screen = plain(rest.before()) + &plain(rest.as_bytes());
+    assert!(screen.contains("cancelled"), "{screen}");
+    let status = session.get_process().wait().expect("the exit status");
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 130)),
+        "{status:?}\n{screen}"
+    );
+    let battles = t.battles();
+    let [battle] = battles.as_array().expect("a list").as_slice() else {
+        panic!("expected one battle: {battles:#}");
+    };
+    assert_eq!(battle["status"], json!("failed"), "{battle:#}");
+    assert!(text(battle, "error").contains("cancelled"), "{battle:#}");
+}

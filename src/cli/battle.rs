@@ -147,9 +147,23 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     let id = run.battle_id;
     tracing::info!("battle {id} started");
 
+    // Listen for Ctrl-C before anything is drawn, so no interrupt falls between the two.
+    let mut interrupt = Interrupt::listen()?;
     let bars = Progress::new(ctx.progress_enabled());
-    while let Some(event) = run.next_event().await {
-        bars.update(&event);
+    loop {
+        tokio::select! {
+            event = run.next_event() => match event {
+                Some(event) => bars.update(&event),
+                None => break,
+            },
+            () = interrupt.recv() => {
+                // Ctrl-C: end the battle cleanly rather than leave it generating.
+                bars.clear();
+                arena.cancel(id).await?;
+                ctx.note(format!("battle {id} cancelled"));
+                return Ok(130);
+            }
+        }
     }
     bars.clear();
     let view = run.finish().await?;
@@ -192,8 +206,22 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         .with_prompt("Which answer is better?")
         .items(items)
         .default(0)
-        .interact_opt()
-        .map_err(|e| Error::Internal(format!("cannot read the vote from the terminal: {e}")))?;
+        .interact_opt();
+    let choice = match choice {
+        Ok(choice) => choice,
+        // Ctrl-C at the prompt: no vote, the battle waits for one.
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            ctx.note(format!(
+                "no vote recorded; battle {id} waits: arena vote {id} a|b|tie|bothbad|skip"
+            ));
+            return Ok(130);
+        }
+        Err(e) => {
+            return Err(
+                Error::Internal(format!("cannot read the vote from the terminal: {e}")).into(),
+            );
+        }
+    };
     let Some(choice) = choice else {
         ctx.note(format!(
             "no vote recorded; battle {id} waits: arena vote {id} a|b|tie|bothbad|skip"
@@ -216,6 +244,41 @@ pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
         _ => print!("{}", render::reveal(&reveal)),
     }
     Ok(0)
+}
+
+/// Ctrl-C, caught from the moment of [`Interrupt::listen`].
+struct Interrupt {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Interrupt {
+    fn listen() -> Result<Self, Error> {
+        #[cfg(unix)]
+        {
+            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| Error::Internal(format!("cannot listen for Ctrl-C: {e}")))?;
+            Ok(Interrupt { signal })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Interrupt {})
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.signal.recv().await.is_none() {
+                // No more signals can arrive: never report one.
+                std::future::pending::<()>().await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// One spinner per side: chunks so far and time elapsed.
@@ -285,6 +348,8 @@ impl Progress {
     }
 
     fn clear(&self) {
+        self.a.finish_and_clear();
+        self.b.finish_and_clear();
         let _ = self.multi.clear();
     }
 }

@@ -258,6 +258,22 @@ impl Store {
         .await
     }
 
+    /// Ends one battle that is still in `pending_generation` as `failed` with `reason`; a
+    /// battle in any other state is left as it is.
+    pub async fn fail_generating(&self, id: BattleId, reason: String) -> Result<()> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
+                                    error_b = coalesce(error_b, ?2), updated_at = ?3
+                 WHERE uuid = ?1 AND status = 'pending_generation'",
+                params![id.as_bytes().as_slice(), reason, now_ms()],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Ends battles that can no longer finish: `pending_vote` ones older than
     /// `vote_expiry_ms` (0 = never) and `pending_generation` ones older than
     /// `generation_limit_ms` (their process must have ended). Both become `failed` with the
