@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::Context;
 use super::render;
-use super::{Context, Format};
 use crate::config::ProviderKind;
 use crate::error::Error;
 use crate::provider::{ChatRequest, Chunk, Message};
@@ -92,30 +92,26 @@ async fn list(ctx: &Context) -> anyhow::Result<u8> {
             battles: counts.get(&m.name).copied().unwrap_or(0),
         })
         .collect();
-    match ctx.global.format {
-        Format::Json | Format::Jsonl => render::print_json(&lines, ctx.global.format)?,
-        f => {
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.name.clone(),
-                        l.provider.to_owned(),
-                        l.tier.unwrap_or("-").to_owned(),
-                        l.weight.to_string(),
-                        if l.provider == "openai" {
-                            l.endpoints.join("\n")
-                        } else {
-                            "-".into()
-                        },
-                        l.battles.to_string(),
-                    ]
-                })
-                .collect();
-            let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
-            super::emit(None, &render::table(f, &header, &rows))?;
-        }
-    }
+    let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
+    render::data(ctx.global.format, &lines, &header, || {
+        lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.name.clone(),
+                    l.provider.to_owned(),
+                    l.tier.unwrap_or("-").to_owned(),
+                    l.weight.to_string(),
+                    if l.provider == "openai" {
+                        l.endpoints.join("\n")
+                    } else {
+                        "-".into()
+                    },
+                    l.battles.to_string(),
+                ]
+            })
+            .collect()
+    })?;
     Ok(0)
 }
 
@@ -160,29 +156,23 @@ async fn check(ctx: &Context, names: &[String]) -> anyhow::Result<u8> {
         });
     let lines: Vec<CheckLine> = futures_util::future::join_all(calls).await;
     let failed = lines.iter().filter(|l| !l.ok).count();
-    match ctx.global.format {
-        Format::Json | Format::Jsonl => render::print_json(&lines, ctx.global.format)?,
-        f => {
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.name.clone(),
-                        if l.ok { "ok".into() } else { "FAILED".into() },
-                        format!("{} ms", l.latency_ms),
-                        l.error
-                            .clone()
-                            .or_else(|| l.answer.clone())
-                            .unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            super::emit(
-                None,
-                &render::table(f, &["model", "status", "latency", "answer or error"], &rows),
-            )?;
-        }
-    }
+    let header = ["model", "status", "latency", "answer or error"];
+    render::data(ctx.global.format, &lines, &header, || {
+        lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.name.clone(),
+                    if l.ok { "ok".into() } else { "FAILED".into() },
+                    format!("{} ms", l.latency_ms),
+                    l.error
+                        .clone()
+                        .or_else(|| l.answer.clone())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect()
+    })?;
     if failed > 0 {
         return Err(Error::Upstream(format!(
             "{failed} of {} models failed the check",

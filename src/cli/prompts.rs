@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::Context;
 use super::render;
-use super::{Context, Format};
 use crate::error::Error;
 use crate::store::Prompt;
 use crate::transfer::prompts as sets;
@@ -46,16 +46,17 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
         PromptsAction::List { theme } => {
             let arena = ctx.arena_without_models().await?;
             let prompts = arena.store().prompts(theme).await?;
-            match ctx.global.format {
-                Format::Json | Format::Jsonl => render::print_json(&prompts, ctx.global.format)?,
-                f => {
-                    let rows: Vec<Vec<String>> = prompts
+            render::data(
+                ctx.global.format,
+                &prompts,
+                &["id", "theme", "text"],
+                || {
+                    prompts
                         .iter()
                         .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
-                        .collect();
-                    super::emit(None, &render::table(f, &["id", "theme", "text"], &rows))?;
-                }
-            }
+                        .collect()
+                },
+            )?;
         }
         PromptsAction::Add { text, id, theme } => {
             if text.trim().is_empty() {

@@ -32,6 +32,20 @@ pub fn print_json<T: Serialize>(value: &T, format: Format) -> anyhow::Result<()>
     super::emit(None, &(text + "\n"))
 }
 
+/// Data in the chosen format: `value` as JSON, or `header` and the rows of `rows` as a
+/// table, CSV or Markdown. Rows are only built when a table is asked for.
+pub fn data<T: Serialize>(
+    format: Format,
+    value: &T,
+    header: &[&str],
+    rows: impl FnOnce() -> Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json | Format::Jsonl => print_json(value, format),
+        f => super::emit(None, &table(f, header, &rows())),
+    }
+}
+
 /// Both answers: side by side when `width` allows, else one after the other, wrapped.
 pub fn answers(view: &BattleView, width: usize) -> String {
     let a = view.response_a.as_deref().unwrap_or("(no answer)");

@@ -3,9 +3,9 @@
 
 use clap::{Args, Subcommand};
 
+use super::Context;
 use super::leaderboard::FilterArgs;
 use super::render;
-use super::{Context, Format};
 use crate::rating::stats;
 
 #[derive(Debug, Args)]
@@ -31,75 +31,57 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
         StatsWhat::Matrix { filter } => {
             let data = arena.store().votes(filter.to_filter(&arena)?).await?;
             let m = stats::matrices(&data.names, &data.votes);
-            match ctx.global.format {
-                Format::Json | Format::Jsonl => render::print_json(&m, ctx.global.format)?,
-                f => {
-                    let models: Vec<&String> = m.win_rate_matrix.keys().collect();
-                    let mut header = vec!["win rate (battles)"];
-                    header.extend(models.iter().map(|s| s.as_str()));
-                    let rows: Vec<Vec<String>> = models
-                        .iter()
-                        .map(|a| {
-                            let mut row = vec![(*a).clone()];
-                            for b in &models {
-                                row.push(if a == b {
-                                    "-".into()
-                                } else {
-                                    let rate = m.win_rate_matrix[*a][*b].map_or_else(
-                                        || "n/a".into(),
-                                        |r| format!("{:.0}%", r * 100.0),
-                                    );
-                                    format!("{rate} ({})", m.match_count_matrix[*a][*b])
-                                });
-                            }
-                            row
-                        })
-                        .collect();
-                    super::emit(None, &render::table(f, &header, &rows))?;
-                }
-            }
+            let models: Vec<&String> = m.win_rate_matrix.keys().collect();
+            let mut header = vec!["win rate (battles)"];
+            header.extend(models.iter().map(|s| s.as_str()));
+            render::data(ctx.global.format, &m, &header, || {
+                models
+                    .iter()
+                    .map(|a| {
+                        let mut row = vec![(*a).clone()];
+                        for b in &models {
+                            row.push(if a == b {
+                                "-".into()
+                            } else {
+                                let rate = percent(m.win_rate_matrix[*a][*b]);
+                                format!("{rate} ({})", m.match_count_matrix[*a][*b])
+                            });
+                        }
+                        row
+                    })
+                    .collect()
+            })?;
         }
         StatsWhat::Prompts => {
             let (names, rows) = arena.store().prompt_votes().await?;
             let s = stats::prompts(&names, &rows);
-            match ctx.global.format {
-                Format::Json | Format::Jsonl => render::print_json(&s, ctx.global.format)?,
-                f => {
-                    let rows: Vec<Vec<String>> = s
-                        .prompt_statistics
-                        .iter()
-                        .map(|p| {
-                            let short: String = p.prompt.chars().take(50).collect();
-                            let models: Vec<String> = p
-                                .model_win_rates
-                                .iter()
-                                .map(|(m, r)| {
-                                    let rate = r.map_or_else(
-                                        || "n/a".into(),
-                                        |r| format!("{:.0}%", r * 100.0),
-                                    );
-                                    format!("{m} {rate} of {}", p.model_battle_counts[m])
-                                })
-                                .collect();
-                            vec![
-                                short,
-                                p.prompt_theme.clone(),
-                                p.total_battles.to_string(),
-                                models.join("\n"),
-                            ]
-                        })
-                        .collect();
-                    super::emit(
-                        None,
-                        &render::table(
-                            f,
-                            &["prompt", "theme", "battles", "models (win rate of battles)"],
-                            &rows,
-                        ),
-                    )?;
-                }
-            }
+            let header = ["prompt", "theme", "battles", "models (win rate of battles)"];
+            render::data(ctx.global.format, &s, &header, || {
+                s.prompt_statistics
+                    .iter()
+                    .map(|p| {
+                        let models: Vec<String> = p
+                            .model_win_rates
+                            .iter()
+                            .map(|(m, r)| {
+                                format!("{m} {} of {}", percent(*r), p.model_battle_counts[m])
+                            })
+                            .collect();
+                        vec![
+                            p.prompt.chars().take(50).collect(),
+                            p.prompt_theme.clone(),
+                            p.total_battles.to_string(),
+                            models.join("\n"),
+                        ]
+                    })
+                    .collect()
+            })?;
         }
     }
     Ok(0)
+}
+
+/// A share as a whole percentage, or `n/a`.
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "n/a".into(), |r| format!("{:.0}%", r * 100.0))
 }

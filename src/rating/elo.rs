@@ -62,11 +62,7 @@ mod tests {
     use crate::battle::Winner;
 
     fn vote(a: u32, b: u32, winner: Winner) -> VoteRow {
-        VoteRow {
-            model_a: a,
-            model_b: b,
-            winner,
-        }
+        VoteRow::new(a, b, winner)
     }
 
     #[test]

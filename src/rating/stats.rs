@@ -137,11 +137,7 @@ mod tests {
     use super::*;
 
     fn v(a: u32, b: u32, winner: Winner) -> VoteRow {
-        VoteRow {
-            model_a: a,
-            model_b: b,
-            winner,
-        }
+        VoteRow::new(a, b, winner)
     }
 
     #[test]

@@ -16,6 +16,17 @@ pub struct VoteRow {
     pub winner: Winner,
 }
 
+impl VoteRow {
+    #[must_use]
+    pub fn new(model_a: u32, model_b: u32, winner: Winner) -> Self {
+        VoteRow {
+            model_a,
+            model_b,
+            winner,
+        }
+    }
+}
+
 /// Votes in vote order, with the model names they index into.
 #[derive(Debug, Clone, Default)]
 pub struct VoteTotals {
