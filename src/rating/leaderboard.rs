@@ -1,6 +1,8 @@
 //! The leaderboard: ratings by the chosen method plus the per-model counts, in the JSON shape
 //! of SPEC §2, which every output format carries field for field.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -169,7 +171,7 @@ pub fn compute(
 ) -> Leaderboard {
     let n = data.names.len();
     let mut notes = Vec::new();
-    let (votes, times) = if options.min_battles > 1 {
+    let (votes, times): (Cow<'_, [VoteRow]>, Cow<'_, [i64]>) = if options.min_battles > 1 {
         let (v, t, left_out) = drop_rare(n, &data.votes, &data.times, options.min_battles);
         if left_out > 0 {
             notes.push(format!(
@@ -177,23 +179,18 @@ pub fn compute(
                 options.min_battles
             ));
         }
-        (v, t)
+        (Cow::Owned(v), Cow::Owned(t))
     } else {
-        (data.votes.clone(), data.times.clone())
+        (Cow::Borrowed(&data.votes), Cow::Borrowed(&data.times))
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
     let (names, votes) = compact(&data.names, &votes);
     let n = names.len();
-    let data = VoteTotals {
-        names,
-        votes: Vec::new(),
-        times: Vec::new(),
-    };
     let counts = totals(n, &votes);
     let mut rows: Vec<Row> = (0..n)
         .map(|i| Row {
-            model_name: data.names[i].clone(),
+            model_name: names[i].clone(),
             battles: counts[i].battles,
             wins: counts[i].wins,
             ties: counts[i].ties,
@@ -243,7 +240,7 @@ pub fn compute(
         }
         Method::Bt => {
             let anchor = options.anchor.as_ref().and_then(|(name, rating)| {
-                let found = data.names.iter().position(|m| m == name);
+                let found = names.iter().position(|m| m == name);
                 if found.is_none() {
                     notes.push(format!(
                         "anchor model `{name}` has no votes here: no anchor applied"
@@ -252,7 +249,7 @@ pub fn compute(
                 found.map(|i| (i, *rating))
             });
             let mut counts = pair_counts(n, &votes);
-            counts.names.clone_from(&data.names);
+            counts.names.clone_from(&names);
             let fit = bt::fit(
                 &counts,
                 &BtOptions {
@@ -282,7 +279,7 @@ pub fn compute(
             }
             json!({
                 "scale": 400, "base": 10, "init_rating": 1000,
-                "anchor": anchor.map(|(i, r)| json!({"model": data.names[i], "rating": r})),
+                "anchor": anchor.map(|(i, r)| json!({"model": names[i], "rating": r})),
                 "ties": 0.5, "both_bad": 0.5,
                 "ci": options.ci,
                 "ci_method": if options.bootstrap > 0 { "bootstrap" } else { "sandwich" },
