@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use arena::rating::bt::{self, BtOptions};
 use arena::rating::pair_counts;
 use arena::store::VoteRow;
-use arena::transfer::battles::{InputFormat, read};
+use arena::transfer::battles::{InputFormat, Mapping, read};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -138,7 +138,7 @@ fn main() {
     let (parse, (names, votes)) = time(3, || {
         let mut names = Vec::new();
         let mut votes: Vec<VoteRow> = Vec::new();
-        read(&log, InputFormat::Auto, |chunk| {
+        read(&log, InputFormat::Auto, &Mapping::default(), |chunk| {
             names = chunk.names;
             votes.extend(chunk.rows.iter().map(|r| VoteRow {
                 model_a: r.model_a,

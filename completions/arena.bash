@@ -212,7 +212,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --format --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,10 +230,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 --models)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -246,7 +242,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__battle)
-            opts="-v -q -h --prompt-file --random-prompt --theme --models --tier --no-vote --system --temperature --max-tokens --user --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --prompt-file --random-prompt --theme --pair --models --tier --no-vote --system --temperature --max-tokens --user --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +257,10 @@ _arena() {
                     return 0
                     ;;
                 --models)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pair)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -284,6 +284,10 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -296,10 +300,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -308,7 +308,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__battles)
-            opts="-v -q -h --status --model --since --limit --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --status --model --since --limit --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +330,10 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -340,10 +344,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -354,7 +354,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__completions)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help bash elvish fish powershell zsh"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,10 +372,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -384,12 +380,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__export)
-            opts="-o -v -q -h --output --db --config --verbose --quiet --color --no-progress --format --help battles votes leaderboard"
+            opts="-o -v -q -h --format --output --db --config --verbose --quiet --color --no-progress --help battles votes leaderboard"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "jsonl json csv" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -410,10 +410,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -422,7 +418,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__generate__subcmd__completions)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,10 +434,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -802,7 +794,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__import)
-            opts="-v -q -h --input-format --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --input-format --column --winner-value --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -810,6 +802,18 @@ _arena() {
             case "${prev}" in
                 --input-format)
                     COMPREPLY=($(compgen -W "auto json jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --winner-value)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --db)
@@ -824,10 +828,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -836,7 +836,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__init)
-            opts="-v -q -h --dir --force --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --dir --force --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,10 +858,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -870,7 +866,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__leaderboard)
-            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --output --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --output --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +920,10 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -934,10 +934,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -948,12 +944,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__models)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help list check sync help"
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help list check sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -964,10 +964,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -978,12 +974,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__models__subcmd__check)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -994,10 +994,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1078,12 +1074,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__models__subcmd__list)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1096,10 +1096,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1108,7 +1104,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__models__subcmd__sync)
-            opts="-o -v -q -h --output --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-o -v -q -h --output --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1134,10 +1130,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1146,7 +1138,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__prompts)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help list add import remove help"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help list add import remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1164,10 +1156,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1176,7 +1164,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__prompts__subcmd__add)
-            opts="-v -q -h --id --theme --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --id --theme --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1200,10 +1188,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1298,7 +1282,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__prompts__subcmd__import)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1314,10 +1298,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1328,7 +1308,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__prompts__subcmd__list)
-            opts="-v -q -h --theme --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --theme --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1336,6 +1316,10 @@ _arena() {
             case "${prev}" in
                 --theme)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 --db)
@@ -1348,10 +1332,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1362,7 +1342,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__prompts__subcmd__remove)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1380,10 +1360,6 @@ _arena() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1392,12 +1368,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__show)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1408,10 +1388,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1422,7 +1398,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help matrix prompts help"
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help matrix prompts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1438,10 +1414,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1508,7 +1480,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats__subcmd__matrix)
-            opts="-v -q -h --since --until --tier --theme --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --since --until --tier --theme --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1530,6 +1502,10 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1540,10 +1516,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1554,12 +1526,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats__subcmd__prompts)
-            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1570,10 +1546,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1584,7 +1556,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__unstuck)
-            opts="-v -q -h --user --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --user --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1604,10 +1576,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1618,7 +1586,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__vote)
-            opts="-v -q -h --user --db --config --verbose --quiet --color --no-progress --format --help"
+            opts="-v -q -h --user --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1626,6 +1594,10 @@ _arena() {
             case "${prev}" in
                 --user)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --db)
@@ -1638,10 +1610,6 @@ _arena() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
                 *)

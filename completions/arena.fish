@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_arena_global_optspecs
-    string join \n db= config= v/verbose q/quiet color= no-progress format= models= h/help V/version
+    string join \n db= config= v/verbose q/quiet color= no-progress models= h/help V/version
 end
 
 function __fish_arena_needs_command
@@ -29,11 +29,6 @@ complete -c arena -n "__fish_arena_needs_command" -l config -d 'The configuratio
 complete -c arena -n "__fish_arena_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_needs_command" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_needs_command" -l models -d 'The models file (models.json). Give it before the subcommand' -r -F
 complete -c arena -n "__fish_arena_needs_command" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_needs_command" -s q -l quiet -d 'Print only results and errors'
@@ -61,11 +56,6 @@ complete -c arena -n "__fish_arena_using_subcommand init" -l config -d 'The conf
 complete -c arena -n "__fish_arena_using_subcommand init" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand init" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand init" -l force -d 'Overwrite existing files'
 complete -c arena -n "__fish_arena_using_subcommand init" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand init" -s q -l quiet -d 'Print only results and errors'
@@ -73,23 +63,21 @@ complete -c arena -n "__fish_arena_using_subcommand init" -l no-progress -d 'Nev
 complete -c arena -n "__fish_arena_using_subcommand init" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l theme -d 'With --random-prompt: only prompts of this theme' -r
-complete -c arena -n "__fish_arena_using_subcommand battle" -l models -d 'Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l models -l pair -d 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l tier -d 'Draw both models from this tier' -r -f -a "high\t''
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand battle" -l system -d 'A system message for both models' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l temperature -d 'Sampling temperature passed to both models' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l max-tokens -d 'Maximum answer length in tokens, passed to both models' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l user -d 'Who is asking (stored only as a salted hash), e.g. cli:alice' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
+json\t''
+jsonl\t''"
 complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand battle" -l random-prompt -d 'Take a random question from the prompt pool'
 complete -c arena -n "__fish_arena_using_subcommand battle" -l no-vote -d 'Do not ask for a vote: print the battle id (or the battle with --format json) and exit'
 complete -c arena -n "__fish_arena_using_subcommand battle" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
@@ -97,30 +85,26 @@ complete -c arena -n "__fish_arena_using_subcommand battle" -s q -l quiet -d 'Pr
 complete -c arena -n "__fish_arena_using_subcommand battle" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand battle" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand vote" -l user -d 'Who votes (stored only as a salted hash)' -r
+complete -c arena -n "__fish_arena_using_subcommand vote" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
+json\t''
+jsonl\t''"
 complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand vote" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand vote" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand vote" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand vote" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand vote" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand vote" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand vote" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand show" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
+json\t''
+jsonl\t''"
 complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand show" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand show" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand show" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand show" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand show" -l no-progress -d 'Never draw progress bars'
@@ -132,16 +116,16 @@ failed\t''"
 complete -c arena -n "__fish_arena_using_subcommand battles" -l model -d 'Only battles of this model (matches voted battles\' models only)' -r
 complete -c arena -n "__fish_arena_using_subcommand battles" -l since -d 'Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)' -r
 complete -c arena -n "__fish_arena_using_subcommand battles" -l limit -d 'At most this many battles, newest first' -r
+complete -c arena -n "__fish_arena_using_subcommand battles" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battles" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battles" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand battles" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand battles" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand battles" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand battles" -l no-progress -d 'Never draw progress bars'
@@ -152,54 +136,47 @@ complete -c arena -n "__fish_arena_using_subcommand unstuck" -l config -d 'The c
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand unstuck" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand import" -l input-format -d 'The file\'s format' -r -f -a "auto\t'Decide by extension, then by the first character'
+complete -c arena -n "__fish_arena_using_subcommand import" -l input-format -d 'The file\'s format [default: by extension, then by its first character]' -r -f -a "auto\t''
 json\t''
 jsonl\t''
 csv\t''"
+complete -c arena -n "__fish_arena_using_subcommand import" -l column -d 'A field under another name, e.g. --column model_a=left (fields: model_a, model_b, winner, tstamp, judge, question_id, battle_id, vote_id); repeatable' -r
+complete -c arena -n "__fish_arena_using_subcommand import" -l winner-value -d 'A winner value that means an outcome, e.g. --winner-value left=model_a (outcomes: model_a, model_b, tie, both_bad, skip); repeatable' -r
+complete -c arena -n "__fish_arena_using_subcommand import" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
+json\t''
+jsonl\t''"
 complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand import" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand import" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand import" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand import" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand import" -l no-progress -d 'Never draw progress bars'
-complete -c arena -n "__fish_arena_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c arena -n "__fish_arena_using_subcommand import" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand export" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per line'
+json\t'One JSON document'
+csv\t'A header line and one row per record'"
 complete -c arena -n "__fish_arena_using_subcommand export" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand export" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand export" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand export" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand export" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "bt\t'Bradley-Terry maximum likelihood with confidence intervals (the default)'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l method -d 'Rating method' -r -f -a "bt\t'Bradley-Terry maximum likelihood with confidence intervals'
 elo\t'Online Elo in vote order'
 glicko2\t'Glicko-2, periodic and realtime'"
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l bootstrap -d 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)' -r
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l seed -d 'Seed of the bootstrap' -r
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l ci -d 'Coverage of the confidence intervals' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l bootstrap -d 'Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only) [default: 100]' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l seed -d 'Seed of the bootstrap of bt [default: 0]' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l ci -d 'Coverage of the confidence intervals of bt and glicko2 [default: 0.95]' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l anchor -d 'Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l min-battles -d 'Leave out models with fewer battles (and their votes)' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l since -d 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)' -r
@@ -208,16 +185,16 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l tier -d 'Onl
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l theme -d 'Only battles on prompts of this theme' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
@@ -227,11 +204,6 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_s
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l no-progress -d 'Never draw progress bars'
@@ -244,30 +216,30 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l theme -d 'Only battles on prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l no-progress -d 'Never draw progress bars'
@@ -275,16 +247,16 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "matrix" -d 'Win-rate and match-count matrices between models'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "prompts" -d 'Per-prompt battle counts and win rates, most battles first'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l no-progress -d 'Never draw progress bars'
@@ -293,30 +265,30 @@ complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "check" -d 'Call each model once and report latency or the error'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l no-progress -d 'Never draw progress bars'
@@ -327,11 +299,6 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l no-progress -d 'Never draw progress bars'
@@ -345,11 +312,6 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l no-progress -d 'Never draw progress bars'
@@ -360,16 +322,16 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "remove" -d 'Remove a prompt by id'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l theme -d 'Only this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
@@ -381,11 +343,6 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l no-progress -d 'Never draw progress bars'
@@ -395,11 +352,6 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l no-progress -d 'Never draw progress bars'
@@ -409,11 +361,6 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l no-progress -d 'Never draw progress bars'
@@ -428,11 +375,6 @@ complete -c arena -n "__fish_arena_using_subcommand completions" -l config -d 'T
 complete -c arena -n "__fish_arena_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand completions" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand completions" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
@@ -442,11 +384,6 @@ complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l con
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l format -d 'Output format of commands that print data' -r -f -a "table\t''
-json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l no-progress -d 'Never draw progress bars'

@@ -329,6 +329,29 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
     if let Err(e) = crate::rating::glicko2::parse_period(&g.rating_period) {
         return Err(locate(path, text, "\"rating_period\"", e.to_string()));
     }
+    if let Err(why) = check_base_url(&c.upstream.base_url) {
+        return Err(bad(
+            "upstream.base_url",
+            &format!("`{}`: {why}", c.upstream.base_url),
+        ));
+    }
+    for (field, p) in [
+        (
+            "tiers.cross_tier_probability",
+            c.tiers.cross_tier_probability,
+        ),
+        (
+            "tiers.transition_zone_probability",
+            c.tiers.transition_zone_probability,
+        ),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(bad(
+                field,
+                &format!("is {p}: a probability goes from 0 to 1"),
+            ));
+        }
+    }
     if c.battle_model.trim().is_empty() {
         return Err(bad("battle_model", "must not be empty (default \"arena\")"));
     }
@@ -342,7 +365,9 @@ struct ModelEntry {
     name: String,
     model: Option<String>,
     base_url: Option<String>,
-    api_key_env: Option<String>,
+    /// Absent (`None`), `null` (`Some(None)`: send no key) or a variable name.
+    #[serde(default, deserialize_with = "present")]
+    api_key_env: Option<Option<String>>,
     tier: Option<Tier>,
     #[serde(default = "one")]
     weight: f64,
@@ -362,7 +387,18 @@ fn one() -> f64 {
 struct EndpointEntry {
     base_url: Option<String>,
     model: Option<String>,
-    api_key_env: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    api_key_env: Option<Option<String>>,
+}
+
+/// A field that is present, `null` included: absent stays `None` (by `default`), `null`
+/// becomes `Some(None)`.
+fn present<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
@@ -409,15 +445,31 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                 .into_iter()
                 .map(|e| {
                     let model = e.model.unwrap_or_else(|| e.name.clone());
+                    // A key goes only to the host it was named for: the default upstream's
+                    // key only to the default upstream, never to a base_url of the model's
+                    // own; `null` sends none.
+                    let key = match (&e.api_key_env, &e.base_url) {
+                        (Some(named), _) => named.clone(),
+                        (None, None) => config.upstream.api_key_env.clone(),
+                        (None, Some(_)) => None,
+                    };
                     let base_url = e.base_url.unwrap_or_else(|| config.upstream.base_url.clone());
-                    let key = e.api_key_env.or_else(|| config.upstream.api_key_env.clone());
                     let endpoints = match e.endpoints {
                         Some(list) if !list.is_empty() => list
                             .into_iter()
-                            .map(|p| Endpoint {
-                                base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
-                                model: p.model.unwrap_or_else(|| model.clone()),
-                                api_key_env: p.api_key_env.or_else(|| key.clone()),
+                            .map(|p| {
+                                // An endpoint inherits the key its model named; the default
+                                // upstream's key only when it also inherits the default URL.
+                                let api_key_env = match (p.api_key_env, &p.base_url) {
+                                    (Some(named), _) => named,
+                                    (None, None) => key.clone(),
+                                    (None, Some(_)) => e.api_key_env.clone().flatten(),
+                                };
+                                Endpoint {
+                                    base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
+                                    model: p.model.unwrap_or_else(|| model.clone()),
+                                    api_key_env,
+                                }
                             })
                             .collect(),
                         _ => vec![Endpoint {
@@ -472,14 +524,47 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
             });
         }
     };
-    validate_models(path, text, &specs)?;
+    validate_models(path, text, &specs, &config.upstream)?;
     Ok(specs)
+}
+
+/// Why `url` cannot be an upstream's base URL, if it cannot: it must be http or https with a
+/// host, and carry no user name or password (they would be printed and stored with errors;
+/// keys go in `api_key_env`), no query and no fragment (`/chat/completions` is appended).
+pub fn check_base_url(url: &str) -> std::result::Result<(), String> {
+    let example = "such as https://api.openai.com/v1";
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("not a URL ({e}): expected an http:// or https:// URL {example}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("expected an http:// or https:// URL {example}"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("the URL has no host: expected a URL {example}"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "the URL carries a user name or password: remove it and put the key in an \
+             environment variable named by api_key_env"
+                .into(),
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "the URL has a query or a fragment: give the base URL up to /v1, {example}"
+        ));
+    }
+    Ok(())
 }
 
 /// The largest sampling weight: weights are relative, and a bound keeps their sum finite.
 const MAX_WEIGHT: f64 = 1e9;
 
-fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
+fn validate_models(
+    path: &Path,
+    text: &str,
+    specs: &[ModelSpec],
+    upstream: &UpstreamConfig,
+) -> Result<()> {
     let mut seen = BTreeSet::new();
     for m in specs {
         let quoted = format!("\"{}\"", m.name);
@@ -489,6 +574,19 @@ fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
                 text,
                 "\"\"",
                 "a model name is empty: give every model a `name`".into(),
+            ));
+        }
+        if m.name.chars().any(char::is_control) {
+            let escaped = serde_json::to_string(&m.name).unwrap_or_default();
+            return Err(locate(
+                path,
+                text,
+                &escaped,
+                format!(
+                    "model name {:?} holds a control character (a newline, a tab, an escape): \
+                     names are shown in tables and must be plain text",
+                    m.name
+                ),
             ));
         }
         if !seen.insert(m.name.as_str()) {
@@ -514,17 +612,20 @@ fn validate_models(path: &Path, text: &str, specs: &[ModelSpec]) -> Result<()> {
             ));
         }
         if m.provider == ProviderKind::Openai {
-            for e in &m.endpoints {
-                if !(e.base_url.starts_with("http://") || e.base_url.starts_with("https://")) {
+            // The default upstream's URL was checked with config.jsonc, and is blamed there.
+            for e in m
+                .endpoints
+                .iter()
+                .filter(|e| e.base_url != upstream.base_url)
+            {
+                if let Err(why) = check_base_url(&e.base_url) {
+                    let at = format!("\"{}\"", e.base_url);
+                    let needle = if text.contains(&at) { &at } else { &quoted };
                     return Err(locate(
                         path,
                         text,
-                        &quoted,
-                        format!(
-                            "model `{}` has base_url `{}`: expected an http:// or https:// URL \
-                             such as https://api.openai.com/v1",
-                            m.name, e.base_url
-                        ),
+                        needle,
+                        format!("model `{}` has base_url `{}`: {why}", m.name, e.base_url),
                     ));
                 }
             }
@@ -548,6 +649,22 @@ fn read(path: &Path) -> Result<String> {
 /// Deserialises JSONC text into `T`, turning parse and type errors into [`Error::File`] with
 /// the line and column, and unknown keys into a message naming the nearest known key.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    let empty = jsonc_parser::parse_to_ast(
+        text,
+        &jsonc_parser::CollectOptions::default(),
+        &jsonc_options(),
+    )
+    .is_ok_and(|parsed| parsed.value.is_none());
+    if empty {
+        return Err(Error::File {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the file holds no JSON value (it is empty or only comments): write an \
+                      object such as {}"
+                .into(),
+        });
+    }
     jsonc_parser::parse_to_serde_value::<T>(text, &jsonc_options()).map_err(|e| {
         let kind = e.kind().to_string();
         // The parser places an unknown key at its object; point at the key itself.
@@ -562,14 +679,31 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> 
             });
         match key_at {
             Some(at) => located(path, text, Some(at), explain(&kind)),
-            None => Error::File {
-                path: path.to_owned(),
-                line: e.line_display(),
-                column: e.column_display(),
-                message: explain(&kind),
-            },
+            None => {
+                let message = match key_before(text, e.range().start) {
+                    Some(key) if kind.starts_with("invalid ") => {
+                        format!("`{key}`: {}", explain(&kind))
+                    }
+                    _ => explain(&kind),
+                };
+                Error::File {
+                    path: path.to_owned(),
+                    line: e.line_display(),
+                    column: e.column_display(),
+                    message,
+                }
+            }
         }
     })
+}
+
+/// The name of the key whose value starts at byte `at`: the last `"name":` before it.
+fn key_before(text: &str, at: usize) -> Option<&str> {
+    let before = text.get(..at.min(text.len()))?.trim_end();
+    let before = before.strip_suffix(':')?.trim_end();
+    let before = before.strip_suffix('"')?;
+    let start = before.rfind('"')?;
+    Some(&before[start + 1..])
 }
 
 /// JSON plus comments and trailing commas, nothing looser: a missing comma or a single-quoted
@@ -593,7 +727,7 @@ pub(crate) fn jsonc_options() -> jsonc_parser::ParseOptions {
 /// "unknown key `prot` (did you mean `port`?); known keys: ...".
 fn explain(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
-        return message.to_owned();
+        return plain_types(message);
     };
     let Some((key, expected)) = rest.split_once('`') else {
         return message.to_owned();
@@ -611,6 +745,41 @@ fn explain(message: &str) -> String {
         "unknown key `{key}`{hint}; known keys here: {}",
         known.join(", ")
     )
+}
+
+/// Serde's type names in words: "invalid type: string \"x\", expected u64" becomes "expected
+/// a whole number of 0 or more, found the string \"x\"".
+fn plain_types(message: &str) -> String {
+    fn kind(t: &str) -> String {
+        let t = t.trim();
+        match t {
+            "u8" => "a whole number from 0 to 255".into(),
+            "u16" => "a whole number from 0 to 65535".into(),
+            "u32" | "u64" | "usize" => "a whole number of 0 or more".into(),
+            "i32" | "i64" | "isize" => "a whole number".into(),
+            "f32" | "f64" => "a number".into(),
+            "a boolean" | "bool" => "true or false".into(),
+            "unit value" | "null" => "null".into(),
+            "a sequence" | "sequence" => "an array".into(),
+            "a map" | "map" => "an object".into(),
+            "option" => "a value or null".into(),
+            _ if t.starts_with("struct ") || t.starts_with("a map") => "an object".into(),
+            _ if t.starts_with("string ") => format!("the string {}", &t[7..]),
+            _ if t.starts_with("integer ") => format!("the number {}", t[8..].trim_matches('`')),
+            _ if t.starts_with("floating point ") => {
+                format!("the number {}", t[15..].trim_matches('`'))
+            }
+            _ => t.to_owned(),
+        }
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.split_once(", expected ")
+        {
+            return format!("expected {}, found {}", kind(expected), kind(found));
+        }
+    }
+    message.to_owned()
 }
 
 /// The candidate closest to `word` by edit distance, if any is close enough to be a typo.

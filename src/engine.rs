@@ -23,7 +23,7 @@ use crate::provider::{ChatRequest, Chunk, Message, Upstream};
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{Leaderboard, LeaderboardOptions};
 use crate::store::{BattleFilter, NewBattle, Prompt, SideOutcome, Store, VoteFilter};
-use crate::transfer::{self, battles::InputFormat};
+use crate::transfer::{self, battles::InputFormat, battles::Mapping};
 
 /// What `import` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -125,15 +125,28 @@ impl BattleRun {
 }
 
 impl Arena {
-    /// The engine over an open store.
-    pub fn new(store: Store, config: Config, models: Models) -> Result<Arena> {
+    /// The engine over an open store. A store that writes confirms first that the user-id
+    /// key in effect is the one its users were hashed with.
+    pub async fn new(store: Store, config: Config, models: Models) -> Result<Arena> {
         let upstream = Upstream::new(&config)?;
-        Ok(Arena {
+        let arena = Arena {
             store,
             config: Arc::new(config),
             models: Arc::new(models),
             upstream,
-        })
+        };
+        if arena.store.mode() != crate::store::Mode::Read {
+            let source = if arena.config.user_id_salt.is_empty() {
+                "the database's own user-id key".to_owned()
+            } else {
+                "user_id_salt in config.jsonc".to_owned()
+            };
+            arena
+                .store
+                .confirm_user_key(arena.salt().to_owned(), source)
+                .await?;
+        }
+        Ok(arena)
     }
 
     #[must_use]
@@ -345,7 +358,6 @@ impl Arena {
 
     /// Battles, newest first, blinded until voted.
     pub async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleView>> {
-        self.expire_stale().await?;
         Ok(self
             .store
             .battles(filter)
@@ -378,13 +390,15 @@ impl Arena {
         &self,
         path: &Path,
         format: InputFormat,
+        mapping: &Mapping,
         progress: impl Fn(u64) + Send + 'static,
     ) -> Result<ImportSummary> {
         let started = Instant::now();
         let (tx, mut rx) = mpsc::channel::<transfer::battles::Chunk>(2);
         let owned = path.to_owned();
+        let mapping = mapping.clone();
         let reader = tokio::task::spawn_blocking(move || {
-            transfer::battles::read(&owned, format, |chunk| {
+            transfer::battles::read(&owned, format, &mapping, |chunk| {
                 tx.blocking_send(chunk)
                     .map_err(|_| Error::Internal("the import writer stopped".into()))
             })
@@ -436,7 +450,18 @@ impl Arena {
         options: &LeaderboardOptions,
         filter: VoteFilter,
     ) -> Result<Leaderboard> {
+        options.check().map_err(Error::Input)?;
         let votes = self.store.votes(filter).await?;
+        if let Some((name, _)) = &options.anchor
+            && !votes.names.contains(name)
+        {
+            let hint = crate::config::nearest(name, votes.names.iter().map(String::as_str))
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(Error::Input(format!(
+                "anchor model `{name}` is not in this database{hint}"
+            )));
+        }
         Ok(crate::rating::leaderboard::compute(
             &votes,
             options,

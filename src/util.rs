@@ -24,8 +24,89 @@ pub fn hash_user(salt: &str, user: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Text from outside the process (a model's answer, an upstream's error, an imported name)
+/// made safe to print on a terminal: escape sequences (CSI, OSC, DCS and the rest, in their
+/// 7-bit and 8-bit forms) and other control characters are removed, and so are the bidi
+/// overrides that reorder what is shown; newlines stay; tabs become spaces to the next
+/// multiple of 8, so columns stay aligned; `\r\n` becomes `\n`.
+#[must_use]
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0usize;
+    let mut chars = text.chars().peekable();
+    // Skips a string sequence (OSC, DCS, ...) up to its terminator: BEL, ESC \ or ST.
+    fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        while let Some(c) = chars.next() {
+            match c {
+                '\u{7}' | '\u{9c}' => return,
+                '\u{1b}' if chars.peek() == Some(&'\\') => {
+                    chars.next();
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Skips the parameters, intermediates and final byte of a CSI sequence.
+    fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+        for c in chars.by_ref() {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                return;
+            }
+            if !('\u{20}'..='\u{3f}').contains(&c) {
+                return;
+            }
+        }
+    }
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                out.push('\n');
+                column = 0;
+            }
+            '\t' => {
+                let to = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', to));
+                column += to;
+            }
+            '\u{1b}' => match chars.next() {
+                Some('[') => skip_csi(&mut chars),
+                Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
+                Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+                    // Intermediates, then one final character (e.g. ESC ( B).
+                    while chars
+                        .peek()
+                        .is_some_and(|c| ('\u{20}'..='\u{2f}').contains(c))
+                    {
+                        chars.next();
+                    }
+                    chars.next();
+                }
+                _ => {}
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c if c.is_control() => {}
+            c => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terminal_safe_text_keeps_words_and_newlines_only() {
+        let nasty = "a\x1b[2Jb\x1b]0;TITLE\x07c\x1b[10;5Hd\r\ne\u{9b}31mf\x1b]8;;http://x\x1b\\g\u{202e}h\x00";
+        assert_eq!(super::terminal_safe(nasty), "abcd\nefgh");
+        assert_eq!(super::terminal_safe("x\ty\n\tz"), "x       y\n        z");
+        assert_eq!(super::terminal_safe("ünïcode 字"), "ünïcode 字");
+    }
+
     #[test]
     fn user_hash_depends_on_salt_and_hides_the_id() {
         let h = super::hash_user("s1", "discord:123");

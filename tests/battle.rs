@@ -596,6 +596,7 @@ fn global_flags_work_after_the_subcommand() {
 #[test]
 fn verbose_names_the_files_it_uses_and_quiet_says_nothing_extra() {
     let t = Test::new();
+    t.create_db();
     let out = t.arena().args(["-v", "battles"]).run().success();
     for file in [t.db(), t.path("config.jsonc"), t.path("models.json")] {
         let shown = file.display().to_string();

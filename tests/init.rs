@@ -8,12 +8,15 @@ fn init_writes_templates_that_load() {
     let out = t.arena().args(["init", "--dir", "conf"]).run().success();
     let config = t.path("conf/config.jsonc");
     let models = t.path("conf/models.json");
+    // The database is made too; the key that hashes user ids is its own, not in the file.
     out.stdout_contains("config.jsonc")
-        .stdout_contains("models.json");
+        .stdout_contains("models.json")
+        .stdout_contains("arena.sqlite3");
+    assert!(t.db().is_file());
     let written = std::fs::read_to_string(&config).expect("config.jsonc written");
     assert!(
-        !written.contains("\"user_id_salt\": \"\""),
-        "init leaves the salt empty:\n{written}"
+        written.contains("\"user_id_salt\": \"\""),
+        "init writes a salt into the config:\n{written}"
     );
 
     // The written pair is accepted as it is.

@@ -155,6 +155,7 @@ fn min_battles_leaves_models_out_and_output_writes_a_file() {
 #[test]
 fn an_empty_leaderboard_is_not_an_error() {
     let t = Test::new();
+    t.create_db();
     let board = leaderboard(&t, "json", &[]).json();
     assert_eq!(board["leaderboard"], json!([]));
     assert_eq!(board["votes"], json!(0));

@@ -58,7 +58,7 @@ fn an_empty_prompt_is_not_added() {
         .run()
         .code(2)
         .stderr_contains("empty");
-    assert_eq!(pool(&t), json!([]));
+    assert!(!t.db().exists(), "a refused prompt created the database");
 }
 
 #[test]
@@ -128,5 +128,10 @@ fn a_malformed_prompt_set_is_located_and_adds_nothing() {
         .run()
         .code(2)
         .stderr_contains("broken.json:3:");
+    assert!(
+        !t.db().exists(),
+        "a refused prompt set created the database"
+    );
+    t.create_db();
     assert_eq!(pool(&t), json!([]));
 }

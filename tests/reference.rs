@@ -11,7 +11,7 @@ use arena::rating::bt::{self, BtOptions};
 use arena::rating::elo::{self, EloParams};
 use arena::rating::pair_counts;
 use arena::store::VoteRow;
-use arena::transfer::battles::{InputFormat, read};
+use arena::transfer::battles::{InputFormat, Mapping, read};
 use serde_json::Value;
 
 fn shared(path: &str) -> PathBuf {
@@ -32,7 +32,7 @@ fn fixture(name: &str) -> Value {
 fn votes_of(path: &Path) -> (Vec<String>, Vec<VoteRow>) {
     let mut names = Vec::new();
     let mut votes = Vec::new();
-    let skips = read(path, InputFormat::Auto, |chunk| {
+    let skips = read(path, InputFormat::Auto, &Mapping::default(), |chunk| {
         names = chunk.names;
         votes.extend(chunk.rows.iter().map(|r| VoteRow {
             model_a: r.model_a,

@@ -1,7 +1,7 @@
 //! The store and engine directly, on a real SQLite file: expiry of stale battles.
 
 use arena::battle::{Origin, Status, Winner};
-use arena::store::{NewBattle, SideOutcome, Store};
+use arena::store::{Mode, NewBattle, SideOutcome, Store};
 
 fn side(text: &str) -> SideOutcome {
     SideOutcome {
@@ -15,7 +15,7 @@ fn stale_battles_expire_and_cannot_be_voted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let store = Store::open(&dir.path().join("a.sqlite3"))
+        let store = Store::open(&dir.path().join("a.sqlite3"), Mode::Create)
             .await
             .expect("open");
         let new = |prompt: &str| NewBattle {

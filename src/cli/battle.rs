@@ -8,12 +8,13 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::render;
-use super::{Context, Format};
+use super::{Context, Format, ItemOutput};
 use crate::battle::sampler::Pairing;
 use crate::battle::{BattleView, Origin, Reveal, Status, Winner, parse_id};
 use crate::config::Tier;
 use crate::engine::{BattleEvent, BattleRequest, PromptSource, Side};
 use crate::error::Error;
+use crate::store::Mode;
 
 #[derive(Debug, Args)]
 pub struct BattleArgs {
@@ -33,8 +34,14 @@ pub struct BattleArgs {
     #[arg(long, requires = "random_prompt")]
     theme: Option<String>,
 
-    /// Pin the two models, e.g. --models gpt-4o,claude-3-opus (sides are still random)
-    #[arg(long = "models", value_name = "A,B", value_delimiter = ',')]
+    /// Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still
+    /// random). The models file itself is given before the subcommand: arena --models FILE battle
+    #[arg(
+        long = "models",
+        visible_alias = "pair",
+        value_name = "A,B",
+        value_delimiter = ','
+    )]
     pinned: Option<Vec<String>>,
 
     /// Draw both models from this tier
@@ -60,6 +67,9 @@ pub struct BattleArgs {
     /// Who is asking (stored only as a salted hash), e.g. cli:alice
     #[arg(long)]
     user: Option<String>,
+
+    #[command(flatten)]
+    output: ItemOutput,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -77,6 +87,9 @@ pub struct VoteArgs {
     /// Who votes (stored only as a salted hash)
     #[arg(long)]
     user: Option<String>,
+
+    #[command(flatten)]
+    output: ItemOutput,
 }
 
 fn read_prompt(args: &BattleArgs) -> Result<PromptSource, Error> {
@@ -119,8 +132,17 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
             .into());
         }
     };
+    if let Some(t) = args.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(Error::Input(format!(
+            "--temperature {t}: expected a number from 0 to 2, such as 0.7"
+        ))
+        .into());
+    }
     let prompt = read_prompt(&args)?;
-    let arena = ctx.arena().await?;
+    let format = args.output.format();
+    let arena = ctx.arena(Mode::Create).await?;
     let pairing = Pairing {
         pinned,
         tier: args.tier.map(|t| match t {
@@ -129,7 +151,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         }),
     };
     let interactive = !args.no_vote
-        && ctx.global.format == Format::Table
+        && format == Format::Table
         && console::Term::stdout().is_term()
         && console::Term::stderr().is_term()
         && std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -174,13 +196,16 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
             let record = arena.store().battle(id).await?;
             for (label, side) in [("Assistant A", &record.a), ("Assistant B", &record.b)] {
                 if let Some(e) = &side.error {
-                    eprintln!("{label} ({}): {e}", side.model);
+                    eprintln!(
+                        "{label} ({}): {}",
+                        render::terminal_safe(&side.model),
+                        render::terminal_safe(e)
+                    );
                 }
             }
         }
-        match ctx.global.format {
-            Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
-            _ => {}
+        if format != Format::Table {
+            render::print_json(&view, format)?;
         }
         return Err(Error::Upstream(format!(
             "battle {id} failed: {}",
@@ -190,9 +215,9 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     }
 
     if !interactive {
-        match ctx.global.format {
-            Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
-            _ => println!("{id}"),
+        match format {
+            Format::Table => println!("{id}"),
+            _ => render::print_json(&view, format)?,
         }
         ctx.note(format!(
             "battle {id} is waiting for a vote: arena vote {id} a|b|tie|bothbad|skip"
@@ -207,6 +232,8 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         .items(items)
         .default(0)
         .interact_opt();
+    // However the prompt ends, the cursor it hid comes back.
+    let _ = console::Term::stderr().show_cursor();
     let choice = match choice {
         Ok(choice) => choice,
         // Ctrl-C at the prompt: no vote, the battle waits for one.
@@ -237,11 +264,11 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
 pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
     let id = parse_id(&args.id)?;
     let winner: Winner = args.choice.parse()?;
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Write).await?;
     let reveal: Reveal = arena.vote(id, winner, args.user.as_deref()).await?;
-    match ctx.global.format {
-        Format::Json | Format::Jsonl => render::print_json(&reveal, ctx.global.format)?,
-        _ => print!("{}", render::reveal(&reveal)),
+    match args.output.format() {
+        Format::Table => print!("{}", render::reveal(&reveal)),
+        format => render::print_json(&reveal, format)?,
     }
     Ok(0)
 }
@@ -360,14 +387,16 @@ pub(super) fn battle_text(view: &BattleView) -> String {
     match (&view.model_a, &view.model_b, view.winner) {
         (Some(a), Some(b), Some(w)) => {
             out.push_str(&format!(
-                "\nAssistant A: {a}\nAssistant B: {b}\nVote: {}\n",
+                "\nAssistant A: {}\nAssistant B: {}\nVote: {}\n",
+                render::terminal_safe(a),
+                render::terminal_safe(b),
                 w.as_str()
             ));
         }
         _ => out.push_str(&format!("\nStatus: {}\n", view.status)),
     }
     if let Some(e) = &view.error {
-        out.push_str(&format!("Error: {e}\n"));
+        out.push_str(&format!("Error: {}\n", render::terminal_safe(e)));
     }
     out
 }

@@ -3,14 +3,16 @@
 use clap::Args;
 
 use super::render;
-use super::{Context, Format};
+use super::{Context, Format, ItemOutput, RowsFormat};
 use crate::battle::{Status, parse_id};
-use crate::store::BattleFilter;
+use crate::store::{BattleFilter, Mode};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The battle id
     id: String,
+    #[command(flatten)]
+    output: ItemOutput,
 }
 
 #[derive(Debug, Args)]
@@ -27,6 +29,8 @@ pub struct BattlesArgs {
     /// At most this many battles, newest first
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    #[command(flatten)]
+    output: RowsFormat,
 }
 
 #[derive(Debug, Args)]
@@ -38,11 +42,11 @@ pub struct UnstuckArgs {
 
 pub async fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     let id = parse_id(&args.id)?;
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Read).await?;
     let view = arena.battle(id).await?;
-    match ctx.global.format {
-        Format::Json | Format::Jsonl => render::print_json(&view, ctx.global.format)?,
-        _ => print!("{}", super::battle::battle_text(&view)),
+    match args.output.format() {
+        Format::Table => print!("{}", super::battle::battle_text(&view)),
+        format => render::print_json(&view, format)?,
     }
     Ok(0)
 }
@@ -77,14 +81,22 @@ pub async fn list(ctx: &Context, args: &BattlesArgs) -> anyhow::Result<u8> {
             .transpose()?,
         limit: Some(args.limit),
     };
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Read).await?;
     let battles = arena.battles(filter).await?;
-    match ctx.global.format {
+    match args.output.format {
         Format::Json => render::print_json(&battles, Format::Json)?,
         Format::Jsonl => {
             for b in &battles {
                 render::print_json(b, Format::Jsonl)?;
             }
+        }
+        // The columns and names of `arena export battles --format csv`.
+        Format::Csv => {
+            let rows: Vec<Vec<String>> = battles.iter().map(render::battle_csv_row).collect();
+            super::emit(
+                None,
+                &render::table(Format::Csv, &render::BATTLE_CSV_HEADER, &rows),
+            )?;
         }
         format => {
             let rows: Vec<Vec<String>> = battles
@@ -117,7 +129,7 @@ pub async fn list(ctx: &Context, args: &BattlesArgs) -> anyhow::Result<u8> {
 }
 
 pub async fn unstuck(ctx: &Context, args: &UnstuckArgs) -> anyhow::Result<u8> {
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Write).await?;
     let n = arena.unstuck(args.user.as_deref()).await?;
     match n {
         0 => println!("no stuck battles found"),

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::render;
 use super::{Context, Format};
 use crate::error::Error;
-use crate::store::{BattleFilter, ExportedVote};
+use crate::store::{BattleFilter, ExportedVote, Mode};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// What to export
     what: What,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    format: ExportFormat,
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -23,10 +27,21 @@ pub struct ExportArgs {
 enum What {
     /// Every battle (model names only for voted ones)
     Battles,
-    /// Every vote: model_a, model_b, winner, tstamp (importable again with `arena import`)
+    /// Every vote with the fields that identify it (importing the export again adds nothing)
     Votes,
     /// The default leaderboard (Bradley-Terry, 100 bootstrap rounds, seed 0)
     Leaderboard,
+}
+
+/// The formats of an export: data for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    /// One JSON object per line
+    Jsonl,
+    /// One JSON document
+    Json,
+    /// A header line and one row per record
+    Csv,
 }
 
 fn sink(output: Option<&PathBuf>) -> Result<Box<dyn Write + Send>, Error> {
@@ -39,12 +54,7 @@ fn sink(output: Option<&PathBuf>) -> Result<Box<dyn Write + Send>, Error> {
 }
 
 pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
-    let arena = ctx.arena_without_models().await?;
-    // Exports default to JSON Lines; `--format json` gives one array, `csv` a table.
-    let format = match ctx.global.format {
-        Format::Table | Format::Markdown => Format::Jsonl,
-        f => f,
-    };
+    let arena = ctx.arena_without_models(Mode::Read).await?;
     let name = args
         .output
         .as_ref()
@@ -55,7 +65,8 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
     };
     match args.what {
         What::Votes => {
-            let mut writer = VoteWriter::new(format, sink(args.output.as_ref())?);
+            let mut writer =
+                VoteWriter::new(args.format, sink(args.output.as_ref())?).map_err(&io)?;
             arena
                 .store()
                 .export_votes(Box::new(move |vote| {
@@ -75,52 +86,35 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
                 })
                 .await?;
             let mut out = sink(args.output.as_ref())?;
-            match format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &battles)?;
+            match args.format {
+                ExportFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &battles)
+                        .map_err(std::io::Error::from)
+                        .map_err(&io)?;
                     out.write_all(b"\n").map_err(&io)?;
-                    out.flush().map_err(&io)?;
                 }
-                Format::Csv => {
-                    let mut w = csv::Writer::from_writer(out);
-                    w.write_record([
-                        "battle_id",
-                        "created_at",
-                        "status",
-                        "prompt",
-                        "prompt_theme",
-                        "response_a",
-                        "response_b",
-                        "model_a",
-                        "model_b",
-                        "winner",
-                        "error",
-                    ])?;
+                ExportFormat::Csv => {
+                    let mut w = csv::Writer::from_writer(&mut out);
+                    w.write_record(render::BATTLE_CSV_HEADER)
+                        .map_err(csv_io)
+                        .map_err(&io)?;
                     for b in &battles {
-                        w.write_record([
-                            b.battle_id.clone(),
-                            b.created_at.clone(),
-                            b.status.to_string(),
-                            b.prompt.clone(),
-                            b.prompt_theme.clone(),
-                            b.response_a.clone().unwrap_or_default(),
-                            b.response_b.clone().unwrap_or_default(),
-                            b.model_a.clone().unwrap_or_default(),
-                            b.model_b.clone().unwrap_or_default(),
-                            b.winner.map(|w| w.as_str().to_owned()).unwrap_or_default(),
-                            b.error.clone().unwrap_or_default(),
-                        ])?;
+                        w.write_record(render::battle_csv_row(b))
+                            .map_err(csv_io)
+                            .map_err(&io)?;
                     }
                     w.flush().map_err(&io)?;
                 }
-                _ => {
+                ExportFormat::Jsonl => {
                     for b in &battles {
-                        serde_json::to_writer(&mut out, b)?;
+                        serde_json::to_writer(&mut out, b)
+                            .map_err(std::io::Error::from)
+                            .map_err(&io)?;
                         out.write_all(b"\n").map_err(&io)?;
                     }
-                    out.flush().map_err(&io)?;
                 }
             }
+            out.flush().map_err(&io)?;
         }
         What::Leaderboard => {
             let options = crate::rating::LeaderboardOptions {
@@ -131,11 +125,23 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
             let board = arena
                 .leaderboard(&options, crate::store::VoteFilter::default())
                 .await?;
+            let format = match args.format {
+                ExportFormat::Jsonl => Format::Jsonl,
+                ExportFormat::Json => Format::Json,
+                ExportFormat::Csv => Format::Csv,
+            };
             let text = super::leaderboard::format(&board, format)?;
             super::emit(args.output.as_deref(), &text)?;
         }
     }
     Ok(0)
+}
+
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
 }
 
 /// Writes votes one at a time in the chosen format.
@@ -149,12 +155,18 @@ enum VoteWriter {
 }
 
 impl VoteWriter {
-    fn new(format: Format, out: Box<dyn Write + Send>) -> Self {
-        match format {
-            Format::Json => VoteWriter::Array { out, first: true },
-            Format::Csv => VoteWriter::Csv(Box::new(csv::Writer::from_writer(out))),
-            _ => VoteWriter::Lines(out),
-        }
+    fn new(format: ExportFormat, out: Box<dyn Write + Send>) -> std::io::Result<Self> {
+        Ok(match format {
+            ExportFormat::Json => VoteWriter::Array { out, first: true },
+            ExportFormat::Csv => {
+                // The header comes first, even when no vote follows: an empty export is a
+                // file that imports (as nothing).
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(ExportedVote::FIELDS).map_err(csv_io)?;
+                VoteWriter::Csv(Box::new(w))
+            }
+            ExportFormat::Jsonl => VoteWriter::Lines(out),
+        })
     }
 
     fn write(&mut self, v: &ExportedVote) -> std::io::Result<()> {
@@ -168,9 +180,7 @@ impl VoteWriter {
                 *first = false;
                 serde_json::to_writer(&mut *out, v).map_err(std::io::Error::from)
             }
-            VoteWriter::Csv(w) => w
-                .serialize(v)
-                .map_err(|e| std::io::Error::other(e.to_string())),
+            VoteWriter::Csv(w) => w.write_record(v.cells()).map_err(csv_io),
         }
     }
 

@@ -3,30 +3,67 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::render;
-use super::{Context, Format};
+use super::{Context, Format, ItemOutput};
 use crate::error::Error;
-use crate::transfer::battles::InputFormat;
+use crate::store::Mode;
+use crate::transfer::battles::{InputFormat, Mapping};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A JSON array, JSON Lines or CSV file of {model_a, model_b, winner} records
     file: PathBuf,
-    /// The file's format
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    input_format: InputFormat,
+    /// The file's format [default: by extension, then by its first character]
+    #[arg(long, value_enum, default_value_t = FileFormat::Auto)]
+    input_format: FileFormat,
+    /// A field under another name, e.g. --column model_a=left (fields: model_a, model_b,
+    /// winner, tstamp, judge, question_id, battle_id, vote_id); repeatable
+    #[arg(long, value_name = "FIELD=NAME")]
+    column: Vec<String>,
+    /// A winner value that means an outcome, e.g. --winner-value left=model_a (outcomes:
+    /// model_a, model_b, tie, both_bad, skip); repeatable
+    #[arg(long, value_name = "VALUE=OUTCOME")]
+    winner_value: Vec<String>,
+    #[command(flatten)]
+    output: ItemOutput,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FileFormat {
+    Auto,
+    Json,
+    Jsonl,
+    Csv,
 }
 
 pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
-    let size = std::fs::metadata(&args.file)
-        .map_err(|e| Error::io(&args.file, e))?
-        .len();
-    let arena = ctx.arena_without_models().await?;
+    let mut mapping = Mapping::default();
+    for c in &args.column {
+        mapping.column(c)?;
+    }
+    for w in &args.winner_value {
+        mapping.winner(w)?;
+    }
+    let format = match args.input_format {
+        FileFormat::Auto => InputFormat::Auto,
+        FileFormat::Json => InputFormat::Json,
+        FileFormat::Jsonl => InputFormat::Jsonl,
+        FileFormat::Csv => InputFormat::Csv,
+    };
+    let meta = std::fs::metadata(&args.file).map_err(|e| Error::io(&args.file, e))?;
+    if meta.is_dir() {
+        return Err(Error::Input(format!(
+            "{} is a directory: give a battle log file",
+            args.file.display()
+        ))
+        .into());
+    }
+    let arena = ctx.arena_without_models(Mode::Create).await?;
     let bar = if ctx.progress_enabled() {
-        ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr())
+        ProgressBar::with_draw_target(Some(meta.len()), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     };
@@ -36,26 +73,33 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
     );
     let progress = bar.clone();
     let summary = arena
-        .import(&args.file, args.input_format, move |bytes| {
-            progress.set_position(bytes)
+        .import(&args.file, format, &mapping, move |bytes| {
+            progress.set_position(bytes);
         })
         .await;
     bar.finish_and_clear();
     let summary = summary?;
-    match ctx.global.format {
-        Format::Json | Format::Jsonl => render::print_json(&summary, ctx.global.format)?,
-        _ => {
+    let skipped = summary.skipped.total();
+    match args.output.format() {
+        Format::Table => {
             #[allow(clippy::cast_precision_loss)]
             let rate = summary.imported as f64 / summary.seconds.max(1e-9);
             println!(
-                "imported {} votes from {} in {:.2} s ({:.0} rows/s); {} already imported; {} skipped",
-                summary.imported,
-                summary.file,
+                "imported {} from {} in {:.2} s ({:.0} rows/s); {} already imported; {} skipped",
+                plural(summary.imported, "vote"),
+                render::terminal_safe(&summary.file),
                 summary.seconds,
                 rate,
                 summary.duplicates,
-                summary.skipped.total()
+                skipped
             );
+            for (identity, count) in &summary.skipped.identities {
+                println!(
+                    "  {} identified {}",
+                    plural(*count, "record"),
+                    identity.describe()
+                );
+            }
             for (reason, (count, first)) in &summary.skipped.reasons {
                 println!(
                     "  skipped {count}: {reason} (first at {} {first})",
@@ -63,6 +107,23 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
                 );
             }
         }
+        format => render::print_json(&summary, format)?,
+    }
+    if summary.imported == 0 && summary.duplicates == 0 && skipped > 0 {
+        return Err(Error::Input(format!(
+            "{}: no record could be imported ({skipped} skipped, reasons above)",
+            args.file.display()
+        ))
+        .into());
     }
     Ok(0)
+}
+
+/// "1 vote", "2 votes".
+pub(crate) fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

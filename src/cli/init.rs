@@ -1,13 +1,14 @@
-//! `arena init`: a commented `config.jsonc` (with a fresh `user_id_salt`) and a `models.json`
-//! template in the config directory. Never overwrites without `--force`.
+//! `arena init`: a commented `config.jsonc` and a `models.json` template in the config
+//! directory, and the database. Never overwrites without `--force`. The key that hashes user
+//! ids is the database's own and is never rotated by `init` (see `Store::open`).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use rand::RngExt;
 
 use super::Context;
 use crate::error::Error;
+use crate::store::Mode;
 
 /// The templates are the files at the top of the repository.
 const CONFIG_TEMPLATE: &str = include_str!("../../config.jsonc");
@@ -23,7 +24,7 @@ pub struct InitArgs {
     force: bool,
 }
 
-pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
+pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => crate::config::project_dirs()
@@ -32,14 +33,9 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
             .to_owned(),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let salt: [u8; 32] = rand::rng().random();
-    let config = CONFIG_TEMPLATE.replace(
-        "\"user_id_salt\": \"\"",
-        &format!("\"user_id_salt\": \"{}\"", hex::encode(salt)),
-    );
     let files = [
-        (dir.join("config.jsonc"), config),
-        (dir.join("models.json"), MODELS_TEMPLATE.to_owned()),
+        (dir.join("config.jsonc"), CONFIG_TEMPLATE),
+        (dir.join("models.json"), MODELS_TEMPLATE),
     ];
     if !args.force
         && let Some((existing, _)) = files.iter().find(|(p, _)| p.exists())
@@ -54,6 +50,8 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
         std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
         println!("{}", path.display());
     }
+    let store = ctx.store(Mode::Create).await?;
+    println!("{}", store.path().display());
     ctx.note("edit models.json to list your models, then: arena battle \"your question\"");
     Ok(0)
 }

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::render;
-use super::{Context, Format};
+use super::{Context, Format, RowsFormat};
 use crate::Arena;
 use crate::config::Tier;
 use crate::error::{Error, Result};
 use crate::rating::glicko2::{Glicko2Params, parse_period};
 use crate::rating::{Leaderboard, LeaderboardOptions, Method, Row};
-use crate::store::VoteFilter;
+use crate::store::{Mode, VoteFilter};
 
 /// Which votes count.
 #[derive(Debug, Args)]
@@ -86,17 +86,18 @@ impl FilterArgs {
 #[derive(Debug, Args)]
 pub struct LeaderboardArgs {
     /// Rating method
-    #[arg(long, value_enum, default_value_t = Method::Bt)]
-    method: Method,
+    #[arg(long, value_enum, default_value_t = MethodArg::Bt)]
+    method: MethodArg,
     /// Bootstrap rounds for the confidence intervals of bt (0 = sandwich estimator only)
-    #[arg(long, default_value_t = 100)]
-    bootstrap: usize,
-    /// Seed of the bootstrap
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Coverage of the confidence intervals
-    #[arg(long, default_value_t = 0.95)]
-    ci: f64,
+    /// [default: 100]
+    #[arg(long)]
+    bootstrap: Option<usize>,
+    /// Seed of the bootstrap of bt [default: 0]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Coverage of the confidence intervals of bt and glicko2 [default: 0.95]
+    #[arg(long)]
+    ci: Option<f64>,
     /// Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114
     #[arg(long, value_name = "MODEL=RATING")]
     anchor: Option<String>,
@@ -108,6 +109,19 @@ pub struct LeaderboardArgs {
     /// Write to this file instead of stdout
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    format: RowsFormat,
+}
+
+/// The rating methods, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MethodArg {
+    /// Bradley-Terry maximum likelihood with confidence intervals
+    Bt,
+    /// Online Elo in vote order
+    Elo,
+    /// Glicko-2, periodic and realtime
+    Glicko2,
 }
 
 fn parse_anchor(text: &str) -> Result<(String, f64)> {
@@ -124,20 +138,60 @@ fn parse_anchor(text: &str) -> Result<(String, f64)> {
     Ok((model.trim().to_owned(), rating))
 }
 
+/// Options that a method does not use are an error, not silently ignored.
+fn check_flags(args: &LeaderboardArgs, method: Method) -> Result<()> {
+    let name = match method {
+        Method::Bt => return Ok(()),
+        Method::Elo => "elo",
+        Method::Glicko2 => "glicko2",
+    };
+    let mut unused = Vec::new();
+    if args.bootstrap.is_some() {
+        unused.push("--bootstrap");
+    }
+    if args.seed.is_some() {
+        unused.push("--seed");
+    }
+    if args.anchor.is_some() {
+        unused.push("--anchor");
+    }
+    if args.ci.is_some() && method == Method::Elo {
+        unused.push("--ci");
+    }
+    if unused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{} only apply to --method bt, not {name}",
+        unused.join(", ")
+    )))
+}
+
 pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
-    if !(args.ci > 0.0 && args.ci < 1.0) {
-        return Err(Error::Input(format!(
-            "--ci {}: expected a coverage between 0 and 1, such as 0.95",
-            args.ci
-        ))
-        .into());
+    let method = match args.method {
+        MethodArg::Bt => Method::Bt,
+        MethodArg::Elo => Method::Elo,
+        MethodArg::Glicko2 => Method::Glicko2,
+    };
+    check_flags(args, method)?;
+    let ci = args.ci.unwrap_or(0.95);
+    let bootstrap = args.bootstrap.unwrap_or(100);
+    if let Err(why) = (LeaderboardOptions {
+        method,
+        ci,
+        bootstrap,
+        ..LeaderboardOptions::default()
+    })
+    .check()
+    {
+        return Err(Error::Input(format!("--bootstrap {bootstrap} --ci {ci}: {why}")).into());
     }
     let anchor = args.anchor.as_deref().map(parse_anchor).transpose()?;
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Read).await?;
     let filter = args.filter.to_filter(&arena)?;
     let g = &arena.config().glicko2;
     let options = LeaderboardOptions {
-        method: args.method,
+        method,
         elo: arena.elo_params(),
         glicko2: Glicko2Params {
             initial_rating: g.initial_rating,
@@ -146,25 +200,31 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
             tau: g.tau,
             period_ms: parse_period(&g.rating_period)?,
         },
-        bootstrap: args.bootstrap,
-        seed: args.seed,
-        ci: args.ci,
+        bootstrap,
+        seed: args.seed.unwrap_or(0),
+        ci,
         anchor,
         min_battles: args.min_battles,
         now_ms: jiff::Timestamp::now().as_millisecond(),
     };
     let board = arena.leaderboard(&options, filter).await?;
-    let text = format(&board, ctx.global.format)?;
+    let fmt = args.format.format();
+    let text = format(&board, fmt)?;
     super::emit(args.output.as_deref(), &text)?;
-    if matches!(ctx.global.format, Format::Table | Format::Markdown) {
+    if matches!(fmt, Format::Table | Format::Markdown) {
         for note in &board.notes {
-            ctx.note(format!("note: {note}"));
+            ctx.note(format!("note: {}", render::terminal_safe(note)));
         }
         if board.leaderboard.is_empty() {
-            ctx.note(if args.filter.any() {
-                "no votes match these filters (--since, --until, --tier, --theme)"
+            ctx.note(if board.dropped_models > 0 {
+                format!(
+                    "no model has {} or more battles (--min-battles)",
+                    args.min_battles
+                )
+            } else if args.filter.any() {
+                "no votes match these filters (--since, --until, --tier, --theme)".to_owned()
             } else {
-                "no votes yet: run `arena battle` and vote, or `arena import FILE`"
+                "no votes yet: run `arena battle` and vote, or `arena import FILE`".to_owned()
             });
         }
     }
@@ -183,6 +243,7 @@ struct Column {
 fn fixed(x: Option<f64>, digits: usize, exact: bool) -> String {
     match x {
         None => String::new(),
+        Some(x) if x.is_infinite() && !exact => "∞".into(),
         Some(x) if exact => x.to_string(),
         Some(x) => format!("{x:.digits$}"),
     }

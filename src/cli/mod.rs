@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::Arena;
 use crate::config::{self, Config, Models};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Mode, Store};
 
 /// Blind, pairwise comparison of language models, with leaderboards in one SQLite file.
 #[derive(Debug, Parser)]
@@ -43,32 +43,46 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The SQLite database [default: arena.sqlite3 in the data directory]
-    #[arg(long, global = true, env = "ARENA_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "ARENA_DB",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub db: Option<PathBuf>,
 
     /// The configuration file [default: ./config.jsonc, else the config directory]
-    #[arg(long, global = true, env = "ARENA_CONFIG", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "ARENA_CONFIG",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
 
     /// Say more (which files are used, upstream details); repeat for more
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
 
     /// Print only results and errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
 
     /// When to use colour
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
 
     /// Never draw progress bars
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_progress: bool,
-
-    /// Output format of commands that print data
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
 }
 
 /// When to colour output.
@@ -87,6 +101,54 @@ pub enum Format {
     Jsonl,
     Csv,
     Markdown,
+}
+
+/// `--format` of commands that print rows: every format.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RowsFormat {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+impl RowsFormat {
+    #[must_use]
+    pub fn format(self) -> Format {
+        self.format
+    }
+}
+
+/// The formats of commands that print one thing (a battle, a reveal, a summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ItemFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+impl From<ItemFormat> for Format {
+    fn from(f: ItemFormat) -> Format {
+        match f {
+            ItemFormat::Table => Format::Table,
+            ItemFormat::Json => Format::Json,
+            ItemFormat::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
+/// `--format` of commands that print one thing.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ItemOutput {
+    /// Output format (`table` is for people; json and jsonl for scripts)
+    #[arg(long = "format", value_enum, default_value_t = ItemFormat::Table)]
+    pub item_format: ItemFormat,
+}
+
+impl ItemOutput {
+    #[must_use]
+    pub fn format(self) -> Format {
+        self.item_format.into()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,8 +194,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(&cli.global);
     apply_color(cli.global.color);
+    init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -152,14 +214,22 @@ pub fn main() -> ExitCode {
 }
 
 fn report(e: &anyhow::Error) -> ExitCode {
-    if let Some(io) = e.downcast_ref::<std::io::Error>()
-        && io.kind() == std::io::ErrorKind::BrokenPipe
-    {
+    // A reader that went away (`arena export votes | head -1`) is not a failure.
+    let broken_pipe = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| cause.downcast_ref::<Error>().and_then(Error::io_kind))
+            == Some(std::io::ErrorKind::BrokenPipe)
+    });
+    if broken_pipe {
         return ExitCode::SUCCESS;
     }
     let code = e.downcast_ref::<Error>().map_or(1, Error::exit_code);
     let style = console::Style::new().red().bold().for_stderr();
-    eprintln!("{} {e:#}", style.apply_to("error:"));
+    // Messages may quote upstream or imported text: never let it drive the terminal.
+    let message = render::terminal_safe(&format!("{e:#}"));
+    eprintln!("{} {message}", style.apply_to("error:"));
     ExitCode::from(code)
 }
 
@@ -172,9 +242,15 @@ fn init_logging(global: &Global) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ARENA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("arena={level}")));
+    let ansi = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => console::colors_enabled_stderr(),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .without_time()
         .with_target(false)
         .try_init();
@@ -198,9 +274,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = Context {
         global: cli.global,
         models_file: cli.models_file,
+        opened: std::sync::Mutex::new(Vec::new()),
     };
-    match cli.command {
-        Command::Init(args) => init::run(&ctx, &args),
+    let outcome = match cli.command {
+        Command::Init(args) => init::run(&ctx, &args).await,
         Command::Battle(args) => battle::run(&ctx, args).await,
         Command::Vote(args) => battle::vote(&ctx, &args).await,
         Command::Show(args) => battles::show(&ctx, &args).await,
@@ -214,18 +291,37 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Prompts(args) => prompts::run(&ctx, args).await,
         Command::Completions(args) => completions::print(&args),
         Command::GenerateCompletions(args) => completions::generate(&args),
-    }
+    };
+    // Whatever the outcome, the database file is left complete on its own.
+    let closed = ctx.close().await;
+    let code = outcome?;
+    closed?;
+    Ok(code)
 }
 
 /// What every subcommand shares: the global flags and how to open the engine.
 pub(crate) struct Context {
     pub global: Global,
     pub models_file: Option<PathBuf>,
+    /// Stores opened by the command, closed when it ends.
+    opened: std::sync::Mutex<Vec<Store>>,
 }
 
 /// Whether a path option's value came from its environment variable (for `-v`).
 fn from_env(var: &str, value: Option<&PathBuf>) -> bool {
     value.is_some_and(|v| std::env::var_os(var).is_some_and(|e| std::path::Path::new(&e) == v))
+}
+
+/// An empty path from a flag or its variable is a mistake, named as such.
+fn nonempty<'p>(flag: &str, var: &str, value: Option<&'p PathBuf>) -> Result<Option<&'p PathBuf>> {
+    match value {
+        Some(p) if p.as_os_str().is_empty() => Err(Error::Input(if from_env(var, Some(p)) {
+            format!("{var} is set but empty: unset it, or set it to a path")
+        } else {
+            format!("{flag} is empty: give a path")
+        })),
+        other => Ok(other),
+    }
 }
 
 impl Context {
@@ -243,9 +339,10 @@ impl Context {
     }
 
     pub fn config(&self) -> Result<Config> {
+        let explicit = nonempty("--config", "ARENA_CONFIG", self.global.config.as_ref())?;
         match config::resolve_file(
-            self.global.config.as_deref(),
-            from_env("ARENA_CONFIG", self.global.config.as_ref()),
+            explicit.map(PathBuf::as_path),
+            from_env("ARENA_CONFIG", explicit),
             "config.jsonc",
         ) {
             Some((path, source)) => {
@@ -266,9 +363,10 @@ impl Context {
     }
 
     pub fn models(&self, config: &Config) -> Result<Models> {
+        let explicit = nonempty("--models", "ARENA_MODELS", self.models_file.as_ref())?;
         match config::resolve_file(
-            self.models_file.as_deref(),
-            from_env("ARENA_MODELS", self.models_file.as_ref()),
+            explicit.map(PathBuf::as_path),
+            from_env("ARENA_MODELS", explicit),
             "models.json",
         ) {
             Some((path, source)) => {
@@ -283,37 +381,66 @@ impl Context {
         }
     }
 
-    pub async fn store(&self) -> Result<Store> {
+    /// The database path: the flag, `ARENA_DB`, else the data directory's.
+    pub fn db_path(&self) -> Result<PathBuf> {
+        let explicit = nonempty("--db", "ARENA_DB", self.global.db.as_ref())?;
         let (path, source) = config::resolve_db(
-            self.global.db.as_deref(),
-            from_env("ARENA_DB", self.global.db.as_ref()),
+            explicit.map(PathBuf::as_path),
+            from_env("ARENA_DB", explicit),
         )?;
         self.say(format!(
             "database: {} ({})",
             path.display(),
             source.describe()
         ));
-        Store::open(&path).await
+        Ok(path)
+    }
+
+    /// The store, opened as `mode` says; closed when the command ends.
+    pub async fn store(&self, mode: Mode) -> Result<Store> {
+        let store = Store::open(&self.db_path()?, mode).await?;
+        self.opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(store.clone());
+        Ok(store)
+    }
+
+    /// Closes every store the command opened.
+    async fn close(&self) -> Result<()> {
+        let opened = std::mem::take(
+            &mut *self
+                .opened
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut result = Ok(());
+        for store in opened {
+            if let Err(e) = store.close().await {
+                result = Err(e);
+            }
+        }
+        result
     }
 
     /// The engine with config, models and store.
-    pub async fn arena(&self) -> Result<Arena> {
+    pub async fn arena(&self, mode: Mode) -> Result<Arena> {
         let config = self.config()?;
         let models = self.models(&config)?;
-        let store = self.store().await?;
-        Arena::new(store, config, models)
+        let store = self.store(mode).await?;
+        Arena::new(store, config, models).await
     }
 
     /// The engine for commands that do not call upstreams: a missing models.json is fine.
-    pub async fn arena_without_models(&self) -> Result<Arena> {
+    pub async fn arena_without_models(&self, mode: Mode) -> Result<Arena> {
         let config = self.config()?;
         let models = match self.models(&config) {
             Ok(m) => m,
             Err(Error::Input(_)) => Models::default(),
             Err(e) => return Err(e),
         };
-        let store = self.store().await?;
-        Arena::new(store, config, models)
+        let store = self.store(mode).await?;
+        Arena::new(store, config, models).await
     }
 
     pub fn progress_enabled(&self) -> bool {

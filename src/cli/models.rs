@@ -8,26 +8,34 @@ use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::Context;
 use super::render;
+use super::{Context, Format, RowsFormat};
 use crate::config::ProviderKind;
 use crate::error::Error;
-use crate::provider::{ChatRequest, Chunk, Message};
+use crate::provider::{ChatRequest, Chunk, Message, Upstream};
+use crate::store::Mode;
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
     #[command(subcommand)]
     action: Option<ModelsAction>,
+    #[command(flatten)]
+    format: RowsFormat,
 }
 
 #[derive(Debug, Subcommand)]
 enum ModelsAction {
     /// List the pool with tier, weight, endpoint and battles (the default)
-    List,
+    List {
+        #[command(flatten)]
+        format: RowsFormat,
+    },
     /// Call each model once and report latency or the error
     Check {
         /// Only these models
         names: Vec<String>,
+        #[command(flatten)]
+        format: RowsFormat,
     },
     /// Fetch each upstream's /v1/models into available_models.json
     Sync {
@@ -58,22 +66,23 @@ struct CheckLine {
 
 pub async fn run(ctx: &Context, args: &ModelsArgs) -> anyhow::Result<u8> {
     match &args.action {
-        None | Some(ModelsAction::List) => list(ctx).await,
-        Some(ModelsAction::Check { names }) => check(ctx, names).await,
+        None => list(ctx, args.format.format()).await,
+        Some(ModelsAction::List { format }) => list(ctx, format.format()).await,
+        Some(ModelsAction::Check { names, format }) => check(ctx, names, format.format()).await,
         Some(ModelsAction::Sync { output }) => sync(ctx, output.as_deref()).await,
     }
 }
 
-async fn list(ctx: &Context) -> anyhow::Result<u8> {
-    let arena = ctx.arena().await?;
-    let counts: BTreeMap<String, u64> = arena
-        .store()
-        .model_battle_counts()
-        .await?
-        .into_iter()
-        .collect();
-    let lines: Vec<ModelLine> = arena
-        .models()
+async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
+    let config = ctx.config()?;
+    let models = ctx.models(&config)?;
+    // The pool is in models.json; battle counts come from the database when there is one.
+    let counts: BTreeMap<String, u64> = match ctx.store(Mode::Read).await {
+        Ok(store) => store.model_battle_counts().await?.into_iter().collect(),
+        Err(Error::NotFound(_)) => BTreeMap::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let lines: Vec<ModelLine> = models
         .models
         .iter()
         .map(|m| ModelLine {
@@ -93,7 +102,7 @@ async fn list(ctx: &Context) -> anyhow::Result<u8> {
         })
         .collect();
     let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
-    render::data(ctx.global.format, &lines, &header, || {
+    render::data(format, &lines, &header, || {
         lines
             .iter()
             .map(|l| {
@@ -115,23 +124,24 @@ async fn list(ctx: &Context) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-async fn check(ctx: &Context, names: &[String]) -> anyhow::Result<u8> {
-    let arena = ctx.arena().await?;
+async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Result<u8> {
+    let config = ctx.config()?;
+    let models = ctx.models(&config)?;
+    let upstream = Upstream::new(&config)?;
     for n in names {
-        arena.models().require(n)?;
+        models.require(n)?;
     }
     let request = ChatRequest {
         messages: vec![Message::new("user", "Reply with the single word: ok")],
         temperature: Some(0.0),
         max_tokens: Some(8),
     };
-    let calls = arena
-        .models()
+    let calls = models
         .models
         .iter()
         .filter(|m| names.is_empty() || names.contains(&m.name))
         .map(|m| {
-            let up = arena.upstream().clone();
+            let up = upstream.clone();
             let request = request.clone();
             async move {
                 let start = Instant::now();
@@ -157,7 +167,7 @@ async fn check(ctx: &Context, names: &[String]) -> anyhow::Result<u8> {
     let lines: Vec<CheckLine> = futures_util::future::join_all(calls).await;
     let failed = lines.iter().filter(|l| !l.ok).count();
     let header = ["model", "status", "latency", "answer or error"];
-    render::data(ctx.global.format, &lines, &header, || {
+    render::data(format, &lines, &header, || {
         lines
             .iter()
             .map(|l| {
@@ -184,10 +194,11 @@ async fn check(ctx: &Context, names: &[String]) -> anyhow::Result<u8> {
 }
 
 async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result<u8> {
-    let arena = ctx.arena().await?;
+    let config = ctx.config()?;
+    let models = ctx.models(&config)?;
+    let upstream = Upstream::new(&config)?;
     let mut upstreams: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for m in arena
-        .models()
+    for m in models
         .models
         .iter()
         .filter(|m| m.provider == ProviderKind::Openai)
@@ -201,7 +212,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
     let mut found = serde_json::Map::new();
     let mut failures = Vec::new();
     for (base_url, key) in &upstreams {
-        match arena.upstream().list_models(base_url, key.as_deref()).await {
+        match upstream.list_models(base_url, key.as_deref()).await {
             Ok(ids) => {
                 ctx.note(format!("{base_url}: {} models", ids.len()));
                 found.insert(base_url.clone(), serde_json::json!(ids));
@@ -211,15 +222,10 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
     }
     let path = output.map_or_else(
         || {
-            arena
-                .models()
-                .path
-                .as_ref()
-                .and_then(|p| p.parent())
-                .map_or_else(
-                    || PathBuf::from("available_models.json"),
-                    |d| d.join("available_models.json"),
-                )
+            models.path.as_ref().and_then(|p| p.parent()).map_or_else(
+                || PathBuf::from("available_models.json"),
+                |d| d.join("available_models.json"),
+            )
         },
         std::path::Path::to_path_buf,
     );

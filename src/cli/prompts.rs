@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::Context;
 use super::render;
+use super::{Context, RowsFormat};
 use crate::error::Error;
-use crate::store::Prompt;
+use crate::store::{Mode, Prompt};
 use crate::transfer::prompts as sets;
 
 #[derive(Debug, Args)]
@@ -23,6 +23,8 @@ enum PromptsAction {
         /// Only this theme
         #[arg(long)]
         theme: Option<String>,
+        #[command(flatten)]
+        format: RowsFormat,
     },
     /// Add one prompt
     Add {
@@ -43,20 +45,15 @@ enum PromptsAction {
 
 pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
     match args.action {
-        PromptsAction::List { theme } => {
-            let arena = ctx.arena_without_models().await?;
+        PromptsAction::List { theme, format } => {
+            let arena = ctx.arena_without_models(Mode::Read).await?;
             let prompts = arena.store().prompts(theme).await?;
-            render::data(
-                ctx.global.format,
-                &prompts,
-                &["id", "theme", "text"],
-                || {
-                    prompts
-                        .iter()
-                        .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
-                        .collect()
-                },
-            )?;
+            render::data(format.format(), &prompts, &["id", "theme", "text"], || {
+                prompts
+                    .iter()
+                    .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
+                    .collect()
+            })?;
         }
         PromptsAction::Add { text, id, theme } => {
             if text.trim().is_empty() {
@@ -64,7 +61,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
             }
             let id = id.unwrap_or_else(|| sets::id_for(&text));
             let theme = theme.unwrap_or_else(|| sets::theme_of(&id));
-            let arena = ctx.arena_without_models().await?;
+            let arena = ctx.arena_without_models(Mode::Create).await?;
             let added = arena
                 .store()
                 .add_prompts(vec![Prompt {
@@ -85,7 +82,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let prompts = sets::parse(&file, &text)?;
             let total = prompts.len();
-            let arena = ctx.arena_without_models().await?;
+            let arena = ctx.arena_without_models(Mode::Create).await?;
             let added = arena.store().add_prompts(prompts).await?;
             println!(
                 "imported {added} prompts from {} ({} already in the pool)",
@@ -94,7 +91,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
             );
         }
         PromptsAction::Remove { id } => {
-            let arena = ctx.arena_without_models().await?;
+            let arena = ctx.arena_without_models(Mode::Write).await?;
             arena.store().remove_prompt(id.clone()).await?;
             println!("removed {id}");
         }

@@ -9,6 +9,8 @@ use serde::Serialize;
 use super::Format;
 use crate::battle::{BattleView, Reveal};
 
+pub use crate::util::terminal_safe;
+
 /// Columns below which answers are shown one after the other.
 const SIDE_BY_SIDE_MIN: usize = 100;
 
@@ -48,11 +50,13 @@ pub fn data<T: Serialize>(
 
 /// Both answers: side by side when `width` allows, else one after the other, wrapped.
 pub fn answers(view: &BattleView, width: usize) -> String {
-    let a = view.response_a.as_deref().unwrap_or("(no answer)");
-    let b = view.response_b.as_deref().unwrap_or("(no answer)");
+    // Answers come from outside: they never reach the terminal as they are.
+    let a = terminal_safe(view.response_a.as_deref().unwrap_or("(no answer)"));
+    let b = terminal_safe(view.response_b.as_deref().unwrap_or("(no answer)"));
+    let (a, b) = (a.as_str(), b.as_str());
     let head = Style::new().bold();
     let mut out = String::new();
-    let question = textwrap::fill(&view.prompt, width.clamp(20, 200));
+    let question = textwrap::fill(&terminal_safe(&view.prompt), width.clamp(20, 200));
     out.push_str(&format!("{}\n{question}\n\n", head.apply_to("Question")));
     if width >= SIDE_BY_SIDE_MIN {
         let col = (width - 3) / 2;
@@ -93,7 +97,8 @@ pub fn answers(view: &BattleView, width: usize) -> String {
 
 /// The reveal: both models with their rating change, then the outcome.
 pub fn reveal(r: &Reveal) -> String {
-    let name_width = r.label_a.chars().count().max(r.label_b.chars().count());
+    let (label_a, label_b) = (terminal_safe(&r.label_a), terminal_safe(&r.label_b));
+    let name_width = label_a.chars().count().max(label_b.chars().count());
     let line = |side: &str, label: &str, before: f64, after: f64| {
         let delta = after - before;
         let style = if delta > 0.0 {
@@ -112,22 +117,56 @@ pub fn reveal(r: &Reveal) -> String {
     let mut out = String::new();
     out.push_str(&line(
         "Assistant A",
-        &r.label_a,
+        &label_a,
         r.elo.model_a.rating_before,
         r.elo.model_a.rating_after,
     ));
     out.push_str(&line(
         "Assistant B",
-        &r.label_b,
+        &label_b,
         r.elo.model_b.rating_before,
         r.elo.model_b.rating_after,
     ));
     out.push_str(&format!(
         "Result: {} (battle {})\n",
-        Style::new().bold().apply_to(r.outcome_text()),
+        Style::new()
+            .bold()
+            .apply_to(terminal_safe(&r.outcome_text())),
         r.battle_id
     ));
     out
+}
+
+/// The CSV columns of a battle, under its JSON field names (`battles` and `export battles`).
+pub const BATTLE_CSV_HEADER: [&str; 11] = [
+    "battle_id",
+    "created_at",
+    "status",
+    "prompt",
+    "prompt_theme",
+    "response_a",
+    "response_b",
+    "model_a",
+    "model_b",
+    "winner",
+    "error",
+];
+
+/// One battle as a CSV row of [`BATTLE_CSV_HEADER`].
+pub fn battle_csv_row(b: &BattleView) -> Vec<String> {
+    vec![
+        b.battle_id.clone(),
+        b.created_at.clone(),
+        b.status.to_string(),
+        b.prompt.clone(),
+        b.prompt_theme.clone(),
+        b.response_a.clone().unwrap_or_default(),
+        b.response_b.clone().unwrap_or_default(),
+        b.model_a.clone().unwrap_or_default(),
+        b.model_b.clone().unwrap_or_default(),
+        b.winner.map(|w| w.as_str().to_owned()).unwrap_or_default(),
+        b.error.clone().unwrap_or_default(),
+    ]
 }
 
 /// A table of `header` and `rows` in the chosen text format (`table`, `csv` or `markdown`).
@@ -142,7 +181,7 @@ pub fn table(format: Format, header: &[&str], rows: &[Vec<String>]) -> String {
             out
         }
         Format::Markdown => {
-            let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+            let escape = |s: &str| terminal_safe(s).replace('|', "\\|").replace('\n', " ");
             let mut out = format!("| {} |\n", header.join(" | "));
             out.push_str(&format!(
                 "|{}\n",
@@ -165,7 +204,11 @@ pub fn table(format: Format, header: &[&str], rows: &[Vec<String>]) -> String {
                     .set_width(width);
             }
             for row in rows {
-                t.add_row(row.clone());
+                t.add_row(
+                    row.iter()
+                        .map(|cell| terminal_safe(cell))
+                        .collect::<Vec<_>>(),
+                );
             }
             format!("{t}\n")
         }

@@ -3,10 +3,11 @@
 
 use clap::{Args, Subcommand};
 
-use super::Context;
 use super::leaderboard::FilterArgs;
 use super::render;
+use super::{Context, RowsFormat};
 use crate::rating::stats;
+use crate::store::Mode;
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -20,21 +21,26 @@ enum StatsWhat {
     Matrix {
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        format: RowsFormat,
     },
     /// Per-prompt battle counts and win rates, most battles first
-    Prompts,
+    Prompts {
+        #[command(flatten)]
+        format: RowsFormat,
+    },
 }
 
 pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
-    let arena = ctx.arena_without_models().await?;
+    let arena = ctx.arena_without_models(Mode::Read).await?;
     match &args.what {
-        StatsWhat::Matrix { filter } => {
+        StatsWhat::Matrix { filter, format } => {
             let data = arena.store().votes(filter.to_filter(&arena)?).await?;
             let m = stats::matrices(&data.names, &data.votes);
             let models: Vec<&String> = m.win_rate_matrix.keys().collect();
             let mut header = vec!["win rate (battles)"];
             header.extend(models.iter().map(|s| s.as_str()));
-            render::data(ctx.global.format, &m, &header, || {
+            render::data(format.format(), &m, &header, || {
                 models
                     .iter()
                     .map(|a| {
@@ -52,11 +58,11 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
                     .collect()
             })?;
         }
-        StatsWhat::Prompts => {
+        StatsWhat::Prompts { format } => {
             let (names, rows) = arena.store().prompt_votes().await?;
             let s = stats::prompts(&names, &rows);
             let header = ["prompt", "theme", "battles", "models (win rate of battles)"];
-            render::data(ctx.global.format, &s, &header, || {
+            render::data(format.format(), &s, &header, || {
                 s.prompt_statistics
                     .iter()
                     .map(|p| {

@@ -33,8 +33,12 @@ pub(super) async fn answer(
             Ok(()) => return Ok(()),
             Err(Attempt::Started(e)) => return Err(e),
             Err(Attempt::NotStarted(e)) => {
-                // Debug level: during a battle, a warning would name the model before the vote.
-                tracing::debug!("{e}");
+                // Blinded: this runs while a battle waits for its vote, and no log may name
+                // its models (the full errors reach the battle's record).
+                tracing::debug!(
+                    "an endpoint failed, trying another: {}",
+                    super::blind(&e.message)
+                );
                 failures.push(e);
             }
         }
@@ -146,6 +150,9 @@ async fn attempt(
 
     let mut events = response.bytes_stream().eventsource();
     let mut started_text = false;
+    // An answer is complete only with `[DONE]` or a `finish_reason`: a connection that just
+    // closes may have cut it short.
+    let mut finished = false;
     loop {
         let wait = up
             .timeouts
@@ -163,6 +170,12 @@ async fn attempt(
                 return Err(fail(ctx.timed_out(up.timeouts.request)));
             }
             Err(_) => return Err(fail(ctx.idle(up.timeouts.idle))),
+            Ok(None) if !finished => {
+                return Err(fail(ctx.broken(
+                    "the stream ended without `data: [DONE]` or a finish_reason, so the answer \
+                     may be cut short",
+                )));
+            }
             Ok(None) => {
                 return if started_text {
                     Ok(())
@@ -197,6 +210,7 @@ async fn attempt(
         if let Some(message) = in_band_error(&value) {
             return Err(fail(ctx.in_band(&message)));
         }
+        finished |= finish_reason(&value).is_some();
         for chunk in chunks(&value, "delta") {
             if matches!(chunk, Chunk::Delta(_)) {
                 started_text = true;
@@ -250,6 +264,16 @@ fn chunks(value: &Value, field: &str) -> Vec<Chunk> {
         }));
     }
     out
+}
+
+/// The `finish_reason` of the first choice, when the chunk carries one.
+fn finish_reason(value: &Value) -> Option<&str> {
+    value
+        .get("choices")?
+        .as_array()?
+        .first()?
+        .get("finish_reason")?
+        .as_str()
 }
 
 fn in_band_error(value: &Value) -> Option<String> {
@@ -335,7 +359,9 @@ impl Ctx<'_> {
                 format!("; the environment variable {var} is not set")
             }
             Some(var) => format!("; check the key in the environment variable {var}"),
-            None => "; set api_key_env for this model in models.json".into(),
+            None => "; no key was sent: name the environment variable that holds it with \
+                     api_key_env for this model in models.json"
+                .into(),
         };
         let what = match code {
             401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),

@@ -100,12 +100,15 @@ fn flip(o: &Outcomes) -> Outcomes {
 }
 
 /// Both kinds of ratings after `votes` (in vote order, with their times in Unix ms);
-/// `now_ms` decides which period is still running.
+/// `now_ms` decides which period is still running. Votes marked in `closed` (an import's)
+/// never wait for their period to end: in the running period they are applied together at
+/// once, as a period of their own, and the rest of that period waits for its end.
 #[must_use]
 pub fn compute(
     n_models: usize,
     votes: &[VoteRow],
     times: &[i64],
+    closed: &[bool],
     now_ms: i64,
     p: &Glicko2Params,
 ) -> Glicko2Result {
@@ -144,18 +147,20 @@ pub fn compute(
         {
             j += 1;
         }
-        if this >= running {
-            pending_votes += votes[i..j]
-                .iter()
-                .filter(|v| v.winner.score_a().is_some())
+        let running_now = this >= running;
+        let is_closed = |k: usize| closed.get(k).copied().unwrap_or(false);
+        if running_now {
+            pending_votes += (i..j)
+                .filter(|&k| !is_closed(k) && votes[k].winner.score_a().is_some())
                 .count();
-            i = j;
-            continue;
         }
         for r in &mut results {
             r.clear();
         }
-        for v in &votes[i..j] {
+        for (k, v) in votes.iter().enumerate().take(j).skip(i) {
+            if running_now && !is_closed(k) {
+                continue;
+            }
             if let Some(score) = v.winner.score_a() {
                 let (a, b) = (v.model_a as usize, v.model_b as usize);
                 let o = outcome(score);
@@ -209,7 +214,7 @@ mod tests {
         let hour = 3_600_000;
         let votes = [vote(0, 1, Winner::ModelA), vote(0, 1, Winner::ModelA)];
         // One vote in a finished hour, one in the running hour.
-        let r = compute(2, &votes, &[0, hour + 5], hour + 10, &p);
+        let r = compute(2, &votes, &[0, hour + 5], &[], hour + 10, &p);
         assert_eq!(r.pending_votes, 1);
         assert_eq!(r.next_update_ms, Some(2 * hour));
         assert!(r.ratings[0].periodic.rating > 1500.0);
@@ -218,9 +223,34 @@ mod tests {
     }
 
     #[test]
+    fn an_import_is_a_closed_period_at_once() {
+        let p = Glicko2Params::default();
+        let votes = [
+            vote(0, 1, Winner::ModelA),
+            vote(0, 1, Winner::ModelA),
+            vote(1, 0, Winner::ModelA),
+        ];
+        // All in the running hour: the two imported votes count now, the live one waits.
+        let r = compute(2, &votes, &[5, 6, 7], &[true, true, false], 10, &p);
+        assert_eq!(r.pending_votes, 1);
+        assert!(r.ratings[0].periodic.rating > 1500.0);
+        assert!(r.ratings[1].periodic.rating < 1500.0);
+        let live = compute(2, &votes, &[5, 6, 7], &[], 10, &p);
+        assert_eq!(live.ratings[0].periodic.rating, 1500.0);
+        assert_eq!(live.pending_votes, 3);
+    }
+
+    #[test]
     fn skips_change_nothing_and_idle_models_keep_their_deviation() {
         let p = Glicko2Params::default();
-        let r = compute(3, &[vote(0, 1, Winner::Skip)], &[0], 10 * p.period_ms, &p);
+        let r = compute(
+            3,
+            &[vote(0, 1, Winner::Skip)],
+            &[0],
+            &[],
+            10 * p.period_ms,
+            &p,
+        );
         for m in &r.ratings {
             assert_eq!(m.periodic.rating, 1500.0);
             assert_eq!(m.realtime.deviation, 350.0);

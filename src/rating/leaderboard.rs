@@ -13,7 +13,7 @@ use super::{pair_counts, totals};
 use crate::store::{VoteRow, VoteTotals};
 
 /// How ratings are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Bradley-Terry maximum likelihood with confidence intervals (the default).
@@ -41,6 +41,47 @@ pub struct LeaderboardOptions {
     pub min_battles: u64,
     /// Unix milliseconds: decides Glicko-2's running period.
     pub now_ms: i64,
+}
+
+impl LeaderboardOptions {
+    /// The fewest bootstrap rounds whose percentiles can bound a `ci` interval: each tail
+    /// needs a replicate of its own, so `2 / (1 − ci)` (40 at 95%).
+    #[must_use]
+    pub fn min_bootstrap_rounds(ci: f64) -> usize {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = (2.0 / (1.0 - ci) - 1e-9).ceil() as usize;
+        n.max(2)
+    }
+
+    /// Why these options cannot give a leaderboard, if they cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.ci > 0.0 && self.ci < 1.0) {
+            return Err(format!(
+                "ci {}: expected a coverage between 0 and 1, such as 0.95",
+                self.ci
+            ));
+        }
+        if self.method == Method::Bt && self.bootstrap > 0 {
+            let min = Self::min_bootstrap_rounds(self.ci);
+            if self.bootstrap < min {
+                return Err(format!(
+                    "{} bootstrap rounds are too few for {}% intervals: their percentiles need \
+                     at least {min} rounds (2 / (1 - ci)); use 100 or more, or 0 for sandwich \
+                     intervals",
+                    self.bootstrap,
+                    self.ci * 100.0
+                ));
+            }
+            if self.bootstrap > bt::MAX_BOOTSTRAP_ROUNDS {
+                return Err(format!(
+                    "{} bootstrap rounds: at most {} are run",
+                    self.bootstrap,
+                    bt::MAX_BOOTSTRAP_ROUNDS
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for LeaderboardOptions {
@@ -92,6 +133,9 @@ pub struct Row {
     pub both_bad: u64,
     pub skips: u64,
     pub win_rate_percentage: Option<f64>,
+    /// Bradley-Terry: the connected group of the comparison graph the model is in.
+    #[serde(skip)]
+    pub component: usize,
 }
 
 /// A computed leaderboard, with what is needed to reproduce it.
@@ -110,33 +154,24 @@ pub struct Leaderboard {
     /// Remarks on the data (disconnected comparisons, models left out, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Models left out by `min_battles`.
+    #[serde(skip)]
+    pub dropped_models: usize,
 }
 
-/// Keeps only the votes between models with at least `min` battles; returns the votes and
-/// how many models were left out.
-fn drop_rare(
-    n: usize,
-    votes: &[VoteRow],
-    times: &[i64],
-    min: u64,
-) -> (Vec<VoteRow>, Vec<i64>, usize) {
+/// The indexes of the votes between models with at least `min` battles, and how many models
+/// were left out.
+fn drop_rare(n: usize, votes: &[VoteRow], min: u64) -> (Vec<usize>, usize) {
     let counts = totals(n, votes);
     let keep: Vec<bool> = counts.iter().map(|c| c.battles >= min).collect();
     let left_out = counts
         .iter()
         .filter(|c| c.battles > 0 && c.battles < min)
         .count();
-    let (mut v, mut t) = (
-        Vec::with_capacity(votes.len()),
-        Vec::with_capacity(times.len()),
-    );
-    for (i, vote) in votes.iter().enumerate() {
-        if keep[vote.model_a as usize] && keep[vote.model_b as usize] {
-            v.push(*vote);
-            t.push(times.get(i).copied().unwrap_or(0));
-        }
-    }
-    (v, t, left_out)
+    let kept = (0..votes.len())
+        .filter(|&i| keep[votes[i].model_a as usize] && keep[votes[i].model_b as usize])
+        .collect();
+    (kept, left_out)
 }
 
 /// The names of the models in `votes`, and the votes re-indexed over those names.
@@ -171,17 +206,33 @@ pub fn compute(
 ) -> Leaderboard {
     let n = data.names.len();
     let mut notes = Vec::new();
-    let (votes, times): (Cow<'_, [VoteRow]>, Cow<'_, [i64]>) = if options.min_battles > 1 {
-        let (v, t, left_out) = drop_rare(n, &data.votes, &data.times, options.min_battles);
+    let mut dropped_models = 0;
+    type Kept<'d> = (Cow<'d, [VoteRow]>, Cow<'d, [i64]>, Cow<'d, [bool]>);
+    let (votes, times, imported): Kept<'_> = if options.min_battles > 1 {
+        let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
+        dropped_models = left_out;
         if left_out > 0 {
             notes.push(format!(
                 "{left_out} model(s) with fewer than {} battles left out, with their votes",
                 options.min_battles
             ));
         }
-        (Cow::Owned(v), Cow::Owned(t))
+        let pick = |i: &usize| data.imported.get(*i).copied().unwrap_or(false);
+        (
+            Cow::Owned(kept.iter().map(|&i| data.votes[i]).collect()),
+            Cow::Owned(
+                kept.iter()
+                    .map(|&i| data.times.get(i).copied().unwrap_or(0))
+                    .collect(),
+            ),
+            Cow::Owned(kept.iter().map(pick).collect()),
+        )
     } else {
-        (Cow::Borrowed(&data.votes), Cow::Borrowed(&data.times))
+        (
+            Cow::Borrowed(&data.votes),
+            Cow::Borrowed(&data.times),
+            Cow::Borrowed(&data.imported),
+        )
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
@@ -212,7 +263,7 @@ pub fn compute(
         }
         Method::Glicko2 => {
             let p = options.glicko2;
-            let result = glicko2::compute(n, &votes, &times, options.now_ms, &p);
+            let result = glicko2::compute(n, &votes, &times, &imported, options.now_ms, &p);
             let z = bt::normal_quantile(1.0 - (1.0 - options.ci) / 2.0);
             for (row, g) in rows.iter_mut().zip(&result.ratings) {
                 row.rating = g.periodic.rating;
@@ -265,14 +316,37 @@ pub fn compute(
                 Some(b) => (b.lower.clone(), b.upper.clone()),
                 None => (fit.sandwich_lower.clone(), fit.sandwich_upper.clone()),
             };
+            let mut open = 0;
             for (i, row) in rows.iter_mut().enumerate() {
                 row.rating = fit.ratings[i];
-                row.rating_lower = Some(lower[i]);
-                row.rating_upper = Some(upper[i]);
+                // Where the data do not pin a rating down (a model that only won or only
+                // lost, or one between such models), its bounds are open: infinite, shown
+                // as null in JSON, and it is never "surely" ranked above or below another.
+                let unbounded = fit.unbounded_above[i] || fit.unbounded_below[i];
+                open += usize::from(unbounded);
+                let (lo, hi) = if unbounded {
+                    (f64::NEG_INFINITY, f64::INFINITY)
+                } else {
+                    (lower[i], upper[i])
+                };
+                row.rating_lower = Some(lo);
+                row.rating_upper = Some(hi);
                 if fit.bootstrap.is_some() {
-                    row.sandwich_lower = Some(fit.sandwich_lower[i]);
-                    row.sandwich_upper = Some(fit.sandwich_upper[i]);
+                    let (lo, hi) = if unbounded {
+                        (f64::NEG_INFINITY, f64::INFINITY)
+                    } else {
+                        (fit.sandwich_lower[i], fit.sandwich_upper[i])
+                    };
+                    row.sandwich_lower = Some(lo);
+                    row.sandwich_upper = Some(hi);
                 }
+                row.component = fit.component[i];
+            }
+            if open > 0 {
+                notes.push(format!(
+                    "{open} model(s) have open bounds: their votes do not pin their rating down \
+                     (only wins or only losses against the rest), so no rank is sure for them"
+                ));
             }
             if options.bootstrap > 0 {
                 seed = Some(options.seed);
@@ -299,16 +373,24 @@ pub fn compute(
         row.rank = rank;
     }
     if options.method == Method::Bt {
-        let lower: Vec<f64> = rows
-            .iter()
-            .map(|r| r.rating_lower.unwrap_or(r.rating))
-            .collect();
-        let upper: Vec<f64> = rows
-            .iter()
-            .map(|r| r.rating_upper.unwrap_or(r.rating))
-            .collect();
-        for (row, rank) in rows.iter_mut().zip(bt::rank_ub(&lower, &upper)) {
-            row.rank_ub = Some(rank);
+        // Ratings of models never compared, even indirectly, say nothing about each other:
+        // "surely better" is counted within each connected group only.
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (i, r) in rows.iter().enumerate() {
+            groups.entry(r.component).or_default().push(i);
+        }
+        for members in groups.values() {
+            let lower: Vec<f64> = members
+                .iter()
+                .map(|&i| rows[i].rating_lower.unwrap_or(rows[i].rating))
+                .collect();
+            let upper: Vec<f64> = members
+                .iter()
+                .map(|&i| rows[i].rating_upper.unwrap_or(rows[i].rating))
+                .collect();
+            for (&i, rank) in members.iter().zip(bt::rank_ub(&lower, &upper)) {
+                rows[i].rank_ub = Some(rank);
+            }
         }
     }
     Leaderboard {
@@ -320,5 +402,6 @@ pub fn compute(
         next_update_time,
         leaderboard: rows,
         notes,
+        dropped_models,
     }
 }

@@ -16,7 +16,7 @@ use super::{Store, db, now_ms};
 use crate::error::Result;
 use crate::transfer::battles::{Chunk, ImportRow};
 
-/// Rows per multi-row statement (6 parameters each; well under SQLite's limit of 32766).
+/// Rows per multi-row statement (9 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
 
 /// What one chunk did.
@@ -95,25 +95,31 @@ struct VoteBuffer {
     values: Vec<Value>,
 }
 
-impl VoteBuffer {
-    const COLUMNS: usize = 6;
+/// One vote of a chunk, as stored.
+struct NewVote<'r> {
+    battle: Option<i64>,
+    a: i64,
+    b: i64,
+    outcome: i64,
+    user: Option<i64>,
+    at: i64,
+    row: &'r ImportRow,
+}
 
-    fn push(
-        &mut self,
-        battle: Option<i64>,
-        a: i64,
-        b: i64,
-        outcome: i64,
-        user: Option<i64>,
-        at: i64,
-    ) {
+impl VoteBuffer {
+    const COLUMNS: usize = 9;
+
+    fn push(&mut self, v: &NewVote<'_>) {
         self.values.extend([
-            battle.map_or(Value::Null, Value::Integer),
-            Value::Integer(a),
-            Value::Integer(b),
-            Value::Integer(outcome),
-            user.map_or(Value::Null, Value::Integer),
-            Value::Integer(at),
+            v.battle.map_or(Value::Null, Value::Integer),
+            Value::Integer(v.a),
+            Value::Integer(v.b),
+            Value::Integer(v.outcome),
+            v.user.map_or(Value::Null, Value::Integer),
+            Value::Integer(v.at),
+            Value::Integer(v.row.key),
+            Value::Integer(i64::from(v.row.tstamp_ms.is_some())),
+            v.row.question_id.clone().map_or(Value::Null, Value::Text),
         ]);
     }
 
@@ -126,7 +132,8 @@ impl VoteBuffer {
             return Ok(());
         }
         let sql = values_sql(
-            "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)",
+            "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
+                                import_key, time_known, question_id)",
             self.rows(),
             Self::COLUMNS,
             "",
@@ -225,7 +232,15 @@ fn write_chunk(
         } else {
             None
         };
-        votes.push(battle, a, b, row.winner.code(), user, at);
+        votes.push(&NewVote {
+            battle,
+            a,
+            b,
+            outcome: row.winner.code(),
+            user,
+            at,
+            row,
+        });
         if votes.rows() == BATCH {
             votes.flush(tx)?;
         }

@@ -30,55 +30,176 @@ pub struct Store {
     conn: tokio_rusqlite::Connection,
     path: Arc<PathBuf>,
     /// This database's own secret for hashing user ids, made when it was created; used when
-    /// the configuration sets no `user_id_salt`.
+    /// the configuration sets no `user_id_salt`. Empty when opened read-only without one.
     salt: Arc<String>,
+    mode: Mode,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
+/// How a command uses the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Reads only: never writes, works on a read-only file, never creates one.
+    Read,
+    /// Writes to a database that must exist already (a vote needs a battle).
+    Write,
+    /// Writes, creating the database and its directory when they do not exist.
+    Create,
+}
+
 impl Store {
-    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
-    pub async fn open(path: &Path) -> Result<Store> {
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+    /// Opens the database at `path` as `mode` says, and brings its schema up to date. `Read`
+    /// and `Write` refuse a database that does not exist, naming the path; only `Create` makes
+    /// one. A read may run on a file it cannot write; the one write it may make is bringing
+    /// an older schema up to date, when it can.
+    pub async fn open(path: &Path, mode: Mode) -> Result<Store> {
         let db_err = |cause| Error::Database {
             path: path.to_owned(),
             cause,
         };
-        let conn = tokio_rusqlite::Connection::open(path)
-            .await
-            .map_err(db_err)?;
+        if path.as_os_str().is_empty() {
+            return Err(Error::Input("the database path is empty".into()));
+        }
+        let exists = path.exists();
+        if !exists && mode != Mode::Create {
+            return Err(Error::NotFound(format!(
+                "no database at {}: nothing has been recorded there yet (check --db and \
+                 ARENA_DB; `arena battle`, `arena import` and `arena init` create one)",
+                path.display()
+            )));
+        }
+        if path.is_dir() {
+            return Err(Error::Input(format!(
+                "{} is a directory: the database is a file (such as arena.sqlite3)",
+                path.display()
+            )));
+        }
+        if mode == Mode::Create
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = match mode {
+            Mode::Read => {
+                schema::migrate_if_behind(path)?;
+                open_read_only(path).await.map_err(db_err)?
+            }
+            Mode::Write | Mode::Create => tokio_rusqlite::Connection::open(path)
+                .await
+                .map_err(db_err)?,
+        };
         let mut store = Store {
             conn,
             path: Arc::new(path.to_owned()),
             salt: Arc::new(String::new()),
+            mode,
         };
-        store.call(schema::prepare).await?;
-        let salt = store
-            .call(|conn| {
-                let fresh: [u8; 32] = rand::random();
-                conn.execute(
-                    "INSERT OR IGNORE INTO settings (key, value) VALUES ('user_id_salt', ?1)",
-                    [hex::encode(fresh)],
-                )
-                .map_err(db)?;
-                conn.query_row(
-                    "SELECT value FROM settings WHERE key = 'user_id_salt'",
-                    [],
-                    |r| r.get::<_, String>(0),
-                )
-                .map_err(db)
+        let salt = match mode {
+            Mode::Read => {
+                store.call(schema::prepare_read).await?;
+                store.call(|conn| own_salt(conn).map_err(db)).await?
+            }
+            Mode::Write | Mode::Create => {
+                store.call(schema::prepare).await?;
+                store
+                    .call(|conn| {
+                        if let Some(salt) = own_salt(conn).map_err(db)? {
+                            return Ok(Some(salt));
+                        }
+                        // Made once, when the database is new.
+                        let fresh: [u8; 32] = rand::random();
+                        conn.execute(
+                            "INSERT INTO settings (key, value) VALUES ('user_id_salt', ?1)",
+                            [hex::encode(fresh)],
+                        )
+                        .map_err(db)?;
+                        own_salt(conn).map_err(db)
+                    })
+                    .await?
+            }
+        };
+        store.salt = Arc::new(salt.unwrap_or_default());
+        Ok(store)
+    }
+
+    /// Ends the session: a store that wrote moves everything from the write-ahead log into
+    /// the database file, so the file alone is complete (a copy of it is a backup), and the
+    /// connection closes, removing the `-wal` and `-shm` files.
+    pub async fn close(self) -> Result<()> {
+        if self.mode != Mode::Read {
+            self.call(|conn| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(db)
             })
             .await?;
-        store.salt = Arc::new(salt);
-        Ok(store)
+        }
+        let path = self.path.clone();
+        self.conn.close().await.map_err(|e| match e {
+            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
+                path: path.to_path_buf(),
+                cause,
+            },
+            // Closed already: nothing is left to do.
+            _ => Error::Internal(format!("database {}: {e}", path.display())),
+        })
+    }
+
+    /// Confirms that `key` is the key this database's user ids are hashed with: recorded
+    /// (as a keyed hash, which does not reveal it) the first time, accepted while no user is
+    /// stored, refused once users were hashed with another key, since they would no longer
+    /// own their battles.
+    pub async fn confirm_user_key(&self, key: String, source: String) -> Result<()> {
+        self.call(move |conn| {
+            use rusqlite::OptionalExtension;
+            let check = crate::util::hash_user(&key, "arena user-id key check");
+            let stored: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM settings WHERE key = 'user_key_check'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if stored.as_deref() == Some(check.as_str()) {
+                return Ok(());
+            }
+            if stored.is_some() {
+                let users: i64 = conn
+                    .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+                    .map_err(db)?;
+                if users > 0 {
+                    return Err(Error::Input(format!(
+                        "{source} is not the key the {users} user id(s) of this database were \
+                         hashed with: with it they would no longer own their battles. Restore \
+                         the earlier user_id_salt (or remove it, if the database's own key was \
+                         in use), or use another --db"
+                    )));
+                }
+            }
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES ('user_key_check', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [check],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// How this store was opened.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// The database's own user-id salt.
@@ -127,6 +248,49 @@ pub(crate) fn db(cause: rusqlite::Error) -> Error {
         path: PathBuf::new(),
         cause,
     }
+}
+
+fn own_salt(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT value FROM settings WHERE key = 'user_id_salt'",
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+}
+
+/// A read-only connection. A database in WAL mode needs its `-shm` file to be read; where
+/// that cannot be made (a read-only directory), the file is opened as immutable, which is
+/// what it is to this process.
+async fn open_read_only(path: &Path) -> rusqlite::Result<tokio_rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = tokio_rusqlite::Connection::open_with_flags(path, flags).await?;
+    let readable = conn
+        .call(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
+        .await;
+    if readable.is_ok() {
+        return Ok(conn);
+    }
+    let _ = conn.close().await;
+    tokio_rusqlite::Connection::open_with_flags(format!("{}?immutable=1", file_uri(path)), flags)
+        .await
+}
+
+/// `path` as an SQLite `file:` URI.
+fn file_uri(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut uri = String::from("file:");
+    for b in absolute.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(char::from(b)),
+        }
+    }
+    uri
 }
 
 /// Milliseconds since the Unix epoch.

@@ -1,6 +1,8 @@
 //! The schema: an append-only list of migrations, counted in `PRAGMA user_version` and applied
 //! on open. Never edit a released migration; add a new one.
 
+use std::path::Path;
+
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
@@ -92,13 +94,20 @@ const MIGRATIONS: &[&str] = &[
         value       TEXT NOT NULL
     );
     ",
+    // 3: what an export needs so that importing it again adds nothing: the identity key of
+    // an imported vote, whether its time is its own (0: imported without a tstamp, so
+    // created_at is the import's time), and the log's own conversation id.
+    r"
+    ALTER TABLE votes ADD COLUMN import_key INTEGER;
+    ALTER TABLE votes ADD COLUMN time_known INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE votes ADD COLUMN question_id TEXT;
+    ",
 ];
 
-/// Connection settings and migrations, run once on open.
-pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(db)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
+/// Settings of every connection, read-only ones included; none of them writes.
+fn settings(conn: &Connection) -> Result<()> {
+    // First, so that nothing after it fails on a database another process holds.
+    conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     // A larger page cache (up to 64 MiB, used only as needed) and memory-mapped reads keep
@@ -107,22 +116,89 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
         .map_err(db)?;
     conn.pragma_update(None, "mmap_size", 268_435_456)
         .map_err(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(db)?;
-    let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));
+    Ok(())
+}
+
+/// The schema version of the database behind `conn`, refused when newer than this arena.
+fn version(conn: &Connection) -> Result<usize> {
     let current: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(db)?;
-    if usize::try_from(current).unwrap_or(0) > MIGRATIONS.len() {
+    let current = usize::try_from(current).unwrap_or(0);
+    if current > MIGRATIONS.len() {
         return Err(Error::Input(format!(
             "the database has schema version {current}, newer than this arena knows ({}): \
              upgrade arena, or use another --db",
             MIGRATIONS.len()
         )));
     }
+    Ok(current)
+}
+
+/// Connection settings and migrations of a connection that writes, run once on open.
+pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
+    settings(conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(db)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db)?;
+    version(conn)?;
+    let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));
     migrations
         .to_latest(conn)
         .map_err(|e| Error::Internal(format!("database migration failed: {e}")))
+}
+
+/// Settings of a read-only connection; its schema must be current.
+pub(super) fn prepare_read(conn: &mut Connection) -> Result<()> {
+    settings(conn)?;
+    let current = version(conn)?;
+    if current < MIGRATIONS.len() {
+        return Err(Error::Internal(format!(
+            "the database has schema version {current}, older than this arena's ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Brings an older database up to date before it is opened for reading: the one write a
+/// read may make. A database that is current is not touched; one that is older and cannot
+/// be written is an error that says so.
+pub(super) fn migrate_if_behind(path: &Path) -> Result<()> {
+    use rusqlite::OpenFlags;
+    let err = |cause| Error::Database {
+        path: path.to_owned(),
+        cause,
+    };
+    let current = {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .map_err(err)?
+    };
+    if usize::try_from(current).unwrap_or(0) >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let mut conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(err)?;
+    match prepare(&mut conn) {
+        Err(Error::Database { cause, .. })
+            if cause.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            Err(Error::Input(format!(
+                "{}: the database has schema version {current}, older than this arena's ({}), \
+                 and it cannot be written to bring it up to date: make it writable once, or \
+                 read it with the arena version that wrote it",
+                path.display(),
+                MIGRATIONS.len()
+            )))
+        }
+        Err(Error::Database { cause, .. }) => Err(err(cause)),
+        other => other,
+    }
 }
 
 #[cfg(test)]

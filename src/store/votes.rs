@@ -34,6 +34,9 @@ pub struct VoteTotals {
     pub votes: Vec<VoteRow>,
     /// Unix milliseconds of each vote, parallel to `votes`.
     pub times: Vec<i64>,
+    /// Whether each vote came from an import, parallel to `votes`: an import's votes are a
+    /// closed rating period for Glicko-2 as soon as they are in.
+    pub imported: Vec<bool>,
 }
 
 /// Which votes to read.
@@ -182,7 +185,9 @@ impl Store {
                     .map_err(db)?,
             };
             // Only the filters in use enter the query: the scan runs a million times.
-            let mut sql = String::from("SELECT model_a, model_b, outcome, created_at FROM votes");
+            let mut sql = String::from(
+                "SELECT model_a, model_b, outcome, created_at, import_key IS NOT NULL FROM votes",
+            );
             let mut terms: Vec<&str> = Vec::new();
             let mut values: Vec<rusqlite::types::Value> = Vec::new();
             let mut term = |t: &'static str, v: rusqlite::types::Value| {
@@ -212,6 +217,7 @@ impl Store {
             let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
             let mut votes = Vec::new();
             let mut times = Vec::new();
+            let mut imported = Vec::new();
             let look = |id: i64| {
                 usize::try_from(id)
                     .ok()
@@ -219,11 +225,12 @@ impl Store {
                     .filter(|&i| i != u32::MAX)
             };
             while let Some(row) = rows.next().map_err(db)? {
-                let (a, b, outcome, at): (i64, i64, i64, i64) = (
+                let (a, b, outcome, at, from_import): (i64, i64, i64, i64, bool) = (
                     row.get(0).map_err(db)?,
                     row.get(1).map_err(db)?,
                     row.get(2).map_err(db)?,
                     row.get(3).map_err(db)?,
+                    row.get(4).map_err(db)?,
                 );
                 let (Some(a), Some(b), Some(winner)) =
                     (look(a), look(b), Winner::from_code(outcome))
@@ -236,6 +243,7 @@ impl Store {
                     winner,
                 });
                 times.push(at);
+                imported.push(from_import);
             }
             // Rows come in insertion order; imports may carry earlier timestamps. A stable
             // sort by time keeps insertion order among equal times.
@@ -244,26 +252,60 @@ impl Store {
                 order.sort_by_key(|&i| times[i]);
                 votes = order.iter().map(|&i| votes[i]).collect();
                 times = order.iter().map(|&i| times[i]).collect();
+                imported = order.iter().map(|&i| imported[i]).collect();
             }
             Ok(VoteTotals {
                 names: names.into_iter().map(|(_, n)| n).collect(),
                 votes,
                 times,
+                imported,
             })
         })
         .await
     }
 }
 
-/// A vote as exported: names resolved, battle id when the vote has a battle.
+/// A vote as exported, with every field that tells which vote it is, so that importing an
+/// export adds nothing: `vote_id` (the battle's id for a vote cast here, the record's key for
+/// an imported one), the battle, the log's `question_id`, and the vote's own time (none for
+/// a vote imported without one).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExportedVote {
+    pub vote_id: String,
     pub battle_id: Option<String>,
     pub model_a: String,
     pub model_b: String,
     pub winner: Winner,
     /// Unix seconds, as `tstamp` in battle logs.
-    pub tstamp: f64,
+    pub tstamp: Option<f64>,
+    pub question_id: Option<String>,
+}
+
+impl ExportedVote {
+    /// The CSV columns, in the order of the JSON fields.
+    pub const FIELDS: [&'static str; 7] = [
+        "vote_id",
+        "battle_id",
+        "model_a",
+        "model_b",
+        "winner",
+        "tstamp",
+        "question_id",
+    ];
+
+    /// The fields as CSV cells.
+    #[must_use]
+    pub fn cells(&self) -> [String; 7] {
+        [
+            self.vote_id.clone(),
+            self.battle_id.clone().unwrap_or_default(),
+            self.model_a.clone(),
+            self.model_b.clone(),
+            self.winner.as_str().to_owned(),
+            self.tstamp.map(|t| t.to_string()).unwrap_or_default(),
+            self.question_id.clone().unwrap_or_default(),
+        ]
+    }
 }
 
 impl Store {
@@ -276,7 +318,8 @@ impl Store {
         self.call(move |conn| {
             let mut stmt = conn
                 .prepare(
-                    "SELECT b.uuid, ma.name, mb.name, v.outcome, v.created_at
+                    "SELECT b.uuid, ma.name, mb.name, v.outcome, v.created_at, v.import_key,
+                            v.time_known, v.question_id, v.id
                      FROM votes v
                      JOIN models ma ON ma.id = v.model_a
                      JOIN models mb ON mb.id = v.model_b
@@ -293,15 +336,26 @@ impl Store {
                     continue;
                 };
                 let at: i64 = row.get(4).map_err(db)?;
+                let key: Option<i64> = row.get(5).map_err(db)?;
+                let time_known: bool = row.get(6).map_err(db)?;
+                let battle_id = uuid
+                    .and_then(|u| uuid::Uuid::from_slice(&u).ok())
+                    .map(|u| u.to_string());
+                let vote_id = match (key, &battle_id) {
+                    (Some(k), _) => format!("{:016x}", u64::from_ne_bytes(k.to_ne_bytes())),
+                    (None, Some(b)) => b.clone(),
+                    // An imported vote from before keys were stored: unique in this database.
+                    (None, None) => format!("row-{}", row.get::<_, i64>(8).map_err(db)?),
+                };
                 #[allow(clippy::cast_precision_loss)]
                 sink(Some(ExportedVote {
-                    battle_id: uuid
-                        .and_then(|u| uuid::Uuid::from_slice(&u).ok())
-                        .map(|u| u.to_string()),
+                    vote_id,
+                    battle_id,
                     model_a: row.get(1).map_err(db)?,
                     model_b: row.get(2).map_err(db)?,
                     winner,
-                    tstamp: at as f64 / 1000.0,
+                    tstamp: time_known.then(|| at as f64 / 1000.0),
+                    question_id: row.get(7).map_err(db)?,
                 }))?;
                 n += 1;
             }

@@ -1,11 +1,24 @@
 //! Battle logs written elsewhere: the FastChat / LMArena `clean_battle` JSON array, JSON Lines
-//! of the same records, and CSV with `model_a, model_b, winner` columns.
+//! of the same records, and CSV with `model_a, model_b, winner` columns (other column names
+//! and winner values through [`Mapping`]).
 //!
 //! Records are parsed into compact [`ImportRow`]s (model names interned) and handed out in
-//! chunks, so a file of millions of votes streams into the store with bounded memory. Every
-//! record gets a stable key, a hash of its bytes and of how many identical records came
-//! before it in the file, so importing the same file twice adds nothing while two identical
-//! votes in one file both count.
+//! chunks, so a file of millions of votes streams into the store with bounded memory.
+//!
+//! # Identity
+//!
+//! Every record gets a key that says which vote it is, so that importing it again adds
+//! nothing, by the first rule that applies ([`Identity`]):
+//!
+//! 1. `vote_id`: what `arena export votes` writes for every vote;
+//! 2. `battle_id`: one vote per battle;
+//! 3. the record's own id fields (`question_id`, `tstamp`, `judge`) with what it says (the
+//!    models and the outcome);
+//! 4. no id at all: the file (a hash of all its bytes) and the record's place in it. The same
+//!    file again adds nothing; the same rows in another file are other votes, and all count.
+//!
+//! Under rules 3 and 4, identical records within one file are distinct votes: the n-th of them
+//! has a key of its own.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +35,7 @@ use crate::error::{Error, Result};
 pub const CHUNK: usize = 50_000;
 
 /// The input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
     /// Decide by extension, then by the first character.
     Auto,
@@ -49,6 +62,120 @@ pub struct ImportRow {
     pub response_b: Option<String>,
     /// The battle this vote was exported from, when the record names one.
     pub battle_id: Option<uuid::Uuid>,
+    /// The log's own id of the conversation, kept for exports.
+    pub question_id: Option<String>,
+}
+
+/// Which rule gave a record its key (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// The `vote_id` of an export.
+    VoteId,
+    /// The `battle_id` it names.
+    BattleId,
+    /// Its `question_id`, `tstamp` or `judge`, with its content.
+    IdFields,
+    /// The file and the record's place in it: the record has no id.
+    FilePosition,
+}
+
+impl Identity {
+    /// How the summary names the rule.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Identity::VoteId => "by vote_id",
+            Identity::BattleId => "by battle_id",
+            Identity::IdFields => "by their question_id, tstamp or judge, with their content",
+            Identity::FilePosition => {
+                "by file and position (no id fields: this file again adds nothing; the same \
+                 rows in another file count again)"
+            }
+        }
+    }
+}
+
+/// Other names for the fields of a record, and other words for its outcomes: what it takes
+/// to read a log written with `left, right, winner` and `left|right|tie`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapping {
+    /// Our field name (`model_a`, ...) -> the name in the file.
+    pub columns: Vec<(String, String)>,
+    /// A value of the file's winner column -> the outcome it means.
+    pub winners: Vec<(String, Winner)>,
+}
+
+/// The fields a record may carry, as [`Mapping::columns`] names them.
+pub const FIELDS: [&str; 8] = [
+    "model_a",
+    "model_b",
+    "winner",
+    "tstamp",
+    "judge",
+    "question_id",
+    "battle_id",
+    "vote_id",
+];
+
+impl Mapping {
+    /// Parses `FIELD=NAME` (a column) or `VALUE=OUTCOME` (a winner value).
+    pub fn column(&mut self, text: &str) -> Result<()> {
+        let (field, name) = text.split_once('=').ok_or_else(|| {
+            Error::Input(format!(
+                "--column `{text}`: expected FIELD=NAME, such as --column model_a=left"
+            ))
+        })?;
+        let field = field.trim();
+        if !FIELDS.contains(&field) {
+            let hint = crate::config::nearest(field, FIELDS.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(Error::Input(format!(
+                "--column `{text}`: unknown field `{field}`{hint}; the fields are {}",
+                FIELDS.join(", ")
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(Error::Input(format!(
+                "--column `{text}`: the column name is empty"
+            )));
+        }
+        self.columns.retain(|(f, _)| f != field);
+        self.columns
+            .push((field.to_owned(), name.trim().to_owned()));
+        Ok(())
+    }
+
+    /// Parses `VALUE=OUTCOME`.
+    pub fn winner(&mut self, text: &str) -> Result<()> {
+        let (value, outcome) = text.split_once('=').ok_or_else(|| {
+            Error::Input(format!(
+                "--winner-value `{text}`: expected VALUE=OUTCOME, such as --winner-value left=model_a"
+            ))
+        })?;
+        let outcome: Winner = outcome.parse().map_err(|_| {
+            Error::Input(format!(
+                "--winner-value `{text}`: `{outcome}` is not an outcome: use model_a, model_b, \
+                 tie, both_bad or skip"
+            ))
+        })?;
+        self.winners.retain(|(v, _)| v != value);
+        self.winners.push((value.to_owned(), outcome));
+        Ok(())
+    }
+
+    /// The name in the file of our field `field`.
+    fn name<'a>(&'a self, field: &'a str) -> &'a str {
+        self.columns
+            .iter()
+            .find(|(f, _)| f == field)
+            .map_or(field, |(_, n)| n.as_str())
+    }
+
+    fn is_identity(&self) -> bool {
+        self.columns.iter().all(|(f, n)| f == n)
+    }
 }
 
 /// A batch of rows and the model names they index into (all names seen so far).
@@ -67,6 +194,8 @@ pub struct Skips {
     pub reasons: BTreeMap<String, (u64, u64)>,
     /// What the numbers count: `line`, or `record` in a JSON array.
     pub unit: &'static str,
+    /// How many records each identity rule keyed.
+    pub identities: BTreeMap<Identity, u64>,
 }
 
 impl Skips {
@@ -99,10 +228,10 @@ struct Raw<'a> {
     conversation_b: Option<Value>,
     #[serde(default)]
     question_id: Option<Value>,
-    #[serde(default)]
-    num: Option<Value>,
     #[serde(borrow, default)]
     battle_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    vote_id: Option<Cow<'a, str>>,
 }
 
 /// A hasher for keys that are hashes already.
@@ -135,16 +264,21 @@ struct Builder {
     seen: Seen,
     skips: Skips,
     rows: Vec<ImportRow>,
+    /// A hash of the whole file: the identity of records that have no id.
+    file: u128,
+    mapping: Mapping,
 }
 
 impl Builder {
-    fn new() -> Self {
+    fn new(file: u128, mapping: Mapping) -> Self {
         Builder {
             index: HashMap::new(),
             names: Vec::new(),
             seen: Seen::default(),
             skips: Skips::default(),
             rows: Vec::with_capacity(CHUNK),
+            file,
+            mapping,
         }
     }
 
@@ -158,15 +292,38 @@ impl Builder {
         i
     }
 
-    /// The key of a record: a hash of what it says (models, outcome, time, judge and the
-    /// ids a log carries), not of how it is written, so the same records in JSON, JSON
-    /// Lines or CSV, compact or pretty, get the same keys; and how many identical records
-    /// came before it, so repeated votes in one file all count.
-    fn key(&mut self, a: &str, b: &str, winner: Winner, extra: &Extra) -> i64 {
+    /// The key of a record and the rule that gave it (see the module documentation).
+    fn key(&mut self, a: &str, b: &str, winner: Winner, extra: &Extra) -> (i64, Identity) {
+        let as_key = |k: u64| i64::from_ne_bytes(k.to_ne_bytes());
+        if let Some(id) = extra.vote_id.as_deref() {
+            // Ours: a battle's id for a vote cast here, 16 hex digits for an imported one.
+            if let Ok(uuid) = uuid::Uuid::parse_str(id) {
+                return (as_key(battle_key(uuid.as_bytes())), Identity::BattleId);
+            }
+            if id.len() == 16
+                && let Ok(k) = u64::from_str_radix(id, 16)
+            {
+                return (as_key(k), Identity::VoteId);
+            }
+            return (as_key(tagged(b"vote", id.as_bytes())), Identity::VoteId);
+        }
+        if let Some(id) = extra.battle_text.as_deref() {
+            let k = match uuid::Uuid::parse_str(id) {
+                Ok(uuid) => battle_key(uuid.as_bytes()),
+                Err(_) => tagged(b"battle", id.as_bytes()),
+            };
+            return (as_key(k), Identity::BattleId);
+        }
         let mut material = Vec::with_capacity(96);
+        let identity = if extra.ids.is_empty() {
+            material.extend_from_slice(&self.file.to_le_bytes());
+            Identity::FilePosition
+        } else {
+            Identity::IdFields
+        };
         for part in [a, b, winner.as_str()]
             .into_iter()
-            .chain([&extra.tstamp_text, &extra.judge_text, &extra.ids].map(String::as_str))
+            .chain([&extra.ids].map(String::as_str))
         {
             // Length-prefixed, so no two different records share their material.
             material.extend_from_slice(&(part.len() as u64).to_le_bytes());
@@ -181,7 +338,7 @@ impl Builder {
         } else {
             xxhash_rust::xxh3::xxh3_64_with_seed(bytes, u64::from(*n))
         };
-        i64::from_ne_bytes(k.to_ne_bytes())
+        (as_key(k), identity)
     }
 
     fn push(
@@ -210,7 +367,13 @@ impl Builder {
             self.skips.add("missing winner", line);
             return;
         };
-        let Ok(winner) = winner.parse::<Winner>() else {
+        let mapped = self
+            .mapping
+            .winners
+            .iter()
+            .find(|(v, _)| v == winner.trim())
+            .map(|(_, w)| *w);
+        let Some(winner) = mapped.or_else(|| winner.parse::<Winner>().ok()) else {
             self.skips.add(
                 "winner not one of model_a, model_b, tie, tie (bothbad), both_bad",
                 line,
@@ -224,7 +387,15 @@ impl Builder {
             );
             return;
         }
-        let key = self.key(a, b, winner, &extra);
+        if a.chars().chain(b.chars()).any(char::is_control) {
+            self.skips.add(
+                "a model name holds a control character (a newline, a tab, an escape)",
+                line,
+            );
+            return;
+        }
+        let (key, identity) = self.key(a, b, winner, &extra);
+        *self.skips.identities.entry(identity).or_insert(0) += 1;
         let (ia, ib) = (self.intern(a), self.intern(b));
         self.rows.push(ImportRow {
             key,
@@ -237,11 +408,31 @@ impl Builder {
             response_a: extra.response_a,
             response_b: extra.response_b,
             battle_id: extra.battle_id,
+            question_id: extra.question_id,
         });
     }
 
     /// One JSON record: a row, or a skip with its reason.
     fn push_json(&mut self, number: u64, text: &[u8]) {
+        if std::str::from_utf8(text).is_err() {
+            self.skips.add("the record is not valid UTF-8", number);
+            return;
+        }
+        let renamed;
+        let text = if self.mapping.is_identity() {
+            text
+        } else {
+            match self.renamed_json(text) {
+                Ok(r) => {
+                    renamed = r;
+                    renamed.as_slice()
+                }
+                Err(e) => {
+                    self.skips.add(json_skip(&e), number);
+                    return;
+                }
+            }
+        };
         match serde_json::from_slice::<Raw<'_>>(text) {
             Ok(raw) => {
                 let extra = Extra::of(&raw);
@@ -255,6 +446,23 @@ impl Builder {
             }
             Err(e) => self.skips.add(json_skip(&e), number),
         }
+    }
+
+    /// A record whose fields go by other names, with our names.
+    fn renamed_json(&self, text: &[u8]) -> serde_json::Result<Vec<u8>> {
+        let mut object: serde_json::Map<String, Value> = serde_json::from_slice(text)?;
+        let mut renamed = serde_json::Map::new();
+        for field in FIELDS {
+            if let Some(v) = object.remove(self.mapping.name(field)) {
+                renamed.insert(field.to_owned(), v);
+            }
+        }
+        for field in ["conversation_a", "conversation_b"] {
+            if let Some(v) = object.remove(field) {
+                renamed.insert(field.to_owned(), v);
+            }
+        }
+        serde_json::to_vec(&Value::Object(renamed))
     }
 
     fn take(&mut self, bytes_read: u64) -> Chunk {
@@ -275,10 +483,25 @@ struct Extra {
     response_a: Option<String>,
     response_b: Option<String>,
     battle_id: Option<uuid::Uuid>,
-    /// For the record key: the time, the judge and the ids, as text.
-    tstamp_text: String,
-    judge_text: String,
+    /// The `battle_id` as written, for the key.
+    battle_text: Option<String>,
+    vote_id: Option<String>,
+    question_id: Option<String>,
+    /// For the record key: the id fields as text (empty when the record has none).
     ids: String,
+}
+
+/// The key of a vote on the battle with this id.
+fn battle_key(id: &[u8]) -> u64 {
+    tagged(b"battle", id)
+}
+
+fn tagged(tag: &[u8], value: &[u8]) -> u64 {
+    let mut material = Vec::with_capacity(tag.len() + 1 + value.len());
+    material.extend_from_slice(tag);
+    material.push(0);
+    material.extend_from_slice(value);
+    xxhash_rust::xxh3::xxh3_64(&material)
 }
 
 /// Seconds since 1970 up to the year 5000: anything else is not a vote time (milliseconds
@@ -298,29 +521,39 @@ fn tstamp_ms(t: Option<f64>) -> Result<Option<i64>, ()> {
 }
 
 impl Extra {
-    fn with_keys(mut self, tstamp: Option<f64>, ids: String) -> Self {
+    /// Fills in the time and the id text of the key, from the fields already set.
+    fn with_keys(mut self, tstamp: Option<f64>) -> Self {
         match tstamp_ms(tstamp) {
             Ok(ms) => self.tstamp_ms = ms,
             Err(()) => self.bad_tstamp = true,
         }
-        self.tstamp_text = self.tstamp_ms.map(|t| t.to_string()).unwrap_or_default();
-        self.judge_text = self.judge.clone().unwrap_or_default();
-        self.ids = ids;
+        let nonempty = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).is_some();
+        if self.tstamp_ms.is_some() || nonempty(&self.judge) || nonempty(&self.question_id) {
+            self.ids = format!(
+                "{}\u{1f}{}\u{1f}{}",
+                self.question_id.as_deref().unwrap_or(""),
+                self.tstamp_ms.map(|t| t.to_string()).unwrap_or_default(),
+                self.judge.as_deref().unwrap_or("")
+            );
+        }
+        self.battle_text = self.battle_text.filter(|s| !s.trim().is_empty());
+        self.vote_id = self.vote_id.filter(|s| !s.trim().is_empty());
+        if self.battle_id.is_none() {
+            // A vote cast here is exported with its battle's id as its vote_id.
+            self.battle_id = self
+                .vote_id
+                .as_deref()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok());
+        }
         self
     }
 
     fn of(raw: &Raw<'_>) -> Self {
         let text = |v: &Option<Value>| match v {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
         };
-        let ids = format!(
-            "{}\u{1f}{}\u{1f}{}",
-            text(&raw.question_id),
-            text(&raw.num),
-            raw.battle_id.as_deref().unwrap_or("")
-        );
         let turn = |conv: &Option<Value>, role: &str, first: bool| -> Option<String> {
             let turns = conv.as_ref()?.as_array()?;
             let mut it = turns
@@ -339,9 +572,12 @@ impl Extra {
                 .battle_id
                 .as_deref()
                 .and_then(|s| uuid::Uuid::parse_str(s).ok()),
+            battle_text: raw.battle_id.as_deref().map(str::to_owned),
+            vote_id: raw.vote_id.as_deref().map(str::to_owned),
+            question_id: text(&raw.question_id),
             ..Extra::default()
         }
-        .with_keys(raw.tstamp, ids)
+        .with_keys(raw.tstamp)
     }
 }
 
@@ -359,18 +595,39 @@ fn json_skip(e: &serde_json::Error) -> &'static str {
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The largest record read: a longer line, array element or CSV row is skipped with its
+/// reason, so one huge record cannot exhaust memory.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// Guesses the format from the extension, then from the first non-blank byte.
+#[must_use]
 pub fn detect(path: &Path, head: &[u8]) -> InputFormat {
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => return InputFormat::Csv,
         Some("jsonl" | "ndjson") => return InputFormat::Jsonl,
         _ => {}
     }
+    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
     let head = head.strip_prefix(BOM).unwrap_or(head);
     match head.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => InputFormat::Json,
         Some(b'{') => InputFormat::Jsonl,
+        _ if json => InputFormat::Json,
         _ => InputFormat::Csv,
+    }
+}
+
+/// A hash of every byte of the file: the identity of records that have no id of their own.
+fn file_hash(path: &Path) -> Result<u128> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(hasher.digest128());
+        }
+        hasher.update(&buf[..n]);
     }
 }
 
@@ -378,18 +635,33 @@ pub fn detect(path: &Path, head: &[u8]) -> InputFormat {
 pub fn read(
     path: &Path,
     format: InputFormat,
+    mapping: &Mapping,
     mut sink: impl FnMut(Chunk) -> Result<()>,
 ) -> Result<Skips> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    if head
+        .strip_prefix(BOM)
+        .unwrap_or(head)
+        .trim_ascii()
+        .is_empty()
+        && head.len() < 4096
+    {
+        return Err(Error::File {
+            path: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the file is empty: a battle log holds records of model_a, model_b and \
+                      winner"
+                .into(),
+        });
+    }
     let format = match format {
-        InputFormat::Auto => {
-            let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-            detect(path, head)
-        }
+        InputFormat::Auto => detect(path, head),
         f => f,
     };
-    let mut b = Builder::new();
+    let mut b = Builder::new(file_hash(path)?, mapping.clone());
     b.skips.unit = if format == InputFormat::Json {
         "record"
     } else {
@@ -403,6 +675,40 @@ pub fn read(
     Ok(b.skips)
 }
 
+/// Reads up to and including the next `\n` into `line`, keeping at most
+/// [`MAX_RECORD_BYTES`]; returns the bytes consumed and whether the line was cut.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<(u64, bool)> {
+    let mut consumed = 0u64;
+    let mut cut = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((consumed, cut));
+        }
+        let (take, done) = match buf.iter().position(|&c| c == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = MAX_RECORD_BYTES.saturating_sub(line.len());
+        if take > room {
+            cut = true;
+        }
+        line.extend_from_slice(&buf[..take.min(room)]);
+        reader.consume(take);
+        consumed += take as u64;
+        if done {
+            return Ok((consumed, cut));
+        }
+    }
+}
+
+fn too_long(b: &mut Builder, number: u64) {
+    b.skips.add(
+        &format!("the record is longer than {} MiB", MAX_RECORD_BYTES >> 20),
+        number,
+    );
+}
+
 fn read_jsonl(
     path: &Path,
     mut reader: impl BufRead,
@@ -414,18 +720,31 @@ fn read_jsonl(
     let mut bytes = 0u64;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(path, e))?;
+        let (n, cut) = read_line(&mut reader, &mut line).map_err(|e| Error::io(path, e))?;
         if n == 0 {
             break;
         }
         number += 1;
-        bytes += n as u64;
+        bytes += n;
+        if cut {
+            too_long(b, number);
+            continue;
+        }
         let text = line.trim_ascii();
         let text = text.strip_prefix(BOM).unwrap_or(text);
         if text.is_empty() {
             continue;
+        }
+        if number == 1 && text == b"{" {
+            return Err(Error::File {
+                path: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: "one JSON object spread over many lines: a battle log is a JSON array \
+                          of records, or JSON Lines with one record per line (jq -c '.[]' or \
+                          jq -c '.battles[]' turns a wrapped log into JSON Lines)"
+                    .into(),
+            });
         }
         b.push_json(number, text);
         if b.rows.len() >= CHUNK {
@@ -435,34 +754,218 @@ fn read_jsonl(
     sink(b.take(bytes))
 }
 
+/// Reads a JSON array element by element, never holding more than one record: each element
+/// is delimited by scanning (strings and nesting tracked), then parsed on its own.
 fn read_json(
     path: &Path,
-    mut reader: impl Read,
+    mut reader: impl BufRead,
     b: &mut Builder,
     sink: &mut impl FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
-    let mut text = Vec::new();
-    reader
-        .read_to_end(&mut text)
-        .map_err(|e| Error::io(path, e))?;
-    let body = text.strip_prefix(BOM).unwrap_or(&text);
-    let records: Vec<&serde_json::value::RawValue> =
-        serde_json::from_slice(body).map_err(|e| Error::File {
-            path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            message: format!("expected a JSON array of battle records: {e}"),
-        })?;
-    let total = text.len() as u64;
-    let count = records.len().max(1) as u64;
-    for (i, record) in records.iter().enumerate() {
-        let number = i as u64 + 1;
-        b.push_json(number, record.get().as_bytes());
-        if b.rows.len() >= CHUNK {
-            sink(b.take(total * number / count))?;
+    let mut scan = ArrayScan::default();
+    let mut record = Vec::new();
+    let mut number = 0u64;
+    let mut bytes = 0u64;
+    let mut line = 1usize;
+    let mut column = 0usize;
+    let mut bom = true;
+    let bad = |line: usize, column: usize, what: &str| Error::File {
+        path: path.to_owned(),
+        line,
+        column,
+        message: format!("expected a JSON array of battle records: {what}"),
+    };
+    loop {
+        let buf = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+        if buf.is_empty() {
+            break;
+        }
+        let mut buf = buf;
+        let len = buf.len();
+        if bom {
+            buf = buf.strip_prefix(BOM).unwrap_or(buf);
+            bom = false;
+        }
+        for &c in buf {
+            if c == b'\n' {
+                line += 1;
+                column = 0;
+            } else {
+                column += 1;
+            }
+            match scan.step(c) {
+                Step::Outside => {}
+                Step::Byte => {
+                    if record.len() < MAX_RECORD_BYTES {
+                        record.push(c);
+                    } else {
+                        scan.cut = true;
+                    }
+                }
+                Step::End => {
+                    number += 1;
+                    if record.len() < MAX_RECORD_BYTES {
+                        record.push(c);
+                    }
+                    if std::mem::take(&mut scan.cut) {
+                        too_long(b, number);
+                    } else {
+                        b.push_json(number, &record);
+                    }
+                    record.clear();
+                    if b.rows.len() >= CHUNK {
+                        sink(b.take(bytes))?;
+                    }
+                }
+                Step::Error(what) => return Err(bad(line, column, what)),
+            }
+        }
+        bytes += len as u64;
+        reader.consume(len);
+    }
+    if !scan.closed {
+        let what = if scan.opened {
+            "the array is not closed: the file ends early"
+        } else {
+            "the file does not start with `[`"
+        };
+        return Err(bad(line, column.max(1), what));
+    }
+    sink(b.take(bytes))
+}
+
+/// Where a byte of a JSON array falls.
+enum Step {
+    /// Between elements: whitespace, `[`, `,` or `]`.
+    Outside,
+    /// Part of an element.
+    Byte,
+    /// The last byte of an element.
+    End,
+    Error(&'static str),
+}
+
+/// The state of [`read_json`]'s scan.
+#[derive(Default)]
+struct ArrayScan {
+    opened: bool,
+    closed: bool,
+    /// Inside an element: the depth of its brackets, and whether it is a bare scalar.
+    depth: usize,
+    in_element: bool,
+    scalar: bool,
+    in_string: bool,
+    escaped: bool,
+    /// A comma is needed before the next element.
+    after_element: bool,
+    /// The element being read is over the size limit.
+    cut: bool,
+}
+
+impl ArrayScan {
+    fn step(&mut self, c: u8) -> Step {
+        if self.closed {
+            return if c.is_ascii_whitespace() {
+                Step::Outside
+            } else {
+                Step::Error("text after the closing `]`")
+            };
+        }
+        if !self.opened {
+            return match c {
+                b'[' => {
+                    self.opened = true;
+                    Step::Outside
+                }
+                c if c.is_ascii_whitespace() => Step::Outside,
+                _ => Step::Error("the file does not start with `[`"),
+            };
+        }
+        if self.in_element {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == b'\\' {
+                    self.escaped = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                    if self.scalar && self.depth == 0 {
+                        return self.end();
+                    }
+                }
+                return Step::Byte;
+            }
+            if self.scalar {
+                // A bare number, true, false or null ends at a delimiter.
+                if c == b',' || c == b']' || c.is_ascii_whitespace() {
+                    self.in_element = false;
+                    self.after_element = true;
+                    return match c {
+                        b']' => {
+                            self.closed = true;
+                            Step::End
+                        }
+                        b',' => {
+                            self.after_element = false;
+                            Step::End
+                        }
+                        _ => Step::End,
+                    };
+                }
+                return Step::Byte;
+            }
+            match c {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return self.end();
+                    }
+                }
+                _ => {}
+            }
+            return Step::Byte;
+        }
+        match c {
+            c if c.is_ascii_whitespace() => Step::Outside,
+            b']' => {
+                self.closed = true;
+                Step::Outside
+            }
+            b',' if self.after_element => {
+                self.after_element = false;
+                Step::Outside
+            }
+            b',' => Step::Error("a comma where a record should be"),
+            _ if self.after_element => Step::Error("a missing comma between records"),
+            b'{' | b'[' => {
+                self.in_element = true;
+                self.scalar = false;
+                self.depth = 1;
+                Step::Byte
+            }
+            b'"' => {
+                self.in_element = true;
+                self.scalar = true;
+                self.in_string = true;
+                self.depth = 0;
+                Step::Byte
+            }
+            _ => {
+                self.in_element = true;
+                self.scalar = true;
+                self.depth = 0;
+                Step::Byte
+            }
         }
     }
-    sink(b.take(total))
+
+    fn end(&mut self) -> Step {
+        self.in_element = false;
+        self.after_element = true;
+        Step::End
+    }
 }
 
 fn read_csv(
@@ -473,26 +976,38 @@ fn read_csv(
 ) -> Result<()> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers = csv.byte_headers().map_err(|e| csv_error(path, &e))?.clone();
-    let col = |name: &str| {
+    let mapping = b.mapping.clone();
+    let col = |field: &str| {
+        let name = mapping.name(field);
         headers
             .iter()
             .position(|h| h.trim_ascii() == name.as_bytes())
     };
     let (Some(ca), Some(cb), Some(cw)) = (col("model_a"), col("model_b"), col("winner")) else {
+        let has = |name: &str| headers.iter().any(|h| h.trim_ascii() == name.as_bytes());
+        let hint = if has("left") && has("right") && has("winner") {
+            " This looks like an evalica / LLMFAO log: import it with --column model_a=left \
+             --column model_b=right --winner-value left=model_a --winner-value right=model_b"
+        } else {
+            " Other names can be mapped, e.g. --column model_a=left"
+        };
         return Err(Error::File {
             path: path.to_owned(),
             line: 1,
             column: 1,
-            message: "a CSV battle log needs the columns model_a, model_b and winner in its \
-                      header line"
-                .into(),
+            message: format!(
+                "a CSV battle log needs the columns {}, {} and {} in its header line.{hint}",
+                mapping.name("model_a"),
+                mapping.name("model_b"),
+                mapping.name("winner")
+            ),
         });
     };
     let ct = col("tstamp");
     let cj = col("judge");
     let cq = col("question_id");
-    let cn = col("num");
     let ci = col("battle_id");
+    let cv = col("vote_id");
     let mut record = csv::ByteRecord::new();
     loop {
         match csv.read_byte_record(&mut record) {
@@ -501,8 +1016,22 @@ fn read_csv(
             Err(e) => return Err(csv_error(path, &e)),
         }
         let number = record.position().map_or(0, csv::Position::line);
-        let field = |c: usize| record.get(c).and_then(|f| std::str::from_utf8(f).ok());
-        let utf8 = [Some(ca), Some(cb), Some(cw), ct, cj, cq, cn, ci]
+        if record.as_slice().len() > MAX_RECORD_BYTES {
+            too_long(b, number);
+            continue;
+        }
+        let field = |c: usize| {
+            record
+                .get(c)
+                .and_then(|f| std::str::from_utf8(f).ok())
+                .map(str::trim)
+        };
+        let owned = |c: Option<usize>| {
+            c.and_then(field)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let utf8 = [Some(ca), Some(cb), Some(cw), ct, cj, cq, ci, cv]
             .into_iter()
             .flatten()
             .all(|c| record.get(c).is_none_or(|f| std::str::from_utf8(f).is_ok()));
@@ -510,7 +1039,7 @@ fn read_csv(
             b.skips.add("a field is not valid UTF-8", number);
             continue;
         }
-        let tstamp = match ct.and_then(field).map(str::trim).filter(|t| !t.is_empty()) {
+        let tstamp = match ct.and_then(field).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => match t.parse::<f64>() {
                 Ok(t) => Some(t),
@@ -520,20 +1049,18 @@ fn read_csv(
                 }
             },
         };
-        let ids = format!(
-            "{}\u{1f}{}\u{1f}{}",
-            cq.and_then(field).unwrap_or(""),
-            cn.and_then(field).unwrap_or(""),
-            ci.and_then(field).unwrap_or("")
-        );
+        let battle_text = owned(ci);
         let extra = Extra {
-            judge: cj.and_then(field).map(str::to_owned),
-            battle_id: ci
-                .and_then(field)
+            judge: owned(cj),
+            battle_id: battle_text
+                .as_deref()
                 .and_then(|s| uuid::Uuid::parse_str(s).ok()),
+            battle_text,
+            vote_id: owned(cv),
+            question_id: owned(cq),
             ..Extra::default()
         }
-        .with_keys(tstamp, ids);
+        .with_keys(tstamp);
         b.push(number, field(ca), field(cb), field(cw), extra);
         if b.rows.len() >= CHUNK {
             let at = record.position().map_or(0, csv::Position::byte);
@@ -566,7 +1093,7 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let mut all = Vec::new();
         let mut names = Vec::new();
-        let skips = read(&path, InputFormat::Auto, |c| {
+        let skips = read(&path, InputFormat::Auto, &Mapping::default(), |c| {
             all.extend(c.rows);
             names = c.names;
             Ok(())
@@ -627,7 +1154,7 @@ not json
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.csv");
         std::fs::write(&path, "left,right,winner\nx,y,left\n").unwrap();
-        let err = read(&path, InputFormat::Auto, |_| Ok(()))
+        let err = read(&path, InputFormat::Auto, &Mapping::default(), |_| Ok(()))
             .unwrap_err()
             .to_string();
         assert!(
@@ -637,17 +1164,92 @@ not json
     }
 
     #[test]
-    fn keys_follow_content_not_layout() {
-        let jsonl = "{\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie (bothbad)\"}\n";
-        let pretty = "[\n  {\n    \"winner\": \"both_bad\",\n    \"model_a\": \"x\",\n    \"model_b\": \"y\"\n  }\n]";
-        let csv = "model_a,model_b,winner\nx,y,both_bad\n";
+    fn keys_follow_identity_not_content() {
+        // Records with an id field: the same vote whatever the layout.
+        let jsonl = "{\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie (bothbad)\", \"tstamp\": 1700000000.25}\n";
+        let pretty = "[\n  {\n    \"winner\": \"both_bad\",\n    \"tstamp\": 1700000000.25,\n    \"model_a\": \"x\",\n    \"model_b\": \"y\"\n  }\n]";
+        let csv = "model_a,model_b,winner,tstamp\nx,y,both_bad,1700000000.25\n";
         let k = rows("a.jsonl", jsonl).0[0].key;
         assert_eq!(rows("b.json", pretty).0[0].key, k);
         assert_eq!(rows("c.csv", csv).0[0].key, k);
         // Fields that only differ in where one ends and the next begins are different votes.
-        let one = rows("d.csv", "model_a,model_b,winner\nab,c,model_a\n").0[0].key;
-        let two = rows("e.csv", "model_a,model_b,winner\na,bc,model_a\n").0[0].key;
+        let one = rows("d.csv", "model_a,model_b,winner,judge\nab,c,model_a,j\n").0[0].key;
+        let two = rows("e.csv", "model_a,model_b,winner,judge\na,bc,model_a,j\n").0[0].key;
         assert_ne!(one, two);
+        // Without an id, a record is its file and place: the same file gives the same keys,
+        // another file with the same row another vote.
+        let plain = "model_a,model_b,winner\nx,y,model_a\n";
+        let (first, _, skips) = rows("f.csv", plain);
+        assert_eq!(first[0].key, rows("g.csv", plain).0[0].key);
+        assert_ne!(
+            first[0].key,
+            rows("h.csv", "model_a,model_b,winner\nx,y,model_a\ny,x,tie\n").0[0].key
+        );
+        assert_eq!(skips.identities[&Identity::FilePosition], 1);
+        // An exported vote_id is the key itself.
+        let exported = "{\"vote_id\": \"00000000000000ff\", \"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\"}\n";
+        assert_eq!(rows("i.jsonl", exported).0[0].key, 255);
+    }
+
+    #[test]
+    fn columns_and_winner_values_map() {
+        let mut m = Mapping::default();
+        m.column("model_a=left").unwrap();
+        m.column("model_b=right").unwrap();
+        m.winner("left=model_a").unwrap();
+        m.winner("right=model_b").unwrap();
+        assert!(
+            m.column("modle_a=x")
+                .unwrap_err()
+                .to_string()
+                .contains("model_a")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.csv");
+        std::fs::write(&path, "left,right,winner\nP,S,left\nB,P,right\nS,B,tie\n").unwrap();
+        let mut all = Vec::new();
+        read(&path, InputFormat::Auto, &m, |c| {
+            all.extend(c.rows);
+            Ok(())
+        })
+        .unwrap();
+        let winners: Vec<Winner> = all.iter().map(|r| r.winner).collect();
+        assert_eq!(winners, [Winner::ModelA, Winner::ModelB, Winner::Tie]);
+        let json = dir.path().join("e.jsonl");
+        std::fs::write(
+            &json,
+            "{\"left\": \"P\", \"right\": \"S\", \"winner\": \"right\"}\n",
+        )
+        .unwrap();
+        let mut all = Vec::new();
+        read(&json, InputFormat::Auto, &m, |c| {
+            all.extend(c.rows);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(all[0].winner, Winner::ModelB);
+    }
+
+    #[test]
+    fn json_arrays_stream_record_by_record() {
+        let text = "\u{feff}[ {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"s\": \"a ] } \\\" [\"},\n 5, \"str\", {\"model_a\": \"y\", \"model_b\": \"z\", \"winner\": \"model_a\", \"n\": [1, {\"k\": []}]} ]\n";
+        let (rows, _, skips) = rows("s.json", text);
+        assert_eq!(rows.len(), 2, "{skips:?}");
+        assert_eq!(skips.total(), 2);
+        let dir = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            ("[{\"model_a\": \"x\"}", "not closed"),
+            ("{}", "does not start"),
+            ("[{} {}]", "missing comma"),
+            ("[] x", "after the closing"),
+        ] {
+            let path = dir.path().join("bad.json");
+            std::fs::write(&path, text).unwrap();
+            let err = read(&path, InputFormat::Json, &Mapping::default(), |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
     }
 
     #[test]

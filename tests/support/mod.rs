@@ -220,6 +220,16 @@ impl Test {
             .json()
     }
 
+    /// Creates the (empty) database with `arena init`, writing its templates aside.
+    pub fn create_db(&self) {
+        self.arena()
+            .args(["init", "--dir"])
+            .arg(self.path("init-templates"))
+            .run()
+            .success();
+        assert!(self.db().is_file(), "init created no database");
+    }
+
     /// `arena battles --format json`: every battle, as a script sees it.
     pub fn battles(&self) -> Value {
         self.arena()
