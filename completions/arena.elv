@@ -18,10 +18,10 @@ set edit:completion:arg-completer[arena] = {|@words|
     }
     var completions = [
         &'arena'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
-            cand --models 'The models file (models.json). Give it before the subcommand'
+            cand --models 'The models file, models.json (or ARENA_MODELS). Give it before the subcommand'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
             cand -q 'Print only results and errors'
@@ -49,8 +49,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;init'= {
             cand --dir 'Write into this directory [default: the config directory]'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --force 'Overwrite existing files'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -72,8 +72,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --max-tokens 'Maximum answer length in tokens, passed to both models'
             cand --user 'Who is asking (stored only as a salted hash), e.g. cli:alice'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --random-prompt 'Take a random question from the prompt pool'
             cand --no-vote 'Do not ask for a vote: print the battle id (or the battle with --format json) and exit'
@@ -88,8 +88,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;vote'= {
             cand --user 'Who votes (stored only as a salted hash)'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -101,8 +101,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;show'= {
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -118,8 +118,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --since 'Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)'
             cand --limit 'At most this many battles, newest first'
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -131,8 +131,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;unstuck'= {
             cand --user 'Only this user''s battles (default: everyone''s)'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -147,8 +147,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --column 'A field under another name, e.g. --column model_a=left (fields: model_a, model_b, winner, tstamp, judge, question_id, battle_id, vote_id); repeatable'
             cand --winner-value 'A winner value that means an outcome, e.g. --winner-value left=model_a (outcomes: model_a, model_b, tie, both_bad, skip); repeatable'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -162,8 +162,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --format 'Output format'
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -187,8 +187,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -199,8 +199,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'arena;stats'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -219,8 +219,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --tier 'Only battles between models of this tier (tiers come from models.json)'
             cand --theme 'Only battles on prompts of this theme'
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -232,8 +232,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;stats;prompts'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -256,8 +256,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -273,8 +273,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models;list'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -286,8 +286,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models;check'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -300,8 +300,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;models;sync'= {
             cand -o 'Where to write [default: available_models.json beside models.json]'
             cand --output 'Where to write [default: available_models.json beside models.json]'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -326,8 +326,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;models;help;help'= {
         }
         &'arena;prompts'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -345,8 +345,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;prompts;list'= {
             cand --theme 'Only this theme'
             cand --format 'Output format'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -359,8 +359,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;prompts;add'= {
             cand --id 'Its id [default: a hash of the text]'
             cand --theme 'Its theme [default: the id''s prefix before `_`, else general]'
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -371,8 +371,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;prompts;import'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -383,8 +383,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;prompts;remove'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -412,8 +412,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;prompts;help;help'= {
         }
         &'arena;completions'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
@@ -424,8 +424,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;generate-completions'= {
-            cand --db 'The SQLite database [default: arena.sqlite3 in the data directory]'
-            cand --config 'The configuration file [default: ./config.jsonc, else the config directory]'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'

@@ -24,12 +24,12 @@ function __fish_arena_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c arena -n "__fish_arena_needs_command" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_needs_command" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c arena -n "__fish_arena_needs_command" -l models -d 'The models file (models.json). Give it before the subcommand' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l models -d 'The models file, models.json (or ARENA_MODELS). Give it before the subcommand' -r -F
 complete -c arena -n "__fish_arena_needs_command" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_needs_command" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_needs_command" -l no-progress -d 'Never draw progress bars'
@@ -51,8 +51,8 @@ complete -c arena -n "__fish_arena_needs_command" -f -a "completions" -d 'Print 
 complete -c arena -n "__fish_arena_needs_command" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
 complete -c arena -n "__fish_arena_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand init" -l dir -d 'Write into this directory [default: the config directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand init" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand init" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand init" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -73,8 +73,8 @@ complete -c arena -n "__fish_arena_using_subcommand battle" -l user -d 'Who is a
 complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand battle" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -88,8 +88,8 @@ complete -c arena -n "__fish_arena_using_subcommand vote" -l user -d 'Who votes 
 complete -c arena -n "__fish_arena_using_subcommand vote" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand vote" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand vote" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand vote" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -100,8 +100,8 @@ complete -c arena -n "__fish_arena_using_subcommand vote" -s h -l help -d 'Print
 complete -c arena -n "__fish_arena_using_subcommand show" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand show" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand show" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -121,8 +121,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand battles" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battles" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battles" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -131,8 +131,8 @@ complete -c arena -n "__fish_arena_using_subcommand battles" -s q -l quiet -d 'P
 complete -c arena -n "__fish_arena_using_subcommand battles" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand battles" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l user -d 'Only this user\'s battles (default: everyone\'s)' -r
-complete -c arena -n "__fish_arena_using_subcommand unstuck" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand unstuck" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -149,8 +149,8 @@ complete -c arena -n "__fish_arena_using_subcommand import" -l winner-value -d '
 complete -c arena -n "__fish_arena_using_subcommand import" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand import" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand import" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -162,8 +162,8 @@ complete -c arena -n "__fish_arena_using_subcommand export" -l format -d 'Output
 json\t'One JSON document'
 csv\t'A header line and one row per record'"
 complete -c arena -n "__fish_arena_using_subcommand export" -s o -l output -d 'Write to this file instead of stdout' -r -F
-complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand export" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -190,8 +190,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -199,8 +199,8 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -221,8 +221,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -235,8 +235,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -252,8 +252,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -270,8 +270,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -284,8 +284,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -294,8 +294,8 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s o -l output -d 'Where to write [default: available_models.json beside models.json]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -307,8 +307,8 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "check" -d 'Call each model once and report latency or the error'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -327,8 +327,8 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -338,8 +338,8 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l id -d 'Its id [default: a hash of the text]' -r
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l theme -d 'Its theme [default: the id\'s prefix before `_`, else general]' -r
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -347,8 +347,8 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -356,8 +356,8 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -370,8 +370,8 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a prompt by id'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c arena -n "__fish_arena_using_subcommand completions" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand completions" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand completions" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand completions" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -379,8 +379,8 @@ complete -c arena -n "__fish_arena_using_subcommand completions" -s v -l verbose
 complete -c arena -n "__fish_arena_using_subcommand completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l db -d 'The SQLite database [default: arena.sqlite3 in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l config -d 'The configuration file [default: ./config.jsonc, else the config directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"

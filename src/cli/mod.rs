@@ -31,8 +31,8 @@ pub struct Cli {
     #[command(flatten)]
     pub global: Global,
 
-    /// The models file (models.json). Give it before the subcommand.
-    #[arg(long = "models", env = "ARENA_MODELS", value_name = "PATH")]
+    /// The models file, models.json (or ARENA_MODELS). Give it before the subcommand.
+    #[arg(long = "models", value_name = "PATH")]
     pub models_file: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -42,21 +42,20 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The SQLite database [default: arena.sqlite3 in the data directory]
+    /// The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]
     #[arg(
         long,
         global = true,
-        env = "ARENA_DB",
         value_name = "PATH",
         help_heading = "Global options"
     )]
     pub db: Option<PathBuf>,
 
-    /// The configuration file [default: ./config.jsonc, else the config directory]
+    /// The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config
+    /// directory]
     #[arg(
         long,
         global = true,
-        env = "ARENA_CONFIG",
         value_name = "PATH",
         help_heading = "Global options"
     )]
@@ -307,20 +306,21 @@ pub(crate) struct Context {
     opened: std::sync::Mutex<Vec<Store>>,
 }
 
-/// Whether a path option's value came from its environment variable (for `-v`).
-fn from_env(var: &str, value: Option<&PathBuf>) -> bool {
-    value.is_some_and(|v| std::env::var_os(var).is_some_and(|e| std::path::Path::new(&e) == v))
-}
-
-/// An empty path from a flag or its variable is a mistake, named as such.
-fn nonempty<'p>(flag: &str, var: &str, value: Option<&'p PathBuf>) -> Result<Option<&'p PathBuf>> {
-    match value {
-        Some(p) if p.as_os_str().is_empty() => Err(Error::Input(if from_env(var, Some(p)) {
-            format!("{var} is set but empty: unset it, or set it to a path")
-        } else {
-            format!("{flag} is empty: give a path")
-        })),
-        other => Ok(other),
+/// A path from its flag, else from its environment variable; `true` when from the variable.
+/// An empty one is a mistake, named as such.
+fn path_option(flag: &str, var: &str, value: Option<&PathBuf>) -> Result<Option<(PathBuf, bool)>> {
+    if let Some(p) = value {
+        if p.as_os_str().is_empty() {
+            return Err(Error::Input(format!("{flag} is empty: give a path")));
+        }
+        return Ok(Some((p.clone(), false)));
+    }
+    match std::env::var_os(var) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Err(Error::Input(format!(
+            "{var} is set but empty: unset it, or set it to a path"
+        ))),
+        Some(v) => Ok(Some((PathBuf::from(v), true))),
     }
 }
 
@@ -339,10 +339,10 @@ impl Context {
     }
 
     pub fn config(&self) -> Result<Config> {
-        let explicit = nonempty("--config", "ARENA_CONFIG", self.global.config.as_ref())?;
+        let explicit = path_option("--config", "ARENA_CONFIG", self.global.config.as_ref())?;
         match config::resolve_file(
-            explicit.map(PathBuf::as_path),
-            from_env("ARENA_CONFIG", explicit),
+            explicit.as_ref().map(|(p, _)| p.as_path()),
+            explicit.as_ref().is_some_and(|(_, env)| *env),
             "config.jsonc",
         ) {
             Some((path, source)) => {
@@ -363,10 +363,10 @@ impl Context {
     }
 
     pub fn models(&self, config: &Config) -> Result<Models> {
-        let explicit = nonempty("--models", "ARENA_MODELS", self.models_file.as_ref())?;
+        let explicit = path_option("--models", "ARENA_MODELS", self.models_file.as_ref())?;
         match config::resolve_file(
-            explicit.map(PathBuf::as_path),
-            from_env("ARENA_MODELS", explicit),
+            explicit.as_ref().map(|(p, _)| p.as_path()),
+            explicit.as_ref().is_some_and(|(_, env)| *env),
             "models.json",
         ) {
             Some((path, source)) => {
@@ -383,10 +383,10 @@ impl Context {
 
     /// The database path: the flag, `ARENA_DB`, else the data directory's.
     pub fn db_path(&self) -> Result<PathBuf> {
-        let explicit = nonempty("--db", "ARENA_DB", self.global.db.as_ref())?;
+        let explicit = path_option("--db", "ARENA_DB", self.global.db.as_ref())?;
         let (path, source) = config::resolve_db(
-            explicit.map(PathBuf::as_path),
-            from_env("ARENA_DB", explicit),
+            explicit.as_ref().map(|(p, _)| p.as_path()),
+            explicit.as_ref().is_some_and(|(_, env)| *env),
         )?;
         self.say(format!(
             "database: {} ({})",

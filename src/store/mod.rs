@@ -131,14 +131,20 @@ impl Store {
         Ok(store)
     }
 
-    /// Ends the session: a store that wrote moves everything from the write-ahead log into
-    /// the database file, so the file alone is complete (a copy of it is a backup), and the
-    /// connection closes, removing the `-wal` and `-shm` files.
+    /// Ends the session. A store that wrote moves everything from the write-ahead log into
+    /// the database file, so the file alone is complete (a copy of it is a backup), and,
+    /// when no other connection is open, leaves it in rollback-journal mode: the next reader
+    /// then needs no `-wal` or `-shm` file, and reads a read-only file without making any.
+    /// The next writer turns WAL on again.
     pub async fn close(self) -> Result<()> {
         if self.mode != Mode::Read {
             self.call(|conn| {
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                    .map_err(db)
+                    .map_err(db)?;
+                // Only possible when this is the last connection; never wait for that.
+                conn.busy_timeout(std::time::Duration::ZERO).map_err(db)?;
+                let _ = conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()));
+                Ok(())
             })
             .await?;
         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
 
-pub use upstream::{Upstream, answer, refused_port};
+pub use upstream::{ANSI_ANSWER, Upstream, answer, refused_port};
 
 /// The binary under test.
 pub const ARENA: &str = env!("CARGO_BIN_EXE_arena");
@@ -140,6 +140,16 @@ impl Test {
         self.path("arena.sqlite3")
     }
 
+    /// Copies `tests/fixtures/NAME` into the temporary directory, under its file name.
+    pub fn fixture(&self, name: &str) -> PathBuf {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        let to = self.path(from.file_name().and_then(|n| n.to_str()).unwrap_or(name));
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        to
+    }
+
     /// Writes a file into the temporary directory.
     pub fn write(&self, name: &str, text: &str) {
         std::fs::write(self.path(name), text).expect("write a test file");
@@ -154,6 +164,7 @@ impl Test {
             env: Vec::new(),
             config: self.path("config.jsonc"),
             models: self.path("models.json"),
+            db: Some(self.db()),
         }
     }
 
@@ -176,13 +187,25 @@ impl Test {
     /// The base command line of a run: the binary and the three file flags, in the temporary
     /// directory, with the test environment (also used to drive the binary through a pty).
     pub fn command(&self, config: &Path, models: &Path) -> std::process::Command {
+        self.command_on(Some(&self.db()), config, models)
+    }
+
+    /// [`Test::command`] on another database file, or with no `--db` at all.
+    pub fn command_on(
+        &self,
+        db: Option<&Path>,
+        config: &Path,
+        models: &Path,
+    ) -> std::process::Command {
         let mut command = std::process::Command::new(ARENA);
         command.current_dir(self.dir());
         for var in SCRUBBED {
             command.env_remove(var);
         }
         command.envs(self.environment());
-        command.arg("--db").arg(self.db());
+        if let Some(db) = db {
+            command.arg("--db").arg(db);
+        }
         command.arg("--config").arg(config);
         command.arg("--models").arg(models);
         command
@@ -248,9 +271,22 @@ pub struct Cmd<'t> {
     env: Vec<(OsString, OsString)>,
     config: PathBuf,
     models: PathBuf,
+    db: Option<PathBuf>,
 }
 
 impl Cmd<'_> {
+    /// Passes `--db` with this file instead of the test's database.
+    pub fn db(mut self, path: impl Into<PathBuf>) -> Self {
+        self.db = Some(path.into());
+        self
+    }
+
+    /// Passes no `--db`: the database comes from `ARENA_DB` or the data directory.
+    pub fn without_db_flag(mut self) -> Self {
+        self.db = None;
+        self
+    }
+
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
         self
@@ -290,7 +326,9 @@ impl Cmd<'_> {
 
     /// Runs to the end (killed after a generous guard against hangs).
     pub fn run(self) -> Outcome {
-        let mut command = self.test.command(&self.config, &self.models);
+        let mut command = self
+            .test
+            .command_on(self.db.as_deref(), &self.config, &self.models);
         command.args(&self.args);
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         let line = render_command_line(&command);

@@ -11,6 +11,8 @@
 //! - `json-*`: one non-streamed `chat.completion` body, although `stream: true` was asked;
 //! - `fail-500`, `fail-401`, `fail-404`, `fail-429`: that status with an OpenAI-style error;
 //! - `stall`: one chunk, then silence for five seconds, then the end of the stream;
+//! - `ansi-*`: a streamed answer full of terminal escape sequences and a tab: [`ANSI_ANSWER`];
+//! - `cut-*`: two pieces of text, then the connection closes: no finish_reason, no `[DONE]`;
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
 //! `GET /v1/models` lists a few ids. Every chat request is recorded with its body and the
@@ -41,6 +43,11 @@ const STALL: Duration = Duration::from_secs(5);
 
 /// The longest a `meet-*` request waits for its partner.
 const MEET: Duration = Duration::from_secs(10);
+
+/// What `ansi-*` answers: escape sequences that clear the screen, retitle the window and move
+/// the cursor, around plain words.
+pub const ANSI_ANSWER: &str =
+    "Plain start\x1b[2J\x1b]0;PWNED TITLE\x07 middle\tafter-tab\x1b[10;5H\x1b[31m red end.";
 
 /// The text the fake answers with for an upstream model id. It names the upstream id (never a
 /// public name from `models.json`), so a test can tell which side got which model.
@@ -241,6 +248,23 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         pieces.push("data: [DONE]\n\n".to_owned());
         let pause = if meeting { Pause::Meet } else { Pause::None };
         return sse(pieces, CHUNK_DELAY, pause, finished);
+    }
+    if model.starts_with("ansi-") {
+        let pieces = vec![
+            role_chunk(&model),
+            content_chunk(&model, &ANSI_ANSWER[..20]),
+            content_chunk(&model, &ANSI_ANSWER[20..]),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
+    }
+    if model.starts_with("cut-") {
+        let pieces = vec![
+            content_chunk(&model, "The first half of an answer"),
+            content_chunk(&model, " that never"),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
     }
     if model == "stall" {
         let pieces = vec![
