@@ -63,15 +63,8 @@ fn an_export_imported_again_adds_nothing_in_any_format() {
     assert_eq!(import(&other, "all.jsonl")["imported"], json!(303));
     assert_eq!(import(&other, "human-302.jsonl")["imported"], json!(0));
     // An imported vote without a tstamp is exported without one, not with the import time.
-    let line: Value = serde_json::from_str(
-        &std::fs::read_to_string(t.path("all.jsonl"))
-            .expect("export")
-            .lines()
-            .next()
-            .expect("a line")
-            .to_owned(),
-    )
-    .expect("json");
+    let exported = std::fs::read_to_string(t.path("all.jsonl")).expect("export");
+    let line: Value = serde_json::from_str(exported.lines().next().expect("a line")).expect("json");
     assert_eq!(line["tstamp"], Value::Null, "{line}");
     assert_eq!(
         line["question_id"],
