@@ -73,7 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--pair', '--pair', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
             [CompletionResult]::new('--tier', '--tier', [CompletionResultType]::ParameterName, 'Draw both models from this tier')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'A system message for both models')
-            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature passed to both models')
+            [CompletionResult]::new('--temperature', '--temperature', [CompletionResultType]::ParameterName, 'Sampling temperature passed to both models, from 0 to 2')
             [CompletionResult]::new('--max-tokens', '--max-tokens', [CompletionResultType]::ParameterName, 'Maximum answer length in tokens, passed to both models')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Who is asking (stored only as a salted hash), e.g. cli:alice')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (`table` is for people; json and jsonl for scripts)')

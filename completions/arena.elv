@@ -68,7 +68,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --pair 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle'
             cand --tier 'Draw both models from this tier'
             cand --system 'A system message for both models'
-            cand --temperature 'Sampling temperature passed to both models'
+            cand --temperature 'Sampling temperature passed to both models, from 0 to 2'
             cand --max-tokens 'Maximum answer length in tokens, passed to both models'
             cand --user 'Who is asking (stored only as a salted hash), e.g. cli:alice'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'

@@ -67,7 +67,7 @@ complete -c arena -n "__fish_arena_using_subcommand battle" -l models -l pair -d
 complete -c arena -n "__fish_arena_using_subcommand battle" -l tier -d 'Draw both models from this tier' -r -f -a "high\t''
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand battle" -l system -d 'A system message for both models' -r
-complete -c arena -n "__fish_arena_using_subcommand battle" -l temperature -d 'Sampling temperature passed to both models' -r
+complete -c arena -n "__fish_arena_using_subcommand battle" -l temperature -d 'Sampling temperature passed to both models, from 0 to 2' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l max-tokens -d 'Maximum answer length in tokens, passed to both models' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l user -d 'Who is asking (stored only as a salted hash), e.g. cli:alice' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''

@@ -161,3 +161,114 @@ fn an_empty_leaderboard_is_not_an_error() {
     assert_eq!(board["votes"], json!(0));
     leaderboard(&t, "table", &[]);
 }
+
+#[test]
+fn one_vote_makes_no_model_surely_better() {
+    let t = Test::new();
+    let battle = t.battle(&["Hello"]);
+    t.vote(text(&battle, "battle_id"), "a");
+    let board = t
+        .arena()
+        .args(["leaderboard", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    for row in board["leaderboard"].as_array().expect("rows") {
+        // Open bounds: the MLE does not exist for a model that only won or only lost.
+        assert_eq!(row["rating_lower"], Value::Null, "{row}");
+        assert_eq!(row["rating_upper"], Value::Null, "{row}");
+        assert_eq!(row["rank_ub"], json!(1), "{row}");
+    }
+    t.arena()
+        .args(["leaderboard"])
+        .run()
+        .success()
+        .stdout_contains("∞")
+        .stderr_contains("open bounds");
+    // With the sandwich estimator too.
+    let sandwich = t
+        .arena()
+        .args(["leaderboard", "--format", "json", "--bootstrap", "0"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(sandwich["leaderboard"][0]["rating_upper"], Value::Null);
+}
+
+#[test]
+fn too_few_bootstrap_rounds_for_the_level_is_an_error_that_says_how_many() {
+    let (_up, t) = voted();
+    t.arena()
+        .args(["leaderboard", "--bootstrap", "1"])
+        .run()
+        .code(2)
+        .stderr_contains("at least 40 rounds");
+    t.arena()
+        .args(["leaderboard", "--bootstrap", "50", "--ci", "0.99"])
+        .run()
+        .code(2)
+        .stderr_contains("at least 200 rounds");
+    t.arena()
+        .args(["leaderboard", "--bootstrap", "40"])
+        .run()
+        .success();
+}
+
+#[test]
+fn options_a_method_does_not_use_are_refused() {
+    let (_up, t) = voted();
+    for (method, flag, value) in [
+        ("elo", "--bootstrap", "100"),
+        ("elo", "--anchor", "saturn=1200"),
+        ("elo", "--ci", "0.9"),
+        ("glicko2", "--seed", "3"),
+        ("glicko2", "--bootstrap", "10"),
+    ] {
+        t.arena()
+            .args(["leaderboard", "--method", method, flag, value])
+            .run()
+            .code(2)
+            .stderr_contains(flag)
+            .stderr_contains("only apply to --method bt");
+    }
+    t.arena()
+        .args(["leaderboard", "--method", "glicko2", "--ci", "0.9"])
+        .run()
+        .success();
+    t.arena()
+        .args(["leaderboard", "--anchor", "saturnn=1300"])
+        .run()
+        .code(2)
+        .stderr_contains("saturnn")
+        .stderr_contains("did you mean `saturn`");
+    t.arena()
+        .args(["leaderboard", "--min-battles", "999999"])
+        .run()
+        .success()
+        .stderr_contains("no model has 999999 or more battles");
+}
+
+#[test]
+fn glicko2_ratings_move_right_after_an_import_without_timestamps() {
+    let t = Test::new();
+    t.fixture("logs/human-302.jsonl");
+    t.arena()
+        .args(["import", "human-302.jsonl"])
+        .run()
+        .success();
+    let board = t
+        .arena()
+        .args(["leaderboard", "--method", "glicko2", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let rows = board["leaderboard"].as_array().expect("rows");
+    assert!(rows.len() > 5, "{board:#}");
+    let at_start = rows.iter().filter(|r| r["rating"] == json!(1500.0)).count();
+    assert_eq!(
+        at_start, 0,
+        "periodic ratings still at the start: {board:#}"
+    );
+    let firsts = rows.iter().filter(|r| r["rank"] == json!(1)).count();
+    assert_eq!(firsts, 1, "{board:#}");
+}

@@ -56,8 +56,8 @@ pub struct BattleArgs {
     #[arg(long, value_name = "TEXT")]
     system: Option<String>,
 
-    /// Sampling temperature passed to both models
-    #[arg(long)]
+    /// Sampling temperature passed to both models, from 0 to 2
+    #[arg(long, allow_negative_numbers = true)]
     temperature: Option<f64>,
 
     /// Maximum answer length in tokens, passed to both models

@@ -434,6 +434,26 @@ impl Builder {
             }
         };
         match serde_json::from_slice::<Raw<'_>>(text) {
+            Ok(raw) if raw.model_a.is_none() && raw.model_b.is_none() => {
+                // Records wrapped in another object, such as {"battles": [...]}?
+                let wrapper = serde_json::from_slice::<serde_json::Map<String, Value>>(text)
+                    .ok()
+                    .and_then(|m| {
+                        m.into_iter()
+                            .find(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+                            .map(|(k, _)| k)
+                    });
+                match wrapper {
+                    Some(key) => self.skips.add(
+                        &format!(
+                            "an object holding a list under `{key}`, not a record: for JSON \
+                             Lines of its records use jq -c '.{key}[]'"
+                        ),
+                        number,
+                    ),
+                    None => self.skips.add("missing model_a or model_b", number),
+                }
+            }
             Ok(raw) => {
                 let extra = Extra::of(&raw);
                 self.push(
