@@ -247,6 +247,26 @@ fn exports_are_data_formats_and_a_closed_pipe_is_quiet() {
         .run()
         .success()
         .stdout_contains("[default: jsonl]");
+    // `battles --format csv` has the columns of `export battles --format csv`.
+    t.battle(&["Hello, \"world\""]);
+    let listed = t
+        .arena()
+        .args(["battles", "--format", "csv"])
+        .run()
+        .success()
+        .stdout();
+    let exported = t
+        .arena()
+        .args(["export", "battles", "--format", "csv"])
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(listed.lines().next(), exported.lines().next());
+    assert!(
+        listed.starts_with("battle_id,created_at,status,prompt,"),
+        "{listed}"
+    );
+    assert_eq!(listed, exported);
 }
 
 #[cfg(unix)]
