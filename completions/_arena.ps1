@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Statistics: win-rate and match-count matrices, per-prompt figures')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-completions', 'generate-completions', [CompletionResultType]::ParameterValue, 'Write every completion script into a directory (used to refresh completions/)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -228,6 +229,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;stats;matrix' {
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Only the N models with the most battles (needed above 500 models)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only votes before this time (a date or RFC 3339)')
             [CompletionResult]::new('--tier', '--tier', [CompletionResultType]::ParameterName, 'Only battles between models of this tier (tiers come from models.json)')
@@ -451,6 +453,21 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;prompts;help;help' {
             break
         }
+        'arena;trust' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the trusted files')
+            [CompletionResult]::new('--revoke', '--revoke', [CompletionResultType]::ParameterName, 'Withdraw trust from these files instead')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'arena;completions' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
@@ -490,6 +507,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Statistics: win-rate and match-count matrices, per-prompt figures')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-completions', 'generate-completions', [CompletionResultType]::ParameterValue, 'Write every completion script into a directory (used to refresh completions/)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -565,6 +583,9 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;help;prompts;remove' {
+            break
+        }
+        'arena;help;trust' {
             break
         }
         'arena;help;completions' {

@@ -55,6 +55,9 @@ _arena() {
             arena,stats)
                 cmd="arena__subcmd__stats"
                 ;;
+            arena,trust)
+                cmd="arena__subcmd__trust"
+                ;;
             arena,unstuck)
                 cmd="arena__subcmd__unstuck"
                 ;;
@@ -99,6 +102,9 @@ _arena() {
                 ;;
             arena__subcmd__help,stats)
                 cmd="arena__subcmd__help__subcmd__stats"
+                ;;
+            arena__subcmd__help,trust)
+                cmd="arena__subcmd__help__subcmd__trust"
                 ;;
             arena__subcmd__help,unstuck)
                 cmd="arena__subcmd__help__subcmd__unstuck"
@@ -212,7 +218,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,7 +450,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck import export leaderboard stats models prompts completions generate-completions help"
+            opts="init battle vote show battles unstuck import export leaderboard stats models prompts trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -754,6 +760,20 @@ _arena() {
         arena__subcmd__help__subcmd__stats__subcmd__prompts)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1480,12 +1500,16 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats__subcmd__matrix)
-            opts="-v -q -h --since --until --tier --theme --format --db --config --verbose --quiet --color --no-progress --help"
+            opts="-v -q -h --top --since --until --tier --theme --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1536,6 +1560,32 @@ _arena() {
                     COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__trust)
+            opts="-v -q -h --list --revoke --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

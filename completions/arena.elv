@@ -43,6 +43,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
+            cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
             cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -214,6 +215,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'arena;stats;matrix'= {
+            cand --top 'Only the N models with the most battles (needed above 500 models)'
             cand --since 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)'
             cand --until 'Only votes before this time (a date or RFC 3339)'
             cand --tier 'Only battles between models of this tier (tiers come from models.json)'
@@ -411,6 +413,20 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;prompts;help;help'= {
         }
+        &'arena;trust'= {
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --list 'List the trusted files'
+            cand --revoke 'Withdraw trust from these files instead'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'arena;completions'= {
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
@@ -448,6 +464,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
+            cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
             cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -502,6 +519,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;prompts;import'= {
         }
         &'arena;help;prompts;remove'= {
+        }
+        &'arena;help;trust'= {
         }
         &'arena;help;completions'= {
         }

@@ -12,6 +12,40 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// A secret from a file or the environment: shown as `[redacted]` by `Debug`, so it never
+/// reaches a log or an error by accident.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("[redacted]")
+        }
+    }
+}
+
 /// The configuration of `config.jsonc`. Every field has the default of SPEC §3.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,7 +53,7 @@ pub struct Config {
     pub host: String,
     pub battle_server_port: u16,
     /// The server's API key; empty means open. `ARENA_API_KEY` overrides it.
-    pub api_key: String,
+    pub api_key: Secret,
     /// The model id that turns on battle mode in `/v1/chat/completions`.
     pub battle_model: String,
     /// The upstream used by models that name no `base_url` of their own.
@@ -36,16 +70,28 @@ pub struct Config {
     pub tiers: TiersConfig,
     /// Merge all system messages into one leading system message.
     pub tavern_mode: bool,
-    /// Secret for hashing user ids (HMAC-SHA-256).
-    pub user_id_salt: String,
+    /// Secret for hashing user ids (HMAC-SHA-256); empty: the database's own key file.
+    pub user_id_salt: Secret,
+    /// The longest answer kept from an upstream, in bytes; a longer one is cut there and
+    /// its side fails.
+    pub max_answer_bytes: u64,
+    /// The most of an upstream's error body that is read, in bytes.
+    pub max_error_body_bytes: u64,
+    /// The largest `/models` listing read from an upstream, in bytes.
+    pub max_listing_bytes: u64,
+    /// The longest prompt accepted, in bytes.
+    pub max_prompt_bytes: u64,
 }
+
+/// The shortest configured `user_id_salt`: 128 bits written as hex.
+pub const MIN_SALT_CHARS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             host: "127.0.0.1".into(),
             battle_server_port: 5103,
-            api_key: String::new(),
+            api_key: Secret::default(),
             battle_model: "arena".into(),
             upstream: UpstreamConfig::default(),
             request_timeout_seconds: 360,
@@ -59,8 +105,25 @@ impl Default for Config {
             glicko2: Glicko2Config::default(),
             tiers: TiersConfig::default(),
             tavern_mode: false,
-            user_id_salt: String::new(),
+            user_id_salt: Secret::default(),
+            max_answer_bytes: 4 << 20,
+            max_error_body_bytes: 64 << 10,
+            max_listing_bytes: 4 << 20,
+            max_prompt_bytes: 1 << 20,
         }
+    }
+}
+
+impl Config {
+    /// The configuration with what the environment overrides: `ARENA_API_KEY`.
+    #[must_use]
+    pub fn with_env(mut self) -> Self {
+        if let Ok(key) = std::env::var("ARENA_API_KEY")
+            && !key.is_empty()
+        {
+            self.api_key = Secret::new(key);
+        }
+        self
     }
 }
 
@@ -181,6 +244,8 @@ pub struct Endpoint {
     pub model: String,
     /// Environment variable holding the bearer key, if any.
     pub api_key_env: Option<String>,
+    /// Whether the key may travel over plain `http://` to a host that is not this machine.
+    pub allow_http_key: bool,
 }
 
 /// A model of the pool, normalised from any of the three forms of `models.json`.
@@ -352,6 +417,36 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             ));
         }
     }
+    let salt = c.user_id_salt.expose();
+    if !salt.is_empty() && salt.chars().count() < MIN_SALT_CHARS {
+        return Err(bad(
+            "user_id_salt",
+            &format!(
+                "is {} characters: a configured key needs at least {MIN_SALT_CHARS} (128 bits \
+                 as hex, such as the output of `openssl rand -hex 32`), or leave it empty for \
+                 the database's own key",
+                salt.chars().count()
+            ),
+        ));
+    }
+    for (field, value, min, default) in [
+        ("max_answer_bytes", c.max_answer_bytes, 1 << 10, "4194304"),
+        (
+            "max_error_body_bytes",
+            c.max_error_body_bytes,
+            1 << 10,
+            "65536",
+        ),
+        ("max_listing_bytes", c.max_listing_bytes, 1 << 10, "4194304"),
+        ("max_prompt_bytes", c.max_prompt_bytes, 1, "1048576"),
+    ] {
+        if !(min..=1 << 30).contains(&value) {
+            return Err(bad(
+                field,
+                &format!("must be between {min} and 1073741824 bytes (default {default})"),
+            ));
+        }
+    }
     if c.battle_model.trim().is_empty() {
         return Err(bad("battle_model", "must not be empty (default \"arena\")"));
     }
@@ -376,6 +471,9 @@ struct ModelEntry {
     params: Map<String, Value>,
     #[serde(default)]
     provider: ProviderKind,
+    /// The key may go over plain http to another host (a trusted network).
+    #[serde(default)]
+    allow_http_key: bool,
 }
 
 fn one() -> f64 {
@@ -424,6 +522,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
         base_url: config.upstream.base_url.clone(),
         model: model.to_owned(),
         api_key_env: config.upstream.api_key_env.clone(),
+        allow_http_key: false,
     };
     let simple = |name: String, id: String| ModelSpec {
         endpoints: vec![default_endpoint(&id)],
@@ -469,6 +568,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                                     base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
                                     model: p.model.unwrap_or_else(|| model.clone()),
                                     api_key_env,
+                                    allow_http_key: e.allow_http_key,
                                 }
                             })
                             .collect(),
@@ -476,6 +576,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                             base_url,
                             model,
                             api_key_env: key,
+                            allow_http_key: e.allow_http_key,
                         }],
                     };
                     ModelSpec {
@@ -865,24 +966,44 @@ pub fn resolve_db(explicit: Option<&Path>, from_env: bool) -> Result<(PathBuf, S
     Ok((dirs.data_dir().join("arena.sqlite3"), Source::DataDir))
 }
 
-/// A config-like file: the explicit path, else `./NAME` if present, else NAME in the config
-/// directory if present; `None` when none exists.
-#[must_use]
-pub fn resolve_file(
-    explicit: Option<&Path>,
-    from_env: bool,
-    name: &str,
-) -> Option<(PathBuf, Source)> {
+/// Where a config-like file was found, and any file that was refused on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    pub found: Option<(PathBuf, Source)>,
+    /// A file of the current directory that is not trusted, and why, in words.
+    pub refused: Option<(PathBuf, String)>,
+}
+
+/// A config-like file: the explicit path; else `./NAME` when present and trusted (see
+/// [`crate::trust`]); else NAME in the config directory when present.
+pub fn resolve_file(explicit: Option<&Path>, from_env: bool, name: &str) -> Result<Resolution> {
     if let Some(p) = explicit {
         let source = if from_env { Source::Env } else { Source::Flag };
-        return Some((p.to_owned(), source));
+        return Ok(Resolution {
+            found: Some((p.to_owned(), source)),
+            refused: None,
+        });
     }
+    let mut resolution = Resolution::default();
     let here = PathBuf::from(name);
     if here.is_file() {
-        return Some((here, Source::CurrentDir));
+        let why = match crate::trust::check(&here)? {
+            crate::trust::Verdict::Trusted => {
+                resolution.found = Some((here, Source::CurrentDir));
+                return Ok(resolution);
+            }
+            crate::trust::Verdict::Unknown => "is not trusted",
+            crate::trust::Verdict::Changed => "changed since it was trusted",
+        };
+        resolution.refused = Some((here, why.to_owned()));
     }
-    let there = project_dirs()?.config_dir().join(name);
-    there.is_file().then_some((there, Source::ConfigDir))
+    if let Some(dirs) = project_dirs() {
+        let there = dirs.config_dir().join(name);
+        if there.is_file() {
+            resolution.found = Some((there, Source::ConfigDir));
+        }
+    }
+    Ok(resolution)
 }
 
 #[cfg(test)]

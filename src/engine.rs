@@ -43,6 +43,8 @@ pub struct Arena {
     config: Arc<Config>,
     models: Arc<Models>,
     upstream: Upstream,
+    /// The key that hashes user ids; `None` for a store that only reads.
+    user_key: Option<Arc<crate::config::Secret>>,
 }
 
 /// Where a battle's prompt comes from.
@@ -97,13 +99,16 @@ pub enum BattleEvent {
     },
 }
 
+/// Progress events a battle holds for a watcher that is behind.
+const EVENTS: usize = 256;
+
 /// A battle being generated: its id, its progress events, and its end.
 #[derive(Debug)]
 pub struct BattleRun {
     pub battle_id: BattleId,
     pub prompt: String,
     pub theme: String,
-    events: mpsc::UnboundedReceiver<BattleEvent>,
+    events: mpsc::Receiver<BattleEvent>,
     done: oneshot::Receiver<Result<BattleRecord>>,
 }
 
@@ -125,28 +130,43 @@ impl BattleRun {
 }
 
 impl Arena {
-    /// The engine over an open store. A store that writes confirms first that the user-id
-    /// key in effect is the one its users were hashed with.
+    /// The engine over an open store. For a store that writes, the user-id key is settled
+    /// first (see [`crate::user_key`]): `user_id_salt`, else the database's key file, and it
+    /// must be the key its users were hashed with.
     pub async fn new(store: Store, config: Config, models: Models) -> Result<Arena> {
         let upstream = Upstream::new(&config)?;
-        let arena = Arena {
+        let user_key = if store.mode() == crate::store::Mode::Read {
+            None
+        } else if config.user_id_salt.is_empty() {
+            let (key, file) =
+                crate::user_key::load_or_create(store.database_id(), store.legacy_salt())?;
+            if store.legacy_salt().is_some() {
+                store.forget_legacy_salt().await?;
+            }
+            store
+                .confirm_user_key(
+                    key.expose().to_owned(),
+                    format!("the user-id key in {}", file.display()),
+                )
+                .await?;
+            Some(key)
+        } else {
+            let key = config.user_id_salt.clone();
+            store
+                .confirm_user_key(
+                    key.expose().to_owned(),
+                    "user_id_salt in config.jsonc".to_owned(),
+                )
+                .await?;
+            Some(key)
+        };
+        Ok(Arena {
             store,
             config: Arc::new(config),
             models: Arc::new(models),
             upstream,
-        };
-        if arena.store.mode() != crate::store::Mode::Read {
-            let source = if arena.config.user_id_salt.is_empty() {
-                "the database's own user-id key".to_owned()
-            } else {
-                "user_id_salt in config.jsonc".to_owned()
-            };
-            arena
-                .store
-                .confirm_user_key(arena.salt().to_owned(), source)
-                .await?;
-        }
-        Ok(arena)
+            user_key: user_key.map(Arc::new),
+        })
     }
 
     #[must_use]
@@ -185,18 +205,17 @@ impl Arena {
             .await
     }
 
-    /// The key for hashing user ids: `user_id_salt` from the configuration, else the
-    /// database's own random one, so that ids are never hashed with a known key.
-    fn salt(&self) -> &str {
-        if self.config.user_id_salt.is_empty() {
-            self.store.salt()
-        } else {
-            &self.config.user_id_salt
-        }
+    /// The key that hashes user ids; only a store that writes has one.
+    fn user_key(&self) -> Result<&str> {
+        self.user_key
+            .as_ref()
+            .map(|k| k.expose())
+            .ok_or_else(|| Error::Internal("no user-id key: the store was opened to read".into()))
     }
 
-    fn user_hash(&self, user: Option<&str>) -> Option<String> {
-        user.map(|u| crate::util::hash_user(self.salt(), u))
+    fn user_hash(&self, user: Option<&str>) -> Result<Option<String>> {
+        user.map(|u| Ok(crate::util::hash_user(self.user_key()?, u)))
+            .transpose()
     }
 
     /// Starts a battle: draws two models, records the battle, and generates both answers
@@ -224,6 +243,14 @@ impl Arena {
                 (text, Some(id), theme)
             }
         };
+        let limit = self.config.max_prompt_bytes;
+        if prompt.len() as u64 > limit {
+            return Err(Error::Input(format!(
+                "the prompt is {} bytes, more than the {limit} allowed (max_prompt_bytes in \
+                 config.jsonc)",
+                prompt.len()
+            )));
+        }
         if prompt.trim().is_empty() {
             return Err(Error::Input(
                 "the prompt is empty: give the question as an argument, with --prompt-file, \
@@ -241,7 +268,7 @@ impl Arena {
             .create_battle(NewBattle {
                 id,
                 origin: request.origin,
-                user_hash: self.user_hash(request.user.as_deref()),
+                user_hash: self.user_hash(request.user.as_deref())?,
                 prompt: prompt.clone(),
                 prompt_id,
                 theme: theme.clone(),
@@ -261,7 +288,9 @@ impl Arena {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
         };
-        let (events_tx, events) = mpsc::unbounded_channel();
+        // Bounded: a watcher that falls behind slows the stream down instead of piling up
+        // its text in memory.
+        let (events_tx, events) = mpsc::channel(EVENTS);
         let (done_tx, done) = oneshot::channel();
         let limit = Duration::from_secs(self.config.generation_timeout_seconds.max(1));
         let (store, upstream) = (self.store.clone(), self.upstream.clone());
@@ -270,7 +299,18 @@ impl Arena {
             let side_b = generate(&upstream, &b, &chat, Side::B, &events_tx, limit);
             let (out_a, out_b) = tokio::join!(side_a, side_b);
             drop(events_tx);
-            let result = store.finish_generation(id, out_a, out_b).await;
+            let result = match store.finish_generation(id, out_a, out_b).await {
+                Ok(record) => Ok(record),
+                // Whatever went wrong in storing the answers, the battle ends in a definite
+                // state, with the reason kept.
+                Err(e) => {
+                    let reason = format!("the answers could not be stored: {e}");
+                    match store.fail_generating(id, reason).await {
+                        Ok(()) => store.battle(id).await,
+                        Err(_) => Err(e),
+                    }
+                }
+            };
             let _ = done_tx.send(result);
         });
         Ok(BattleRun {
@@ -287,7 +327,7 @@ impl Arena {
         self.expire_stale().await?;
         let record = self
             .store
-            .record_vote(id, winner, self.user_hash(user))
+            .record_vote(id, winner, self.user_hash(user)?)
             .await?;
         self.reveal(&record, winner).await
     }
@@ -378,7 +418,7 @@ impl Arena {
     pub async fn unstuck(&self, user: Option<&str>) -> Result<usize> {
         self.store
             .unstuck(
-                self.user_hash(user),
+                self.user_hash(user)?,
                 "cleared by unstuck before generation finished".into(),
             )
             .await
@@ -417,7 +457,7 @@ impl Arena {
             let keys = known.take().unwrap_or_default();
             match self
                 .store
-                .import_chunk(chunk, self.salt().to_owned(), keys)
+                .import_chunk(chunk, self.user_key()?.to_owned(), keys)
                 .await
             {
                 Ok((count, keys)) => {
@@ -477,7 +517,7 @@ async fn generate(
     model: &crate::config::ModelSpec,
     chat: &ChatRequest,
     side: Side,
-    events: &mpsc::UnboundedSender<BattleEvent>,
+    events: &mpsc::Sender<BattleEvent>,
     limit: Duration,
 ) -> SideOutcome {
     let started = Instant::now();
@@ -493,7 +533,7 @@ async fn generate(
                     first_token.get_or_insert_with(|| started.elapsed());
                     chunks += 1;
                     text.push_str(&delta);
-                    let _ = events.send(BattleEvent::Delta { side, text: delta });
+                    let _ = events.send(BattleEvent::Delta { side, text: delta }).await;
                 }
                 Chunk::Usage(u) => usage = Some(u),
             }
@@ -515,11 +555,19 @@ async fn generate(
         Ok(Ok(())) => None,
     };
     let elapsed = started.elapsed();
-    let _ = events.send(BattleEvent::SideDone {
-        side,
-        error: error.clone(),
-        elapsed,
-    });
+    let _ = events
+        .send(BattleEvent::SideDone {
+            side,
+            error: error.clone(),
+            elapsed,
+        })
+        .await;
+    // An upstream that echoes the key it was sent never gets it stored.
+    for key in Upstream::key_values(model) {
+        if key.len() >= 4 && text.contains(&key) {
+            text = text.replace(&key, "[redacted]");
+        }
+    }
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let as_i64 = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
     SideOutcome {

@@ -14,6 +14,10 @@
 //! - [`config`]: `config.jsonc` and `models.json`, path resolution.
 //! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
 //! - [`error`]: the library's error type and its exit codes.
+//! - [`trust`]: which files of the current directory the user trusts.
+//! - [`user_key`]: the key that hashes user ids, kept out of the database.
+//! - [`transfer`]: battle logs and prompt sets in and out.
+//! - [`util`]: times, terminal-safe text, private and atomic files.
 
 pub mod battle;
 pub mod cli;
@@ -24,6 +28,8 @@ pub mod provider;
 pub mod rating;
 pub mod store;
 pub mod transfer;
+pub mod trust;
+pub mod user_key;
 pub mod util;
 
 pub use engine::Arena;

@@ -1,4 +1,10 @@
-//! Small helpers shared by the engine and its front ends.
+//! Small helpers shared by the engine and its front ends: times, the user-id hash, text made
+//! safe for a terminal, and files written privately and atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 
 /// Unix milliseconds as an RFC 3339 timestamp in UTC, to the second.
 #[must_use]
@@ -95,6 +101,48 @@ pub fn terminal_safe(text: &str) -> String {
         }
     }
     out
+}
+
+/// Creates `dir` and its missing parents, the new ones readable by this user only (0700).
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Creates `path` with `bytes`, readable by this user only (0600). Never follows a link and
+/// never replaces anything: an existing path, a dangling link included, is an error
+/// (`AlreadyExists`), with no gap between the check and the creation.
+pub fn create_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Replaces `path` with `bytes` atomically: written to a private temporary file beside it,
+/// then renamed over it, so a reader sees the old file or the new one, never half of one,
+/// and a link at `path` is replaced, not followed.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".arena-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]

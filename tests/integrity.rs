@@ -209,7 +209,9 @@ fn init_keeps_the_user_key_and_a_changed_salt_is_refused() {
     // A configured salt that is not the key her id was hashed with is refused.
     let changed = Test::new();
     std::fs::copy(t.db(), changed.db()).expect("copy");
-    let changed = changed.with_config_keys(&json!({"user_id_salt": "another-salt-entirely"}));
+    let changed = changed.with_config_keys(
+        &json!({"user_id_salt": "another-salt-entirely-and-long-enough-0123456789"}),
+    );
     changed
         .arena()
         .args(["battle", "Hello", "--no-vote", "--user", "cli:alice"])

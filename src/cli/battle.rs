@@ -92,24 +92,40 @@ pub struct VoteArgs {
     output: ItemOutput,
 }
 
-fn read_prompt(args: &BattleArgs) -> Result<PromptSource, Error> {
+/// Reads at most `limit` bytes of a prompt: a larger one is refused before it is in memory.
+fn read_limited(mut from: impl Read, name: &str, limit: u64) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    from.by_ref()
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(name, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::Input(format!(
+            "{name}: the prompt is longer than the {limit} bytes allowed (max_prompt_bytes in \
+             config.jsonc)"
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Error::Input(format!("{name}: the prompt is not valid UTF-8 text")))
+}
+
+fn read_prompt(args: &BattleArgs, limit: u64) -> Result<PromptSource, Error> {
     if args.random_prompt {
         return Ok(PromptSource::Random {
             theme: args.theme.clone(),
         });
     }
     if let Some(path) = &args.prompt_file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let text = read_limited(file, &path.display().to_string(), limit)?;
         return Ok(PromptSource::Text(text));
     }
     match args.prompt.as_deref() {
-        Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Error::io("<stdin>", e))?;
-            Ok(PromptSource::Text(text))
-        }
+        Some("-") => Ok(PromptSource::Text(read_limited(
+            std::io::stdin(),
+            "<stdin>",
+            limit,
+        )?)),
         Some(text) => Ok(PromptSource::Text(text.to_owned())),
         None => Err(Error::Input(
             "no prompt: give the question as an argument (`arena battle \"...\"`), `-` to read \
@@ -140,7 +156,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    let prompt = read_prompt(&args)?;
+    let prompt = read_prompt(&args, ctx.config()?.max_prompt_bytes)?;
     let format = args.output.format();
     let arena = ctx.arena(Mode::Create).await?;
     let pairing = Pairing {

@@ -44,13 +44,71 @@ enum ExportFormat {
     Csv,
 }
 
-fn sink(output: Option<&PathBuf>) -> Result<Box<dyn Write + Send>, Error> {
-    Ok(match output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| Error::io(path, e))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    })
+/// Where an export goes: stdout, or a file that replaces `--output` atomically once the
+/// export is whole (a reader never sees half an export, and a failed one leaves the old file).
+enum Out {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File {
+        temp: Option<std::io::BufWriter<tempfile::NamedTempFile>>,
+        path: PathBuf,
+    },
+}
+
+impl Out {
+    fn open(output: Option<&PathBuf>) -> Result<Self, Error> {
+        Ok(match output {
+            None => Out::Stdout(std::io::BufWriter::new(std::io::stdout())),
+            Some(path) => {
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
+                let temp = tempfile::Builder::new()
+                    .prefix(".arena-export-")
+                    .tempfile_in(dir)
+                    .map_err(|e| Error::io(dir, e))?;
+                Out::File {
+                    temp: Some(std::io::BufWriter::new(temp)),
+                    path: path.clone(),
+                }
+            }
+        })
+    }
+
+    /// Flushes, and puts a file in its place.
+    fn commit(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Stdout(w) => w.flush(),
+            Out::File { temp, path } => match temp.take() {
+                None => Ok(()),
+                Some(w) => {
+                    let file = w
+                        .into_inner()
+                        .map_err(std::io::IntoInnerError::into_error)?;
+                    file.as_file().sync_all()?;
+                    file.persist(&*path).map(drop).map_err(|e| e.error)
+                }
+            },
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Stdout(w) => w.write(buf),
+            Out::File { temp: Some(w), .. } => w.write(buf),
+            Out::File { temp: None, .. } => Err(std::io::Error::other("the export is closed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Stdout(w) => w.flush(),
+            Out::File { temp: Some(w), .. } => w.flush(),
+            Out::File { temp: None, .. } => Ok(()),
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
@@ -66,7 +124,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
     match args.what {
         What::Votes => {
             let mut writer =
-                VoteWriter::new(args.format, sink(args.output.as_ref())?).map_err(&io)?;
+                VoteWriter::new(args.format, Out::open(args.output.as_ref())?).map_err(&io)?;
             arena
                 .store()
                 .export_votes(Box::new(move |vote| {
@@ -85,7 +143,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
                     ..BattleFilter::default()
                 })
                 .await?;
-            let mut out = sink(args.output.as_ref())?;
+            let mut out = Out::open(args.output.as_ref())?;
             match args.format {
                 ExportFormat::Json => {
                     serde_json::to_writer_pretty(&mut out, &battles)
@@ -114,7 +172,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
                     }
                 }
             }
-            out.flush().map_err(&io)?;
+            out.commit().map_err(&io)?;
         }
         What::Leaderboard => {
             let options = crate::rating::LeaderboardOptions {
@@ -146,16 +204,13 @@ fn csv_io(e: csv::Error) -> std::io::Error {
 
 /// Writes votes one at a time in the chosen format.
 enum VoteWriter {
-    Lines(Box<dyn Write + Send>),
-    Array {
-        out: Box<dyn Write + Send>,
-        first: bool,
-    },
-    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
+    Lines(Out),
+    Array { out: Out, first: bool },
+    Csv(Option<Box<csv::Writer<Out>>>),
 }
 
 impl VoteWriter {
-    fn new(format: ExportFormat, out: Box<dyn Write + Send>) -> std::io::Result<Self> {
+    fn new(format: ExportFormat, out: Out) -> std::io::Result<Self> {
         Ok(match format {
             ExportFormat::Json => VoteWriter::Array { out, first: true },
             ExportFormat::Csv => {
@@ -163,7 +218,7 @@ impl VoteWriter {
                 // file that imports (as nothing).
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(ExportedVote::FIELDS).map_err(csv_io)?;
-                VoteWriter::Csv(Box::new(w))
+                VoteWriter::Csv(Some(Box::new(w)))
             }
             ExportFormat::Jsonl => VoteWriter::Lines(out),
         })
@@ -180,18 +235,27 @@ impl VoteWriter {
                 *first = false;
                 serde_json::to_writer(&mut *out, v).map_err(std::io::Error::from)
             }
-            VoteWriter::Csv(w) => w.write_record(v.cells()).map_err(csv_io),
+            VoteWriter::Csv(Some(w)) => w
+                .write_record(v.cells().iter().map(|c| render::csv_cell(c)))
+                .map_err(csv_io),
+            VoteWriter::Csv(None) => Err(std::io::Error::other("the export is closed")),
         }
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
         match self {
-            VoteWriter::Lines(out) => out.flush(),
+            VoteWriter::Lines(out) => out.commit(),
             VoteWriter::Array { out, first } => {
                 out.write_all(if *first { b"[]\n" } else { b"\n]\n" })?;
-                out.flush()
+                out.commit()
             }
-            VoteWriter::Csv(w) => w.flush(),
+            VoteWriter::Csv(w) => match w.take() {
+                None => Ok(()),
+                Some(w) => w
+                    .into_inner()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .commit(),
+            },
         }
     }
 }

@@ -12,6 +12,7 @@ mod models;
 mod prompts;
 mod render;
 mod stats;
+mod trust;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -176,6 +177,8 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// The prompt pool: list, add, import, remove
     Prompts(prompts::PromptsArgs),
+    /// Trust config.jsonc or models.json of the current directory (by path and content)
+    Trust(trust::TrustArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Write every completion script into a directory (used to refresh completions/)
@@ -288,6 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Leaderboard(args) => leaderboard::run(&ctx, &args).await,
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,
+        Command::Trust(args) => trust::run(&ctx, &args),
         Command::Completions(args) => completions::print(&args),
         Command::GenerateCompletions(args) => completions::generate(&args),
     };
@@ -340,44 +344,60 @@ impl Context {
 
     pub fn config(&self) -> Result<Config> {
         let explicit = path_option("--config", "ARENA_CONFIG", self.global.config.as_ref())?;
-        match config::resolve_file(
+        let resolution = config::resolve_file(
             explicit.as_ref().map(|(p, _)| p.as_path()),
             explicit.as_ref().is_some_and(|(_, env)| *env),
             "config.jsonc",
-        ) {
+        )?;
+        self.refused(&resolution, "--config");
+        match resolution.found {
             Some((path, source)) => {
                 self.say(format!(
                     "config: {} ({})",
                     path.display(),
                     source.describe()
                 ));
-                config::load_config(&path)
+                config::load_config(&path).map(Config::with_env)
             }
             None => {
                 self.say(
                     "config: built-in defaults (no config.jsonc found; `arena init` writes one)",
                 );
-                Ok(Config::default())
+                Ok(Config::default().with_env())
             }
         }
     }
 
     pub fn models(&self, config: &Config) -> Result<Models> {
         let explicit = path_option("--models", "ARENA_MODELS", self.models_file.as_ref())?;
-        match config::resolve_file(
+        let resolution = config::resolve_file(
             explicit.as_ref().map(|(p, _)| p.as_path()),
             explicit.as_ref().is_some_and(|(_, env)| *env),
             "models.json",
-        ) {
+        )?;
+        self.refused(&resolution, "--models");
+        match resolution.found {
             Some((path, source)) => {
                 self.say(format!("models: {} ({})", path.display(), source.describe()));
                 config::load_models(&path, config)
             }
             None => Err(Error::Input(
                 "no models.json found: pass --models PATH before the subcommand, set ARENA_MODELS, \
-                 put a models.json in the current directory, or run `arena init`"
+                 trust a models.json of the current directory (`arena trust models.json`), or \
+                 run `arena init`"
                     .into(),
             )),
+        }
+    }
+
+    /// Says why a file of the current directory was not used, once per command.
+    fn refused(&self, resolution: &config::Resolution, flag: &str) {
+        if let Some((path, why)) = &resolution.refused {
+            let name = path.display();
+            self.note(format!(
+                "note: ./{name} {why}, so it is not used: read it, then `arena trust {name}` \
+                 (or pass {flag} {name})"
+            ));
         }
     }
 
@@ -451,7 +471,7 @@ impl Context {
 /// Writes `text` to `--output FILE` or stdout.
 pub(crate) fn emit(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match output {
-        Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e).into()),
+        Some(path) => crate::util::replace_file(path, text.as_bytes()).map_err(Into::into),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;

@@ -197,7 +197,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
     let config = ctx.config()?;
     let models = ctx.models(&config)?;
     let upstream = Upstream::new(&config)?;
-    let mut upstreams: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut upstreams: BTreeMap<String, (Option<String>, bool)> = BTreeMap::new();
     for m in models
         .models
         .iter()
@@ -206,13 +206,16 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
         for e in &m.endpoints {
             upstreams
                 .entry(e.base_url.clone())
-                .or_insert_with(|| e.api_key_env.clone());
+                .or_insert_with(|| (e.api_key_env.clone(), e.allow_http_key));
         }
     }
     let mut found = serde_json::Map::new();
     let mut failures = Vec::new();
-    for (base_url, key) in &upstreams {
-        match upstream.list_models(base_url, key.as_deref()).await {
+    for (base_url, (key, allow_http_key)) in &upstreams {
+        match upstream
+            .list_models(base_url, key.as_deref(), *allow_http_key)
+            .await
+        {
             Ok(ids) => {
                 ctx.note(format!("{base_url}: {} models", ids.len()));
                 found.insert(base_url.clone(), serde_json::json!(ids));
@@ -230,7 +233,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
         std::path::Path::to_path_buf,
     );
     let text = serde_json::to_string_pretty(&found)? + "\n";
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    crate::util::replace_file(&path, text.as_bytes())?;
     println!("{}", path.display());
     if !failures.is_empty() {
         return Err(Error::Upstream(failures.join("; ")).into());

@@ -152,9 +152,9 @@ pub const BATTLE_CSV_HEADER: [&str; 11] = [
     "error",
 ];
 
-/// One battle as a CSV row of [`BATTLE_CSV_HEADER`].
+/// One battle as a CSV row of [`BATTLE_CSV_HEADER`], each cell as [`csv_cell`] makes it.
 pub fn battle_csv_row(b: &BattleView) -> Vec<String> {
-    vec![
+    let row = vec![
         b.battle_id.clone(),
         b.created_at.clone(),
         b.status.to_string(),
@@ -166,7 +166,8 @@ pub fn battle_csv_row(b: &BattleView) -> Vec<String> {
         b.model_b.clone().unwrap_or_default(),
         b.winner.map(|w| w.as_str().to_owned()).unwrap_or_default(),
         b.error.clone().unwrap_or_default(),
-    ]
+    ];
+    row.iter().map(|c| csv_cell(c)).collect()
 }
 
 /// A table of `header` and `rows` in the chosen text format (`table`, `csv` or `markdown`).
@@ -215,13 +216,28 @@ pub fn table(format: Format, header: &[&str], rows: &[Vec<String>]) -> String {
     }
 }
 
+/// A cell as CSV output carries it: text from outside loses escape sequences and control
+/// characters (newlines stay), and a cell a spreadsheet would run as a formula (`=`, `+`,
+/// `-`, `@` first, and not a number) is prefixed with `'`, so opening the file runs nothing.
+#[must_use]
+pub fn csv_cell(cell: &str) -> String {
+    let clean: String = cell
+        .split('\n')
+        .map(|line| terminal_safe(line.trim_end_matches('\r')))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let formula = clean.starts_with(['=', '+', '-', '@']) && clean.parse::<f64>().is_err();
+    if formula { format!("'{clean}") } else { clean }
+}
+
 fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
     let quoted: Vec<String> = cells
         .map(|c| {
+            let c = csv_cell(c);
             if c.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", c.replace('"', "\"\""))
             } else {
-                c.to_owned()
+                c
             }
         })
         .collect();

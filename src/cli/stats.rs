@@ -19,6 +19,9 @@ pub struct StatsArgs {
 enum StatsWhat {
     /// Win-rate and match-count matrices between models
     Matrix {
+        /// Only the N models with the most battles (needed above 500 models)
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         #[command(flatten)]
         filter: FilterArgs,
         #[command(flatten)]
@@ -34,9 +37,14 @@ enum StatsWhat {
 pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
     let arena = ctx.arena_without_models(Mode::Read).await?;
     match &args.what {
-        StatsWhat::Matrix { filter, format } => {
+        StatsWhat::Matrix {
+            top,
+            filter,
+            format,
+        } => {
             let data = arena.store().votes(filter.to_filter(&arena)?).await?;
-            let m = stats::matrices(&data.names, &data.votes);
+            let m = stats::matrices_of_top(&data.names, &data.votes, *top)
+                .map_err(crate::Error::Input)?;
             let models: Vec<&String> = m.win_rate_matrix.keys().collect();
             let mut header = vec!["win rate (battles)"];
             header.extend(models.iter().map(|s| s.as_str()));

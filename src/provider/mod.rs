@@ -105,36 +105,81 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
+/// How much of an upstream's reply is read: nothing it sends can grow without bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// An answer's text; a longer one is cut there and its side fails.
+    pub answer_bytes: u64,
+    /// An error body.
+    pub error_body_bytes: u64,
+    /// A `/models` listing.
+    pub listing_bytes: u64,
+}
+
+impl Limits {
+    /// The raw bytes of a stream or body that may carry an answer of `answer_bytes`: room
+    /// for the JSON and SSE framing around every piece of text.
+    fn raw_answer_bytes(self) -> u64 {
+        self.answer_bytes.saturating_mul(8).saturating_add(1 << 20)
+    }
+}
+
 /// The client for all upstreams. Cheap to clone; `Send + Sync`.
+///
+/// Two HTTP clients: one honours the `HTTP(S)_PROXY` variables, for remote hosts; the other
+/// never uses a proxy, for hosts of this machine, whose traffic must not leave it. Neither
+/// follows redirects: a redirect would send the prompt, and the key, to another host.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     http: reqwest::Client,
+    direct: reqwest::Client,
     timeouts: Timeouts,
+    limits: Limits,
 }
 
 impl Upstream {
-    /// A client with the timeouts of `config`.
+    /// A client with the timeouts and limits of `config`.
     pub fn new(config: &Config) -> Result<Self> {
-        Self::with_timeouts(Timeouts {
+        install_crypto_provider();
+        let timeouts = Timeouts {
             request: Duration::from_secs(config.request_timeout_seconds),
             idle: Duration::from_secs(config.stream_idle_timeout_seconds),
+        };
+        let client = |proxied: bool| {
+            let mut b = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10).min(timeouts.request))
+                .user_agent(concat!("arena/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none());
+            if !proxied {
+                b = b.no_proxy();
+            }
+            b.build()
+                .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
+        };
+        Ok(Upstream {
+            http: client(true)?,
+            direct: client(false)?,
+            timeouts,
+            limits: Limits {
+                answer_bytes: config.max_answer_bytes,
+                error_body_bytes: config.max_error_body_bytes,
+                listing_bytes: config.max_listing_bytes,
+            },
         })
-    }
-
-    /// A client with explicit timeouts.
-    pub fn with_timeouts(timeouts: Timeouts) -> Result<Self> {
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10).min(timeouts.request))
-            .user_agent(concat!("arena/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Upstream { http, timeouts })
     }
 
     #[must_use]
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+
+    /// The client for `url`: without any proxy for a host of this machine.
+    fn client_for(&self, url: &str) -> &reqwest::Client {
+        if reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u)) {
+            &self.direct
+        } else {
+            &self.http
+        }
     }
 
     /// The answer of `model` to `request`, streamed. Never fails up front: every failure
@@ -163,8 +208,19 @@ impl Upstream {
         &self,
         base_url: &str,
         api_key_env: Option<&str>,
+        allow_http_key: bool,
     ) -> Result<Vec<String>, UpstreamError> {
-        openai::list_models(self, base_url, api_key_env).await
+        openai::list_models(self, base_url, api_key_env, allow_http_key).await
+    }
+
+    /// The key values a model's endpoints would send, to scrub from what its upstreams say.
+    #[must_use]
+    pub fn key_values(model: &ModelSpec) -> Vec<String> {
+        model
+            .endpoints
+            .iter()
+            .filter_map(|e| openai::key(e.api_key_env.as_deref()).map(|(_, v)| v))
+            .collect()
     }
 }
 
@@ -212,6 +268,85 @@ pub fn blind(message: &str) -> String {
     out
 }
 
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
+#[must_use]
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The longest piece of upstream error text kept, in characters.
+const MAX_ERROR_CHARS: usize = 600;
+
+/// Upstream text (an error message or body) made fit to store, print, log or return: the key
+/// values in `secrets` and anything shaped like a credential (`Bearer …`, `sk-…`) replaced by
+/// `[redacted]`, control characters and escape sequences removed, newlines folded, and the
+/// length capped.
+#[must_use]
+pub fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(secret, "[redacted]");
+    }
+    let out = redact_shapes(&out);
+    let flat: String = crate::util::terminal_safe(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if flat.chars().count() > MAX_ERROR_CHARS {
+        let cut: String = flat.chars().take(MAX_ERROR_CHARS).collect();
+        format!("{cut}… (cut)")
+    } else {
+        flat
+    }
+}
+
+/// Replaces `Bearer <token>` and `sk-<token>` shapes, whatever key they carry.
+fn redact_shapes(text: &str) -> String {
+    let is_token =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let bearer = lower.find("bearer ");
+        let sk = lower.match_indices("sk-").map(|(i, _)| i).find(|&i| {
+            // A word of its own: not the tail of another word ("task-list").
+            rest[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric())
+                && rest[i + 3..].chars().take_while(|&c| is_token(c)).count() >= 8
+        });
+        let (at, keep) = match (bearer, sk) {
+            (Some(b), Some(s)) if s < b => (s, 3),
+            (Some(b), _) => (b, 7),
+            (None, Some(s)) => (s, 3),
+            (None, None) => {
+                out.push_str(rest);
+                return out;
+            }
+        };
+        out.push_str(&rest[..at + keep]);
+        let tail = &rest[at + keep..];
+        let token_len: usize = tail
+            .chars()
+            .take_while(|&c| is_token(c))
+            .map(char::len_utf8)
+            .sum();
+        if token_len > 0 {
+            out.push_str("[redacted]");
+        }
+        rest = &tail[token_len..];
+    }
+}
+
 /// The environment variable a model's endpoint needs and that is not set, if any.
 #[must_use]
 pub fn missing_key(model: &ModelSpec) -> Option<String> {
@@ -234,6 +369,35 @@ fn install_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_scrubbed_from_upstream_text() {
+        let text = "Incorrect API key provided: Bearer sk-live-abcdefgh1234 for \x1b[31mYOU\n\
+                    also sk-proj-0123456789abcdef and secret-value-42 and task-list-items";
+        let shown = scrub(text, &["secret-value-42"]);
+        assert_eq!(
+            shown,
+            "Incorrect API key provided: Bearer [redacted] for YOU also sk-[redacted] and \
+             [redacted] and task-list-items"
+        );
+        assert!(scrub(&"x".repeat(5000), &[]).ends_with("… (cut)"));
+    }
+
+    #[test]
+    fn loopback_hosts_are_this_machine() {
+        for (url, local) in [
+            ("http://127.0.0.1:8000/v1", true),
+            ("http://127.9.9.9/v1", true),
+            ("http://[::1]:1/v1", true),
+            ("http://localhost/v1", true),
+            ("http://api.localhost/v1", true),
+            ("http://10.0.0.5/v1", false),
+            ("https://example.com/v1", false),
+        ] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert_eq!(is_loopback(&parsed), local, "{url}");
+        }
+    }
 
     #[test]
     fn blinding_removes_who_and_where() {

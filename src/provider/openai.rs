@@ -1,7 +1,13 @@
 //! The OpenAI-compatible client: `POST {base_url}/chat/completions` with `"stream": true`,
 //! read as server-sent events, or as one JSON body when the upstream does not stream.
 //! A pool's endpoints are tried in a random order until one starts answering.
+//!
+//! Everything read is bounded ([`Limits`]); every piece of upstream text that ends up in an
+//! error is scrubbed of credentials ([`super::scrub`]); a key never travels over plain http
+//! to another machine unless the model allows it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
@@ -11,7 +17,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
-use super::{ChatRequest, Chunk, Upstream, UpstreamError, Usage};
+use super::{ChatRequest, Chunk, Limits, Upstream, UpstreamError, Usage};
 use crate::config::{Endpoint, ModelSpec};
 
 type Tx = mpsc::Sender<Result<Chunk, UpstreamError>>;
@@ -92,13 +98,50 @@ fn body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest) -> Value 
     Value::Object(body)
 }
 
-fn authorised(
-    builder: reqwest::RequestBuilder,
-    api_key_env: Option<&str>,
-) -> reqwest::RequestBuilder {
-    match api_key_env.and_then(|var| std::env::var(var).ok()) {
-        Some(key) if !key.is_empty() => builder.bearer_auth(key),
-        _ => builder,
+/// The key of an endpoint: the variable named and its value, when it is set.
+pub(super) fn key(api_key_env: Option<&str>) -> Option<(String, String)> {
+    let var = api_key_env?;
+    let value = std::env::var(var).ok().filter(|v| !v.is_empty())?;
+    Some((var.to_owned(), value))
+}
+
+/// Why the key must not go to `target`, if it must not: plain http to a host that is not
+/// this machine, unless the model allows it.
+fn refuse_plain_http(target: &str, var: &str, allowed: bool) -> Option<String> {
+    let parsed = reqwest::Url::parse(target).ok()?;
+    if allowed || parsed.scheme() != "http" || super::is_loopback(&parsed) {
+        return None;
+    }
+    Some(format!(
+        "refusing to send the key in {var} over plain http to {}: anyone on the way could read \
+         it. Use https, or set \"allow_http_key\": true for this model in models.json if the \
+         network is trusted",
+        parsed.host_str().unwrap_or("the host")
+    ))
+}
+
+/// Reads a body of at most `cap` bytes: the text, and whether there was more.
+async fn read_capped(
+    response: reqwest::Response,
+    cap: u64,
+    deadline: Instant,
+) -> Result<(String, bool), reqwest::Error> {
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) | Ok(None) => return Ok((String::from_utf8_lossy(&bytes).into_owned(), false)),
+            Ok(Some(Err(e))) => return Err(e),
+            Ok(Some(Ok(piece))) => {
+                let room = cap.saturating_sub(bytes.len());
+                if piece.len() > room {
+                    bytes.extend_from_slice(&piece[..room]);
+                    return Ok((String::from_utf8_lossy(&bytes).into_owned(), true));
+                }
+                bytes.extend_from_slice(&piece);
+            }
+        }
     }
 }
 
@@ -112,14 +155,21 @@ async fn attempt(
     let target = url(&endpoint.base_url, "chat/completions");
     let started = Instant::now();
     let deadline = started + up.timeouts.request;
+    let key = key(endpoint.api_key_env.as_deref());
     let ctx = Ctx {
         model,
         endpoint,
         target: &target,
+        secret: key.as_ref().map(|(_, v)| v.clone()),
     };
-    let send = authorised(up.http.post(&target), endpoint.api_key_env.as_deref())
-        .json(&body(model, endpoint, request))
-        .send();
+    let mut builder = up.client_for(&target).post(&target);
+    if let Some((var, value)) = &key {
+        if let Some(why) = refuse_plain_http(&target, var, endpoint.allow_http_key) {
+            return Err(Attempt::NotStarted(ctx.err(None, &why)));
+        }
+        builder = builder.bearer_auth(value);
+    }
+    let send = builder.json(&body(model, endpoint, request)).send();
     let response = match tokio::time::timeout_at(deadline, send).await {
         Err(_) => return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request))),
         Ok(Err(e)) => return Err(Attempt::NotStarted(ctx.transport(&e))),
@@ -127,12 +177,20 @@ async fn attempt(
     };
     let status = response.status();
     if !status.is_success() {
-        let text = tokio::time::timeout_at(deadline, response.text())
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = read_capped(response, up.limits.error_body_bytes, deadline)
             .await
-            .ok()
-            .and_then(Result::ok)
+            .map(|(t, _)| t)
             .unwrap_or_default();
-        return Err(Attempt::NotStarted(ctx.status(status.as_u16(), &text)));
+        return Err(Attempt::NotStarted(ctx.status(
+            status.as_u16(),
+            &text,
+            location.as_deref(),
+        )));
     }
     let is_sse = response
         .headers()
@@ -140,16 +198,46 @@ async fn attempt(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_sse {
-        let text = match tokio::time::timeout_at(deadline, response.text()).await {
-            Err(_) => return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request))),
-            Ok(Err(e)) => return Err(Attempt::NotStarted(ctx.transport(&e))),
-            Ok(Ok(t)) => t,
+        let text = match read_capped(response, up.limits.raw_answer_bytes(), deadline).await {
+            Ok((_, true)) => {
+                return Err(Attempt::NotStarted(ctx.err(
+                    None,
+                    &format!(
+                        "the upstream sent a body of more than {} bytes (max_answer_bytes in \
+                         config.jsonc)",
+                        up.limits.raw_answer_bytes()
+                    ),
+                )));
+            }
+            Ok((t, false)) => t,
+            Err(e) => return Err(Attempt::NotStarted(ctx.transport(&e))),
         };
-        return whole(&ctx, &text, tx).await.map_err(Attempt::NotStarted);
+        if Instant::now() >= deadline {
+            return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request)));
+        }
+        return whole(&ctx, &text, up.limits, tx)
+            .await
+            .map_err(Attempt::NotStarted);
     }
 
-    let mut events = response.bytes_stream().eventsource();
+    // The raw stream is cut after the bytes an answer of the largest size could take, so
+    // an endless stream, or one endless event, cannot grow in memory.
+    let raw_cap = up.limits.raw_answer_bytes();
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let flag = overflowed.clone();
+    let bytes = response.bytes_stream().scan(0u64, move |seen, item| {
+        if let Ok(piece) = &item {
+            *seen += piece.len() as u64;
+            if *seen > raw_cap {
+                flag.store(true, Ordering::SeqCst);
+                return std::future::ready(None);
+            }
+        }
+        std::future::ready(Some(item))
+    });
+    let mut events = bytes.eventsource();
     let mut started_text = false;
+    let mut text_bytes = 0u64;
     // An answer is complete only with `[DONE]` or a `finish_reason`: a connection that just
     // closes may have cut it short.
     let mut finished = false;
@@ -170,6 +258,15 @@ async fn attempt(
                 return Err(fail(ctx.timed_out(up.timeouts.request)));
             }
             Err(_) => return Err(fail(ctx.idle(up.timeouts.idle))),
+            Ok(None) if overflowed.load(Ordering::SeqCst) => {
+                return Err(fail(ctx.err(
+                    None,
+                    &format!(
+                        "the stream passed {raw_cap} bytes without ending (max_answer_bytes in \
+                         config.jsonc)"
+                    ),
+                )));
+            }
             Ok(None) if !finished => {
                 return Err(fail(ctx.broken(
                     "the stream ended without `data: [DONE]` or a finish_reason, so the answer \
@@ -212,9 +309,21 @@ async fn attempt(
         }
         finished |= finish_reason(&value).is_some();
         for chunk in chunks(&value, "delta") {
-            if matches!(chunk, Chunk::Delta(_)) {
-                started_text = true;
-            }
+            let chunk = match chunk {
+                Chunk::Delta(text) => {
+                    started_text = true;
+                    match cap_text(text, &mut text_bytes, up.limits.answer_bytes) {
+                        Ok(text) => Chunk::Delta(text),
+                        Err(rest) => {
+                            if !rest.is_empty() {
+                                let _ = tx.send(Ok(Chunk::Delta(rest))).await;
+                            }
+                            return Err(Attempt::Started(ctx.too_long(up.limits.answer_bytes)));
+                        }
+                    }
+                }
+                other => other,
+            };
             if tx.send(Ok(chunk)).await.is_err() {
                 // The consumer is gone: stop reading, which drops the connection.
                 return Ok(());
@@ -223,8 +332,24 @@ async fn attempt(
     }
 }
 
+/// Counts `text` against the answer's limit: the text when it fits, else `Err` with the
+/// part that still fits.
+fn cap_text(text: String, used: &mut u64, cap: u64) -> Result<String, String> {
+    let room = cap.saturating_sub(*used);
+    if text.len() as u64 <= room {
+        *used += text.len() as u64;
+        return Ok(text);
+    }
+    let mut end = usize::try_from(room).unwrap_or(usize::MAX).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    *used = cap;
+    Err(text[..end].to_owned())
+}
+
 /// A non-streamed `chat.completion` body.
-async fn whole(ctx: &Ctx<'_>, text: &str, tx: &Tx) -> Result<(), UpstreamError> {
+async fn whole(ctx: &Ctx<'_>, text: &str, limits: Limits, tx: &Tx) -> Result<(), UpstreamError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| ctx.broken(&format!("a body that is not JSON ({e})")))?;
     if let Some(message) = in_band_error(&value) {
@@ -234,7 +359,18 @@ async fn whole(ctx: &Ctx<'_>, text: &str, tx: &Tx) -> Result<(), UpstreamError> 
     if !pieces.iter().any(|c| matches!(c, Chunk::Delta(_))) {
         return Err(ctx.empty());
     }
+    let mut used = 0;
     for chunk in pieces {
+        let chunk = match chunk {
+            Chunk::Delta(text) => match cap_text(text, &mut used, limits.answer_bytes) {
+                Ok(text) => Chunk::Delta(text),
+                Err(rest) => {
+                    let _ = tx.send(Ok(Chunk::Delta(rest))).await;
+                    return Err(ctx.too_long(limits.answer_bytes));
+                }
+            },
+            other => other,
+        };
         if tx.send(Ok(chunk)).await.is_err() {
             break;
         }
@@ -286,14 +422,21 @@ fn in_band_error(value: &Value) -> Option<String> {
     )
 }
 
-/// Who was called, for messages.
+/// Who was called, for messages; and the key sent, to scrub from what comes back.
 struct Ctx<'a> {
     model: &'a ModelSpec,
     endpoint: &'a Endpoint,
     target: &'a str,
+    secret: Option<String>,
 }
 
 impl Ctx<'_> {
+    /// Upstream text made safe to keep: see [`super::scrub`].
+    fn clean(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
+        super::scrub(text, &secrets)
+    }
+
     fn err(&self, status: Option<u16>, what: &str) -> UpstreamError {
         UpstreamError {
             message: format!(
@@ -308,7 +451,16 @@ impl Ctx<'_> {
     }
 
     fn transport(&self, e: &reqwest::Error) -> UpstreamError {
-        if e.is_connect() {
+        if let Some(tls) = tls_failure(e) {
+            self.err(
+                None,
+                &format!(
+                    "the TLS connection failed ({}): is the address https on a server that speaks \
+                     TLS, with a certificate this machine trusts for that host name?",
+                    self.clean(&tls)
+                ),
+            )
+        } else if e.is_connect() {
             self.err(
                 None,
                 "cannot connect: is the server running and the base_url in models.json right?",
@@ -316,7 +468,10 @@ impl Ctx<'_> {
         } else if e.is_timeout() {
             self.err(None, "the connection timed out")
         } else {
-            self.err(None, &format!("the request failed: {}", error_chain(e)))
+            self.err(
+                None,
+                &format!("the request failed: {}", self.clean(&error_chain(e))),
+            )
         }
     }
 
@@ -344,16 +499,28 @@ impl Ctx<'_> {
         self.err(None, "the upstream answered with no text")
     }
 
+    fn too_long(&self, cap: u64) -> UpstreamError {
+        self.err(
+            None,
+            &format!(
+                "the answer passed {cap} bytes (max_answer_bytes in config.jsonc) and was cut there"
+            ),
+        )
+    }
+
     fn broken(&self, what: &str) -> UpstreamError {
-        self.err(None, &format!("the answer broke off: {what}"))
+        self.err(None, &format!("the answer broke off: {}", self.clean(what)))
     }
 
     fn in_band(&self, message: &str) -> UpstreamError {
-        self.err(None, &format!("the upstream reported an error: {message}"))
+        self.err(
+            None,
+            &format!("the upstream reported an error: {}", self.clean(message)),
+        )
     }
 
-    fn status(&self, code: u16, body: &str) -> UpstreamError {
-        let detail = upstream_message(body);
+    fn status(&self, code: u16, body: &str, location: Option<&str>) -> UpstreamError {
+        let detail = self.clean(&upstream_message(body));
         let key_hint = match self.endpoint.api_key_env.as_deref() {
             Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => {
                 format!("; the environment variable {var} is not set")
@@ -364,6 +531,11 @@ impl Ctx<'_> {
                 .into(),
         };
         let what = match code {
+            300..=399 => format!(
+                "the upstream redirected ({code}) to {}: redirects are not followed, since the \
+                 prompt and the key would go to another host; set base_url to the final address",
+                location.map_or_else(|| "another address".to_owned(), |l| self.clean(l))
+            ),
             401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),
             403 => format!("the upstream denied access (403 Forbidden){key_hint}"),
             // The id itself is in the `who` part, hidden until the vote.
@@ -379,7 +551,7 @@ impl Ctx<'_> {
             500..=599 => format!("the upstream server failed ({code})"),
             _ => format!("the upstream answered with status {code}"),
         };
-        let what = if detail.is_empty() {
+        let what = if detail.is_empty() || (300..400).contains(&code) {
             what
         } else {
             format!("{what}. Upstream said: {detail}")
@@ -401,6 +573,23 @@ fn upstream_message(body: &str) -> String {
     body.trim().chars().take(200).collect()
 }
 
+/// The TLS error behind a failed request, if that is what it was.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls.to_string());
+        }
+        source = s.source();
+    }
+    None
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -417,34 +606,59 @@ pub(super) async fn list_models(
     up: &Upstream,
     base_url: &str,
     api_key_env: Option<&str>,
+    allow_http_key: bool,
 ) -> Result<Vec<String>, UpstreamError> {
     let target = url(base_url, "models");
-    let fail = |what: String| UpstreamError::new(format!("{target}: {what}"));
-    let response = authorised(up.http.get(&target), api_key_env)
-        .timeout(up.timeouts.request)
-        .send()
-        .await
-        .map_err(|e| fail(error_chain(&e)))?;
+    let key = key(api_key_env);
+    let secrets: Vec<&str> = key.iter().map(|(_, v)| v.as_str()).collect();
+    let fail =
+        |what: &str| UpstreamError::new(format!("{target}: {}", super::scrub(what, &secrets)));
+    let mut builder = up.client_for(&target).get(&target);
+    if let Some((var, value)) = &key {
+        if let Some(why) = refuse_plain_http(&target, var, allow_http_key) {
+            return Err(UpstreamError::new(format!("{target}: {why}")));
+        }
+        builder = builder.bearer_auth(value);
+    }
+    let deadline = Instant::now() + up.timeouts.request;
+    let response = match tokio::time::timeout_at(deadline, builder.send()).await {
+        Err(_) => return Err(fail("no answer in time (request_timeout_seconds)")),
+        Ok(Err(e)) => return Err(fail(&error_chain(&e))),
+        Ok(Ok(r)) => r,
+    };
     let status = response.status();
-    let text = response.text().await.map_err(|e| fail(error_chain(&e)))?;
+    let cap = if status.is_success() {
+        up.limits.listing_bytes
+    } else {
+        up.limits.error_body_bytes
+    };
+    let (text, cut) = read_capped(response, cap, deadline)
+        .await
+        .map_err(|e| fail(&error_chain(&e)))?;
     if !status.is_success() {
         return Err(UpstreamError {
             message: format!(
                 "{target}: status {}: {}",
                 status.as_u16(),
-                upstream_message(&text)
+                super::scrub(&upstream_message(&text), &secrets)
             ),
             status: Some(status.as_u16()),
         });
     }
+    if cut {
+        return Err(fail(&format!(
+            "the listing is larger than {cap} bytes (max_listing_bytes in config.jsonc)"
+        )));
+    }
     let value: Value =
-        serde_json::from_str(&text).map_err(|e| fail(format!("not a JSON body ({e})")))?;
+        serde_json::from_str(&text).map_err(|e| fail(&format!("not a JSON body ({e})")))?;
     let ids = value
         .get("data")
         .and_then(Value::as_array)
-        .ok_or_else(|| fail("no `data` array in the answer".into()))?
+        .ok_or_else(|| fail("no `data` array in the answer"))?
         .iter()
-        .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|m| m.get("id").and_then(Value::as_str))
+        .map(crate::util::terminal_safe)
         .collect();
     Ok(ids)
 }

@@ -18,20 +18,81 @@ pub struct Matrices {
     pub match_count_matrix: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// The most models the matrices cover unless asked for fewer: their size grows with the
+/// square of the number of models.
+pub const MAX_MATRIX_MODELS: usize = 500;
+
+/// The matrices over the `top` models with the most battles (all when `None`), and the
+/// votes among them. More than [`MAX_MATRIX_MODELS`] models is an error that says to ask
+/// for the top ones.
+pub fn matrices_of_top(
+    names: &[String],
+    votes: &[VoteRow],
+    top: Option<usize>,
+) -> Result<Matrices, String> {
+    let counts = super::totals(names.len(), votes);
+    let active = counts.iter().filter(|c| c.battles > 0).count();
+    let keep = top.unwrap_or(active);
+    if keep > MAX_MATRIX_MODELS {
+        return Err(format!(
+            "{active} models have battles: matrices of more than {MAX_MATRIX_MODELS} would hold \
+             {} cells; ask for the models with the most battles, e.g. --top 50",
+            keep * keep
+        ));
+    }
+    if keep >= active {
+        return Ok(matrices(names, votes));
+    }
+    let mut order: Vec<usize> = (0..names.len())
+        .filter(|&i| counts[i].battles > 0)
+        .collect();
+    order.sort_by(|&x, &y| {
+        counts[y]
+            .battles
+            .cmp(&counts[x].battles)
+            .then_with(|| names[x].cmp(&names[y]))
+    });
+    let mut chosen = vec![false; names.len()];
+    for &i in order.iter().take(keep) {
+        chosen[i] = true;
+    }
+    let among: Vec<VoteRow> = votes
+        .iter()
+        .filter(|v| chosen[v.model_a as usize] && chosen[v.model_b as usize])
+        .copied()
+        .collect();
+    Ok(matrices(names, &among))
+}
+
 /// The matrices over `votes`; `names` are what the vote indexes point at.
 #[must_use]
 pub fn matrices(names: &[String], votes: &[VoteRow]) -> Matrices {
+    // Only models in these votes take part, so the tables are as large as they need be.
+    let mut slot = vec![usize::MAX; names.len()];
+    let mut kept: Vec<String> = Vec::new();
+    let mut index = |m: u32| {
+        let s = &mut slot[m as usize];
+        if *s == usize::MAX {
+            *s = kept.len();
+            kept.push(names[m as usize].clone());
+        }
+        *s
+    };
+    let pairs: Vec<(usize, usize, Winner)> = votes
+        .iter()
+        .map(|v| (index(v.model_a), index(v.model_b), v.winner))
+        .collect();
+    let names = kept;
     let n = names.len();
     let mut wins = vec![0u64; n * n];
     let mut count = vec![0u64; n * n];
     let mut active = vec![false; n];
-    for v in votes {
-        let (a, b) = (v.model_a as usize, v.model_b as usize);
+    for &(a, b, winner) in &pairs {
         active[a] = true;
         active[b] = true;
         count[a * n + b] += 1;
         count[b * n + a] += 1;
-        match v.winner {
+        match winner {
             Winner::ModelA => wins[a * n + b] += 1,
             Winner::ModelB => wins[b * n + a] += 1,
             _ => {}

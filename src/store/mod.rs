@@ -29,9 +29,10 @@ use crate::error::{Error, Result};
 pub struct Store {
     conn: tokio_rusqlite::Connection,
     path: Arc<PathBuf>,
-    /// This database's own secret for hashing user ids, made when it was created; used when
-    /// the configuration sets no `user_id_salt`. Empty when opened read-only without one.
-    salt: Arc<String>,
+    /// This database's random id, which names its user-id key file.
+    database_id: Arc<String>,
+    /// A user-id key that an older version kept in the database, until it moves to its file.
+    legacy_salt: Option<Arc<String>>,
     mode: Mode,
 }
 
@@ -82,11 +83,19 @@ impl Store {
                 path.display()
             )));
         }
-        if mode == Mode::Create
-            && let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if mode == Mode::Create && !exists {
+            if let Some(dir) = path.parent()
+                && !dir.as_os_str().is_empty()
+            {
+                crate::util::create_private_dir(dir)?;
+            }
+            // Made here, 0600, so that SQLite's -wal and -shm (which take the database's
+            // mode) are private too. Another process may have made it meanwhile: fine.
+            match crate::util::create_private_file(path, b"") {
+                Err(Error::Io { cause, .. })
+                    if cause.kind() == std::io::ErrorKind::AlreadyExists => {}
+                other => other?,
+            }
         }
         let conn = match mode {
             Mode::Read => {
@@ -100,35 +109,59 @@ impl Store {
         let mut store = Store {
             conn,
             path: Arc::new(path.to_owned()),
-            salt: Arc::new(String::new()),
+            database_id: Arc::new(String::new()),
+            legacy_salt: None,
             mode,
         };
-        let salt = match mode {
-            Mode::Read => {
-                store.call(schema::prepare_read).await?;
-                store.call(|conn| own_salt(conn).map_err(db)).await?
-            }
-            Mode::Write | Mode::Create => {
-                store.call(schema::prepare).await?;
-                store
-                    .call(|conn| {
-                        if let Some(salt) = own_salt(conn).map_err(db)? {
-                            return Ok(Some(salt));
-                        }
-                        // Made once, when the database is new.
-                        let fresh: [u8; 32] = rand::random();
-                        conn.execute(
-                            "INSERT INTO settings (key, value) VALUES ('user_id_salt', ?1)",
-                            [hex::encode(fresh)],
-                        )
-                        .map_err(db)?;
-                        own_salt(conn).map_err(db)
-                    })
-                    .await?
-            }
+        let prepare = match mode {
+            Mode::Read => schema::prepare_read,
+            Mode::Write | Mode::Create => schema::prepare,
         };
-        store.salt = Arc::new(salt.unwrap_or_default());
+        store.call(prepare).await?;
+        let writes = mode != Mode::Read;
+        let (id, legacy) = store
+            .call(move |conn| {
+                let get = |key: &str| setting(conn, key).map_err(db);
+                let mut id = get("database_id")?;
+                if id.is_none() && writes {
+                    // Made once, when the database is new (or older than its id).
+                    conn.execute(
+                        "INSERT INTO settings (key, value) VALUES ('database_id', ?1)",
+                        [uuid::Builder::from_random_bytes(rand::random())
+                            .into_uuid()
+                            .to_string()],
+                    )
+                    .map_err(db)?;
+                    id = get("database_id")?;
+                }
+                Ok((id.unwrap_or_default(), get("user_id_salt")?))
+            })
+            .await?;
+        store.database_id = Arc::new(id);
+        store.legacy_salt = legacy.map(Arc::new);
         Ok(store)
+    }
+
+    /// This database's random id (empty for an old database opened read-only).
+    #[must_use]
+    pub fn database_id(&self) -> &str {
+        &self.database_id
+    }
+
+    /// The user-id key an older version kept in the database, if it is still there.
+    #[must_use]
+    pub fn legacy_salt(&self) -> Option<&str> {
+        self.legacy_salt.as_deref().map(String::as_str)
+    }
+
+    /// Removes the key an older version kept in the database, once it is in its file.
+    pub async fn forget_legacy_salt(&self) -> Result<()> {
+        self.call(|conn| {
+            conn.execute("DELETE FROM settings WHERE key = 'user_id_salt'", [])
+                .map_err(db)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Ends the session. A store that wrote moves everything from the write-ahead log into
@@ -208,12 +241,6 @@ impl Store {
         self.mode
     }
 
-    /// The database's own user-id salt.
-    #[must_use]
-    pub fn salt(&self) -> &str {
-        &self.salt
-    }
-
     /// The database file.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -256,13 +283,11 @@ pub(crate) fn db(cause: rusqlite::Error) -> Error {
     }
 }
 
-fn own_salt(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>> {
+fn setting(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    conn.query_row(
-        "SELECT value FROM settings WHERE key = 'user_id_salt'",
-        [],
-        |r| r.get::<_, String>(0),
-    )
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get::<_, String>(0)
+    })
     .optional()
 }
 

@@ -54,7 +54,7 @@ fn default_settings() -> Map<String, Value> {
         "max_concurrent_battles": 100,
         "battles_per_hour": 10000,
         "battle_interval_seconds": 0,
-        "user_id_salt": "integration-test-salt",
+        "user_id_salt": "0123456789abcdef0123456789abcdef-integration-tests",
         "upstream": {
             "base_url": format!("http://127.0.0.1:{}/v1", refused_port()),
             "api_key_env": null,
