@@ -1075,6 +1075,19 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config: Config = parse(
+            Path::new("c"),
+            r#"{"api_key": "server-key-123", "user_id_salt": "0123456789abcdef0123456789abcdef"}"#,
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("server-key-123"), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
     fn duplicate_model_is_located() {
         let err = models("[\"a\",\n \"a\"]").unwrap_err().to_string();
         assert!(

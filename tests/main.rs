@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod battle;
 mod completions;
+mod hardening;
 mod init;
 mod integrity;
 mod interactive;

@@ -32,13 +32,14 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
             .config_dir()
             .to_owned(),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::util::create_private_dir(&dir)?;
     let files = [
         (dir.join("config.jsonc"), CONFIG_TEMPLATE),
         (dir.join("models.json"), MODELS_TEMPLATE),
     ];
+    // `symlink_metadata`: a link, dangling or not, is something that exists.
     if !args.force
-        && let Some((existing, _)) = files.iter().find(|(p, _)| p.exists())
+        && let Some((existing, _)) = files.iter().find(|(p, _)| p.symlink_metadata().is_ok())
     {
         return Err(Error::Conflict(format!(
             "{} exists: not overwriting it (use --force to replace both files)",
@@ -47,7 +48,21 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
         .into());
     }
     for (path, text) in &files {
-        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+        if args.force {
+            // A new private file renamed into place: a link there is replaced, not followed.
+            crate::util::replace_file(path, text.as_bytes())?;
+        } else {
+            // Created only if nothing is there, in one step with the check.
+            crate::util::create_private_file(path, text.as_bytes()).map_err(|e| match e {
+                Error::Io { cause, .. } if cause.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Error::Conflict(format!(
+                        "{} exists: not overwriting it (use --force to replace both files)",
+                        path.display()
+                    ))
+                }
+                other => other,
+            })?;
+        }
         println!("{}", path.display());
     }
     let store = ctx.store(Mode::Create).await?;

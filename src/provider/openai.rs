@@ -573,21 +573,43 @@ fn upstream_message(body: &str) -> String {
     body.trim().chars().take(200).collect()
 }
 
-/// The TLS error behind a failed request, if that is what it was.
+/// The TLS error behind a failed request, if that is what it was: an https connection that
+/// failed after the TCP connection and the name lookup succeeded.
 fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    let https = e.url().is_some_and(|u| u.scheme() == "https");
+    if !https || !e.is_connect() {
+        return None;
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut last = String::new();
     while let Some(s) = source {
         if let Some(tls) = s.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
         }
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            return Some(tls.to_string());
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Some(tls.to_string());
+            }
+            // A failure of the TCP connection itself is not TLS.
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::TimedOut
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NotFound
+            ) {
+                return None;
+            }
         }
+        last = s.to_string();
         source = s.source();
     }
-    None
+    let lookup = error_chain(e).contains("dns error");
+    (!lookup).then_some(last)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

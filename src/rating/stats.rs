@@ -61,13 +61,24 @@ pub fn matrices_of_top(
         .filter(|v| chosen[v.model_a as usize] && chosen[v.model_b as usize])
         .copied()
         .collect();
-    Ok(matrices(names, &among))
+    // The models asked for are all in the matrices, met or not.
+    let listed: Vec<u32> = order
+        .iter()
+        .take(keep)
+        .map(|&i| u32::try_from(i).unwrap_or(u32::MAX))
+        .collect();
+    Ok(matrices_with(names, &among, &listed))
 }
 
 /// The matrices over `votes`; `names` are what the vote indexes point at.
 #[must_use]
 pub fn matrices(names: &[String], votes: &[VoteRow]) -> Matrices {
-    // Only models in these votes take part, so the tables are as large as they need be.
+    matrices_with(names, votes, &[])
+}
+
+/// The matrices over `votes`, listing the models of `also` even where they met nobody.
+fn matrices_with(names: &[String], votes: &[VoteRow], also: &[u32]) -> Matrices {
+    // Only models that take part, so the tables are as large as they need be.
     let mut slot = vec![usize::MAX; names.len()];
     let mut kept: Vec<String> = Vec::new();
     let mut index = |m: u32| {
@@ -82,11 +93,15 @@ pub fn matrices(names: &[String], votes: &[VoteRow]) -> Matrices {
         .iter()
         .map(|v| (index(v.model_a), index(v.model_b), v.winner))
         .collect();
+    let listed: Vec<usize> = also.iter().map(|&m| index(m)).collect();
     let names = kept;
     let n = names.len();
     let mut wins = vec![0u64; n * n];
     let mut count = vec![0u64; n * n];
     let mut active = vec![false; n];
+    for &m in &listed {
+        active[m] = true;
+    }
     for &(a, b, winner) in &pairs {
         active[a] = true;
         active[b] = true;

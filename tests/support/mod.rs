@@ -162,8 +162,8 @@ impl Test {
             args: Vec::new(),
             stdin: Vec::new(),
             env: Vec::new(),
-            config: self.path("config.jsonc"),
-            models: self.path("models.json"),
+            config: Some(self.path("config.jsonc")),
+            models: Some(self.path("models.json")),
             db: Some(self.db()),
         }
     }
@@ -187,15 +187,15 @@ impl Test {
     /// The base command line of a run: the binary and the three file flags, in the temporary
     /// directory, with the test environment (also used to drive the binary through a pty).
     pub fn command(&self, config: &Path, models: &Path) -> std::process::Command {
-        self.command_on(Some(&self.db()), config, models)
+        self.command_on(Some(&self.db()), Some(config), Some(models))
     }
 
     /// [`Test::command`] on another database file, or with no `--db` at all.
     pub fn command_on(
         &self,
         db: Option<&Path>,
-        config: &Path,
-        models: &Path,
+        config: Option<&Path>,
+        models: Option<&Path>,
     ) -> std::process::Command {
         let mut command = std::process::Command::new(ARENA);
         command.current_dir(self.dir());
@@ -206,8 +206,12 @@ impl Test {
         if let Some(db) = db {
             command.arg("--db").arg(db);
         }
-        command.arg("--config").arg(config);
-        command.arg("--models").arg(models);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        if let Some(models) = models {
+            command.arg("--models").arg(models);
+        }
         command
     }
 
@@ -269,8 +273,8 @@ pub struct Cmd<'t> {
     args: Vec<OsString>,
     stdin: Vec<u8>,
     env: Vec<(OsString, OsString)>,
-    config: PathBuf,
-    models: PathBuf,
+    config: Option<PathBuf>,
+    models: Option<PathBuf>,
     db: Option<PathBuf>,
 }
 
@@ -314,21 +318,30 @@ impl Cmd<'_> {
 
     /// Passes `--config` with this file of the temporary directory instead of `config.jsonc`.
     pub fn config_file(mut self, name: &str) -> Self {
-        self.config = self.test.path(name);
+        self.config = Some(self.test.path(name));
+        self
+    }
+
+    /// Passes neither `--config` nor `--models`: the files are found as a user's would be.
+    pub fn without_config_flags(mut self) -> Self {
+        self.config = None;
+        self.models = None;
         self
     }
 
     /// Passes `--models` with this file of the temporary directory instead of `models.json`.
     pub fn models_file(mut self, name: &str) -> Self {
-        self.models = self.test.path(name);
+        self.models = Some(self.test.path(name));
         self
     }
 
     /// Runs to the end (killed after a generous guard against hangs).
     pub fn run(self) -> Outcome {
-        let mut command = self
-            .test
-            .command_on(self.db.as_deref(), &self.config, &self.models);
+        let mut command = self.test.command_on(
+            self.db.as_deref(),
+            self.config.as_deref(),
+            self.models.as_deref(),
+        );
         command.args(&self.args);
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         let line = render_command_line(&command);

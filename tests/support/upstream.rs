@@ -13,9 +13,16 @@
 //! - `stall`: one chunk, then silence for five seconds, then the end of the stream;
 //! - `ansi-*`: a streamed answer full of terminal escape sequences and a tab: [`ANSI_ANSWER`];
 //! - `cut-*`: two pieces of text, then the connection closes: no finish_reason, no `[DONE]`;
+//! - `echo-key`: 401 whose message repeats the `Authorization` header it got and an
+//!   `sk-…` token;
+//! - `endless-text`: an SSE stream of text that never ends;
+//! - `endless-event`: one SSE event that never ends (no blank line ever comes);
+//! - `endless-json`: a non-SSE body that never ends;
+//! - `endless-error`: status 500 with a body that never ends;
+//! - `redirect`: 307 to another address;
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
-//! `GET /v1/models` lists a few ids. Every chat request is recorded with its body and the
+//! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends. Every chat request is recorded with its body and the
 //! instants it started and finished sending, so a test can prove that two requests overlapped
 //! in time by interval intersection, without any timing threshold.
 
@@ -31,7 +38,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -138,6 +145,7 @@ impl Upstream {
                 let app = Router::new()
                     .route("/v1/chat/completions", post(chat))
                     .route("/v1/models", get(models))
+                    .route("/endless/v1/models", get(endless_listing))
                     .with_state(state);
                 // Dropping the runtime at the end of this thread ends every connection, a
                 // stalled stream included, so stopping never waits for one.
@@ -266,6 +274,10 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         ];
         return sse(pieces, Duration::ZERO, Pause::None, finished);
     }
+    if let Some(response) = misbehave(&model, authorization_of(&finished.log, index).as_deref()) {
+        finished.now();
+        return response;
+    }
     if model == "stall" {
         let pieces = vec![
             content_chunk(&model, "I will say more"),
@@ -313,6 +325,75 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         status,
         &json!({"error": {"message": message, "type": kind, "code": null}}),
     )
+}
+
+fn authorization_of(log: &Log, index: usize) -> Option<String> {
+    lock(log).get(index).and_then(|r| r.authorization.clone())
+}
+
+/// A body that repeats `piece` for ever (until the client goes away).
+fn endless(piece: String) -> Body {
+    let pieces = stream::repeat_with(move || Ok::<_, Infallible>(piece.clone()));
+    Body::from_stream(pieces)
+}
+
+/// The answers of the models that misbehave on purpose.
+fn misbehave(model: &str, authorization: Option<&str>) -> Option<Response> {
+    let build = |status: StatusCode, kind: &str, body: Body| {
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, kind)
+            .body(body)
+            .expect("a response")
+    };
+    Some(match model {
+        "echo-key" => json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": {
+                "message": format!(
+                    "Incorrect API key provided: {}. Keys look like sk-abcdefghijklmnop0123.",
+                    authorization.unwrap_or("none")
+                ),
+                "type": "invalid_request_error", "code": "invalid_api_key"}}),
+        ),
+        "endless-text" => build(
+            StatusCode::OK,
+            "text/event-stream",
+            endless(content_chunk(model, &"lorem ipsum ".repeat(80))),
+        ),
+        "endless-event" => build(
+            StatusCode::OK,
+            "text/event-stream",
+            Body::from_stream(
+                stream::once(async { Ok::<_, Infallible>("data: ".to_owned()) })
+                    .chain(stream::repeat_with(|| Ok("x".repeat(8192)))),
+            ),
+        ),
+        "endless-json" => build(
+            StatusCode::OK,
+            "application/json",
+            endless("[1,2,3,4,5,6,7,8,9,10],".repeat(100)),
+        ),
+        "endless-error" => build(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            endless("error ".repeat(500)),
+        ),
+        "redirect" => Response::builder()
+            .status(StatusCode::TEMPORARY_REDIRECT)
+            .header(header::LOCATION, "http://127.0.0.1:9/v1/chat/completions")
+            .body(Body::empty())
+            .expect("a redirect"),
+        _ => return None,
+    })
+}
+
+async fn endless_listing() -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(endless(r#"{"id": "x", "object": "model"},"#.repeat(100)))
+        .expect("a listing")
 }
 
 /// Marks a request as finished when told to.
