@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use arena::rating::VoteRow;
 use arena::rating::bt::{self, BtOptions};
 use arena::rating::pair_counts;
-use arena::store::VoteRow;
 use arena::transfer::battles::{InputFormat, Mapping, read};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

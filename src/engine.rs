@@ -503,7 +503,7 @@ impl Arena {
             )));
         }
         Ok(crate::rating::leaderboard::compute(
-            &votes,
+            crate::rating::leaderboard::Data::Votes(&votes),
             options,
             crate::util::now_rfc3339(),
         ))

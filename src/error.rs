@@ -35,13 +35,45 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
-    /// The request conflicts with the stored state: already voted, battle closed.
+    /// The request conflicts with what exists (a file `init` would overwrite, a prompt
+    /// already in the pool).
     #[error("{0}")]
     Conflict(String),
 
-    /// An upstream model server failed or could not be reached.
-    #[error("{0}")]
-    Upstream(String),
+    /// The battle has its vote already; a completed battle never changes.
+    #[error("battle `{0}` already has a vote; a completed battle never changes")]
+    AlreadyVoted(uuid::Uuid),
+
+    /// The battle waited too long for its vote and is closed.
+    #[error("battle `{0}` expired without a vote and cannot be voted on any more")]
+    Expired(uuid::Uuid),
+
+    /// The battle's answers are still being generated.
+    #[error("battle `{0}` is still generating; vote once both answers are in")]
+    StillGenerating(uuid::Uuid),
+
+    /// The battle failed (an upstream error, a timeout, a cancellation) and takes no vote.
+    #[error("battle `{id}` failed and cannot be voted on: {reason}")]
+    BattleFailed { id: uuid::Uuid, reason: String },
+
+    /// The battle was started by another user, who alone may vote on it or fetch it back.
+    #[error("battle `{0}` belongs to another user: only the user who started it can act on it")]
+    NotOwner(uuid::Uuid),
+
+    /// Too many battles for now; `available_at` (RFC 3339) says when the next one can start.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        available_at: String,
+    },
+
+    /// An upstream model server failed or could not be reached; `status` is the HTTP status
+    /// it answered with, if it answered.
+    #[error("{message}")]
+    Upstream {
+        message: String,
+        status: Option<u16>,
+    },
 
     /// The database failed.
     #[error("database {}: {cause}", path.display())]
@@ -62,8 +94,14 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::File { .. } | Error::Input(_) | Error::NotFound(_) => 2,
-            Error::Upstream(_) => 3,
-            Error::Conflict(_) => 4,
+            Error::Upstream { .. } => 3,
+            Error::Conflict(_)
+            | Error::AlreadyVoted(_)
+            | Error::Expired(_)
+            | Error::StillGenerating(_)
+            | Error::BattleFailed { .. }
+            | Error::NotOwner(_)
+            | Error::RateLimited { .. } => 4,
             // A file the user named that is not there is an input error.
             Error::Io { cause, .. }
                 if matches!(
@@ -85,6 +123,15 @@ impl Error {
         match self {
             Error::Io { cause, .. } => Some(cause.kind()),
             _ => None,
+        }
+    }
+
+    /// An upstream failure without a status.
+    #[must_use]
+    pub fn upstream(message: impl Into<String>) -> Self {
+        Error::Upstream {
+            message: message.into(),
+            status: None,
         }
     }
 

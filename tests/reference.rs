@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use arena::battle::Winner;
+use arena::rating::VoteRow;
 use arena::rating::bt::{self, BtOptions};
 use arena::rating::elo::{self, EloParams};
 use arena::rating::pair_counts;
-use arena::store::VoteRow;
 use arena::transfer::battles::{InputFormat, Mapping, read};
 use serde_json::Value;
 

@@ -223,7 +223,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         if format != Format::Table {
             render::print_json(&view, format)?;
         }
-        return Err(Error::Upstream(format!(
+        return Err(Error::upstream(format!(
             "battle {id} failed: {}",
             view.error.as_deref().unwrap_or("an upstream failed")
         ))

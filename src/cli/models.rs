@@ -184,7 +184,7 @@ async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Resul
             .collect()
     })?;
     if failed > 0 {
-        return Err(Error::Upstream(format!(
+        return Err(Error::upstream(format!(
             "{failed} of {} models failed the check",
             lines.len()
         ))
@@ -236,7 +236,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
     crate::util::replace_file(&path, text.as_bytes())?;
     println!("{}", path.display());
     if !failures.is_empty() {
-        return Err(Error::Upstream(failures.join("; ")).into());
+        return Err(Error::upstream(failures.join("; ")).into());
     }
     Ok(0)
 }

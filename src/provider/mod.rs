@@ -79,7 +79,10 @@ impl UpstreamError {
 
 impl From<UpstreamError> for Error {
     fn from(e: UpstreamError) -> Self {
-        Error::Upstream(e.message)
+        Error::Upstream {
+            message: e.message,
+            status: e.status,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Online Elo in vote order, as FastChat's `compute_online_elo`: base 10, scale 400; a tie and
 //! "both bad" score 0.5 for each side; skips have no effect.
 
-use crate::store::VoteRow;
+use crate::rating::VoteRow;
 
 /// Elo parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]

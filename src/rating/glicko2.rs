@@ -13,7 +13,7 @@ use skillratings::Outcomes;
 use skillratings::glicko2::{Glicko2Config, Glicko2Rating, glicko2, glicko2_rating_period};
 
 use crate::error::{Error, Result};
-use crate::store::VoteRow;
+use crate::rating::VoteRow;
 
 /// Glicko-2 parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
 //! The leaderboard: ratings by the chosen method plus the per-model counts, in the JSON shape
 //! of SPEC §2, which every output format carries field for field.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::bt::{self, BtOptions};
 use super::elo::{self, EloParams};
 use super::glicko2::{self, Glicko2Params};
-use super::{pair_counts, totals};
-use crate::store::{VoteRow, VoteTotals};
+use super::{PairCounts, totals};
+use super::{VoteRow, Votes};
 
 /// How ratings are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -197,57 +197,96 @@ fn compact(names: &[String], votes: &[VoteRow]) -> (Vec<String>, Vec<VoteRow>) {
     (kept, votes)
 }
 
+/// What a leaderboard is computed from: the votes themselves (in vote order), or their
+/// counts per pair, with the running online Elo ratings when they are kept. Bradley-Terry
+/// needs only counts; Elo needs the order (or its running ratings); Glicko-2 the votes.
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'a> {
+    Votes(&'a Votes),
+    Counts {
+        counts: &'a PairCounts,
+        elo: Option<&'a HashMap<String, f64>>,
+    },
+}
+
+/// The votes in order, over the same models as the counts beside them.
+struct Sequence {
+    votes: Vec<VoteRow>,
+    times: Vec<i64>,
+    imported: Vec<bool>,
+}
+
 /// Computes the leaderboard over `data`.
 #[must_use]
-pub fn compute(
-    data: &VoteTotals,
-    options: &LeaderboardOptions,
-    generated_at: String,
-) -> Leaderboard {
-    let n = data.names.len();
+pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: String) -> Leaderboard {
     let mut notes = Vec::new();
     let mut dropped_models = 0;
-    type Kept<'d> = (Cow<'d, [VoteRow]>, Cow<'d, [i64]>, Cow<'d, [bool]>);
-    let (votes, times, imported): Kept<'_> = if options.min_battles > 1 {
-        let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
-        dropped_models = left_out;
+    let left_out_note = |left_out: usize, notes: &mut Vec<String>| {
         if left_out > 0 {
             notes.push(format!(
                 "{left_out} model(s) with fewer than {} battles left out, with their votes",
                 options.min_battles
             ));
         }
-        let pick = |i: &usize| data.imported.get(*i).copied().unwrap_or(false);
-        (
-            Cow::Owned(kept.iter().map(|&i| data.votes[i]).collect()),
-            Cow::Owned(
-                kept.iter()
-                    .map(|&i| data.times.get(i).copied().unwrap_or(0))
-                    .collect(),
-            ),
-            Cow::Owned(kept.iter().map(pick).collect()),
-        )
-    } else {
-        (
-            Cow::Borrowed(&data.votes),
-            Cow::Borrowed(&data.times),
-            Cow::Borrowed(&data.imported),
-        )
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
-    let (names, votes) = compact(&data.names, &votes);
+    let (counts, sequence, running_elo) = match data {
+        Data::Votes(data) => {
+            let n = data.names.len();
+            let kept: Vec<usize> = if options.min_battles > 1 {
+                let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
+                dropped_models = left_out;
+                left_out_note(left_out, &mut notes);
+                kept
+            } else {
+                (0..data.votes.len()).collect()
+            };
+            let picked: Vec<VoteRow> = kept.iter().map(|&i| data.votes[i]).collect();
+            let (names, votes) = compact(&data.names, &picked);
+            let counts = PairCounts::from_votes(&names, &votes);
+            let sequence = Sequence {
+                votes,
+                times: kept
+                    .iter()
+                    .map(|&i| data.times.get(i).copied().unwrap_or(0))
+                    .collect(),
+                imported: kept
+                    .iter()
+                    .map(|&i| data.imported.get(i).copied().unwrap_or(false))
+                    .collect(),
+            };
+            (counts, Some(sequence), None)
+        }
+        Data::Counts { counts, elo } => {
+            let all = counts.totals();
+            let min = options.min_battles;
+            if min > 1 {
+                dropped_models = all
+                    .iter()
+                    .filter(|c| c.battles > 0 && c.battles < min)
+                    .count();
+                left_out_note(dropped_models, &mut notes);
+            }
+            (
+                counts.restrict(|m| min <= 1 || all[m].battles >= min),
+                None,
+                elo,
+            )
+        }
+    };
+    let names = counts.names.clone();
     let n = names.len();
-    let counts = totals(n, &votes);
+    let model_totals = counts.totals();
     let mut rows: Vec<Row> = (0..n)
         .map(|i| Row {
             model_name: names[i].clone(),
-            battles: counts[i].battles,
-            wins: counts[i].wins,
-            ties: counts[i].ties,
-            both_bad: counts[i].both_bad,
-            skips: counts[i].skips,
-            win_rate_percentage: counts[i].win_rate_percentage(),
+            battles: model_totals[i].battles,
+            wins: model_totals[i].wins,
+            ties: model_totals[i].ties,
+            both_bad: model_totals[i].both_bad,
+            skips: model_totals[i].skips,
+            win_rate_percentage: model_totals[i].win_rate_percentage(),
             ..Row::default()
         })
         .collect();
@@ -256,14 +295,29 @@ pub fn compute(
     let params = match options.method {
         Method::Elo => {
             let p = options.elo;
-            for (row, r) in rows.iter_mut().zip(elo::online(n, &votes, &p)) {
+            let ratings: Vec<f64> = match (&sequence, running_elo) {
+                (Some(seq), _) => elo::online(n, &seq.votes, &p),
+                (None, Some(running)) => names
+                    .iter()
+                    .map(|m| running.get(m).copied().unwrap_or(p.initial))
+                    .collect(),
+                (None, None) => vec![p.initial; n],
+            };
+            for (row, r) in rows.iter_mut().zip(ratings) {
                 row.rating = r;
             }
             json!({"k": p.k, "initial": p.initial, "scale": p.scale, "base": p.base})
         }
         Method::Glicko2 => {
             let p = options.glicko2;
-            let result = glicko2::compute(n, &votes, &times, &imported, options.now_ms, &p);
+            let empty = Sequence {
+                votes: Vec::new(),
+                times: Vec::new(),
+                imported: Vec::new(),
+            };
+            let seq = sequence.as_ref().unwrap_or(&empty);
+            let result =
+                glicko2::compute(n, &seq.votes, &seq.times, &seq.imported, options.now_ms, &p);
             let z = bt::normal_quantile(1.0 - (1.0 - options.ci) / 2.0);
             for (row, g) in rows.iter_mut().zip(&result.ratings) {
                 row.rating = g.periodic.rating;
@@ -299,10 +353,8 @@ pub fn compute(
                 }
                 found.map(|i| (i, *rating))
             });
-            let mut counts = pair_counts(n, &votes);
-            counts.names.clone_from(&names);
             let fit = bt::fit(
-                &counts,
+                &counts.comparisons(),
                 &BtOptions {
                     anchor,
                     ci_level: options.ci,
@@ -397,7 +449,7 @@ pub fn compute(
         method: options.method,
         params: params.as_object().cloned().unwrap_or_default(),
         seed,
-        votes: votes.len() as u64,
+        votes: counts.votes(),
         generated_at,
         next_update_time,
         leaderboard: rows,

@@ -13,7 +13,38 @@ pub mod stats;
 pub use leaderboard::{Leaderboard, LeaderboardOptions, Method, Row};
 
 use crate::battle::Winner;
-use crate::store::VoteRow;
+
+/// One vote as the ratings need it: model indexes into the accompanying name list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoteRow {
+    pub model_a: u32,
+    pub model_b: u32,
+    pub winner: Winner,
+}
+
+impl VoteRow {
+    #[must_use]
+    pub fn new(model_a: u32, model_b: u32, winner: Winner) -> Self {
+        VoteRow {
+            model_a,
+            model_b,
+            winner,
+        }
+    }
+}
+
+/// Votes in vote order, with the model names they index into: what the store reads for the
+/// methods that need the votes themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Votes {
+    pub names: Vec<String>,
+    pub votes: Vec<VoteRow>,
+    /// Unix milliseconds of each vote, parallel to `votes`.
+    pub times: Vec<i64>,
+    /// Whether each vote came from an import, parallel to `votes`: an import's votes are a
+    /// closed rating period for Glicko-2 as soon as they are in.
+    pub imported: Vec<bool>,
+}
 
 /// Per-model counts of battles and results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,72 +103,169 @@ pub fn totals(n_models: usize, votes: &[VoteRow]) -> Vec<Totals> {
     t
 }
 
+/// The votes between two models, `a < b` indexing into [`PairCounts::names`], by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PairCount {
+    pub a: u32,
+    pub b: u32,
+    pub wins_a: u64,
+    pub wins_b: u64,
+    pub ties: u64,
+    pub both_bad: u64,
+    pub skips: u64,
+}
+
+impl PairCount {
+    /// Every vote of the pair, skips included.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.wins_a + self.wins_b + self.ties + self.both_bad + self.skips
+    }
+
+    /// Adds one vote of `winner`, `a_first` when the vote's model A is this pair's `a`.
+    pub fn add(&mut self, winner: Winner, a_first: bool) {
+        match (winner, a_first) {
+            (Winner::ModelA, true) | (Winner::ModelB, false) => self.wins_a += 1,
+            (Winner::ModelB, true) | (Winner::ModelA, false) => self.wins_b += 1,
+            (Winner::Tie, _) => self.ties += 1,
+            (Winner::BothBad, _) => self.both_bad += 1,
+            (Winner::Skip, _) => self.skips += 1,
+        }
+    }
+}
+
+/// Votes aggregated per pair of models and outcome: all that Bradley-Terry, the per-model
+/// totals and the head-to-head matrices need, whatever the number of votes. Pairs are sorted
+/// by `(a, b)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PairCounts {
+    pub names: Vec<String>,
+    pub pairs: Vec<PairCount>,
+}
+
+impl PairCounts {
+    /// The counts of `votes`.
+    #[must_use]
+    pub fn from_votes(names: &[String], votes: &[VoteRow]) -> PairCounts {
+        let mut cells: std::collections::HashMap<(u32, u32), PairCount> =
+            std::collections::HashMap::new();
+        for v in votes {
+            let a_first = v.model_a < v.model_b;
+            let (lo, hi) = if a_first {
+                (v.model_a, v.model_b)
+            } else {
+                (v.model_b, v.model_a)
+            };
+            cells
+                .entry((lo, hi))
+                .or_insert(PairCount {
+                    a: lo,
+                    b: hi,
+                    ..PairCount::default()
+                })
+                .add(v.winner, a_first);
+        }
+        let mut pairs: Vec<PairCount> = cells.into_values().collect();
+        pairs.sort_unstable_by_key(|p| (p.a, p.b));
+        PairCounts {
+            names: names.to_vec(),
+            pairs,
+        }
+    }
+
+    /// Votes counted, skips included.
+    #[must_use]
+    pub fn votes(&self) -> u64 {
+        self.pairs.iter().map(PairCount::total).sum()
+    }
+
+    /// Counts per model.
+    #[must_use]
+    pub fn totals(&self) -> Vec<Totals> {
+        let mut t = vec![Totals::default(); self.names.len()];
+        for p in &self.pairs {
+            let (a, b) = (p.a as usize, p.b as usize);
+            for (m, wins, losses) in [(a, p.wins_a, p.wins_b), (b, p.wins_b, p.wins_a)] {
+                t[m].battles += p.total();
+                t[m].wins += wins;
+                t[m].losses += losses;
+                t[m].ties += p.ties;
+                t[m].both_bad += p.both_bad;
+                t[m].skips += p.skips;
+            }
+        }
+        t
+    }
+
+    /// Only the pairs whose two models are both kept, over the models that still have a
+    /// vote, re-indexed.
+    #[must_use]
+    pub fn restrict(&self, keep: impl Fn(usize) -> bool) -> PairCounts {
+        let mut slot = vec![u32::MAX; self.names.len()];
+        let mut names = Vec::new();
+        let mut pairs = Vec::new();
+        let mut index = |m: u32, names: &mut Vec<String>| {
+            let s = &mut slot[m as usize];
+            if *s == u32::MAX {
+                *s = u32::try_from(names.len()).unwrap_or(u32::MAX);
+                names.push(self.names[m as usize].clone());
+            }
+            *s
+        };
+        for p in &self.pairs {
+            if p.total() == 0 || !keep(p.a as usize) || !keep(p.b as usize) {
+                continue;
+            }
+            let (a, b) = (index(p.a, &mut names), index(p.b, &mut names));
+            let q = if a < b {
+                PairCount { a, b, ..*p }
+            } else {
+                PairCount {
+                    a: b,
+                    b: a,
+                    wins_a: p.wins_b,
+                    wins_b: p.wins_a,
+                    ..*p
+                }
+            };
+            pairs.push(q);
+        }
+        pairs.sort_unstable_by_key(|p| (p.a, p.b));
+        PairCounts { names, pairs }
+    }
+
+    /// The comparisons Bradley-Terry fits: skips left out, ties and both bad as ties.
+    #[must_use]
+    pub fn comparisons(&self) -> bt::Comparisons {
+        #[allow(clippy::cast_precision_loss)]
+        let cells = self
+            .pairs
+            .iter()
+            .filter(|p| p.wins_a + p.wins_b + p.ties + p.both_bad > 0)
+            .map(|p| bt::Cell {
+                i: p.a as usize,
+                j: p.b as usize,
+                wins_i: p.wins_a as f64,
+                wins_j: p.wins_b as f64,
+                ties: (p.ties + p.both_bad) as f64,
+            })
+            .collect();
+        bt::Comparisons {
+            n_models: self.names.len(),
+            cells,
+            names: self.names.clone(),
+        }
+    }
+}
+
 /// Votes aggregated per unordered pair and outcome, for Bradley-Terry: the fit then costs
 /// nothing per vote. Skips are left out; ties and both bad count as ties.
 #[must_use]
 pub fn pair_counts(n_models: usize, votes: &[VoteRow]) -> bt::Comparisons {
-    // Per unordered pair (lower index first): [wins of the lower, wins of the higher, ties].
-    // A dense table for the usual few hundred models, a map beyond.
-    const DENSE: usize = 512;
-    let slot = |v: &VoteRow| -> Option<(u32, u32, usize)> {
-        let (lo, hi, a_is_lo) = if v.model_a < v.model_b {
-            (v.model_a, v.model_b, true)
-        } else {
-            (v.model_b, v.model_a, false)
-        };
-        let s = match (v.winner, a_is_lo) {
-            (Winner::ModelA, true) | (Winner::ModelB, false) => 0,
-            (Winner::ModelB, true) | (Winner::ModelA, false) => 1,
-            (Winner::Tie | Winner::BothBad, _) => 2,
-            (Winner::Skip, _) => return None,
-        };
-        Some((lo, hi, s))
-    };
-    let mut cells: std::collections::HashMap<(u32, u32), [f64; 3]> =
-        std::collections::HashMap::new();
-    if n_models <= DENSE {
-        let mut table = vec![[0.0f64; 3]; n_models * n_models];
-        for v in votes {
-            if let Some((lo, hi, s)) = slot(v) {
-                table[lo as usize * n_models + hi as usize][s] += 1.0;
-            }
-        }
-        for (at, counts) in table.into_iter().enumerate() {
-            if counts != [0.0; 3] {
-                let (i, j) = (at / n_models, at % n_models);
-                cells.insert(
-                    (
-                        u32::try_from(i).unwrap_or(u32::MAX),
-                        u32::try_from(j).unwrap_or(u32::MAX),
-                    ),
-                    counts,
-                );
-            }
-        }
-    } else {
-        for v in votes {
-            if let Some((lo, hi, s)) = slot(v) {
-                cells.entry((lo, hi)).or_insert([0.0; 3])[s] += 1.0;
-            }
-        }
-    }
-    let mut cells: Vec<bt::Cell> = cells
-        .into_iter()
-        .map(|((i, j), [wi, wj, t])| bt::Cell {
-            i: i as usize,
-            j: j as usize,
-            wins_i: wi,
-            wins_j: wj,
-            ties: t,
-        })
-        .collect();
-    // A fixed order makes the fit, and the bootstrap's use of its seed, reproducible.
-    cells.sort_unstable_by_key(|c| (c.i, c.j));
-    bt::Comparisons {
-        n_models,
-        cells,
-        names: Vec::new(),
-    }
+    let names: Vec<String> = (0..n_models).map(|i| i.to_string()).collect();
+    let mut c = PairCounts::from_votes(&names, votes).comparisons();
+    c.names = Vec::new();
+    c
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::battle::Winner;
-use crate::store::VoteRow;
+use crate::rating::VoteRow;
 
 /// Head-to-head figures between every two models that took part.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -17,7 +17,7 @@ mod votes;
 pub use battles::{BattleFilter, NewBattle, SideOutcome};
 pub use import::ImportCount;
 pub use prompts::Prompt;
-pub use votes::{ExportedVote, VoteFilter, VoteRow, VoteTotals};
+pub use votes::{ExportedVote, VoteFilter};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

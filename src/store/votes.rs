@@ -7,37 +7,7 @@ use super::battles::{read, user_id};
 use super::{Store, db, now_ms};
 use crate::battle::{BattleId, BattleRecord, Status, Winner};
 use crate::error::{Error, Result};
-
-/// One vote as the ratings need it: model indexes into the accompanying name list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VoteRow {
-    pub model_a: u32,
-    pub model_b: u32,
-    pub winner: Winner,
-}
-
-impl VoteRow {
-    #[must_use]
-    pub fn new(model_a: u32, model_b: u32, winner: Winner) -> Self {
-        VoteRow {
-            model_a,
-            model_b,
-            winner,
-        }
-    }
-}
-
-/// Votes in vote order, with the model names they index into.
-#[derive(Debug, Clone, Default)]
-pub struct VoteTotals {
-    pub names: Vec<String>,
-    pub votes: Vec<VoteRow>,
-    /// Unix milliseconds of each vote, parallel to `votes`.
-    pub times: Vec<i64>,
-    /// Whether each vote came from an import, parallel to `votes`: an import's votes are a
-    /// closed rating period for Glicko-2 as soon as they are in.
-    pub imported: Vec<bool>,
-}
+use crate::rating::{VoteRow, Votes};
 
 /// Which votes to read.
 #[derive(Debug, Clone, Default)]
@@ -158,7 +128,7 @@ impl Store {
 
     /// Votes in vote order (by time, then by insertion), filtered; with `before`, only the
     /// votes that came before the vote on that battle.
-    pub async fn votes(&self, filter: VoteFilter) -> Result<VoteTotals> {
+    pub async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
         self.call(move |conn| {
             let names = model_names(conn)?;
             // Model ids are small and dense: index them through a vector.
@@ -254,7 +224,7 @@ impl Store {
                 times = order.iter().map(|&i| times[i]).collect();
                 imported = order.iter().map(|&i| imported[i]).collect();
             }
-            Ok(VoteTotals {
+            Ok(Votes {
                 names: names.into_iter().map(|(_, n)| n).collect(),
                 votes,
                 times,
