@@ -1,29 +1,41 @@
 //! [`Arena`]: the one façade that the command line and the server both call.
 //!
 //! It owns the store, the configuration, the model pool and the upstream client. It is
-//! `Send + Sync` and cheap to clone; battles run on tasks of their own and hand their progress
-//! out as a value ([`BattleRun`]), so a front end renders it however it likes, and a battle
-//! whose watcher goes away still ends in a definite state.
+//! `Send + Sync` and cheap to clone, and it is made for many callers at once: a vote costs
+//! the same whatever the history (the store keeps running counts and online Elo), a
+//! leaderboard reads the counts rather than the votes where they suffice, runs its fit on a
+//! blocking thread and is cached until the next vote, with one computation at a time per
+//! question, so a thousand simultaneous requests cost one fit. Battles run on tasks of their
+//! own and hand their progress out as a value ([`BattleRun`]).
+//!
+//! Housekeeping is explicit: [`Arena::expire_stale`] ends stale battles when a caller (a
+//! command, the server's timer) says so; nothing on a read path writes.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 
+use crate::battle::run::{self, BattleRun, Generation};
 use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
-    BattleId, BattleRecord, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
+    BattleId, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
 };
-use crate::config::{Config, Models};
+use crate::config::{Config, Models, Secret, Tier};
 use crate::error::{Error, Result};
-use crate::provider::{ChatRequest, Chunk, Message, Upstream};
-use crate::rating::elo::{self, EloParams};
-use crate::rating::{Leaderboard, LeaderboardOptions};
-use crate::store::{BattleFilter, NewBattle, Prompt, SideOutcome, Store, VoteFilter};
-use crate::transfer::{self, battles::InputFormat, battles::Mapping};
+use crate::provider::{ChatRequest, Message, Upstream};
+use crate::rating::elo::EloParams;
+use crate::rating::glicko2::{Glicko2Params, parse_period};
+use crate::rating::leaderboard::{self, Data};
+use crate::rating::stats::{self, Matrices, PromptStatistics};
+use crate::rating::{Leaderboard, LeaderboardOptions, Method};
+use crate::store::{
+    BattleFilter, CountFilter, ExportedVote, Failure, Mode, NewBattle, Prompt, Store, VoteFilter,
+};
+use crate::transfer::battles::{InputFormat, Mapping, Skips};
 
 /// What `import` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -32,8 +44,29 @@ pub struct ImportSummary {
     pub imported: u64,
     /// Records already imported earlier.
     pub duplicates: u64,
-    pub skipped: transfer::battles::Skips,
+    pub skipped: Skips,
     pub seconds: f64,
+}
+
+/// Which votes a leaderboard or a matrix is over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Selection {
+    /// Unix milliseconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub until: Option<i64>,
+    /// Only battles on prompts of this theme.
+    pub theme: Option<String>,
+    /// Only battles between models of this tier of `models.json`.
+    pub tier: Option<Tier>,
+}
+
+impl Selection {
+    /// Whether anything is selected out.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.since.is_some() || self.until.is_some() || self.theme.is_some() || self.tier.is_some()
+    }
 }
 
 /// The arena engine.
@@ -44,7 +77,8 @@ pub struct Arena {
     models: Arc<Models>,
     upstream: Upstream,
     /// The key that hashes user ids; `None` for a store that only reads.
-    user_key: Option<Arc<crate::config::Secret>>,
+    user_key: Option<Arc<Secret>>,
+    boards: Arc<BoardCache>,
 }
 
 /// Where a battle's prompt comes from.
@@ -69,73 +103,13 @@ pub struct BattleRequest {
     pub origin: Origin,
 }
 
-/// Side A or side B.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    A,
-    B,
-}
-
-impl Side {
-    #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Side::A => "Assistant A",
-            Side::B => "Assistant B",
-        }
-    }
-}
-
-/// Progress of a running battle.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BattleEvent {
-    /// More text from one side.
-    Delta { side: Side, text: String },
-    /// One side finished, with an error when it failed.
-    SideDone {
-        side: Side,
-        error: Option<String>,
-        elapsed: Duration,
-    },
-}
-
-/// Progress events a battle holds for a watcher that is behind.
-const EVENTS: usize = 256;
-
-/// A battle being generated: its id, its progress events, and its end.
-#[derive(Debug)]
-pub struct BattleRun {
-    pub battle_id: BattleId,
-    pub prompt: String,
-    pub theme: String,
-    events: mpsc::Receiver<BattleEvent>,
-    done: oneshot::Receiver<Result<BattleRecord>>,
-}
-
-impl BattleRun {
-    /// The next progress event; `None` once both sides are done.
-    pub async fn next_event(&mut self) -> Option<BattleEvent> {
-        self.events.recv().await
-    }
-
-    /// Waits for the battle to be stored in its final state (`pending_vote` or `failed`) and
-    /// returns the blinded view.
-    pub async fn finish(self) -> Result<BattleView> {
-        let record = self
-            .done
-            .await
-            .map_err(|_| Error::Internal("the battle task ended without a result".into()))??;
-        Ok(BattleView::of(&record))
-    }
-}
-
 impl Arena {
     /// The engine over an open store. For a store that writes, the user-id key is settled
     /// first (see [`crate::user_key`]): `user_id_salt`, else the database's key file, and it
     /// must be the key its users were hashed with.
     pub async fn new(store: Store, config: Config, models: Models) -> Result<Arena> {
         let upstream = Upstream::new(&config)?;
-        let user_key = if store.mode() == crate::store::Mode::Read {
+        let user_key = if store.mode() == Mode::Read {
             None
         } else if config.user_id_salt.is_empty() {
             let (key, file) =
@@ -166,12 +140,8 @@ impl Arena {
             models: Arc::new(models),
             upstream,
             user_key: user_key.map(Arc::new),
+            boards: Arc::new(BoardCache::default()),
         })
-    }
-
-    #[must_use]
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     #[must_use]
@@ -184,13 +154,9 @@ impl Arena {
         &self.models
     }
 
-    #[must_use]
-    pub fn upstream(&self) -> &Upstream {
-        &self.upstream
-    }
-
     /// Ends stale battles per the configuration (`pending_vote_expiry_minutes`, and
     /// `generation_timeout_seconds` with a minute's grace), so none stays pending for ever.
+    /// Returns how many.
     pub async fn expire_stale(&self) -> Result<usize> {
         let minutes =
             i64::try_from(self.config.pending_vote_expiry_minutes).unwrap_or(i64::MAX / 120_000);
@@ -222,24 +188,20 @@ impl Arena {
     /// concurrently on a task of its own. Errors here (empty prompt, unknown model, empty
     /// pool) leave the database unchanged.
     pub async fn start_battle(&self, request: BattleRequest) -> Result<BattleRun> {
-        self.expire_stale().await?;
         let (prompt, prompt_id, theme) = match request.prompt {
             PromptSource::Text(text) => (text, None, "general".to_owned()),
             PromptSource::Random { theme } => {
                 let pool = self.store.prompts(theme.clone()).await?;
-                if pool.is_empty() {
-                    let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
-                    return Err(Error::Input(format!(
-                        "the prompt pool has no prompts{scope}: add some with \
-                         `arena prompts add` or `arena prompts import FILE`"
-                    )));
-                }
                 let pick = {
                     use rand::seq::IndexedRandom;
                     pool.choose(&mut rand::rng()).cloned()
                 };
-                let Prompt { id, text, theme } =
-                    pick.ok_or_else(|| Error::Internal("empty prompt pool".into()))?;
+                let Some(Prompt { id, text, theme }) = pick else {
+                    let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
+                    return Err(Error::Input(format!(
+                        "the prompt pool has no prompts{scope}"
+                    )));
+                };
                 (text, Some(id), theme)
             }
         };
@@ -252,11 +214,7 @@ impl Arena {
             )));
         }
         if prompt.trim().is_empty() {
-            return Err(Error::Input(
-                "the prompt is empty: give the question as an argument, with --prompt-file, \
-                 on stdin, or use --random-prompt"
-                    .into(),
-            ));
+            return Err(Error::Input("the prompt is empty".into()));
         }
         let (a, b) = {
             let mut rng = rand::rng();
@@ -275,9 +233,9 @@ impl Arena {
                 system: request.system.clone(),
                 model_a: a.name.clone(),
                 model_b: b.name.clone(),
+                rpid: None,
             })
             .await?;
-
         let mut messages = Vec::new();
         if let Some(system) = &request.system {
             messages.push(Message::new("system", system));
@@ -288,73 +246,29 @@ impl Arena {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
         };
-        // Bounded: a watcher that falls behind slows the stream down instead of piling up
-        // its text in memory.
-        let (events_tx, events) = mpsc::channel(EVENTS);
-        let (done_tx, done) = oneshot::channel();
-        let limit = Duration::from_secs(self.config.generation_timeout_seconds.max(1));
-        let (store, upstream) = (self.store.clone(), self.upstream.clone());
-        tokio::spawn(async move {
-            let side_a = generate(&upstream, &a, &chat, Side::A, &events_tx, limit);
-            let side_b = generate(&upstream, &b, &chat, Side::B, &events_tx, limit);
-            let (out_a, out_b) = tokio::join!(side_a, side_b);
-            drop(events_tx);
-            let result = match store.finish_generation(id, out_a, out_b).await {
-                Ok(record) => Ok(record),
-                // Whatever went wrong in storing the answers, the battle ends in a definite
-                // state, with the reason kept.
-                Err(e) => {
-                    let reason = format!("the answers could not be stored: {e}");
-                    match store.fail_generating(id, reason).await {
-                        Ok(()) => store.battle(id).await,
-                        Err(_) => Err(e),
-                    }
-                }
-            };
-            let _ = done_tx.send(result);
-        });
-        Ok(BattleRun {
-            battle_id: id,
-            prompt,
-            theme,
-            events,
-            done,
-        })
+        Ok(run::spawn(
+            self.store.clone(),
+            self.upstream.clone(),
+            Generation {
+                id,
+                prompt,
+                theme,
+                a,
+                b,
+                chat,
+                limit: Duration::from_secs(self.config.generation_timeout_seconds.max(1)),
+            },
+        ))
     }
 
-    /// Records a vote and reveals the models with their rating change (online Elo).
+    /// Records a vote and reveals the models with their online Elo change. The cost does
+    /// not grow with the number of votes.
     pub async fn vote(&self, id: BattleId, winner: Winner, user: Option<&str>) -> Result<Reveal> {
-        self.expire_stale().await?;
-        let record = self
+        let outcome = self
             .store
-            .record_vote(id, winner, self.user_hash(user)?)
+            .record_vote(id, winner, self.user_hash(user)?, self.elo_params())
             .await?;
-        self.reveal(&record, winner).await
-    }
-
-    async fn reveal(&self, record: &BattleRecord, winner: Winner) -> Result<Reveal> {
-        let before = self
-            .store
-            .votes(VoteFilter {
-                before: Some(record.id),
-                ..VoteFilter::default()
-            })
-            .await?;
-        let params = self.elo_params();
-        let mut ratings = elo::online(before.names.len(), &before.votes, &params);
-        let index = |name: &str| before.names.iter().position(|n| n == name);
-        let (ia, ib) = match (index(&record.a.model), index(&record.b.model)) {
-            (Some(a), Some(b)) => (a, b),
-            _ => {
-                return Err(Error::Internal(
-                    "a voted model is missing from the store".into(),
-                ));
-            }
-        };
-        let (ra, rb) = (ratings[ia], ratings[ib]);
-        if let Some(score) = winner.score_a() {
-            elo::update(&mut ratings, ia, ib, score, &params);
-        }
+        let record = &outcome.record;
         let label = |name: &str| {
             self.models
                 .get(name)
@@ -368,12 +282,12 @@ impl Arena {
             model_b: record.b.model.clone(),
             elo: EloChanges {
                 model_a: RatingChange {
-                    rating_before: ra,
-                    rating_after: ratings[ia],
+                    rating_before: outcome.elo_a.0,
+                    rating_after: outcome.elo_a.1,
                 },
                 model_b: RatingChange {
-                    rating_before: rb,
-                    rating_after: ratings[ib],
+                    rating_before: outcome.elo_b.0,
+                    rating_after: outcome.elo_b.1,
                 },
             },
             label_a: label(&record.a.model),
@@ -391,9 +305,33 @@ impl Arena {
         }
     }
 
+    /// Leaderboard options for `method` with the parameters of the configuration (Elo,
+    /// Glicko-2) and the defaults of the rest, as of now.
+    pub fn leaderboard_options(&self, method: Method) -> Result<LeaderboardOptions> {
+        let g = &self.config.glicko2;
+        Ok(LeaderboardOptions {
+            method,
+            elo: self.elo_params(),
+            glicko2: Glicko2Params {
+                initial_rating: g.initial_rating,
+                initial_rd: g.initial_rd,
+                initial_volatility: g.initial_volatility,
+                tau: g.tau,
+                period_ms: parse_period(&g.rating_period)?,
+            },
+            now_ms: crate::store::now_ms(),
+            ..LeaderboardOptions::default()
+        })
+    }
+
     /// One battle, blinded until it has a vote.
     pub async fn battle(&self, id: BattleId) -> Result<BattleView> {
         Ok(BattleView::of(&self.store.battle(id).await?))
+    }
+
+    /// The whole battle as stored, model names included, for the operator of a failed one.
+    pub async fn battle_record(&self, id: BattleId) -> Result<crate::battle::BattleRecord> {
+        self.store.battle(id).await
     }
 
     /// Battles, newest first, blinded until voted.
@@ -410,7 +348,11 @@ impl Arena {
     /// Ends a battle that is still generating, as `failed` with the reason kept.
     pub async fn cancel(&self, id: BattleId) -> Result<()> {
         self.store
-            .fail_generating(id, "cancelled before both answers were in".into())
+            .fail_generating(
+                id,
+                Failure::Cancelled,
+                "cancelled before both answers were in".into(),
+            )
             .await
     }
 
@@ -434,11 +376,11 @@ impl Arena {
         progress: impl Fn(u64) + Send + 'static,
     ) -> Result<ImportSummary> {
         let started = Instant::now();
-        let (tx, mut rx) = mpsc::channel::<transfer::battles::Chunk>(2);
+        let (tx, mut rx) = mpsc::channel::<crate::store::Chunk>(2);
         let owned = path.to_owned();
         let mapping = mapping.clone();
         let reader = tokio::task::spawn_blocking(move || {
-            transfer::battles::read(&owned, format, &mapping, |chunk| {
+            crate::transfer::battles::read(&owned, format, &mapping, |chunk| {
                 tx.blocking_send(chunk)
                     .map_err(|_| Error::Internal("the import writer stopped".into()))
             })
@@ -447,7 +389,7 @@ impl Arena {
             file: path.display().to_string(),
             imported: 0,
             duplicates: 0,
-            skipped: transfer::battles::Skips::default(),
+            skipped: Skips::default(),
             seconds: 0.0,
         };
         let mut failure = None;
@@ -484,98 +426,283 @@ impl Arena {
         Ok(summary)
     }
 
-    /// The leaderboard over the votes that pass `filter`.
+    /// Every vote with its identity, in insertion order, handed to `sink` on the database's
+    /// thread, then `None`: an export of millions of votes never sits in memory whole.
+    pub async fn export_votes(
+        &self,
+        sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
+    ) -> Result<u64> {
+        self.store.export_votes(sink).await
+    }
+
+    /// Recomputes the running counts and online Elo from the votes table.
+    pub async fn rebuild(&self) -> Result<()> {
+        self.store.rebuild(self.elo_params()).await?;
+        self.boards.clear();
+        Ok(())
+    }
+
+    /// The model names of `tier` in `models.json`.
+    fn tier_models(&self, tier: Tier) -> Result<Vec<String>> {
+        let names: Vec<String> = self
+            .models
+            .models
+            .iter()
+            .filter(|m| m.tier == Some(tier))
+            .map(|m| m.name.clone())
+            .collect();
+        if names.is_empty() {
+            return Err(Error::Input(format!(
+                "tier `{}`: no model of that tier in models.json (set \"tier\" per model)",
+                tier.as_str()
+            )));
+        }
+        Ok(names)
+    }
+
+    /// The counts' filter for `selection`, when counts can answer it: by whole UTC days,
+    /// and with no theme.
+    fn count_filter(&self, selection: &Selection) -> Result<Option<CountFilter>> {
+        let day = |t: Option<i64>| -> Option<Option<i64>> {
+            match t {
+                None => Some(None),
+                Some(ms) if ms.rem_euclid(DAY_MS) == 0 => Some(Some(ms.div_euclid(DAY_MS))),
+                Some(_) => None,
+            }
+        };
+        let (Some(since_day), Some(until_day)) = (day(selection.since), day(selection.until))
+        else {
+            return Ok(None);
+        };
+        if selection.theme.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(CountFilter {
+            since_day,
+            until_day,
+            models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+        }))
+    }
+
+    fn vote_filter(&self, selection: &Selection) -> Result<VoteFilter> {
+        Ok(VoteFilter {
+            since: selection.since,
+            until: selection.until,
+            theme: selection.theme.clone(),
+            models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+        })
+    }
+
+    /// The leaderboard over the votes of `selection`. Read from the per-pair counts where
+    /// they answer it (Bradley-Terry always, online Elo with no selection), from the votes
+    /// otherwise; computed on a blocking thread, and cached until the votes change.
     pub async fn leaderboard(
         &self,
         options: &LeaderboardOptions,
-        filter: VoteFilter,
-    ) -> Result<Leaderboard> {
+        selection: &Selection,
+    ) -> Result<Arc<Leaderboard>> {
         options.check().map_err(Error::Input)?;
-        let votes = self.store.votes(filter).await?;
-        if let Some((name, _)) = &options.anchor
-            && !votes.names.contains(name)
-        {
-            let hint = crate::config::nearest(name, votes.names.iter().map(String::as_str))
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            return Err(Error::Input(format!(
-                "anchor model `{name}` is not in this database{hint}"
+        let version = self.store.votes_version().await?;
+        // Glicko-2's periodic ratings change when a period ends, votes or not.
+        let period = match options.method {
+            Method::Glicko2 => options.now_ms.div_euclid(options.glicko2.period_ms.max(1)),
+            _ => 0,
+        };
+        let key = format!(
+            "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{}|{selection:?}|{version}|{period}",
+            options.method,
+            options.elo,
+            options.bootstrap,
+            options.seed,
+            options.ci.to_bits(),
+            options.min_battles,
+            options.anchor.as_ref().map(|(m, r)| (m, r.to_bits())),
+            options.glicko2.period_ms,
+            options.glicko2.initial_rd.to_bits(),
+            options.glicko2.tau
+        );
+        let cell = self.boards.cell(&key);
+        let board = cell
+            .get_or_try_init(|| self.compute_leaderboard(options.clone(), selection.clone()))
+            .await?;
+        Ok(board.clone())
+    }
+
+    async fn compute_leaderboard(
+        &self,
+        options: LeaderboardOptions,
+        selection: Selection,
+    ) -> Result<Arc<Leaderboard>> {
+        let count_filter = match options.method {
+            Method::Glicko2 => None,
+            Method::Elo if selection.any() || options.min_battles > 1 => None,
+            _ => self.count_filter(&selection)?,
+        };
+        let anchor_known = |names: &[String]| -> Result<()> {
+            if let Some((name, _)) = &options.anchor
+                && !names.contains(name)
+            {
+                let hint = crate::config::nearest(name, names.iter().map(String::as_str))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(Error::Input(format!(
+                    "anchor model `{name}` has no votes here{hint}"
+                )));
+            }
+            Ok(())
+        };
+        let generated_at = crate::util::now_rfc3339();
+        let elo = match (options.method, &count_filter) {
+            (Method::Elo, Some(_)) => self.store.elo_ratings(options.elo).await?,
+            _ => None,
+        };
+        let board = match count_filter {
+            // Elo from counts needs its running ratings; stale ones (after an import) mean a
+            // scan of the votes instead.
+            Some(filter) if options.method != Method::Elo || elo.is_some() => {
+                let counts = self.store.pair_counts(filter).await?;
+                anchor_known(&counts.names)?;
+                blocking(move || {
+                    leaderboard::compute(
+                        Data::Counts {
+                            counts: &counts,
+                            elo: elo.as_ref(),
+                        },
+                        &options,
+                        generated_at,
+                    )
+                })
+                .await?
+            }
+            _ => {
+                let votes = self.store.votes(self.vote_filter(&selection)?).await?;
+                anchor_known(&votes.names)?;
+                blocking(move || leaderboard::compute(Data::Votes(&votes), &options, generated_at))
+                    .await?
+            }
+        };
+        Ok(Arc::new(board))
+    }
+
+    /// The win-rate and match-count matrices of `/api/battle_statistics`, over the `top`
+    /// models with the most battles (all when `None`, up to 500).
+    pub async fn battle_statistics(
+        &self,
+        selection: &Selection,
+        top: Option<usize>,
+    ) -> Result<Matrices> {
+        if let Some(filter) = self.count_filter(selection)? {
+            let counts = self.store.pair_counts(filter).await?;
+            return blocking(move || stats::matrices_of_counts(&counts, top))
+                .await?
+                .map_err(Error::Input);
+        }
+        let votes = self.store.votes(self.vote_filter(selection)?).await?;
+        blocking(move || stats::matrices_of_top(&votes.names, &votes.votes, top))
+            .await?
+            .map_err(Error::Input)
+    }
+
+    /// The figures of `/api/prompt_statistics`.
+    pub async fn prompt_statistics(&self) -> Result<PromptStatistics> {
+        let (names, rows) = self.store.prompt_votes().await?;
+        blocking(move || stats::prompts(&names, &rows)).await
+    }
+
+    /// The prompt pool, of one theme or all.
+    pub async fn prompts(&self, theme: Option<String>) -> Result<Vec<Prompt>> {
+        self.store.prompts(theme).await
+    }
+
+    /// Adds one prompt; its id defaults to a hash of the text, its theme to the id's prefix
+    /// before `_` (else `general`). Returns the id.
+    pub async fn add_prompt(
+        &self,
+        text: String,
+        id: Option<String>,
+        theme: Option<String>,
+    ) -> Result<String> {
+        if text.trim().is_empty() {
+            return Err(Error::Input("the prompt is empty".into()));
+        }
+        let id = id.unwrap_or_else(|| crate::transfer::prompts::id_for(&text));
+        let theme = theme.unwrap_or_else(|| crate::transfer::prompts::theme_of(&id));
+        let added = self
+            .store
+            .add_prompts(vec![Prompt {
+                id: id.clone(),
+                text,
+                theme,
+            }])
+            .await?;
+        if added == 0 {
+            return Err(Error::Conflict(format!(
+                "the pool already has prompt `{id}` or the same text"
             )));
         }
-        Ok(crate::rating::leaderboard::compute(
-            crate::rating::leaderboard::Data::Votes(&votes),
-            options,
-            crate::util::now_rfc3339(),
-        ))
+        Ok(id)
+    }
+
+    /// Adds a prompt set; returns how many were new.
+    pub async fn add_prompts(&self, prompts: Vec<Prompt>) -> Result<usize> {
+        self.store.add_prompts(prompts).await
+    }
+
+    /// Removes a prompt by id.
+    pub async fn remove_prompt(&self, id: String) -> Result<()> {
+        self.store.remove_prompt(id).await
+    }
+
+    /// Every model with its number of voted battles.
+    pub async fn battle_counts(&self) -> Result<Vec<(String, u64)>> {
+        self.store.model_battle_counts().await
     }
 }
 
-/// Generates one side, forwarding its text as events. Never fails: the outcome carries the
-/// error, so the battle always reaches a final state.
-async fn generate(
-    upstream: &Upstream,
-    model: &crate::config::ModelSpec,
-    chat: &ChatRequest,
-    side: Side,
-    events: &mpsc::Sender<BattleEvent>,
-    limit: Duration,
-) -> SideOutcome {
-    let started = Instant::now();
-    let mut text = String::new();
-    let mut first_token = None;
-    let mut usage = None;
-    let mut chunks = 0i64;
-    let mut stream = upstream.stream(model, chat);
-    let consumed = tokio::time::timeout(limit, async {
-        while let Some(item) = stream.next().await {
-            match item? {
-                Chunk::Delta(delta) => {
-                    first_token.get_or_insert_with(|| started.elapsed());
-                    chunks += 1;
-                    text.push_str(&delta);
-                    let _ = events.send(BattleEvent::Delta { side, text: delta }).await;
-                }
-                Chunk::Usage(u) => usage = Some(u),
+/// One UTC day in milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// Runs CPU work on a blocking thread, off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a computation failed: {e}")))
+}
+
+/// Computed leaderboards by question and votes version: one computation per key at a time
+/// (callers of the same key await the same cell), the oldest dropped beyond a few dozen.
+/// One cached leaderboard: computed once, awaited by every caller of its key meanwhile.
+type BoardCell = Arc<OnceCell<Arc<Leaderboard>>>;
+
+#[derive(Debug, Default)]
+struct BoardCache {
+    /// The cells by key, and the keys oldest first.
+    cells: Mutex<(HashMap<String, BoardCell>, VecDeque<String>)>,
+}
+
+impl BoardCache {
+    const MAX: usize = 64;
+
+    fn cell(&self, key: &str) -> BoardCell {
+        let mut guard = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        let (cells, order) = &mut *guard;
+        if let Some(cell) = cells.get(key) {
+            return cell.clone();
+        }
+        while order.len() >= Self::MAX {
+            if let Some(old) = order.pop_front() {
+                cells.remove(&old);
             }
         }
-        Ok::<(), crate::provider::UpstreamError>(())
-    })
-    .await;
-    let error = match consumed {
-        Err(_) => Some(format!(
-            "no complete answer within {} s (generation_timeout_seconds in config.jsonc) {}",
-            limit.as_secs(),
-            crate::provider::who(&model.name, "")
-        )),
-        Ok(Err(e)) => Some(e.message),
-        Ok(Ok(())) if text.trim().is_empty() => Some(format!(
-            "the answer is empty {}",
-            crate::provider::who(&model.name, "")
-        )),
-        Ok(Ok(())) => None,
-    };
-    let elapsed = started.elapsed();
-    let _ = events
-        .send(BattleEvent::SideDone {
-            side,
-            error: error.clone(),
-            elapsed,
-        })
-        .await;
-    // An upstream that echoes the key it was sent never gets it stored.
-    for key in Upstream::key_values(model) {
-        if key.len() >= 4 && text.contains(&key) {
-            text = text.replace(&key, "[redacted]");
-        }
+        let cell = Arc::new(OnceCell::new());
+        cells.insert(key.to_owned(), cell.clone());
+        order.push_back(key.to_owned());
+        cell
     }
-    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    let as_i64 = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
-    SideOutcome {
-        response: (!text.is_empty()).then_some(text),
-        error,
-        latency_ms: Some(ms(elapsed)),
-        first_token_ms: first_token.map(ms),
-        prompt_tokens: as_i64(usage.and_then(|u| u.prompt_tokens)),
-        completion_tokens: as_i64(usage.and_then(|u| u.completion_tokens)).or(Some(chunks)),
+
+    fn clear(&self) {
+        let mut guard = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.0.clear();
+        guard.1.clear();
     }
 }

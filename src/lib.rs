@@ -10,6 +10,7 @@
 //! - [`battle`]: battle states and outcomes, pairing of models, blinding.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
 //! - [`provider`]: the OpenAI-compatible upstream client and the offline mock.
+//! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
 //! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
 //! - [`config`]: `config.jsonc` and `models.json`, path resolution.
 //! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod pool;
 pub mod provider;
 pub mod rating;
 pub mod store;

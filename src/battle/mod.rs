@@ -1,9 +1,12 @@
-//! Battles: their states and outcomes, the pairing of two models (`sampler`), and what a
-//! caller may see of a battle before and after the vote (`view`).
+//! Battles: their states and outcomes, the pairing of two models (`sampler`), their
+//! generation (`run`), and what a caller may see of a battle before and after the vote
+//! (`view`).
 
+pub mod run;
 pub mod sampler;
 mod view;
 
+pub use run::{BattleEvent, BattleRun, Side};
 pub use view::{BattleView, EloChanges, RatingChange, Reveal};
 
 use std::fmt;
@@ -20,8 +23,7 @@ pub type BattleId = uuid::Uuid;
 pub fn parse_id(s: &str) -> Result<BattleId, Error> {
     uuid::Uuid::parse_str(s.trim()).map_err(|_| {
         Error::NotFound(format!(
-            "no battle `{s}`: battle ids look like 0192f0c4-7d2e-7c3a-9a51-2b4f8c1d9e07 \
-             (see `arena battles`)"
+            "no battle `{s}`: battle ids look like 0192f0c4-7d2e-7c3a-9a51-2b4f8c1d9e07"
         ))
     })
 }

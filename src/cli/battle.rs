@@ -10,9 +10,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::render;
 use super::{Context, Format, ItemOutput};
 use crate::battle::sampler::Pairing;
+use crate::battle::{BattleEvent, Side};
 use crate::battle::{BattleView, Origin, Reveal, Status, Winner, parse_id};
 use crate::config::Tier;
-use crate::engine::{BattleEvent, BattleRequest, PromptSource, Side};
+use crate::engine::{BattleRequest, PromptSource};
 use crate::error::Error;
 use crate::store::Mode;
 
@@ -159,6 +160,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     let prompt = read_prompt(&args, ctx.config()?.max_prompt_bytes)?;
     let format = args.output.format();
     let arena = ctx.arena(Mode::Create).await?;
+    arena.expire_stale().await?;
     let pairing = Pairing {
         pinned,
         tier: args.tier.map(|t| match t {
@@ -209,7 +211,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     if view.status == Status::Failed {
         if ctx.global.verbose > 0 {
             // The operator asked for details: the unblinded errors, on stderr.
-            let record = arena.store().battle(id).await?;
+            let record = arena.battle_record(id).await?;
             for (label, side) in [("Assistant A", &record.a), ("Assistant B", &record.b)] {
                 if let Some(e) = &side.error {
                     eprintln!(
@@ -281,6 +283,7 @@ pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
     let id = parse_id(&args.id)?;
     let winner: Winner = args.choice.parse()?;
     let arena = ctx.arena_without_models(Mode::Write).await?;
+    arena.expire_stale().await?;
     let reveal: Reveal = arena.vote(id, winner, args.user.as_deref()).await?;
     match args.output.format() {
         Format::Table => print!("{}", render::reveal(&reveal)),

@@ -126,7 +126,6 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
             let mut writer =
                 VoteWriter::new(args.format, Out::open(args.output.as_ref())?).map_err(&io)?;
             arena
-                .store()
                 .export_votes(Box::new(move |vote| {
                     match vote {
                         Some(v) => writer.write(&v),
@@ -175,13 +174,9 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> anyhow::Result<u8> {
             out.commit().map_err(&io)?;
         }
         What::Leaderboard => {
-            let options = crate::rating::LeaderboardOptions {
-                elo: arena.elo_params(),
-                now_ms: jiff::Timestamp::now().as_millisecond(),
-                ..crate::rating::LeaderboardOptions::default()
-            };
+            let options = arena.leaderboard_options(crate::rating::Method::Bt)?;
             let board = arena
-                .leaderboard(&options, crate::store::VoteFilter::default())
+                .leaderboard(&options, &crate::engine::Selection::default())
                 .await?;
             let format = match args.format {
                 ExportFormat::Jsonl => Format::Jsonl,

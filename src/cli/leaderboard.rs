@@ -6,12 +6,11 @@ use clap::Args;
 
 use super::render;
 use super::{Context, Format, RowsFormat};
-use crate::Arena;
 use crate::config::Tier;
+use crate::engine::Selection;
 use crate::error::{Error, Result};
-use crate::rating::glicko2::{Glicko2Params, parse_period};
 use crate::rating::{Leaderboard, LeaderboardOptions, Method, Row};
-use crate::store::{Mode, VoteFilter};
+use crate::store::Mode;
 
 /// Which votes count.
 #[derive(Debug, Args)]
@@ -42,43 +41,21 @@ impl FilterArgs {
         self.since.is_some() || self.until.is_some() || self.tier.is_some() || self.theme.is_some()
     }
 
-    /// The store filter; `--tier` needs the models file.
-    pub fn to_filter(&self, arena: &Arena) -> Result<VoteFilter> {
+    /// The selection of votes these flags make.
+    pub fn selection(&self) -> Result<Selection> {
         let time = |flag: &str, s: &Option<String>| {
             s.as_deref()
                 .map(|s| super::battles::parse_time(flag, s))
                 .transpose()
         };
-        let models = match self.tier {
-            None => None,
-            Some(t) => {
-                let tier = match t {
-                    TierArg::High => Tier::High,
-                    TierArg::Low => Tier::Low,
-                };
-                let names: Vec<String> = arena
-                    .models()
-                    .models
-                    .iter()
-                    .filter(|m| m.tier == Some(tier))
-                    .map(|m| m.name.clone())
-                    .collect();
-                if names.is_empty() {
-                    return Err(Error::Input(format!(
-                        "--tier {}: no model of that tier in models.json (set \"tier\" per model, \
-                         and pass --models PATH before the subcommand if it is not found)",
-                        tier.as_str()
-                    )));
-                }
-                Some(names)
-            }
-        };
-        Ok(VoteFilter {
-            before: None,
+        Ok(Selection {
             since: time("--since", &self.since)?,
             until: time("--until", &self.until)?,
             theme: self.theme.clone(),
-            models,
+            tier: self.tier.map(|t| match t {
+                TierArg::High => Tier::High,
+                TierArg::Low => Tier::Low,
+            }),
         })
     }
 }
@@ -187,27 +164,17 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
         return Err(Error::Input(format!("--bootstrap {bootstrap} --ci {ci}: {why}")).into());
     }
     let anchor = args.anchor.as_deref().map(parse_anchor).transpose()?;
+    let selection = args.filter.selection()?;
     let arena = ctx.arena_without_models(Mode::Read).await?;
-    let filter = args.filter.to_filter(&arena)?;
-    let g = &arena.config().glicko2;
     let options = LeaderboardOptions {
-        method,
-        elo: arena.elo_params(),
-        glicko2: Glicko2Params {
-            initial_rating: g.initial_rating,
-            initial_rd: g.initial_rd,
-            initial_volatility: g.initial_volatility,
-            tau: g.tau,
-            period_ms: parse_period(&g.rating_period)?,
-        },
         bootstrap,
         seed: args.seed.unwrap_or(0),
         ci,
         anchor,
         min_battles: args.min_battles,
-        now_ms: jiff::Timestamp::now().as_millisecond(),
+        ..arena.leaderboard_options(method)?
     };
-    let board = arena.leaderboard(&options, filter).await?;
+    let board = arena.leaderboard(&options, &selection).await?;
     let fmt = args.format.format();
     let text = format(&board, fmt)?;
     super::emit(args.output.as_deref(), &text)?;

@@ -232,7 +232,38 @@ fn report(e: &anyhow::Error) -> ExitCode {
     // Messages may quote upstream or imported text: never let it drive the terminal.
     let message = render::terminal_safe(&format!("{e:#}"));
     eprintln!("{} {message}", style.apply_to("error:"));
+    if let Some(hint) = e.downcast_ref::<Error>().and_then(hint) {
+        eprintln!("hint: {hint}");
+    }
     ExitCode::from(code)
+}
+
+/// What to do next, for the command line: the library's messages say what happened.
+fn hint(e: &Error) -> Option<String> {
+    Some(match e {
+        Error::NotFound(m) if m.starts_with("no battle") => {
+            "`arena battles` lists the battles".into()
+        }
+        Error::Expired(_) => {
+            "battles expire after pending_vote_expiry_minutes (config.jsonc) without a vote".into()
+        }
+        Error::StillGenerating(_) => {
+            "if the process that started it has ended, `arena unstuck` clears it".into()
+        }
+        Error::BattleFailed { id, .. } => format!(
+            "`arena show {id}` has the error; `arena -v battle ...` names the model that failed"
+        ),
+        Error::NotOwner(_) => "vote with the same --user the battle was started with".into(),
+        Error::Input(m) if m.starts_with("the prompt pool has no prompts") => {
+            "add prompts with `arena prompts add TEXT` or `arena prompts import FILE`".into()
+        }
+        Error::Input(m) if m == "the prompt is empty" => {
+            "give the question as an argument, with --prompt-file FILE, on stdin (`-`), or use \
+             --random-prompt"
+                .into()
+        }
+        _ => return None,
+    })
 }
 
 fn init_logging(global: &Global) {

@@ -2,17 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use futures_util::StreamExt;
-use serde::Serialize;
 
 use super::render;
 use super::{Context, Format, RowsFormat};
-use crate::config::ProviderKind;
 use crate::error::Error;
-use crate::provider::{ChatRequest, Chunk, Message, Upstream};
 use crate::store::Mode;
 
 #[derive(Debug, Args)]
@@ -45,25 +40,6 @@ enum ModelsAction {
     },
 }
 
-#[derive(Debug, Serialize)]
-struct ModelLine {
-    name: String,
-    provider: &'static str,
-    tier: Option<&'static str>,
-    weight: f64,
-    endpoints: Vec<String>,
-    battles: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct CheckLine {
-    name: String,
-    ok: bool,
-    latency_ms: u128,
-    answer: Option<String>,
-    error: Option<String>,
-}
-
 pub async fn run(ctx: &Context, args: &ModelsArgs) -> anyhow::Result<u8> {
     match &args.action {
         None => list(ctx, args.format.format()).await,
@@ -82,25 +58,7 @@ async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
         Err(Error::NotFound(_)) => BTreeMap::new(),
         Err(e) => return Err(e.into()),
     };
-    let lines: Vec<ModelLine> = models
-        .models
-        .iter()
-        .map(|m| ModelLine {
-            name: m.name.clone(),
-            provider: match m.provider {
-                ProviderKind::Openai => "openai",
-                ProviderKind::Mock => "mock (not a model)",
-            },
-            tier: m.tier.map(crate::config::Tier::as_str),
-            weight: m.weight,
-            endpoints: m
-                .endpoints
-                .iter()
-                .map(|e| format!("{} @ {}", e.model, e.base_url))
-                .collect(),
-            battles: counts.get(&m.name).copied().unwrap_or(0),
-        })
-        .collect();
+    let lines = crate::pool::lines(&models, &counts);
     let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
     render::data(format, &lines, &header, || {
         lines
@@ -127,44 +85,7 @@ async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
 async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Result<u8> {
     let config = ctx.config()?;
     let models = ctx.models(&config)?;
-    let upstream = Upstream::new(&config)?;
-    for n in names {
-        models.require(n)?;
-    }
-    let request = ChatRequest {
-        messages: vec![Message::new("user", "Reply with the single word: ok")],
-        temperature: Some(0.0),
-        max_tokens: Some(8),
-    };
-    let calls = models
-        .models
-        .iter()
-        .filter(|m| names.is_empty() || names.contains(&m.name))
-        .map(|m| {
-            let up = upstream.clone();
-            let request = request.clone();
-            async move {
-                let start = Instant::now();
-                let mut stream = up.stream(m, &request);
-                let mut text = String::new();
-                let mut error = None;
-                while let Some(item) = stream.next().await {
-                    match item {
-                        Ok(Chunk::Delta(d)) => text.push_str(&d),
-                        Ok(Chunk::Usage(_)) => {}
-                        Err(e) => error = Some(e.message),
-                    }
-                }
-                CheckLine {
-                    name: m.name.clone(),
-                    ok: error.is_none(),
-                    latency_ms: start.elapsed().as_millis(),
-                    answer: (!text.is_empty()).then(|| text.chars().take(40).collect()),
-                    error,
-                }
-            }
-        });
-    let lines: Vec<CheckLine> = futures_util::future::join_all(calls).await;
+    let lines = crate::pool::check(&config, &models, names).await?;
     let failed = lines.iter().filter(|l| !l.ok).count();
     let header = ["model", "status", "latency", "answer or error"];
     render::data(format, &lines, &header, || {
@@ -196,33 +117,14 @@ async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Resul
 async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result<u8> {
     let config = ctx.config()?;
     let models = ctx.models(&config)?;
-    let upstream = Upstream::new(&config)?;
-    let mut upstreams: BTreeMap<String, (Option<String>, bool)> = BTreeMap::new();
-    for m in models
-        .models
-        .iter()
-        .filter(|m| m.provider == ProviderKind::Openai)
-    {
-        for e in &m.endpoints {
-            upstreams
-                .entry(e.base_url.clone())
-                .or_insert_with(|| (e.api_key_env.clone(), e.allow_http_key));
-        }
+    let (lists, failures) = crate::pool::sync(&config, &models).await?;
+    for (base_url, ids) in &lists {
+        ctx.note(format!("{base_url}: {} models", ids.len()));
     }
-    let mut found = serde_json::Map::new();
-    let mut failures = Vec::new();
-    for (base_url, (key, allow_http_key)) in &upstreams {
-        match upstream
-            .list_models(base_url, key.as_deref(), *allow_http_key)
-            .await
-        {
-            Ok(ids) => {
-                ctx.note(format!("{base_url}: {} models", ids.len()));
-                found.insert(base_url.clone(), serde_json::json!(ids));
-            }
-            Err(e) => failures.push(e.message),
-        }
-    }
+    let found: serde_json::Map<String, serde_json::Value> = lists
+        .into_iter()
+        .map(|(url, ids)| (url, serde_json::json!(ids)))
+        .collect();
     let path = output.map_or_else(
         || {
             models.path.as_ref().and_then(|p| p.parent()).map_or_else(

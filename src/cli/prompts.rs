@@ -7,7 +7,10 @@ use clap::{Args, Subcommand};
 use super::render;
 use super::{Context, RowsFormat};
 use crate::error::Error;
-use crate::store::{Mode, Prompt};
+use crate::store::Mode;
+
+/// The largest prompt set read.
+const MAX_PROMPT_SET_BYTES: u64 = 64 << 20;
 use crate::transfer::prompts as sets;
 
 #[derive(Debug, Args)]
@@ -47,7 +50,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
     match args.action {
         PromptsAction::List { theme, format } => {
             let arena = ctx.arena_without_models(Mode::Read).await?;
-            let prompts = arena.store().prompts(theme).await?;
+            let prompts = arena.prompts(theme).await?;
             render::data(format.format(), &prompts, &["id", "theme", "text"], || {
                 prompts
                     .iter()
@@ -59,31 +62,26 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
             if text.trim().is_empty() {
                 return Err(Error::Input("the prompt is empty".into()).into());
             }
-            let id = id.unwrap_or_else(|| sets::id_for(&text));
-            let theme = theme.unwrap_or_else(|| sets::theme_of(&id));
             let arena = ctx.arena_without_models(Mode::Create).await?;
-            let added = arena
-                .store()
-                .add_prompts(vec![Prompt {
-                    id: id.clone(),
-                    text,
-                    theme,
-                }])
-                .await?;
-            if added == 0 {
-                return Err(Error::Conflict(format!(
-                    "the pool already has prompt `{id}` or the same text"
+            println!("{}", arena.add_prompt(text, id, theme).await?);
+        }
+        PromptsAction::Import { file } => {
+            // A prompt set is read whole: a bound keeps a wrong file from taking the memory.
+            let size = std::fs::metadata(&file)
+                .map_err(|e| Error::io(&file, e))?
+                .len();
+            if size > MAX_PROMPT_SET_BYTES {
+                return Err(Error::Input(format!(
+                    "{}: {size} bytes is more than a prompt set may hold ({MAX_PROMPT_SET_BYTES})",
+                    file.display()
                 ))
                 .into());
             }
-            println!("{id}");
-        }
-        PromptsAction::Import { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let prompts = sets::parse(&file, &text)?;
             let total = prompts.len();
             let arena = ctx.arena_without_models(Mode::Create).await?;
-            let added = arena.store().add_prompts(prompts).await?;
+            let added = arena.add_prompts(prompts).await?;
             println!(
                 "imported {added} prompts from {} ({} already in the pool)",
                 file.display(),
@@ -92,7 +90,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
         }
         PromptsAction::Remove { id } => {
             let arena = ctx.arena_without_models(Mode::Write).await?;
-            arena.store().remove_prompt(id.clone()).await?;
+            arena.remove_prompt(id.clone()).await?;
             println!("removed {id}");
         }
     }

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 use super::leaderboard::FilterArgs;
 use super::render;
 use super::{Context, RowsFormat};
-use crate::rating::stats;
 use crate::store::Mode;
 
 #[derive(Debug, Args)]
@@ -42,9 +41,7 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
             filter,
             format,
         } => {
-            let data = arena.store().votes(filter.to_filter(&arena)?).await?;
-            let m = stats::matrices_of_top(&data.names, &data.votes, *top)
-                .map_err(crate::Error::Input)?;
+            let m = arena.battle_statistics(&filter.selection()?, *top).await?;
             let models: Vec<&String> = m.win_rate_matrix.keys().collect();
             let mut header = vec!["win rate (battles)"];
             header.extend(models.iter().map(|s| s.as_str()));
@@ -67,8 +64,7 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
             })?;
         }
         StatsWhat::Prompts { format } => {
-            let (names, rows) = arena.store().prompt_votes().await?;
-            let s = stats::prompts(&names, &rows);
+            let s = arena.prompt_statistics().await?;
             let header = ["prompt", "theme", "battles", "models (win rate of battles)"];
             render::data(format.format(), &s, &header, || {
                 s.prompt_statistics

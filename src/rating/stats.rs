@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::battle::Winner;
-use crate::rating::VoteRow;
+use crate::rating::{PairCounts, VoteRow};
 
 /// Head-to-head figures between every two models that took part.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -22,17 +21,33 @@ pub struct Matrices {
 /// square of the number of models.
 pub const MAX_MATRIX_MODELS: usize = 500;
 
-/// The matrices over the `top` models with the most battles (all when `None`), and the
-/// votes among them. More than [`MAX_MATRIX_MODELS`] models is an error that says to ask
-/// for the top ones.
+/// The matrices over the `top` models with the most battles (all when `None`), from their
+/// votes.
 pub fn matrices_of_top(
     names: &[String],
     votes: &[VoteRow],
     top: Option<usize>,
 ) -> Result<Matrices, String> {
-    let counts = super::totals(names.len(), votes);
-    let active = counts.iter().filter(|c| c.battles > 0).count();
-    let keep = top.unwrap_or(active);
+    matrices_of_counts(&PairCounts::from_votes(names, votes), top)
+}
+
+/// The matrices over all the models of `votes`.
+#[must_use]
+pub fn matrices(names: &[String], votes: &[VoteRow]) -> Matrices {
+    let counts = PairCounts::from_votes(names, votes);
+    let all: Vec<usize> = (0..counts.names.len()).collect();
+    build(&counts, &all)
+}
+
+/// The matrices over the `top` models with the most battles (all when `None`). More than
+/// [`MAX_MATRIX_MODELS`] models is an error that says to ask for the top ones.
+pub fn matrices_of_counts(counts: &PairCounts, top: Option<usize>) -> Result<Matrices, String> {
+    let totals = counts.totals();
+    let mut order: Vec<usize> = (0..counts.names.len())
+        .filter(|&i| totals[i].battles > 0)
+        .collect();
+    let active = order.len();
+    let keep = top.unwrap_or(active).min(active);
     if keep > MAX_MATRIX_MODELS {
         return Err(format!(
             "{active} models have battles: matrices of more than {MAX_MATRIX_MODELS} would hold \
@@ -40,94 +55,54 @@ pub fn matrices_of_top(
             keep * keep
         ));
     }
-    if keep >= active {
-        return Ok(matrices(names, votes));
-    }
-    let mut order: Vec<usize> = (0..names.len())
-        .filter(|&i| counts[i].battles > 0)
-        .collect();
     order.sort_by(|&x, &y| {
-        counts[y]
+        totals[y]
             .battles
-            .cmp(&counts[x].battles)
-            .then_with(|| names[x].cmp(&names[y]))
+            .cmp(&totals[x].battles)
+            .then_with(|| counts.names[x].cmp(&counts.names[y]))
     });
-    let mut chosen = vec![false; names.len()];
-    for &i in order.iter().take(keep) {
-        chosen[i] = true;
+    order.truncate(keep);
+    Ok(build(counts, &order))
+}
+
+/// The matrices between the models `listed` (indexes into the counts' names), each of them
+/// listed even where it met none of the others.
+fn build(counts: &PairCounts, listed: &[usize]) -> Matrices {
+    let mut slot = vec![usize::MAX; counts.names.len()];
+    for (i, &m) in listed.iter().enumerate() {
+        slot[m] = i;
     }
-    let among: Vec<VoteRow> = votes
-        .iter()
-        .filter(|v| chosen[v.model_a as usize] && chosen[v.model_b as usize])
-        .copied()
-        .collect();
-    // The models asked for are all in the matrices, met or not.
-    let listed: Vec<u32> = order
-        .iter()
-        .take(keep)
-        .map(|&i| u32::try_from(i).unwrap_or(u32::MAX))
-        .collect();
-    Ok(matrices_with(names, &among, &listed))
-}
-
-/// The matrices over `votes`; `names` are what the vote indexes point at.
-#[must_use]
-pub fn matrices(names: &[String], votes: &[VoteRow]) -> Matrices {
-    matrices_with(names, votes, &[])
-}
-
-/// The matrices over `votes`, listing the models of `also` even where they met nobody.
-fn matrices_with(names: &[String], votes: &[VoteRow], also: &[u32]) -> Matrices {
-    // Only models that take part, so the tables are as large as they need be.
-    let mut slot = vec![usize::MAX; names.len()];
-    let mut kept: Vec<String> = Vec::new();
-    let mut index = |m: u32| {
-        let s = &mut slot[m as usize];
-        if *s == usize::MAX {
-            *s = kept.len();
-            kept.push(names[m as usize].clone());
-        }
-        *s
-    };
-    let pairs: Vec<(usize, usize, Winner)> = votes
-        .iter()
-        .map(|v| (index(v.model_a), index(v.model_b), v.winner))
-        .collect();
-    let listed: Vec<usize> = also.iter().map(|&m| index(m)).collect();
-    let names = kept;
-    let n = names.len();
+    let n = listed.len();
     let mut wins = vec![0u64; n * n];
     let mut count = vec![0u64; n * n];
-    let mut active = vec![false; n];
-    for &m in &listed {
-        active[m] = true;
-    }
-    for &(a, b, winner) in &pairs {
-        active[a] = true;
-        active[b] = true;
-        count[a * n + b] += 1;
-        count[b * n + a] += 1;
-        match winner {
-            Winner::ModelA => wins[a * n + b] += 1,
-            Winner::ModelB => wins[b * n + a] += 1,
-            _ => {}
+    for p in &counts.pairs {
+        let (a, b) = (slot[p.a as usize], slot[p.b as usize]);
+        if a == usize::MAX || b == usize::MAX {
+            continue;
         }
+        count[a * n + b] += p.total();
+        count[b * n + a] += p.total();
+        wins[a * n + b] += p.wins_a;
+        wins[b * n + a] += p.wins_b;
     }
     let mut m = Matrices::default();
-    for a in (0..n).filter(|&a| active[a]) {
+    for (a, &ma) in listed.iter().enumerate() {
         let mut rates = BTreeMap::new();
-        let mut counts = BTreeMap::new();
-        for b in (0..n).filter(|&b| b != a && active[b]) {
+        let mut pairs = BTreeMap::new();
+        for (b, &mb) in listed.iter().enumerate() {
+            if a == b {
+                continue;
+            }
             let decided = wins[a * n + b] + wins[b * n + a];
             #[allow(clippy::cast_precision_loss)]
             rates.insert(
-                names[b].clone(),
+                counts.names[mb].clone(),
                 (decided > 0).then(|| wins[a * n + b] as f64 / decided as f64),
             );
-            counts.insert(names[b].clone(), count[a * n + b]);
+            pairs.insert(counts.names[mb].clone(), count[a * n + b]);
         }
-        m.win_rate_matrix.insert(names[a].clone(), rates);
-        m.match_count_matrix.insert(names[a].clone(), counts);
+        m.win_rate_matrix.insert(counts.names[ma].clone(), rates);
+        m.match_count_matrix.insert(counts.names[ma].clone(), pairs);
     }
     m
 }
@@ -211,6 +186,7 @@ pub fn prompts(names: &[String], rows: &[(String, String, VoteRow)]) -> PromptSt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::battle::Winner;
 
     fn v(a: u32, b: u32, winner: Winner) -> VoteRow {
         VoteRow::new(a, b, winner)

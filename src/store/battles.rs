@@ -9,6 +9,40 @@ use crate::error::{Error, Result};
 /// The error kept on both sides of a battle that expired waiting for its vote.
 pub(crate) const EXPIRED: &str = "expired without a vote";
 
+/// Why a battle failed, kept beside the error text so that nothing depends on its wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// An upstream refused, failed, or sent no or a broken answer.
+    Upstream,
+    /// No complete answer within the generation timeout.
+    Timeout,
+    /// The person who started it stopped it.
+    Cancelled,
+    /// Cleared by `unstuck`.
+    Unstuck,
+    /// It waited longer than `pending_vote_expiry_minutes` for its vote.
+    Expired,
+    /// Its generation never finished (the process ended).
+    Lost,
+    /// Its answers could not be stored.
+    Store,
+}
+
+impl Failure {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Upstream => "upstream",
+            Failure::Timeout => "timeout",
+            Failure::Cancelled => "cancelled",
+            Failure::Unstuck => "unstuck",
+            Failure::Expired => "expired",
+            Failure::Lost => "lost",
+            Failure::Store => "store",
+        }
+    }
+}
+
 /// A battle to create, in `pending_generation`.
 #[derive(Debug, Clone)]
 pub struct NewBattle {
@@ -21,6 +55,8 @@ pub struct NewBattle {
     pub system: Option<String>,
     pub model_a: String,
     pub model_b: String,
+    /// The in-chat id of a battle started from a chat client.
+    pub rpid: Option<String>,
 }
 
 /// How one side's generation ended.
@@ -28,6 +64,8 @@ pub struct NewBattle {
 pub struct SideOutcome {
     pub response: Option<String>,
     pub error: Option<String>,
+    /// Why the side failed, when it did (`Upstream` when not said).
+    pub failure: Option<Failure>,
     pub latency_ms: Option<i64>,
     pub first_token_ms: Option<i64>,
     pub prompt_tokens: Option<i64>,
@@ -118,13 +156,13 @@ pub(super) fn read(conn: &rusqlite::Connection, id: BattleId) -> Result<BattleRe
         .query_row([id.as_bytes().as_slice()], record)
         .optional()
         .map_err(db)?
-        .ok_or_else(|| Error::NotFound(format!("no battle `{id}` (see `arena battles`)")))
+        .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))
 }
 
 impl Store {
     /// Records a new battle in `pending_generation`.
     pub async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -134,8 +172,9 @@ impl Store {
             let now = now_ms();
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
-                                      model_a, model_b, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending_generation', ?10, ?10)",
+                                      model_a, model_b, status, created_at, updated_at, rpid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending_generation', ?10, ?10,
+                         ?11)",
                 params![
                     new.id.as_bytes().as_slice(),
                     user,
@@ -146,7 +185,8 @@ impl Store {
                     new.system,
                     a,
                     b,
-                    now
+                    now,
+                    new.rpid
                 ],
             )
             .map_err(db)?;
@@ -166,7 +206,7 @@ impl Store {
         a: SideOutcome,
         b: SideOutcome,
     ) -> Result<BattleRecord> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -176,12 +216,19 @@ impl Store {
             } else {
                 Status::Failed
             };
+            let failure = (!ok).then(|| {
+                a.failure
+                    .or(b.failure)
+                    .unwrap_or(Failure::Upstream)
+                    .as_str()
+            });
             tx.execute(
                 "UPDATE battles SET status = ?2,
                     response_a = ?3, error_a = ?4, latency_ms_a = ?5, first_token_ms_a = ?6,
                     prompt_tokens_a = ?7, completion_tokens_a = ?8,
                     response_b = ?9, error_b = ?10, latency_ms_b = ?11, first_token_ms_b = ?12,
-                    prompt_tokens_b = ?13, completion_tokens_b = ?14, updated_at = ?15
+                    prompt_tokens_b = ?13, completion_tokens_b = ?14, updated_at = ?15,
+                    failure = ?16
                  WHERE uuid = ?1 AND status = 'pending_generation'",
                 params![
                     id.as_bytes().as_slice(),
@@ -198,7 +245,8 @@ impl Store {
                     b.first_token_ms,
                     b.prompt_tokens,
                     b.completion_tokens,
-                    now_ms()
+                    now_ms(),
+                    failure
                 ],
             )
             .map_err(db)?;
@@ -211,12 +259,12 @@ impl Store {
 
     /// One battle, model names included: callers must blind it.
     pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
-        self.call(move |conn| read(conn, id)).await
+        self.read(move |conn| read(conn, id)).await
     }
 
     /// Battles, newest first.
     pub async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleRecord>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let sql = format!(
                 "{SELECT}
                  WHERE (?1 IS NULL OR b.status = ?1)
@@ -245,10 +293,11 @@ impl Store {
     /// Marks battles stuck in `pending_generation` as failed, for one user (by hash) or all.
     /// Returns how many were cleared.
     pub async fn unstuck(&self, user_hash: Option<String>, reason: String) -> Result<usize> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute(
                 "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
-                                    error_b = coalesce(error_b, ?2), updated_at = ?3
+                                    error_b = coalesce(error_b, ?2), updated_at = ?3,
+                                    failure = 'unstuck'
                  WHERE status = 'pending_generation'
                    AND (?1 IS NULL OR user_id = (SELECT id FROM users WHERE hash = ?1))",
                 params![user_hash, reason, now_ms()],
@@ -260,13 +309,19 @@ impl Store {
 
     /// Ends one battle that is still in `pending_generation` as `failed` with `reason`; a
     /// battle in any other state is left as it is.
-    pub async fn fail_generating(&self, id: BattleId, reason: String) -> Result<()> {
-        self.call(move |conn| {
+    pub async fn fail_generating(
+        &self,
+        id: BattleId,
+        failure: Failure,
+        reason: String,
+    ) -> Result<()> {
+        self.write(move |conn| {
             conn.execute(
                 "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
-                                    error_b = coalesce(error_b, ?2), updated_at = ?3
+                                    error_b = coalesce(error_b, ?2), updated_at = ?3,
+                                    failure = ?4
                  WHERE uuid = ?1 AND status = 'pending_generation'",
-                params![id.as_bytes().as_slice(), reason, now_ms()],
+                params![id.as_bytes().as_slice(), reason, now_ms(), failure.as_str()],
             )
             .map_err(db)?;
             Ok(())
@@ -284,14 +339,15 @@ impl Store {
         vote_expiry_ms: i64,
         generation_limit_ms: i64,
     ) -> Result<usize> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let mut n = 0;
             if vote_expiry_ms > 0 {
                 n += conn
                     .execute(
                         "UPDATE battles SET status = 'failed',
                              error_a = coalesce(error_a, ?3),
-                             error_b = coalesce(error_b, ?3), updated_at = ?1
+                             error_b = coalesce(error_b, ?3), updated_at = ?1,
+                             failure = 'expired'
                          WHERE status = 'pending_vote' AND created_at < ?2",
                         params![now, now - vote_expiry_ms, EXPIRED],
                     )
@@ -302,7 +358,7 @@ impl Store {
                     "UPDATE battles SET status = 'failed',
                          error_a = coalesce(error_a, 'generation never finished (the process ended?)'),
                          error_b = coalesce(error_b, 'generation never finished (the process ended?)'),
-                         updated_at = ?1
+                         updated_at = ?1, failure = 'lost'
                      WHERE status = 'pending_generation' AND created_at < ?2",
                     params![now, now - generation_limit_ms],
                 )
@@ -315,13 +371,17 @@ impl Store {
     /// Every model with its number of voted battles. Unvoted battles are not counted: that
     /// would tell who stands in a battle before its vote.
     pub async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {
-        self.call(|conn| {
+        self.read(|conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT m.name, coalesce(c.n, 0) FROM models m
-                     LEFT JOIN (SELECT model, count(*) AS n FROM
-                                  (SELECT model_a AS model FROM votes
-                                   UNION ALL SELECT model_b FROM votes)
+                     LEFT JOIN (SELECT model, sum(n) AS n FROM
+                                  (SELECT model_a AS model,
+                                          wins_a + wins_b + ties + both_bad + skips AS n
+                                   FROM pair_totals
+                                   UNION ALL
+                                   SELECT model_b, wins_a + wins_b + ties + both_bad + skips
+                                   FROM pair_totals)
                                 GROUP BY model) c ON c.model = m.id
                      ORDER BY m.name",
                 )

@@ -12,12 +12,43 @@ use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
 
 use super::battles::{model_id, user_id};
-use super::{Store, db, now_ms};
+use super::{Store, counts, db, now_ms};
+use crate::battle::Winner;
 use crate::error::Result;
-use crate::transfer::battles::{Chunk, ImportRow};
 
 /// Rows per multi-row statement (9 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
+
+/// One imported vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    /// Stable across imports of the same file.
+    pub key: i64,
+    /// Indexes into [`Chunk::names`].
+    pub model_a: u32,
+    pub model_b: u32,
+    pub winner: Winner,
+    /// Unix milliseconds of the vote, when the record has a `tstamp`.
+    pub tstamp_ms: Option<i64>,
+    /// The voter (`judge`), to be stored as a salted hash.
+    pub judge: Option<String>,
+    pub prompt: Option<String>,
+    pub response_a: Option<String>,
+    pub response_b: Option<String>,
+    /// The battle this vote was exported from, when the record names one.
+    pub battle_id: Option<uuid::Uuid>,
+    /// The log's own id of the conversation, kept for exports.
+    pub question_id: Option<String>,
+}
+
+/// A batch of rows and the model names they index into (all names seen so far).
+#[derive(Debug, Clone, Default)]
+pub struct Chunk {
+    pub names: Vec<String>,
+    pub rows: Vec<ImportRow>,
+    /// Input bytes consumed so far, for progress.
+    pub bytes_read: u64,
+}
 
 /// What one chunk did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -147,7 +178,7 @@ impl VoteBuffer {
 impl Store {
     /// The keys of everything imported so far.
     pub async fn known_import_keys(&self) -> Result<KnownKeys> {
-        self.call(|conn| {
+        self.read(|conn| {
             let mut known = KnownKeys::default();
             known.catch_up(conn).map_err(db)?;
             Ok(known)
@@ -165,7 +196,7 @@ impl Store {
         salt: String,
         mut known: KnownKeys,
     ) -> Result<(ImportCount, KnownKeys)> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -197,6 +228,8 @@ fn write_chunk(
     let now = now_ms();
     let mut count = ImportCount::default();
     let mut sequence: u32 = 0;
+    let mut tally = counts::Tally::default();
+    let mut latest: Option<i64> = None;
     for row in &chunk.rows {
         // A vote exported from this database names its battle: it is here already.
         let here = match row.battle_id {
@@ -241,12 +274,24 @@ fn write_chunk(
             at,
             row,
         });
+        tally.add(a, b, row.winner, at);
+        latest = latest.max(Some(at));
         if votes.rows() == BATCH {
             votes.flush(tx)?;
         }
         count.imported += 1;
     }
     votes.flush(tx)?;
+    if count.imported > 0 {
+        tally.store(tx)?;
+        counts::bump_version(tx)?;
+        // Imported votes may come anywhere in vote order: online Elo is replayed when next
+        // needed.
+        if let Some(at) = latest {
+            counts::note_time(tx, at)?;
+        }
+        counts::invalidate_elo(tx)?;
+    }
     if !fresh.is_empty() {
         fresh.sort_unstable();
         let blob: Vec<u8> = fresh.iter().flat_map(|k| k.to_le_bytes()).collect();

@@ -1,33 +1,47 @@
 //! The SQLite store: all SQL lives under this module.
 //!
-//! Concurrency: one connection on a thread of its own (tokio-rusqlite) serves every call, so
-//! all writes are serialised through one writer and async callers never block the runtime.
-//! Writes that must be atomic (a vote and the battle's new status) run in one `BEGIN IMMEDIATE`
-//! transaction; a vote is acknowledged only after it commits. WAL with `synchronous=NORMAL`
-//! keeps every committed transaction across a killed process.
+//! Concurrency: one writer connection and a small pool of read-only connections, each on a
+//! thread of its own (tokio-rusqlite), so async callers never block the runtime. Every write
+//! goes through the one writer, in order; reads (a leaderboard's counts, an export, a
+//! listing) run beside it on the readers, and WAL lets them see every committed write without
+//! holding it up. Writes that must be atomic (a vote, the battle's new status and the running
+//! counts) run in one `BEGIN IMMEDIATE` transaction; a vote is acknowledged only after it
+//! commits. WAL with `synchronous=NORMAL` keeps every committed transaction across a killed
+//! process.
 //!
-//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `prompts`, `import`.
+//! The engine uses the store through operations (create a battle, record a vote, read the
+//! counts, ...), never SQL, so another database can stand beside SQLite behind the same calls.
+//!
+//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `counts` (the running
+//! per-pair counts and online Elo, kept with every vote), `prompts`, `import`.
 
 mod battles;
+mod counts;
 mod import;
 mod prompts;
 mod schema;
 mod votes;
 
-pub use battles::{BattleFilter, NewBattle, SideOutcome};
-pub use import::ImportCount;
+pub use battles::{BattleFilter, Failure, NewBattle, SideOutcome};
+pub use counts::CountFilter;
+pub use import::{Chunk, ImportCount, ImportRow, KnownKeys};
 pub use prompts::Prompt;
-pub use votes::{ExportedVote, VoteFilter};
+pub use votes::{ExportedVote, VoteFilter, VoteOutcome};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 
 /// A handle to the database. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct Store {
-    conn: tokio_rusqlite::Connection,
+    /// The one connection that writes; `None` for a store that only reads.
+    writer: Option<tokio_rusqlite::Connection>,
+    /// Read-only connections, used in turn.
+    readers: Arc<[tokio_rusqlite::Connection]>,
+    next_reader: Arc<AtomicUsize>,
     path: Arc<PathBuf>,
     /// This database's random id, which names its user-id key file.
     database_id: Arc<String>,
@@ -62,6 +76,12 @@ impl Store {
     /// one. A read may run on a file it cannot write; the one write it may make is bringing
     /// an older schema up to date, when it can.
     pub async fn open(path: &Path, mode: Mode) -> Result<Store> {
+        Self::open_with_readers(path, mode, 1).await
+    }
+
+    /// [`Store::open`] with `readers` read-only connections beside the writer (a server
+    /// takes a few, so that reads run in parallel).
+    pub async fn open_with_readers(path: &Path, mode: Mode, count: usize) -> Result<Store> {
         let db_err = |cause| Error::Database {
             path: path.to_owned(),
             cause,
@@ -97,46 +117,61 @@ impl Store {
                 other => other?,
             }
         }
-        let conn = match mode {
+        let writer = match mode {
             Mode::Read => {
                 schema::migrate_if_behind(path)?;
-                open_read_only(path).await.map_err(db_err)?
+                None
             }
-            Mode::Write | Mode::Create => tokio_rusqlite::Connection::open(path)
-                .await
-                .map_err(db_err)?,
+            Mode::Write | Mode::Create => Some(
+                tokio_rusqlite::Connection::open(path)
+                    .await
+                    .map_err(db_err)?,
+            ),
         };
         let mut store = Store {
-            conn,
+            writer,
+            readers: Arc::from(Vec::new()),
+            next_reader: Arc::new(AtomicUsize::new(0)),
             path: Arc::new(path.to_owned()),
             database_id: Arc::new(String::new()),
             legacy_salt: None,
             mode,
         };
-        let prepare = match mode {
-            Mode::Read => schema::prepare_read,
-            Mode::Write | Mode::Create => schema::prepare,
-        };
-        store.call(prepare).await?;
+        if store.writer.is_some() {
+            store.write(schema::prepare).await?;
+        }
+        // Readers open once the schema is current.
+        let mut readers = Vec::with_capacity(count.max(1));
+        for _ in 0..count.max(1) {
+            let conn = open_read_only(path, mode == Mode::Read)
+                .await
+                .map_err(db_err)?;
+            readers.push(conn);
+        }
+        store.readers = Arc::from(readers);
+        store.read_on_each(schema::prepare_read).await?;
         let writes = mode != Mode::Read;
-        let (id, legacy) = store
-            .call(move |conn| {
-                let get = |key: &str| setting(conn, key).map_err(db);
-                let mut id = get("database_id")?;
-                if id.is_none() && writes {
-                    // Made once, when the database is new (or older than its id).
-                    conn.execute(
-                        "INSERT INTO settings (key, value) VALUES ('database_id', ?1)",
-                        [uuid::Builder::from_random_bytes(rand::random())
-                            .into_uuid()
-                            .to_string()],
-                    )
-                    .map_err(db)?;
-                    id = get("database_id")?;
-                }
-                Ok((id.unwrap_or_default(), get("user_id_salt")?))
-            })
-            .await?;
+        let settle = move |conn: &mut rusqlite::Connection| {
+            let get = |key: &str| setting(conn, key).map_err(db);
+            let mut id = get("database_id")?;
+            if id.is_none() && writes {
+                // Made once, when the database is new (or older than its id).
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES ('database_id', ?1)",
+                    [uuid::Builder::from_random_bytes(rand::random())
+                        .into_uuid()
+                        .to_string()],
+                )
+                .map_err(db)?;
+                id = get("database_id")?;
+            }
+            Ok((id.unwrap_or_default(), get("user_id_salt")?))
+        };
+        let (id, legacy) = if writes {
+            store.write(settle).await?
+        } else {
+            store.read(settle).await?
+        };
         store.database_id = Arc::new(id);
         store.legacy_salt = legacy.map(Arc::new);
         Ok(store)
@@ -156,7 +191,7 @@ impl Store {
 
     /// Removes the key an older version kept in the database, once it is in its file.
     pub async fn forget_legacy_salt(&self) -> Result<()> {
-        self.call(|conn| {
+        self.write(|conn| {
             conn.execute("DELETE FROM settings WHERE key = 'user_id_salt'", [])
                 .map_err(db)?;
             Ok(())
@@ -170,8 +205,20 @@ impl Store {
     /// then needs no `-wal` or `-shm` file, and reads a read-only file without making any.
     /// The next writer turns WAL on again.
     pub async fn close(self) -> Result<()> {
-        if self.mode != Mode::Read {
-            self.call(|conn| {
+        let path = self.path.clone();
+        let closed = |e: tokio_rusqlite::Error<rusqlite::Error>| match e {
+            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
+                path: path.to_path_buf(),
+                cause,
+            },
+            // Closed already: nothing is left to do.
+            other => Error::Internal(format!("database {}: {other}", path.display())),
+        };
+        for reader in self.readers.iter() {
+            reader.clone().close().await.map_err(&closed)?;
+        }
+        if let Some(writer) = &self.writer {
+            self.write(|conn| {
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                     .map_err(db)?;
                 // Only possible when this is the last connection; never wait for that.
@@ -180,16 +227,9 @@ impl Store {
                 Ok(())
             })
             .await?;
+            writer.clone().close().await.map_err(&closed)?;
         }
-        let path = self.path.clone();
-        self.conn.close().await.map_err(|e| match e {
-            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
-                path: path.to_path_buf(),
-                cause,
-            },
-            // Closed already: nothing is left to do.
-            _ => Error::Internal(format!("database {}: {e}", path.display())),
-        })
+        Ok(())
     }
 
     /// Confirms that `key` is the key this database's user ids are hashed with: recorded
@@ -197,7 +237,7 @@ impl Store {
     /// stored, refused once users were hashed with another key, since they would no longer
     /// own their battles.
     pub async fn confirm_user_key(&self, key: String, source: String) -> Result<()> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             use rusqlite::OptionalExtension;
             let check = crate::util::hash_user(&key, "arena user-id key check");
             let stored: Option<String> = conn
@@ -247,14 +287,48 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` on the connection's thread.
-    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` on the writer's thread, after every write queued before it.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let Some(writer) = &self.writer else {
+            return Err(Error::Internal(format!(
+                "database {}: opened to read, asked to write",
+                self.path.display()
+            )));
+        };
+        self.run(writer, f).await
+    }
+
+    /// Runs `f` on one of the read-only connections, beside the writer.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len().max(1);
+        let Some(reader) = self.readers.get(i) else {
+            return Err(Error::Internal("no reader connection".into()));
+        };
+        self.run(reader, f).await
+    }
+
+    async fn read_on_each(&self, f: fn(&mut rusqlite::Connection) -> Result<()>) -> Result<()> {
+        for reader in self.readers.iter() {
+            self.run(reader, f).await?;
+        }
+        Ok(())
+    }
+
+    async fn run<T, F>(&self, conn: &tokio_rusqlite::Connection, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
     {
         let path = self.path.clone();
-        self.conn.call(f).await.map_err(|e| match e {
+        conn.call(f).await.map_err(|e| match e {
             tokio_rusqlite::Error::Error(e) => match e {
                 Error::Database { cause, .. } => Error::Database {
                     path: path.to_path_buf(),
@@ -275,7 +349,7 @@ impl Store {
     }
 }
 
-/// Wraps a rusqlite error; the store's `call` fills in the path.
+/// Wraps a rusqlite error; the store's `run` fills in the path.
 pub(crate) fn db(cause: rusqlite::Error) -> Error {
     Error::Database {
         path: PathBuf::new(),
@@ -292,9 +366,12 @@ fn setting(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<St
 }
 
 /// A read-only connection. A database in WAL mode needs its `-shm` file to be read; where
-/// that cannot be made (a read-only directory), the file is opened as immutable, which is
-/// what it is to this process.
-async fn open_read_only(path: &Path) -> rusqlite::Result<tokio_rusqlite::Connection> {
+/// that cannot be made (a read-only directory) and this process does not write, the file is
+/// opened as immutable, which is what it is to this process.
+async fn open_read_only(
+    path: &Path,
+    may_be_immutable: bool,
+) -> rusqlite::Result<tokio_rusqlite::Connection> {
     use rusqlite::OpenFlags;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -303,7 +380,7 @@ async fn open_read_only(path: &Path) -> rusqlite::Result<tokio_rusqlite::Connect
     let readable = conn
         .call(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
         .await;
-    if readable.is_ok() {
+    if readable.is_ok() || !may_be_immutable {
         return Ok(conn);
     }
     let _ = conn.close().await;

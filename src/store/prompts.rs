@@ -18,7 +18,7 @@ impl Store {
     /// Adds prompts; one whose text is already in the pool is left alone. Returns how many
     /// were added.
     pub async fn add_prompts(&self, prompts: Vec<Prompt>) -> Result<usize> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -45,7 +45,7 @@ impl Store {
 
     /// The pool, optionally one theme, ordered by id.
     pub async fn prompts(&self, theme: Option<String>) -> Result<Vec<Prompt>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT id, text, theme FROM prompts WHERE (?1 IS NULL OR theme = ?1)
@@ -68,7 +68,7 @@ impl Store {
 
     /// A prompt by id.
     pub async fn prompt(&self, id: String) -> Result<Option<Prompt>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT id, text, theme FROM prompts WHERE id = ?1",
                 [id],
@@ -88,14 +88,12 @@ impl Store {
 
     /// Removes a prompt from the pool; battles that used it keep their text.
     pub async fn remove_prompt(&self, id: String) -> Result<()> {
-        self.call(move |conn| {
+        self.write(move |conn| {
             let n = conn
                 .execute("DELETE FROM prompts WHERE id = ?1", [&id])
                 .map_err(db)?;
             if n == 0 {
-                return Err(Error::NotFound(format!(
-                    "no prompt `{id}` in the pool (see `arena prompts list`)"
-                )));
+                return Err(Error::NotFound(format!("no prompt `{id}` in the pool")));
             }
             Ok(())
         })

@@ -102,7 +102,59 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE votes ADD COLUMN time_known INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE votes ADD COLUMN question_id TEXT;
     ",
+    // 4: what the server needs and what keeps reads independent of the number of votes: a
+    // battle's RPID (the in-chat id of a multi-turn battle) and the turns after its first,
+    // why a failed battle failed, and the running counts and online Elo (see `counts`).
+    r"
+    ALTER TABLE battles ADD COLUMN rpid TEXT;
+    -- upstream, timeout, cancelled, unstuck, expired, lost, store
+    ALTER TABLE battles ADD COLUMN failure TEXT;
+    CREATE INDEX battles_rpid ON battles(user_id, rpid) WHERE rpid IS NOT NULL;
+
+    -- The turns of a multi-turn battle after the first (which is the battle's own prompt and
+    -- responses), in order.
+    CREATE TABLE turns (
+        battle_id   INTEGER NOT NULL REFERENCES battles(id),
+        turn        INTEGER NOT NULL,
+        prompt      TEXT NOT NULL,
+        response_a  TEXT,
+        response_b  TEXT,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (battle_id, turn)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE pair_totals (
+        model_a     INTEGER NOT NULL,
+        model_b     INTEGER NOT NULL,
+        wins_a      INTEGER NOT NULL DEFAULT 0,
+        wins_b      INTEGER NOT NULL DEFAULT 0,
+        ties        INTEGER NOT NULL DEFAULT 0,
+        both_bad    INTEGER NOT NULL DEFAULT 0,
+        skips       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model_a, model_b)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE pair_days (
+        day         INTEGER NOT NULL,
+        model_a     INTEGER NOT NULL,
+        model_b     INTEGER NOT NULL,
+        wins_a      INTEGER NOT NULL DEFAULT 0,
+        wins_b      INTEGER NOT NULL DEFAULT 0,
+        ties        INTEGER NOT NULL DEFAULT 0,
+        both_bad    INTEGER NOT NULL DEFAULT 0,
+        skips       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, model_a, model_b)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE elo_ratings (
+        model       INTEGER PRIMARY KEY,
+        rating      REAL NOT NULL
+    );
+    ",
 ];
+
+/// The migration that added the running counts: after it, they are built from the votes.
+const COUNTS_MIGRATION: usize = 4;
 
 /// Settings of every connection, read-only ones included; none of them writes.
 fn settings(conn: &Connection) -> Result<()> {
@@ -142,11 +194,22 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
         .map_err(db)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db)?;
-    version(conn)?;
+    let before = version(conn)?;
+    if before == MIGRATIONS.len() {
+        return Ok(());
+    }
     let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));
     migrations
         .to_latest(conn)
-        .map_err(|e| Error::Internal(format!("database migration failed: {e}")))
+        .map_err(|e| Error::Internal(format!("database migration failed: {e}")))?;
+    if before < COUNTS_MIGRATION {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        super::counts::rebuild(&tx).map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Settings of a read-only connection; its schema must be current.

@@ -3,17 +3,16 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::battles::{read, user_id};
-use super::{Store, db, now_ms};
+use super::battles::{Failure, read, user_id};
+use super::{Store, counts, db, now_ms};
 use crate::battle::{BattleId, BattleRecord, Status, Winner};
 use crate::error::{Error, Result};
+use crate::rating::elo::{self, EloParams};
 use crate::rating::{VoteRow, Votes};
 
 /// Which votes to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct VoteFilter {
-    /// Only votes cast before the vote on this battle.
-    pub before: Option<BattleId>,
     /// Unix milliseconds, inclusive.
     pub since: Option<i64>,
     /// Unix milliseconds, exclusive.
@@ -35,101 +34,153 @@ fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
     rows.collect::<rusqlite::Result<_>>().map_err(db)
 }
 
+/// What recording a vote did: the completed battle, and the online Elo ratings of its two
+/// models before and after the vote (at the end of the history, which is where a vote cast
+/// now stands).
+#[derive(Debug, Clone)]
+pub struct VoteOutcome {
+    pub record: BattleRecord,
+    pub elo_a: (f64, f64),
+    pub elo_b: (f64, f64),
+}
+
 impl Store {
-    /// Records the vote on a battle in `pending_vote` and completes it, in one transaction.
-    /// A battle that is not `pending_vote` is a conflict (already voted, failed, or still
-    /// generating), and nothing changes.
+    /// Records the vote on a battle in `pending_vote` and completes it, in one transaction
+    /// with the running counts and Elo ratings (`params`). A battle that is not `pending_vote`
+    /// is refused with the error that says why, and nothing changes; so is a vote by anyone
+    /// but the battle's creator, when it has one. The work does not grow with the number of
+    /// votes (except once after an import, when the Elo ratings are replayed).
     pub async fn record_vote(
         &self,
         id: BattleId,
         winner: Winner,
         user_hash: Option<String>,
-    ) -> Result<BattleRecord> {
-        self.call(move |conn| {
+        params: EloParams,
+    ) -> Result<VoteOutcome> {
+        self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            type Found = (i64, String, i64, i64, Option<String>, Option<i64>);
+            type Found = (
+                i64,
+                String,
+                i64,
+                i64,
+                Option<String>,
+                Option<i64>,
+                Option<String>,
+            );
             let found: Option<Found> = tx
-                .query_row(
+                .prepare_cached(
                     "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
-                            b.user_id
+                            b.user_id, b.failure
                      FROM battles b WHERE b.uuid = ?1",
-                    [id.as_bytes().as_slice()],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    },
                 )
+                .map_err(db)?
+                .query_row([id.as_bytes().as_slice()], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                })
                 .optional()
                 .map_err(db)?;
-            let Some((row_id, status, a, b, error, owner)) = found else {
-                return Err(Error::NotFound(format!(
-                    "no battle `{id}` (see `arena battles`)"
-                )));
+            let Some((row_id, status, a, b, error, owner, failure)) = found else {
+                return Err(Error::NotFound(format!("no battle `{id}`")));
             };
             match status.parse::<Status>()? {
                 Status::PendingVote => {}
-                Status::Completed => {
-                    return Err(Error::Conflict(format!(
-                        "battle `{id}` already has a vote; a completed battle never changes"
-                    )));
-                }
-                Status::Failed if error.as_deref() == Some(super::battles::EXPIRED) => {
-                    return Err(Error::Conflict(format!(
-                        "battle `{id}` expired without a vote (pending_vote_expiry_minutes in \
-                         config.jsonc) and cannot be voted on any more"
-                    )));
-                }
+                Status::Completed => return Err(Error::AlreadyVoted(id)),
+                Status::PendingGeneration => return Err(Error::StillGenerating(id)),
                 Status::Failed => {
-                    return Err(Error::Conflict(format!(
-                        "battle `{id}` failed during generation and cannot be voted on \
-                         (see `arena show {id}`)"
-                    )));
+                    let expired = failure.as_deref() == Some(Failure::Expired.as_str())
+                        || error.as_deref() == Some(super::battles::EXPIRED);
+                    if expired {
+                        return Err(Error::Expired(id));
+                    }
+                    let reason = error
+                        .as_deref()
+                        .map_or_else(|| "it failed".to_owned(), crate::provider::blind);
+                    return Err(Error::BattleFailed { id, reason });
                 }
-                Status::PendingGeneration => {
-                    return Err(Error::Conflict(format!(
-                        "battle `{id}` is still generating; vote once both answers are in"
-                    )));
+            }
+            // A battle started by a user takes that user's vote only; looking the user up
+            // never adds one.
+            if let Some(owner) = owner {
+                let voter: Option<i64> = match &user_hash {
+                    None => None,
+                    Some(h) => tx
+                        .prepare_cached("SELECT id FROM users WHERE hash = ?1")
+                        .map_err(db)?
+                        .query_row([h], |r| r.get(0))
+                        .optional()
+                        .map_err(db)?,
+                };
+                if voter != Some(owner) {
+                    return Err(Error::NotOwner(id));
                 }
             }
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
-            // A battle started by a user takes that user's vote only.
-            if owner.is_some() && owner != user {
-                return Err(Error::Conflict(format!(
-                    "battle `{id}` belongs to another user: only the user who started it can \
-                     vote (pass the same --user)"
-                )));
-            }
             let now = now_ms();
-            tx.execute(
+            counts::ensure_elo(&tx, &params).map_err(db)?;
+            let before = (
+                counts::elo_of(&tx, a, &params).map_err(db)?,
+                counts::elo_of(&tx, b, &params).map_err(db)?,
+            );
+            tx.prepare_cached(
                 "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![row_id, a, b, winner.code(), user, now],
             )
+            .map_err(db)?
+            .execute(params![row_id, a, b, winner.code(), user, now])
             .map_err(db)?;
-            tx.execute(
+            let mut tally = counts::Tally::default();
+            tally.add(a, b, winner, now);
+            tally.store(&tx).map_err(db)?;
+            counts::bump_version(&tx).map_err(db)?;
+            let after = if counts::note_time(&tx, now).map_err(db)? {
+                let mut pair = [before.0, before.1];
+                if let Some(score) = winner.score_a() {
+                    elo::update(&mut pair, 0, 1, score, &params);
+                }
+                counts::set_elo(&tx, a, pair[0]).map_err(db)?;
+                counts::set_elo(&tx, b, pair[1]).map_err(db)?;
+                (pair[0], pair[1])
+            } else {
+                // Votes later than now exist (an import with future times): replay.
+                counts::invalidate_elo(&tx).map_err(db)?;
+                counts::ensure_elo(&tx, &params).map_err(db)?;
+                (
+                    counts::elo_of(&tx, a, &params).map_err(db)?,
+                    counts::elo_of(&tx, b, &params).map_err(db)?,
+                )
+            };
+            tx.prepare_cached(
                 "UPDATE battles SET status = 'completed', updated_at = ?2 WHERE id = ?1",
-                params![row_id, now],
             )
+            .map_err(db)?
+            .execute(params![row_id, now])
             .map_err(db)?;
             let record = read(&tx, id)?;
             tx.commit().map_err(db)?;
-            Ok(record)
+            Ok(VoteOutcome {
+                record,
+                elo_a: (before.0, after.0),
+                elo_b: (before.1, after.1),
+            })
         })
         .await
     }
 
-    /// Votes in vote order (by time, then by insertion), filtered; with `before`, only the
-    /// votes that came before the vote on that battle.
+    /// Votes in vote order (by time, then by insertion), filtered: for the methods and
+    /// filters that the counts cannot answer. It reads every vote.
     pub async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let names = model_names(conn)?;
             // Model ids are small and dense: index them through a vector.
             let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
@@ -142,18 +193,6 @@ impl Store {
                     *slot = u32::try_from(i).unwrap_or(u32::MAX);
                 }
             }
-            let limit: Option<i64> = match filter.before {
-                None => None,
-                Some(id) => conn
-                    .query_row(
-                        "SELECT v.id FROM votes v JOIN battles b ON b.id = v.battle_id
-                         WHERE b.uuid = ?1",
-                        [id.as_bytes().as_slice()],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?,
-            };
             // Only the filters in use enter the query: the scan runs a million times.
             let mut sql = String::from(
                 "SELECT model_a, model_b, outcome, created_at, import_key IS NOT NULL FROM votes",
@@ -164,9 +203,6 @@ impl Store {
                 terms.push(t);
                 values.push(v);
             };
-            if let Some(id) = limit {
-                term("id < ?", id.into());
-            }
             if let Some(t) = filter.since {
                 term("created_at >= ?", t.into());
             }
@@ -285,7 +321,7 @@ impl Store {
         &self,
         mut sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
     ) -> Result<u64> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT b.uuid, ma.name, mb.name, v.outcome, v.created_at, v.import_key,
@@ -337,7 +373,7 @@ impl Store {
 
     /// Every vote with the prompt and theme of its battle, for per-prompt statistics.
     pub async fn prompt_votes(&self) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
-        self.call(|conn| {
+        self.read(|conn| {
             let names = model_names(conn)?;
             let index: std::collections::HashMap<i64, u32> = names
                 .iter()

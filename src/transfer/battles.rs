@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::battle::Winner;
 use crate::error::{Error, Result};
+pub use crate::store::{Chunk, ImportRow};
 
 /// How many records a chunk holds.
 pub const CHUNK: usize = 50_000;
@@ -42,28 +43,6 @@ pub enum InputFormat {
     Json,
     Jsonl,
     Csv,
-}
-
-/// One imported vote.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportRow {
-    /// Stable across imports of the same file.
-    pub key: i64,
-    /// Indexes into [`Chunk::names`].
-    pub model_a: u32,
-    pub model_b: u32,
-    pub winner: Winner,
-    /// Unix milliseconds of the vote, when the record has a `tstamp`.
-    pub tstamp_ms: Option<i64>,
-    /// The voter (`judge`), to be stored as a salted hash.
-    pub judge: Option<String>,
-    pub prompt: Option<String>,
-    pub response_a: Option<String>,
-    pub response_b: Option<String>,
-    /// The battle this vote was exported from, when the record names one.
-    pub battle_id: Option<uuid::Uuid>,
-    /// The log's own id of the conversation, kept for exports.
-    pub question_id: Option<String>,
 }
 
 /// Which rule gave a record its key (see the module documentation).
@@ -176,15 +155,6 @@ impl Mapping {
     fn is_identity(&self) -> bool {
         self.columns.iter().all(|(f, n)| f == n)
     }
-}
-
-/// A batch of rows and the model names they index into (all names seen so far).
-#[derive(Debug, Clone, Default)]
-pub struct Chunk {
-    pub names: Vec<String>,
-    pub rows: Vec<ImportRow>,
-    /// Input bytes consumed so far, for progress.
-    pub bytes_read: u64,
 }
 
 /// Why records were left out, with the first place of each kind.

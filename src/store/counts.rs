@@ -1,0 +1,400 @@
+//! The running state kept beside the votes, in the same transaction as each of them: outcome
+//! counts per pair of models (in all, and per UTC day, so that `--since/--until` need no scan
+//! of the votes), online Elo's current ratings, and a version that changes with every vote,
+//! so that a computed leaderboard can be cached until the next one. The votes table stays
+//! the single source of truth: [`Store::rebuild`] recomputes all of it from there.
+//!
+//! A pair is stored once, lower model id first: `wins_a` are the wins of that model.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+use super::{Store, db};
+use crate::battle::Winner;
+use crate::error::Result;
+use crate::rating::elo::{self, EloParams};
+use crate::rating::{PairCount, PairCounts};
+
+/// One UTC day in milliseconds.
+pub(super) const DAY_MS: i64 = 86_400_000;
+
+/// Which counts to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct CountFilter {
+    /// First UTC day (days since 1970), inclusive.
+    pub since_day: Option<i64>,
+    /// Last UTC day, exclusive.
+    pub until_day: Option<i64>,
+    /// Only pairs of these models.
+    pub models: Option<Vec<String>>,
+}
+
+/// The five counters of a pair, as an outcome code (0..=4) of the votes table indexes them,
+/// for a vote whose model A has the lower id when `a_first`.
+fn column(winner: Winner, a_first: bool) -> usize {
+    match (winner, a_first) {
+        (Winner::ModelA, true) | (Winner::ModelB, false) => 0,
+        (Winner::ModelB, true) | (Winner::ModelA, false) => 1,
+        (Winner::Tie, _) => 2,
+        (Winner::BothBad, _) => 3,
+        (Winner::Skip, _) => 4,
+    }
+}
+
+/// Counts of several votes, by (day, lower id, higher id).
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    cells: HashMap<(i64, i64, i64), [i64; 5]>,
+}
+
+impl Tally {
+    pub(super) fn add(&mut self, a: i64, b: i64, winner: Winner, at_ms: i64) {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        self.cells
+            .entry((at_ms.div_euclid(DAY_MS), lo, hi))
+            .or_insert([0; 5])[column(winner, a < b)] += 1;
+    }
+
+    /// Adds the tally to both tables, in multi-row upserts.
+    pub(super) fn store(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let mut totals: HashMap<(i64, i64), [i64; 5]> = HashMap::new();
+        for (&(_, lo, hi), c) in &self.cells {
+            let t = totals.entry((lo, hi)).or_insert([0; 5]);
+            for (x, y) in t.iter_mut().zip(c) {
+                *x += y;
+            }
+        }
+        let rows: Vec<[i64; 8]> = self
+            .cells
+            .into_iter()
+            .map(|((day, lo, hi), c)| [day, lo, hi, c[0], c[1], c[2], c[3], c[4]])
+            .collect();
+        upsert(
+            tx,
+            "pair_days (day, model_a, model_b, ",
+            "(day, model_a, model_b)",
+            &rows,
+            8,
+        )?;
+        let rows: Vec<[i64; 8]> = totals
+            .into_iter()
+            .map(|((lo, hi), c)| [lo, hi, c[0], c[1], c[2], c[3], c[4], 0])
+            .collect();
+        upsert(
+            tx,
+            "pair_totals (model_a, model_b, ",
+            "(model_a, model_b)",
+            &rows,
+            7,
+        )
+    }
+}
+
+/// `INSERT INTO {table}wins_a, ...) VALUES ... ON CONFLICT {key} DO UPDATE` adding the counts,
+/// `width` values of each row, 500 rows a statement.
+fn upsert(
+    tx: &Transaction<'_>,
+    table: &str,
+    key: &str,
+    rows: &[[i64; 8]],
+    width: usize,
+) -> rusqlite::Result<()> {
+    for batch in rows.chunks(500) {
+        let one = format!("({})", vec!["?"; width].join(","));
+        let sql = format!(
+            "INSERT INTO {table}wins_a, wins_b, ties, both_bad, skips) VALUES {}
+             ON CONFLICT {key} DO UPDATE SET wins_a = wins_a + excluded.wins_a,
+                 wins_b = wins_b + excluded.wins_b, ties = ties + excluded.ties,
+                 both_bad = both_bad + excluded.both_bad, skips = skips + excluded.skips",
+            vec![one; batch.len()].join(",")
+        );
+        tx.prepare_cached(&sql)?.execute(params_from_iter(
+            batch.iter().flat_map(|r| r[..width].iter()),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Marks a change of the votes: cached results computed before it no longer hold.
+pub(super) fn bump_version(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('votes_version', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Notes that a vote at `at_ms` is in; says whether it is the latest in vote order, so that
+/// the running Elo ratings can take it as the next one.
+pub(super) fn note_time(tx: &Connection, at_ms: i64) -> rusqlite::Result<bool> {
+    let latest: Option<i64> = tx
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'last_vote_ms'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if latest.is_none_or(|l| at_ms >= l) {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('last_vote_ms', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [at_ms.to_string()],
+        )?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The running Elo ratings are stale (an import, or a vote out of order): the next use
+/// replays the votes.
+pub(super) fn invalidate_elo(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM settings WHERE key = 'elo_state'", [])?;
+    Ok(())
+}
+
+fn elo_fingerprint(p: &EloParams) -> String {
+    format!(
+        "k={} initial={} scale={} base={}",
+        p.k, p.initial, p.scale, p.base
+    )
+}
+
+/// Makes the running Elo ratings those of `params` over every vote, replaying the votes when
+/// they are stale or were kept with other parameters.
+pub(super) fn ensure_elo(tx: &Connection, p: &EloParams) -> rusqlite::Result<()> {
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'elo_state'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let fingerprint = elo_fingerprint(p);
+    if state.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
+    }
+    let mut ratings: HashMap<i64, f64> = HashMap::new();
+    {
+        let mut stmt =
+            tx.prepare("SELECT model_a, model_b, outcome FROM votes ORDER BY created_at, id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (a, b, o): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            if let Some(score) = Winner::from_code(o).and_then(Winner::score_a) {
+                let mut pair = [
+                    ratings.get(&a).copied().unwrap_or(p.initial),
+                    ratings.get(&b).copied().unwrap_or(p.initial),
+                ];
+                elo::update(&mut pair, 0, 1, score, p);
+                ratings.insert(a, pair[0]);
+                ratings.insert(b, pair[1]);
+            }
+        }
+    }
+    tx.execute("DELETE FROM elo_ratings", [])?;
+    {
+        let mut stmt = tx.prepare("INSERT INTO elo_ratings (model, rating) VALUES (?1, ?2)")?;
+        for (model, rating) in ratings {
+            stmt.execute(params![model, rating])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('elo_state', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [fingerprint],
+    )?;
+    Ok(())
+}
+
+/// A model's running Elo rating.
+pub(super) fn elo_of(tx: &Connection, model: i64, p: &EloParams) -> rusqlite::Result<f64> {
+    Ok(tx
+        .prepare_cached("SELECT rating FROM elo_ratings WHERE model = ?1")?
+        .query_row([model], |r| r.get(0))
+        .optional()?
+        .unwrap_or(p.initial))
+}
+
+pub(super) fn set_elo(tx: &Connection, model: i64, rating: f64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO elo_ratings (model, rating) VALUES (?1, ?2)
+         ON CONFLICT(model) DO UPDATE SET rating = excluded.rating",
+    )?
+    .execute(params![model, rating])?;
+    Ok(())
+}
+
+/// Recomputes the counts and the version from the votes table, and marks the Elo ratings
+/// stale; run by the migration that added them and by `arena rebuild`.
+pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM pair_totals", [])?;
+    tx.execute("DELETE FROM pair_days", [])?;
+    let sums = "sum((outcome = 0 AND model_a < model_b) OR (outcome = 1 AND model_a > model_b)),
+                sum((outcome = 1 AND model_a < model_b) OR (outcome = 0 AND model_a > model_b)),
+                sum(outcome = 2), sum(outcome = 3), sum(outcome = 4)";
+    tx.execute(
+        &format!(
+            "INSERT INTO pair_totals (model_a, model_b, wins_a, wins_b, ties, both_bad, skips)
+             SELECT min(model_a, model_b), max(model_a, model_b), {sums}
+             FROM votes GROUP BY 1, 2"
+        ),
+        [],
+    )?;
+    tx.execute(
+        &format!(
+            "INSERT INTO pair_days (day, model_a, model_b, wins_a, wins_b, ties, both_bad, skips)
+             SELECT created_at / {DAY_MS} - (created_at % {DAY_MS} < 0),
+                    min(model_a, model_b), max(model_a, model_b), {sums}
+             FROM votes GROUP BY 1, 2, 3"
+        ),
+        [],
+    )?;
+    tx.execute(
+        "INSERT INTO settings (key, value) SELECT 'last_vote_ms', CAST(max(created_at) AS TEXT)
+         FROM votes HAVING count(*) > 0
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [],
+    )?;
+    invalidate_elo(tx)?;
+    bump_version(tx)
+}
+
+impl Store {
+    /// The counts of the votes that pass `filter`, over the models they name.
+    pub async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
+        self.read(move |conn| {
+            let names: Vec<(i64, String)> = {
+                let mut stmt = conn
+                    .prepare_cached("SELECT id, name FROM models ORDER BY id")
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
+                names
+                    .iter()
+                    .filter(|(_, n)| m.contains(n))
+                    .map(|(id, _)| *id)
+                    .collect()
+            });
+            let by_day = filter.since_day.is_some() || filter.until_day.is_some();
+            let sql = if by_day {
+                "SELECT model_a, model_b, sum(wins_a), sum(wins_b), sum(ties), sum(both_bad),
+                        sum(skips)
+                 FROM pair_days WHERE day >= ?1 AND day < ?2 GROUP BY model_a, model_b"
+            } else {
+                "SELECT model_a, model_b, wins_a, wins_b, ties, both_bad, skips
+                 FROM pair_totals WHERE ?1 <= ?2"
+            };
+            let mut stmt = conn.prepare(sql).map_err(db)?;
+            let mut rows = stmt
+                .query(params![
+                    filter.since_day.unwrap_or(i64::MIN),
+                    filter.until_day.unwrap_or(i64::MAX)
+                ])
+                .map_err(db)?;
+            let mut index: HashMap<i64, u32> = HashMap::new();
+            let mut kept: Vec<String> = Vec::new();
+            let name_of: HashMap<i64, &str> =
+                names.iter().map(|(id, n)| (*id, n.as_str())).collect();
+            let mut pairs = Vec::new();
+            while let Some(row) = rows.next().map_err(db)? {
+                let get = |i: usize| row.get::<_, i64>(i).map_err(db);
+                let (a, b) = (get(0)?, get(1)?);
+                if allowed
+                    .as_ref()
+                    .is_some_and(|s| !s.contains(&a) || !s.contains(&b))
+                {
+                    continue;
+                }
+                let mut slot = |id: i64| -> u32 {
+                    *index.entry(id).or_insert_with(|| {
+                        kept.push(name_of.get(&id).copied().unwrap_or("?").to_owned());
+                        u32::try_from(kept.len() - 1).unwrap_or(u32::MAX)
+                    })
+                };
+                let (ia, ib) = (slot(a), slot(b));
+                let n = |i: usize| get(i).map(i64::unsigned_abs);
+                let (wa, wb) = (n(2)?, n(3)?);
+                let (lo, hi, wins_a, wins_b) = if ia < ib {
+                    (ia, ib, wa, wb)
+                } else {
+                    (ib, ia, wb, wa)
+                };
+                pairs.push(PairCount {
+                    a: lo,
+                    b: hi,
+                    wins_a,
+                    wins_b,
+                    ties: n(4)?,
+                    both_bad: n(5)?,
+                    skips: n(6)?,
+                });
+            }
+            pairs.sort_unstable_by_key(|p| (p.a, p.b));
+            Ok(PairCounts { names: kept, pairs })
+        })
+        .await
+    }
+
+    /// The running online Elo ratings by model name, when they are current for `params`
+    /// (after an import they are not, until the next vote replays the votes).
+    pub async fn elo_ratings(&self, params: EloParams) -> Result<Option<HashMap<String, f64>>> {
+        self.read(move |conn| {
+            let state: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM settings WHERE key = 'elo_state'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if state.as_deref() != Some(elo_fingerprint(&params).as_str()) {
+                return Ok(None);
+            }
+            let mut stmt = conn
+                .prepare(
+                    "SELECT m.name, e.rating FROM elo_ratings e JOIN models m ON m.id = e.model",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db)?;
+            Ok(Some(rows.collect::<rusqlite::Result<_>>().map_err(db)?))
+        })
+        .await
+    }
+
+    /// A number that changes with every vote, import and rebuild.
+    pub async fn votes_version(&self) -> Result<i64> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'votes_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(db)
+        })
+        .await
+    }
+
+    /// Recomputes every count from the votes table, and the online Elo ratings with
+    /// `params`.
+    pub async fn rebuild(&self, params: EloParams) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            rebuild(&tx).map_err(db)?;
+            ensure_elo(&tx, &params).map_err(db)?;
+            tx.commit().map_err(db)
+        })
+        .await
+    }
+}
