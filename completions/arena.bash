@@ -49,6 +49,9 @@ _arena() {
             arena,prompts)
                 cmd="arena__subcmd__prompts"
                 ;;
+            arena,rebuild)
+                cmd="arena__subcmd__rebuild"
+                ;;
             arena,show)
                 cmd="arena__subcmd__show"
                 ;;
@@ -96,6 +99,9 @@ _arena() {
                 ;;
             arena__subcmd__help,prompts)
                 cmd="arena__subcmd__help__subcmd__prompts"
+                ;;
+            arena__subcmd__help,rebuild)
+                cmd="arena__subcmd__help__subcmd__rebuild"
                 ;;
             arena__subcmd__help,show)
                 cmd="arena__subcmd__help__subcmd__show"
@@ -218,7 +224,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts trust completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,7 +456,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck import export leaderboard stats models prompts trust completions generate-completions help"
+            opts="init battle vote show battles unstuck import export leaderboard stats models prompts rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,6 +710,20 @@ _arena() {
         arena__subcmd__help__subcmd__prompts__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__rebuild)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1364,6 +1384,32 @@ _arena() {
         arena__subcmd__prompts__subcmd__remove)
             opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__rebuild)
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -393,17 +393,20 @@ impl Arena {
             seconds: 0.0,
         };
         let mut failure = None;
-        let mut known = Some(self.store.known_import_keys().await?);
+        let mut session = Some(self.store.start_import().await?);
+        let salt = self.user_key()?.to_owned();
         while let Some(chunk) = rx.recv().await {
             let bytes = chunk.bytes_read;
-            let keys = known.take().unwrap_or_default();
-            match self
-                .store
-                .import_chunk(chunk, self.user_key()?.to_owned(), keys)
-                .await
-            {
-                Ok((count, keys)) => {
-                    known = Some(keys);
+            let Some(open) = session.take() else { break };
+            let rows = chunk.rows.len();
+            let writing = Instant::now();
+            match self.store.import_chunk(chunk, salt.clone(), open).await {
+                Ok((count, open)) => {
+                    tracing::debug!(
+                        "import: {rows} records written in {:.1} ms",
+                        writing.elapsed().as_secs_f64() * 1e3
+                    );
+                    session = Some(open);
                     summary.imported += count.imported;
                     summary.duplicates += count.duplicates;
                     progress(bytes);
@@ -415,6 +418,11 @@ impl Arena {
             }
         }
         drop(rx);
+        // What was imported, whole or not, joins the counts. Had the store failed, the next
+        // open rebuilds them.
+        if let Some(open) = session {
+            self.store.finish_import(open).await?;
+        }
         let read = reader
             .await
             .map_err(|e| Error::Internal(format!("the import reader failed: {e}")))?;
@@ -536,6 +544,7 @@ impl Arena {
         let count_filter = match options.method {
             Method::Glicko2 => None,
             Method::Elo if selection.any() || options.min_battles > 1 => None,
+            _ if !self.store.counts_current().await? => None,
             _ => self.count_filter(&selection)?,
         };
         let anchor_known = |names: &[String]| -> Result<()> {
@@ -591,7 +600,8 @@ impl Arena {
         selection: &Selection,
         top: Option<usize>,
     ) -> Result<Matrices> {
-        if let Some(filter) = self.count_filter(selection)? {
+        let current = self.store.counts_current().await?;
+        if let Some(filter) = self.count_filter(selection)?.filter(|_| current) {
             let counts = self.store.pair_counts(filter).await?;
             return blocking(move || stats::matrices_of_counts(&counts, top))
                 .await?

@@ -311,3 +311,34 @@ fn a_reader_that_stops_early_ends_the_export_quietly() {
     assert!(status.success(), "{status}: {err}");
     assert_eq!(err, "");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_never_panics_any_command() {
+    let t = Test::new();
+    t.fixture("logs/human-302.jsonl");
+    let id = text(&t.battle(&["Hello"]), "battle_id").to_owned();
+    for args in [
+        vec!["import", "human-302.jsonl"],
+        vec!["leaderboard"],
+        vec!["battles"],
+        vec!["show", &id],
+        vec!["models"],
+        vec!["stats", "matrix"],
+        vec!["export", "votes"],
+    ] {
+        let mut child = t
+            .command(&t.path("config.jsonc"), &t.path("models.json"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {}: {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -234,7 +234,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
 
     if !interactive {
         match format {
-            Format::Table => println!("{id}"),
+            Format::Table => outln!("{id}")?,
             _ => render::print_json(&view, format)?,
         }
         ctx.note(format!(
@@ -243,7 +243,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
 
-    print!("{}", render::answers(&view, render::terminal_width()));
+    out!("{}", render::answers(&view, render::terminal_width()))?;
     let items = ["A is better", "B is better", "Tie", "Both are bad", "Skip"];
     let choice = dialoguer::Select::with_theme(&dialoguer::theme::ColorfulTheme::default())
         .with_prompt("Which answer is better?")
@@ -275,7 +275,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
     };
     let winner = Winner::ALL[choice];
     let reveal = arena.vote(id, winner, args.user.as_deref()).await?;
-    print!("{}", render::reveal(&reveal));
+    out!("{}", render::reveal(&reveal))?;
     Ok(0)
 }
 
@@ -286,7 +286,7 @@ pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
     arena.expire_stale().await?;
     let reveal: Reveal = arena.vote(id, winner, args.user.as_deref()).await?;
     match args.output.format() {
-        Format::Table => print!("{}", render::reveal(&reveal)),
+        Format::Table => out!("{}", render::reveal(&reveal))?,
         format => render::print_json(&reveal, format)?,
     }
     Ok(0)

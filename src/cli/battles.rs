@@ -45,7 +45,7 @@ pub async fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     let arena = ctx.arena_without_models(Mode::Read).await?;
     let view = arena.battle(id).await?;
     match args.output.format() {
-        Format::Table => print!("{}", super::battle::battle_text(&view)),
+        Format::Table => out!("{}", super::battle::battle_text(&view))?,
         format => render::print_json(&view, format)?,
     }
     Ok(0)
@@ -132,9 +132,9 @@ pub async fn unstuck(ctx: &Context, args: &UnstuckArgs) -> anyhow::Result<u8> {
     let arena = ctx.arena_without_models(Mode::Write).await?;
     let n = arena.unstuck(args.user.as_deref()).await?;
     match n {
-        0 => println!("no stuck battles found"),
-        1 => println!("cleared 1 stuck battle"),
-        n => println!("cleared {n} stuck battles"),
+        0 => outln!("no stuck battles found")?,
+        1 => outln!("cleared 1 stuck battle")?,
+        n => outln!("cleared {n} stuck battles")?,
     }
     Ok(0)
 }

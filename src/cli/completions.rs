@@ -39,7 +39,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         let mut cmd = Cli::command();
         let path = clap_complete::generate_to(shell, &mut cmd, "arena", &args.dir)
             .map_err(|e| Error::io(&args.dir, e))?;
-        println!("{}", path.display());
+        outln!("{}", path.display())?;
     }
     Ok(0)
 }

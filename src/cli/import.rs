@@ -84,7 +84,7 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
         Format::Table => {
             #[allow(clippy::cast_precision_loss)]
             let rate = summary.imported as f64 / summary.seconds.max(1e-9);
-            println!(
+            outln!(
                 "imported {} from {} in {:.2} s ({:.0} rows/s); {} already imported; {} skipped",
                 plural(summary.imported, "vote"),
                 render::terminal_safe(&summary.file),
@@ -92,19 +92,19 @@ pub async fn run(ctx: &Context, args: &ImportArgs) -> anyhow::Result<u8> {
                 rate,
                 summary.duplicates,
                 skipped
-            );
+            )?;
             for (identity, count) in &summary.skipped.identities {
-                println!(
+                outln!(
                     "  {} identified {}",
                     plural(*count, "record"),
                     identity.describe()
-                );
+                )?;
             }
             for (reason, (count, first)) in &summary.skipped.reasons {
-                println!(
+                outln!(
                     "  skipped {count}: {reason} (first at {} {first})",
                     summary.skipped.unit
-                );
+                )?;
             }
         }
         format => render::print_json(&summary, format)?,

@@ -63,10 +63,10 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
                 other => other,
             })?;
         }
-        println!("{}", path.display());
+        outln!("{}", path.display())?;
     }
     let store = ctx.store(Mode::Create).await?;
-    println!("{}", store.path().display());
+    outln!("{}", store.path().display())?;
     ctx.note("edit models.json to list your models, then: arena battle \"your question\"");
     Ok(0)
 }

@@ -1,6 +1,20 @@
 //! The command line: clap types, one file per subcommand, and rendering. Each subcommand
 //! parses its arguments, calls the engine and renders the result; no SQL or HTTP here.
 
+/// `print!` that returns the error of a closed stdout instead of panicking on it.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(None, &format!($($arg)*))
+    };
+}
+
+/// `println!` that returns the error of a closed stdout instead of panicking on it.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(None, &(format!($($arg)*) + "\n"))
+    };
+}
+
 mod battle;
 mod battles;
 mod completions;
@@ -10,6 +24,7 @@ mod init;
 mod leaderboard;
 mod models;
 mod prompts;
+mod rebuild;
 mod render;
 mod stats;
 mod trust;
@@ -177,6 +192,8 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// The prompt pool: list, add, import, remove
     Prompts(prompts::PromptsArgs),
+    /// Recompute the running counts and online Elo from the votes table
+    Rebuild(rebuild::RebuildArgs),
     /// Trust config.jsonc or models.json of the current directory (by path and content)
     Trust(trust::TrustArgs),
     /// Print a shell completion script
@@ -322,6 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Leaderboard(args) => leaderboard::run(&ctx, &args).await,
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,
+        Command::Rebuild(args) => rebuild::run(&ctx, &args).await,
         Command::Trust(args) => trust::run(&ctx, &args),
         Command::Completions(args) => completions::print(&args),
         Command::GenerateCompletions(args) => completions::generate(&args),

@@ -136,7 +136,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
     );
     let text = serde_json::to_string_pretty(&found)? + "\n";
     crate::util::replace_file(&path, text.as_bytes())?;
-    println!("{}", path.display());
+    outln!("{}", path.display())?;
     if !failures.is_empty() {
         return Err(Error::upstream(failures.join("; ")).into());
     }

@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
                 return Err(Error::Input("the prompt is empty".into()).into());
             }
             let arena = ctx.arena_without_models(Mode::Create).await?;
-            println!("{}", arena.add_prompt(text, id, theme).await?);
+            outln!("{}", arena.add_prompt(text, id, theme).await?)?;
         }
         PromptsAction::Import { file } => {
             // A prompt set is read whole: a bound keeps a wrong file from taking the memory.
@@ -82,16 +82,16 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
             let total = prompts.len();
             let arena = ctx.arena_without_models(Mode::Create).await?;
             let added = arena.add_prompts(prompts).await?;
-            println!(
+            outln!(
                 "imported {added} prompts from {} ({} already in the pool)",
                 file.display(),
                 total - added
-            );
+            )?;
         }
         PromptsAction::Remove { id } => {
             let arena = ctx.arena_without_models(Mode::Write).await?;
             arena.remove_prompt(id.clone()).await?;
-            println!("removed {id}");
+            outln!("removed {id}")?;
         }
     }
     Ok(0)

@@ -23,12 +23,12 @@ pub struct TrustArgs {
 pub fn run(ctx: &Context, args: &TrustArgs) -> anyhow::Result<u8> {
     if args.list {
         for e in crate::trust::entries()? {
-            println!(
+            outln!(
                 "{}  sha256 {}  since {}",
                 render::terminal_safe(&e.path.display().to_string()),
                 &e.sha256[..16.min(e.sha256.len())],
                 e.trusted_at
-            );
+            )?;
         }
         return Ok(0);
     }
@@ -51,17 +51,17 @@ pub fn run(ctx: &Context, args: &TrustArgs) -> anyhow::Result<u8> {
     for file in &files {
         if args.revoke {
             if crate::trust::revoke(file)? {
-                println!("no longer trusted: {}", file.display());
+                outln!("no longer trusted: {}", file.display())?;
             } else {
                 ctx.note(format!("{} was not trusted", file.display()));
             }
         } else {
             let entry = crate::trust::trust(file)?;
-            println!(
+            outln!(
                 "trusted {} as it is now (sha256 {}); a change to it needs trust again",
                 entry.path.display(),
                 &entry.sha256[..16]
-            );
+            )?;
         }
     }
     Ok(0)

@@ -116,6 +116,31 @@ fn upsert(
     Ok(())
 }
 
+/// Marks the counts stale while an import runs: an import that never finishes leaves them
+/// to be rebuilt at the next open.
+pub(super) fn mark_stale(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('counts_stale', '1')
+         ON CONFLICT(key) DO NOTHING",
+        [],
+    )?;
+    Ok(())
+}
+
+pub(super) fn mark_current(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM settings WHERE key = 'counts_stale'", [])?;
+    Ok(())
+}
+
+/// Whether the counts hold every vote (no import was cut short since they were made).
+pub(super) fn current(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM settings WHERE key = 'counts_stale')",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Marks a change of the votes: cached results computed before it no longer hold.
 pub(super) fn bump_version(tx: &Connection) -> rusqlite::Result<()> {
     tx.execute(
@@ -258,6 +283,7 @@ pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
         [],
     )?;
     invalidate_elo(tx)?;
+    mark_current(tx)?;
     bump_version(tx)
 }
 
@@ -367,6 +393,12 @@ impl Store {
             Ok(Some(rows.collect::<rusqlite::Result<_>>().map_err(db)?))
         })
         .await
+    }
+
+    /// Whether the counts hold every vote: not while an import runs, nor after one was cut
+    /// short until a writer rebuilds them.
+    pub async fn counts_current(&self) -> Result<bool> {
+        self.read(|conn| current(conn).map_err(db)).await
     }
 
     /// A number that changes with every vote, import and rebuild.

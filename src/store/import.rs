@@ -175,13 +175,36 @@ impl VoteBuffer {
     }
 }
 
+/// An import under way: the keys known so far, and the counts of its votes so far, which go
+/// into the running counts once, when it ends ([`Store::finish_import`]). Until then the
+/// counts are marked stale in the database, so that an import killed half-way has them
+/// rebuilt from the votes at the next open.
+#[derive(Debug, Default)]
+pub struct ImportSession {
+    known: KnownKeys,
+    tally: counts::Tally,
+    latest: Option<i64>,
+    dirty: bool,
+}
+
+impl ImportSession {
+    /// How many record keys are known.
+    #[must_use]
+    pub fn known(&self) -> usize {
+        self.known.len()
+    }
+}
+
 impl Store {
-    /// The keys of everything imported so far.
-    pub async fn known_import_keys(&self) -> Result<KnownKeys> {
+    /// Starts an import: reads the keys of everything imported so far.
+    pub async fn start_import(&self) -> Result<ImportSession> {
         self.read(|conn| {
             let mut known = KnownKeys::default();
             known.catch_up(conn).map_err(db)?;
-            Ok(known)
+            Ok(ImportSession {
+                known,
+                ..ImportSession::default()
+            })
         })
         .await
     }
@@ -189,21 +212,48 @@ impl Store {
     /// Stores a chunk of imported votes, leaving out records whose keys are known. A record
     /// that carries a conversation becomes a completed battle with its vote; one without is
     /// a vote alone. Judges are stored as salted hashes. Votes are written in file order,
-    /// which is vote order. Hands back the known keys, now including this chunk's.
+    /// which is vote order.
     pub async fn import_chunk(
         &self,
         chunk: Chunk,
         salt: String,
-        mut known: KnownKeys,
-    ) -> Result<(ImportCount, KnownKeys)> {
+        mut session: ImportSession,
+    ) -> Result<(ImportCount, ImportSession)> {
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            known.catch_up(&tx).map_err(db)?;
-            let count = write_chunk(&tx, &chunk, &salt, &mut known).map_err(db)?;
+            session.known.catch_up(&tx).map_err(db)?;
+            let count = write_chunk(&tx, &chunk, &salt, &mut session).map_err(db)?;
+            if count.imported > 0 && !session.dirty {
+                counts::mark_stale(&tx).map_err(db)?;
+                session.dirty = true;
+            }
             tx.commit().map_err(db)?;
-            Ok((count, known))
+            Ok((count, session))
+        })
+        .await
+    }
+
+    /// Ends an import (whole or not): its votes join the running counts.
+    pub async fn finish_import(&self, session: ImportSession) -> Result<()> {
+        if !session.dirty {
+            return Ok(());
+        }
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            session.tally.store(&tx).map_err(db)?;
+            if let Some(at) = session.latest {
+                counts::note_time(&tx, at).map_err(db)?;
+            }
+            // Imported votes may come anywhere in vote order: online Elo is replayed when next
+            // needed.
+            counts::invalidate_elo(&tx).map_err(db)?;
+            counts::bump_version(&tx).map_err(db)?;
+            counts::mark_current(&tx).map_err(db)?;
+            tx.commit().map_err(db)
         })
         .await
     }
@@ -213,8 +263,9 @@ fn write_chunk(
     tx: &Transaction<'_>,
     chunk: &Chunk,
     salt: &str,
-    known: &mut KnownKeys,
+    session: &mut ImportSession,
 ) -> rusqlite::Result<ImportCount> {
+    let known = &mut session.known;
     let mut fresh: Vec<i64> = Vec::with_capacity(chunk.rows.len());
     let ids: Vec<i64> = chunk
         .names
@@ -228,8 +279,6 @@ fn write_chunk(
     let now = now_ms();
     let mut count = ImportCount::default();
     let mut sequence: u32 = 0;
-    let mut tally = counts::Tally::default();
-    let mut latest: Option<i64> = None;
     for row in &chunk.rows {
         // A vote exported from this database names its battle: it is here already.
         let here = match row.battle_id {
@@ -274,24 +323,14 @@ fn write_chunk(
             at,
             row,
         });
-        tally.add(a, b, row.winner, at);
-        latest = latest.max(Some(at));
+        session.tally.add(a, b, row.winner, at);
+        session.latest = session.latest.max(Some(at));
         if votes.rows() == BATCH {
             votes.flush(tx)?;
         }
         count.imported += 1;
     }
     votes.flush(tx)?;
-    if count.imported > 0 {
-        tally.store(tx)?;
-        counts::bump_version(tx)?;
-        // Imported votes may come anywhere in vote order: online Elo is replayed when next
-        // needed.
-        if let Some(at) = latest {
-            counts::note_time(tx, at)?;
-        }
-        counts::invalidate_elo(tx)?;
-    }
     if !fresh.is_empty() {
         fresh.sort_unstable();
         let blob: Vec<u8> = fresh.iter().flat_map(|k| k.to_le_bytes()).collect();

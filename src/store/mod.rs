@@ -24,7 +24,7 @@ mod votes;
 
 pub use battles::{BattleFilter, Failure, NewBattle, SideOutcome};
 pub use counts::CountFilter;
-pub use import::{Chunk, ImportCount, ImportRow, KnownKeys};
+pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 pub use prompts::Prompt;
 pub use votes::{ExportedVote, VoteFilter, VoteOutcome};
 

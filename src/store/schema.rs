@@ -196,6 +196,14 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
         .map_err(db)?;
     let before = version(conn)?;
     if before == MIGRATIONS.len() {
+        // An import cut short left the counts stale: they are rebuilt from the votes.
+        if !super::counts::current(conn).map_err(db)? {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            super::counts::rebuild(&tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
         return Ok(());
     }
     let migrations = Migrations::from_iter(MIGRATIONS.iter().map(|sql| M::up(sql)));

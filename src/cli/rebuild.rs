@@ -1,0 +1,20 @@
+//! `arena rebuild`: recomputes the running counts and online Elo from the votes table.
+
+use clap::Args;
+
+use super::Context;
+use crate::store::Mode;
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {}
+
+pub async fn run(ctx: &Context, _args: &RebuildArgs) -> anyhow::Result<u8> {
+    let arena = ctx.arena_without_models(Mode::Write).await?;
+    let started = std::time::Instant::now();
+    arena.rebuild().await?;
+    ctx.note(format!(
+        "rebuilt the counts and online Elo from the votes in {:.2} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(0)
+}
