@@ -1,7 +1,8 @@
 //! The rating engine against the public reference implementations, on real votes nobody
 //! here wrote: LMArena's `arena-rank` (Bradley-Terry and sandwich intervals), FastChat's online
 //! Elo, and evalica's Bradley-Terry. Reference figures live in `tests/fixtures/reference/`
-//! (made by `scripts/reference/make_reference.py`) and in the data's own golden files.
+//! (made by `scripts/reference/make_reference.py`) and in the data's own golden files; the
+//! data themselves are vendored in `tests/fixtures/data/` (see its README for their origin).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +15,24 @@ use arena::rating::pair_counts;
 use arena::transfer::battles::{InputFormat, Mapping, read};
 use serde_json::Value;
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(path)
+/// A vendored data file of `tests/fixtures/data/`, decompressed into a temporary directory
+/// when it is kept gzipped.
+fn data(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let from = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data")
+        .join(name);
+    let to = dir.path().join(name.trim_end_matches(".gz"));
+    if name.ends_with(".gz") {
+        let file = std::fs::File::open(&from).expect("fixture");
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(file), &mut text)
+            .expect("gzip");
+        std::fs::write(&to, text).expect("write");
+    } else {
+        std::fs::copy(&from, &to).expect("copy");
+    }
+    (dir, to)
 }
 
 fn fixture(name: &str) -> Value {
@@ -77,10 +92,7 @@ fn check_bt_against_arena_rank(log: &Path, fixture_name: &str) -> f64 {
 
 #[test]
 fn bradley_terry_and_sandwich_match_arena_rank_on_human_votes() {
-    let worst = check_bt_against_arena_rank(
-        &shared("chatbot-arena-33k-subset/human.json"),
-        "human_bt.json",
-    );
+    let worst = check_bt_against_arena_rank(&data("human.json.gz").1, "human_bt.json");
     eprintln!("largest gap to arena-rank on human.json: {worst:.6} rating points");
 }
 
@@ -93,7 +105,8 @@ fn bradley_terry_matches_arena_rank_on_synthetic_votes() {
 
 #[test]
 fn online_elo_matches_fastchat_on_human_votes() {
-    let (names, votes) = votes_of(&shared("chatbot-arena-33k-subset/human.json"));
+    let (_dir, human) = data("human.json.gz");
+    let (names, votes) = votes_of(&human);
     let reference = fixture("human_elo.json");
     let p = EloParams {
         k: 4.0,
@@ -146,8 +159,9 @@ fn evalica_votes(path: &Path) -> (Vec<String>, Vec<VoteRow>) {
 }
 
 /// evalica's Bradley-Terry scores are strengths `e^θ` normalised to sum to one.
-fn check_evalica(data: &str, golden: &str) {
-    let (names, votes) = evalica_votes(&shared(data));
+fn check_evalica(log: &str, golden: &str) {
+    let (_dir, log) = data(log);
+    let (names, votes) = evalica_votes(&log);
     let fit = bt::fit(&pair_counts(names.len(), &votes), &BtOptions::default());
     let strengths: Vec<f64> = fit
         .ratings
@@ -155,7 +169,8 @@ fn check_evalica(data: &str, golden: &str) {
         .map(|r| ((r - bt::BASE_RATING) / bt::RATING_SCALE).exp())
         .collect();
     let total: f64 = strengths.iter().sum();
-    let mut reader = csv::Reader::from_path(shared(golden)).expect("golden");
+    let (_golden_dir, golden) = data(golden);
+    let mut reader = csv::Reader::from_path(golden).expect("golden");
     let mut checked = 0;
     for record in reader.records() {
         let record = record.expect("record");
@@ -180,7 +195,7 @@ fn check_evalica(data: &str, golden: &str) {
 
 #[test]
 fn bradley_terry_matches_evalica_golden_values() {
-    check_evalica("llmfao/llmfao.csv", "llmfao/llmfao-golden.csv");
-    check_evalica("llmfao/simple.csv", "llmfao/simple-golden.csv");
-    check_evalica("llmfao/food.csv", "llmfao/food-golden.csv");
+    check_evalica("llmfao.csv.gz", "llmfao-golden.csv");
+    check_evalica("simple.csv", "simple-golden.csv");
+    check_evalica("food.csv", "food-golden.csv");
 }
