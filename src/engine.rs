@@ -70,7 +70,7 @@ impl Selection {
 }
 
 /// The arena engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Arena {
     store: Store,
     config: Arc<Config>,
@@ -79,6 +79,17 @@ pub struct Arena {
     /// The key that hashes user ids; `None` for a store that only reads.
     user_key: Option<Arc<Secret>>,
     boards: Arc<BoardCache>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Arena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Arena")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .field("models", &self.models.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a battle's prompt comes from.
@@ -101,6 +112,23 @@ pub struct BattleRequest {
     /// The caller's id (e.g. `discord:123`); stored only as a salted hash.
     pub user: Option<String>,
     pub origin: Origin,
+    /// Whether the per-user limits of the configuration apply (the server's battles).
+    pub limited: bool,
+    /// The in-chat id of a battle started from a chat client.
+    pub rpid: Option<String>,
+}
+
+/// The engine's clock: Unix milliseconds. Injectable, so that tests of time limits do not
+/// wait.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The figures of `/health`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub models_count: usize,
+    pub fixed_prompts_count: u64,
+    pub recorded_users_count: u64,
+    pub completed_battles_count: u64,
 }
 
 impl Arena {
@@ -141,7 +169,21 @@ impl Arena {
             upstream,
             user_key: user_key.map(Arc::new),
             boards: Arc::new(BoardCache::default()),
+            clock: Arc::new(crate::store::now_ms),
         })
+    }
+
+    /// The engine with another clock (for tests of time limits).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Arena {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the engine's clock (Unix milliseconds).
+    #[must_use]
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
     }
 
     #[must_use]
@@ -164,7 +206,7 @@ impl Arena {
             i64::try_from(self.config.generation_timeout_seconds).unwrap_or(i64::MAX / 2000);
         self.store
             .expire(
-                crate::store::now_ms(),
+                self.now_ms(),
                 minutes.saturating_mul(60_000),
                 seconds.saturating_add(60).saturating_mul(1000),
             )
@@ -216,12 +258,36 @@ impl Arena {
         if prompt.trim().is_empty() {
             return Err(Error::Input("the prompt is empty".into()));
         }
+        let standings = match request.pairing.tier_battle {
+            Some(_) => self.standings().await?,
+            None => Vec::new(),
+        };
         let (a, b) = {
             let mut rng = rand::rng();
-            let (a, b) = sampler::pick(&self.models.models, &request.pairing, &mut rng)?;
+            let (a, b) = match request.pairing.tier_battle {
+                Some(tier) => sampler::pick_tiered(
+                    &self.models.models,
+                    tier,
+                    &standings,
+                    &self.config.tiers,
+                    &mut rng,
+                )?,
+                None => sampler::pick(&self.models.models, &request.pairing, &mut rng)?,
+            };
             (a.clone(), b.clone())
         };
         let id = uuid::Uuid::now_v7();
+        let c = &self.config;
+        let limits = request.limited.then(|| crate::store::Limits {
+            concurrent: c.max_concurrent_battles,
+            per_hour: c.battles_per_hour,
+            interval_ms: i64::try_from(c.battle_interval_seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+            vote_expiry_ms: i64::try_from(c.pending_vote_expiry_minutes)
+                .unwrap_or(i64::MAX / 60_000)
+                .saturating_mul(60_000),
+        });
         self.store
             .create_battle(NewBattle {
                 id,
@@ -233,7 +299,9 @@ impl Arena {
                 system: request.system.clone(),
                 model_a: a.name.clone(),
                 model_b: b.name.clone(),
-                rpid: None,
+                rpid: request.rpid.clone(),
+                now: self.now_ms(),
+                limits,
             })
             .await?;
         let mut messages = Vec::new();
@@ -292,6 +360,63 @@ impl Arena {
             },
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
+        })
+    }
+
+    /// The models' standings for tier battles: periodic Glicko-2 rating and battles, as the
+    /// writing arena ranks them.
+    async fn standings(&self) -> Result<Vec<sampler::Standing>> {
+        let options = self.leaderboard_options(Method::Glicko2)?;
+        let board = self.leaderboard(&options, &Selection::default()).await?;
+        Ok(board
+            .leaderboard
+            .iter()
+            .map(|r| sampler::Standing {
+                name: r.model_name.clone(),
+                rating: r.rating,
+                battles: r.battles,
+            })
+            .collect())
+    }
+
+    /// Each model's tier now (see [`sampler::effective_tiers`]).
+    pub async fn tiers(&self) -> Result<HashMap<String, Tier>> {
+        let standings = self.standings().await?;
+        Ok(sampler::effective_tiers(
+            &self.models.models,
+            &standings,
+            &self.config.tiers,
+        ))
+    }
+
+    /// The latest battle of `user`, blinded until voted.
+    pub async fn latest_battle(&self, user: &str) -> Result<Option<BattleView>> {
+        let hash = crate::util::hash_user(self.user_key()?, user);
+        Ok(self
+            .store
+            .latest_battle_of(hash)
+            .await?
+            .as_ref()
+            .map(BattleView::of))
+    }
+
+    /// Refuses `user` acting on a battle another user started.
+    pub async fn check_owner(&self, id: BattleId, user: Option<&str>) -> Result<()> {
+        let hash = self.user_hash(user)?.unwrap_or_default();
+        match self.store.battle_owned_by(id, hash).await? {
+            Some(false) => Err(Error::NotOwner(id)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The figures of `/health`.
+    pub async fn health(&self) -> Result<Health> {
+        let (prompts, users, completed) = self.store.health().await?;
+        Ok(Health {
+            models_count: self.models.models.len(),
+            fixed_prompts_count: prompts,
+            recorded_users_count: users,
+            completed_battles_count: completed,
         })
     }
 

@@ -60,12 +60,10 @@ pub enum Error {
     #[error("battle `{0}` belongs to another user: only the user who started it can act on it")]
     NotOwner(uuid::Uuid),
 
-    /// Too many battles for now; `available_at` (RFC 3339) says when the next one can start.
-    #[error("{message}")]
-    RateLimited {
-        message: String,
-        available_at: String,
-    },
+    /// Too many battles for now; `available_at` (Unix milliseconds) says when the next one
+    /// can start.
+    #[error("{limit}")]
+    RateLimited { limit: RateLimit, available_at: i64 },
 
     /// An upstream model server failed or could not be reached; `status` is the HTTP status
     /// it answered with, if it answered.
@@ -85,6 +83,37 @@ pub enum Error {
     /// A failure inside the process that is not the caller's fault.
     #[error("{0}")]
     Internal(String),
+}
+
+/// Which per-user limit a new battle would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// Battles generating or waiting for their vote at once.
+    Concurrent { max: u32 },
+    /// Battles started within an hour.
+    Hourly { max: u32 },
+    /// The shortest time between two battles.
+    Interval { seconds: u64 },
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateLimit::Concurrent { max } => write!(
+                f,
+                "you have {max} battles generating or waiting for a vote, the most at once: vote \
+                 on one first"
+            ),
+            RateLimit::Hourly { max } => write!(
+                f,
+                "you have started {max} battles within an hour, the most allowed: try again later"
+            ),
+            RateLimit::Interval { seconds } => write!(
+                f,
+                "battles must be at least {seconds} s apart: try again shortly"
+            ),
+        }
+    }
 }
 
 impl Error {

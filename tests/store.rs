@@ -35,6 +35,8 @@ fn stale_battles_expire_and_cannot_be_voted() {
             model_a: "x".into(),
             model_b: "y".into(),
             rpid: None,
+            now: arena::store::now_ms(),
+            limits: None,
         };
         let waiting = store.create_battle(new("waiting")).await.expect("create");
         store
@@ -94,6 +96,8 @@ fn new_battle(a: &str, b: &str) -> NewBattle {
         model_a: a.into(),
         model_b: b.into(),
         rpid: None,
+        now: arena::store::now_ms(),
+        limits: None,
     }
 }
 

@@ -167,6 +167,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
             TierArg::High => Tier::High,
             TierArg::Low => Tier::Low,
         }),
+        tier_battle: None,
     };
     let interactive = !args.no_vote
         && format == Format::Table
@@ -182,6 +183,8 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
             pairing,
             user: args.user.clone(),
             origin: Origin::Cli,
+            limited: false,
+            rpid: None,
         })
         .await?;
     let id = run.battle_id;

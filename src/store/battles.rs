@@ -57,6 +57,91 @@ pub struct NewBattle {
     pub model_b: String,
     /// The in-chat id of a battle started from a chat client.
     pub rpid: Option<String>,
+    /// When it is created (Unix milliseconds), by the engine's clock.
+    pub now: i64,
+    /// Per-user limits checked in the transaction that creates it.
+    pub limits: Option<Limits>,
+}
+
+/// Per-user limits on new battles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Battles in `pending_generation` or `pending_vote` at once (0 = no limit).
+    pub concurrent: u32,
+    /// Battles started within an hour (0 = no limit).
+    pub per_hour: u32,
+    /// The shortest time between two battles, in milliseconds.
+    pub interval_ms: i64,
+    /// How long a battle may wait for its vote, in milliseconds (0 = for ever): when a
+    /// waiting battle frees its place at the latest.
+    pub vote_expiry_ms: i64,
+}
+
+/// Refuses a new battle of `user` when it would break a limit: read in the transaction that
+/// then creates it, so that parallel requests of one user can never pass a limit together.
+fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result<()> {
+    use crate::error::RateLimit;
+    const HOUR: i64 = 3_600_000;
+    if l.concurrent > 0 {
+        let (open, oldest): (u32, Option<i64>) = tx
+            .prepare_cached(
+                "SELECT count(*), min(created_at) FROM battles
+                 WHERE user_id = ?1 AND status IN ('pending_generation', 'pending_vote')",
+            )
+            .map_err(db)?
+            .query_row([user], |r| {
+                r.get::<_, u32>(0).map(|n| (n, r.get(1).ok().flatten()))
+            })
+            .map_err(db)?;
+        if open >= l.concurrent {
+            let free_at = match (oldest, l.vote_expiry_ms) {
+                (Some(t), e) if e > 0 => t + e,
+                _ => now,
+            };
+            return Err(Error::RateLimited {
+                limit: RateLimit::Concurrent { max: l.concurrent },
+                available_at: free_at.max(now),
+            });
+        }
+    }
+    if l.per_hour > 0 {
+        let starts: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT created_at FROM battles WHERE user_id = ?1 AND created_at > ?2
+                 ORDER BY created_at",
+            )
+            .map_err(db)?
+            .query_map(params![user, now - HOUR], |r| r.get(0))
+            .map_err(db)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db)?;
+        if starts.len() >= l.per_hour as usize {
+            // The window frees a place when its oldest battle turns an hour old.
+            let index = starts.len() - l.per_hour as usize;
+            return Err(Error::RateLimited {
+                limit: RateLimit::Hourly { max: l.per_hour },
+                available_at: starts[index] + HOUR,
+            });
+        }
+    }
+    if l.interval_ms > 0 {
+        let last: Option<i64> = tx
+            .prepare_cached("SELECT max(created_at) FROM battles WHERE user_id = ?1")
+            .map_err(db)?
+            .query_row([user], |r| r.get(0))
+            .map_err(db)?;
+        if let Some(last) = last
+            && now < last + l.interval_ms
+        {
+            return Err(Error::RateLimited {
+                limit: RateLimit::Interval {
+                    seconds: u64::try_from(l.interval_ms / 1000).unwrap_or(0),
+                },
+                available_at: last + l.interval_ms,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How one side's generation ended.
@@ -169,7 +254,10 @@ impl Store {
             let a = model_id(&tx, &new.model_a).map_err(db)?;
             let b = model_id(&tx, &new.model_b).map_err(db)?;
             let user = user_id(&tx, new.user_hash.as_deref()).map_err(db)?;
-            let now = now_ms();
+            let now = new.now;
+            if let (Some(user), Some(limits)) = (user, &new.limits) {
+                check_limits(&tx, user, limits, now)?;
+            }
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
                                       model_a, model_b, status, created_at, updated_at, rpid)
@@ -260,6 +348,68 @@ impl Store {
     /// One battle, model names included: callers must blind it.
     pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
         self.read(move |conn| read(conn, id)).await
+    }
+
+    /// The latest battle of the user with this hash, if any.
+    pub async fn latest_battle_of(&self, user_hash: String) -> Result<Option<BattleRecord>> {
+        self.read(move |conn| {
+            let found: Option<Vec<u8>> = conn
+                .prepare_cached(
+                    "SELECT b.uuid FROM battles b JOIN users u ON u.id = b.user_id
+                     WHERE u.hash = ?1 ORDER BY b.id DESC LIMIT 1",
+                )
+                .map_err(db)?
+                .query_row([user_hash], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            match found.and_then(|u| uuid::Uuid::from_slice(&u).ok()) {
+                None => Ok(None),
+                Some(id) => read(conn, id).map(Some),
+            }
+        })
+        .await
+    }
+
+    /// Whether the battle `id` was started by the user with this hash: `None` when it has
+    /// no user.
+    pub async fn battle_owned_by(&self, id: BattleId, user_hash: String) -> Result<Option<bool>> {
+        self.read(move |conn| {
+            let owner: Option<Option<String>> = conn
+                .prepare_cached(
+                    "SELECT u.hash FROM battles b LEFT JOIN users u ON u.id = b.user_id
+                     WHERE b.uuid = ?1",
+                )
+                .map_err(db)?
+                .query_row([id.as_bytes().as_slice()], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            match owner {
+                None => Err(Error::NotFound(format!("no battle `{id}`"))),
+                Some(None) => Ok(None),
+                Some(Some(h)) => Ok(Some(h == user_hash)),
+            }
+        })
+        .await
+    }
+
+    /// Figures of `/health`: prompts in the pool, users recorded, completed battles.
+    pub async fn health(&self) -> Result<(u64, u64, u64)> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM users),
+                        (SELECT count(*) FROM battles WHERE status = 'completed')",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?.unsigned_abs(),
+                        r.get::<_, i64>(1)?.unsigned_abs(),
+                        r.get::<_, i64>(2)?.unsigned_abs(),
+                    ))
+                },
+            )
+            .map_err(db)
+        })
+        .await
     }
 
     /// Battles, newest first.

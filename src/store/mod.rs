@@ -22,7 +22,7 @@ mod prompts;
 mod schema;
 mod votes;
 
-pub use battles::{BattleFilter, Failure, NewBattle, SideOutcome};
+pub use battles::{BattleFilter, Failure, Limits, NewBattle, SideOutcome};
 pub use counts::CountFilter;
 pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 pub use prompts::Prompt;
