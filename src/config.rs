@@ -81,6 +81,20 @@ pub struct Config {
     pub max_listing_bytes: u64,
     /// The longest prompt accepted, in bytes.
     pub max_prompt_bytes: u64,
+    /// The language of the server's messages: `en` or `zh-CN` (the writing arena's).
+    pub language: String,
+    /// Origins allowed to call the server from a browser (CORS); none by default.
+    pub cors_allowed_origins: Vec<String>,
+    /// On SIGINT or SIGTERM, how long in-flight requests and generations may take to finish.
+    pub shutdown_grace_seconds: u64,
+    /// The largest request body the server reads.
+    pub max_request_body_bytes: u64,
+    /// Requests handled at once; more are answered 503.
+    pub max_inflight_requests: usize,
+    /// How long a request other than a battle's generation may take (408 after).
+    pub server_request_timeout_seconds: u64,
+    /// How often the server ends stale battles.
+    pub expiry_interval_seconds: u64,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -110,6 +124,13 @@ impl Default for Config {
             max_error_body_bytes: 64 << 10,
             max_listing_bytes: 4 << 20,
             max_prompt_bytes: 1 << 20,
+            language: "en".into(),
+            cors_allowed_origins: Vec::new(),
+            shutdown_grace_seconds: 30,
+            max_request_body_bytes: 1 << 20,
+            max_inflight_requests: 512,
+            server_request_timeout_seconds: 30,
+            expiry_interval_seconds: 60,
         }
     }
 }
@@ -446,6 +467,54 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
                 &format!("must be between {min} and 1073741824 bytes (default {default})"),
             ));
         }
+    }
+    if !matches!(c.language.as_str(), "en" | "zh-CN") {
+        return Err(bad(
+            "language",
+            &format!("is `{}`: expected \"en\" or \"zh-CN\"", c.language),
+        ));
+    }
+    for origin in &c.cors_allowed_origins {
+        let ok = reqwest::Url::parse(origin).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.path() == "/"
+                && !origin.ends_with('/')
+        });
+        if !ok && origin != "*" {
+            return Err(bad(
+                "cors_allowed_origins",
+                &format!(
+                    "holds `{origin}`: an origin is a scheme, a host and maybe a port, such as \
+                     https://example.com (or \"*\" for any)"
+                ),
+            ));
+        }
+    }
+    for (field, value, max) in [
+        ("shutdown_grace_seconds", c.shutdown_grace_seconds, 3600),
+        (
+            "server_request_timeout_seconds",
+            c.server_request_timeout_seconds,
+            MAX_TIMEOUT_SECONDS,
+        ),
+        ("expiry_interval_seconds", c.expiry_interval_seconds, 86_400),
+    ] {
+        if value == 0 || value > max {
+            return Err(bad(field, &format!("must be between 1 and {max} seconds")));
+        }
+    }
+    if !(1024..=1 << 30).contains(&c.max_request_body_bytes) {
+        return Err(bad(
+            "max_request_body_bytes",
+            "must be between 1024 and 1073741824 bytes (default 1048576)",
+        ));
+    }
+    if !(1..=1_000_000).contains(&c.max_inflight_requests) {
+        return Err(bad(
+            "max_inflight_requests",
+            "must be between 1 and 1000000 (default 512)",
+        ));
     }
     if c.battle_model.trim().is_empty() {
         return Err(bad("battle_model", "must not be empty (default \"arena\")"));

@@ -80,6 +80,7 @@ pub struct Arena {
     user_key: Option<Arc<Secret>>,
     boards: Arc<BoardCache>,
     clock: Clock,
+    generations: Arc<run::Tracker>,
 }
 
 impl std::fmt::Debug for Arena {
@@ -170,7 +171,25 @@ impl Arena {
             user_key: user_key.map(Arc::new),
             boards: Arc::new(BoardCache::default()),
             clock: Arc::new(crate::store::now_ms),
+            generations: Arc::new(run::Tracker::default()),
         })
+    }
+
+    /// The generations running now.
+    #[must_use]
+    pub fn generations_running(&self) -> usize {
+        self.generations.running()
+    }
+
+    /// Waits until no generation runs.
+    pub async fn generations_done(&self) {
+        self.generations.idle().await;
+    }
+
+    /// Closes the store: the database file is left complete on its own. Other clones of the
+    /// engine can no longer use it.
+    pub async fn close(self) -> Result<()> {
+        self.store.close().await
     }
 
     /// The engine with another clock (for tests of time limits).
@@ -317,6 +336,7 @@ impl Arena {
         Ok(run::spawn(
             self.store.clone(),
             self.upstream.clone(),
+            self.generations.clone(),
             Generation {
                 id,
                 prompt,

@@ -13,6 +13,7 @@
 //! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
 //! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
 //! - [`config`]: `config.jsonc` and `models.json`, path resolution.
+//! - [`server`]: `arena serve`: the REST API over the engine, its errors, auth, document.
 //! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
 //! - [`error`]: the library's error type and its exit codes.
 //! - [`trust`]: which files of the current directory the user trusts.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod pool;
 pub mod provider;
 pub mod rating;
+pub mod server;
 pub mod store;
 pub mod transfer;
 pub mod trust;

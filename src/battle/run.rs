@@ -77,6 +77,57 @@ impl BattleRun {
     }
 }
 
+/// The generations running, so that a server that stops can wait for them.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Tracker {
+    /// How many generations are running.
+    #[must_use]
+    pub fn running(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no generation runs.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.running() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Counts one generation for as long as it lives.
+struct Running(std::sync::Arc<Tracker>);
+
+impl Running {
+    fn new(tracker: std::sync::Arc<Tracker>) -> Self {
+        tracker
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Running(tracker)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 /// What a generation needs.
 pub(crate) struct Generation {
     pub id: BattleId,
@@ -90,7 +141,13 @@ pub(crate) struct Generation {
 }
 
 /// Generates both sides on a task of its own and stores the outcome.
-pub(crate) fn spawn(store: Store, upstream: Upstream, g: Generation) -> BattleRun {
+pub(crate) fn spawn(
+    store: Store,
+    upstream: Upstream,
+    tracker: std::sync::Arc<Tracker>,
+    g: Generation,
+) -> BattleRun {
+    let running = Running::new(tracker);
     let (events_tx, events) = mpsc::channel(EVENTS);
     let (done_tx, done) = oneshot::channel();
     let Generation {
@@ -120,6 +177,7 @@ pub(crate) fn spawn(store: Store, upstream: Upstream, g: Generation) -> BattleRu
             }
         };
         let _ = done_tx.send(result);
+        drop(running);
     });
     BattleRun {
         battle_id: id,

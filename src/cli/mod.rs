@@ -26,6 +26,7 @@ mod models;
 mod prompts;
 mod rebuild;
 mod render;
+mod serve;
 mod stats;
 mod trust;
 
@@ -192,6 +193,8 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// The prompt pool: list, add, import, remove
     Prompts(prompts::PromptsArgs),
+    /// Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)
+    Serve(serve::ServeArgs),
     /// Recompute the running counts and online Elo from the votes table
     Rebuild(rebuild::RebuildArgs),
     /// Trust config.jsonc or models.json of the current directory (by path and content)
@@ -214,7 +217,8 @@ pub fn main() -> ExitCode {
         }
     };
     apply_color(cli.global.color);
-    init_logging(&cli.global);
+    // A server logs a line per request by default.
+    init_logging(&cli.global, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -283,9 +287,10 @@ fn hint(e: &Error) -> Option<String> {
     })
 }
 
-fn init_logging(global: &Global) {
+fn init_logging(global: &Global, serving: bool) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
+        (false, 0) if serving => "info",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, _) => "debug",
@@ -340,6 +345,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,
         Command::Rebuild(args) => rebuild::run(&ctx, &args).await,
+        Command::Serve(args) => serve::run(&ctx, &args).await,
         Command::Trust(args) => trust::run(&ctx, &args),
         Command::Completions(args) => completions::print(&args),
         Command::GenerateCompletions(args) => completions::generate(&args),

@@ -1,0 +1,89 @@
+//! `arena serve`: binds, says where, serves until SIGINT or SIGTERM, then shuts down
+//! gracefully.
+
+use std::net::{IpAddr, SocketAddr};
+
+use clap::Args;
+
+use super::Context;
+use crate::error::Error;
+use crate::store::{Mode, Store};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on [default: host in config.jsonc, 127.0.0.1]; anything but
+    /// this machine must be given here
+    #[arg(long, value_name = "ADDR")]
+    host: Option<String>,
+    /// The port [default: battle_server_port in config.jsonc, 5103]; 0 picks a free one
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+/// Read-only connections beside the writer: reads of several requests run at once.
+const READERS: usize = 4;
+
+pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
+    let config = ctx.config()?;
+    let host = args.host.clone().unwrap_or_else(|| config.host.clone());
+    let ip: IpAddr = host.parse().map_err(|_| {
+        Error::Input(format!(
+            "--host `{host}`: expected an IP address such as 127.0.0.1, ::1 or 0.0.0.0"
+        ))
+    })?;
+    if !ip.is_loopback() {
+        if args.host.is_none() {
+            return Err(Error::Input(format!(
+                "host `{host}` in config.jsonc is not this machine: a server open to the \
+                 network must be asked for with --host {host}"
+            ))
+            .into());
+        }
+        if config.api_key.is_empty() {
+            tracing::warn!(
+                "listening on {ip}, beyond this machine, with no api_key: anyone who can reach \
+                 it can use it (set api_key in config.jsonc or ARENA_API_KEY)"
+            );
+        }
+    }
+    let models = ctx.models(&config)?;
+    let store = Store::open_with_readers(&ctx.db_path()?, Mode::Create, READERS).await?;
+    let arena = crate::Arena::new(store, config.clone(), models).await?;
+    arena.expire_stale().await?;
+    let port = args.port.unwrap_or(config.battle_server_port);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, port))
+        .await
+        .map_err(|e| Error::Input(format!("cannot listen on {ip}:{port}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
+    // Said even with --quiet: a caller needs the port (with --port 0 above all).
+    eprintln!("arena serve: listening on http://{addr}");
+    let state = crate::server::AppState::new(arena);
+    crate::server::serve(listener, state, shutdown_signal()).await?;
+    eprintln!("arena serve: stopped");
+    Ok(0)
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,55 @@
+//! Request bodies read strictly and answered clearly: a body that is too large is a 413, one
+//! that is not JSON a 400, one of the wrong shape a 422 that names the field; never a 500.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// A JSON body of `T`.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(rejected(&rejection)),
+        }
+    }
+}
+
+fn rejected(r: &JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonDataError(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            // serde's own words name the field and what was expected.
+            e.body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                .to_owned(),
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the body is not valid JSON: {}",
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
+            ),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON, with Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is larger than the server takes (max_request_body_bytes)",
+            )
+        }
+        other => ApiError::new(other.status(), other.body_text()),
+    }
+}

@@ -1,0 +1,83 @@
+//! `/api/battle_statistics` and `/api/prompt_statistics`: the writing arena's figures, in its
+//! shapes.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::ApiError;
+use super::rest::ErrorOut;
+use crate::engine::Selection;
+use crate::rating::stats::{Matrices, PromptStatistics};
+
+/// The query of `/api/battle_statistics`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MatrixQuery {
+    /// Only the N models with the most battles (needed above 500 models).
+    pub top: Option<usize>,
+}
+
+/// The shape of `/api/battle_statistics`, for the document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MatricesDoc {
+    /// `[a][b]`: the share of a's decided battles against b that a won; null when none.
+    win_rate_matrix: BTreeMap<String, BTreeMap<String, Option<f64>>>,
+    /// `[a][b]`: every battle between a and b, ties and skips included; symmetric.
+    match_count_matrix: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// One prompt of `/api/prompt_statistics`, for the document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PromptStatDoc {
+    prompt: String,
+    prompt_theme: String,
+    total_battles: u64,
+    model_battle_counts: BTreeMap<String, u64>,
+    /// `(wins + 0.5·ties) / (battles − skips)`; null when all were skipped.
+    model_win_rates: BTreeMap<String, Option<f64>>,
+}
+
+/// The shape of `/api/prompt_statistics`, for the document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PromptStatisticsDoc {
+    prompt_statistics: Vec<PromptStatDoc>,
+}
+
+/// Head-to-head win rates and match counts between the models.
+#[utoipa::path(get, path = "/api/battle_statistics", tag = "statistics", params(MatrixQuery),
+    responses(
+        (status = 200, description = "the matrices", body = MatricesDoc),
+        (status = 400, description = "too many models without `top`", body = ErrorOut),
+    ))]
+pub async fn battle_statistics(
+    State(state): State<AppState>,
+    Query(q): Query<MatrixQuery>,
+) -> Result<Json<Matrices>, ApiError> {
+    let m = state
+        .arena
+        .battle_statistics(&Selection::default(), q.top)
+        .await
+        .map_err(|e| state.error(&e))?;
+    Ok(Json(m))
+}
+
+/// Per prompt: its battles and each model's win rate, most battles first.
+#[utoipa::path(get, path = "/api/prompt_statistics", tag = "statistics",
+    responses((status = 200, description = "the figures per prompt", body = PromptStatisticsDoc)))]
+pub async fn prompt_statistics(
+    State(state): State<AppState>,
+) -> Result<Json<PromptStatistics>, ApiError> {
+    let s = state
+        .arena
+        .prompt_statistics()
+        .await
+        .map_err(|e| state.error(&e))?;
+    Ok(Json(s))
+}
