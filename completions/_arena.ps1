@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Statistics: win-rate and match-count matrices, per-prompt figures')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)')
             [CompletionResult]::new('rebuild', 'rebuild', [CompletionResultType]::ParameterValue, 'Recompute the running counts and online Elo from the votes table')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -454,6 +455,21 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;prompts;help;help' {
             break
         }
+        'arena;serve' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The address to listen on [default: host in config.jsonc, 127.0.0.1]; anything but this machine must be given here')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port [default: battle_server_port in config.jsonc, 5103]; 0 picks a free one')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'arena;rebuild' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
@@ -521,6 +537,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Statistics: win-rate and match-count matrices, per-prompt figures')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)')
             [CompletionResult]::new('rebuild', 'rebuild', [CompletionResultType]::ParameterValue, 'Recompute the running counts and online Elo from the votes table')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -598,6 +615,9 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;help;prompts;remove' {
+            break
+        }
+        'arena;help;serve' {
             break
         }
         'arena;help;rebuild' {

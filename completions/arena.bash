@@ -52,6 +52,9 @@ _arena() {
             arena,rebuild)
                 cmd="arena__subcmd__rebuild"
                 ;;
+            arena,serve)
+                cmd="arena__subcmd__serve"
+                ;;
             arena,show)
                 cmd="arena__subcmd__show"
                 ;;
@@ -102,6 +105,9 @@ _arena() {
                 ;;
             arena__subcmd__help,rebuild)
                 cmd="arena__subcmd__help__subcmd__rebuild"
+                ;;
+            arena__subcmd__help,serve)
+                cmd="arena__subcmd__help__subcmd__serve"
                 ;;
             arena__subcmd__help,show)
                 cmd="arena__subcmd__help__subcmd__show"
@@ -224,7 +230,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts rebuild trust completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts serve rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,7 +462,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck import export leaderboard stats models prompts rebuild trust completions generate-completions help"
+            opts="init battle vote show battles unstuck import export leaderboard stats models prompts serve rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +728,20 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help__subcmd__rebuild)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1414,6 +1434,40 @@ _arena() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__serve)
+            opts="-v -q -h --host --port --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

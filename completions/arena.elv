@@ -43,6 +43,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
+            cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
@@ -414,6 +415,20 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;prompts;help;help'= {
         }
+        &'arena;serve'= {
+            cand --host 'The address to listen on [default: host in config.jsonc, 127.0.0.1]; anything but this machine must be given here'
+            cand --port 'The port [default: battle_server_port in config.jsonc, 5103]; 0 picks a free one'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'arena;rebuild'= {
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
@@ -477,6 +492,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand stats 'Statistics: win-rate and match-count matrices, per-prompt figures'
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
+            cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
@@ -533,6 +549,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;prompts;import'= {
         }
         &'arena;help;prompts;remove'= {
+        }
+        &'arena;help;serve'= {
         }
         &'arena;help;rebuild'= {
         }

@@ -15,6 +15,7 @@ mod leaderboard;
 mod models;
 mod prompts;
 mod reference;
+mod server;
 mod store;
 mod terminal;
 mod transfer;

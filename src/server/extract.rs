@@ -32,14 +32,26 @@ fn rejected(r: &JsonRejection) -> ApiError {
                 .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
                 .to_owned(),
         ),
-        JsonRejection::JsonSyntaxError(e) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "the body is not valid JSON: {}",
-                e.body_text()
-                    .trim_start_matches("Failed to parse the request body as JSON: ")
-            ),
-        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            let text = e.body_text();
+            let text = text.trim_start_matches("Failed to parse the request body as JSON: ");
+            // serde reports a field of the wrong kind (a number for a string choice) as a
+            // syntax error: with a field path in front, it is a body of the wrong shape.
+            match text.split_once(": ") {
+                Some((path, why))
+                    if !path.is_empty()
+                        && path
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+                {
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("`{path}`: {why}"))
+                }
+                _ => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid JSON: {text}"),
+                ),
+            }
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as JSON, with Content-Type: application/json",

@@ -39,16 +39,23 @@ impl IdValue {
     }
 }
 
-/// Who is asking: `discord_id`, or a generic `user_id` as `platform:id`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+/// Who is asking: `discord_id`, or a generic `user_id` as `platform:id`. (Written out in
+/// each body rather than flattened, so that a field of the wrong type is told apart from
+/// broken JSON.)
+#[derive(Debug, Clone, Default)]
 pub struct UserFields {
-    /// A Discord user id; stored only as a salted hash, as `discord:ID`.
     pub discord_id: Option<IdValue>,
-    /// A user id of any platform, `platform:id` (e.g. `web:42`); stored only as a salted hash.
     pub user_id: Option<String>,
 }
 
 impl UserFields {
+    fn of(discord_id: Option<&IdValue>, user_id: Option<&String>) -> Self {
+        UserFields {
+            discord_id: discord_id.cloned(),
+            user_id: user_id.cloned(),
+        }
+    }
+
     /// The user id to hash, checked: `None` when the request names none.
     fn user(&self) -> Result<Option<String>, ApiError> {
         let bad = |s: &str| s.is_empty() || s.len() > 128 || s.chars().any(char::is_control);
@@ -97,8 +104,10 @@ pub enum BattleType {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewBattleBody {
     pub battle_type: BattleType,
-    #[serde(flatten)]
-    pub user: UserFields,
+    /// A Discord user id; stored only as a salted hash, as `discord:ID`.
+    pub discord_id: Option<IdValue>,
+    /// A user id of any platform, `platform:id` (e.g. `web:42`); stored only as a salted hash.
+    pub user_id: Option<String>,
     /// A prompt of the caller's instead of one drawn from the pool.
     pub custom_prompt: Option<String>,
 }
@@ -180,7 +189,7 @@ pub async fn create_battle(
     State(state): State<AppState>,
     Body(body): Body<NewBattleBody>,
 ) -> Result<Response, ApiError> {
-    let user = body.user.user()?;
+    let user = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
     let prompt = match body.custom_prompt {
         Some(text) if text.trim().is_empty() => {
             return Err(ApiError::field("custom_prompt", "must not be empty"));
@@ -229,8 +238,10 @@ pub async fn create_battle(
 pub struct VoteBody {
     /// `model_a`, `model_b`, `tie`, `both_bad` or `skip`.
     pub vote_choice: String,
-    #[serde(flatten)]
-    pub user: UserFields,
+    /// A Discord user id; stored only as a salted hash, as `discord:ID`.
+    pub discord_id: Option<IdValue>,
+    /// A user id of any platform, `platform:id` (e.g. `web:42`); stored only as a salted hash.
+    pub user_id: Option<String>,
 }
 
 /// What a vote reveals.
@@ -279,7 +290,7 @@ pub async fn vote(
             "expected model_a, model_b, tie, both_bad or skip",
         )
     })?;
-    let user = body.user.user()?;
+    let user = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
     let out = |a: &str, b: &str| VoteOut {
         status: "success".into(),
         message: i18n::text(state.lang, Msg::VoteSubmitted).into(),
@@ -327,13 +338,15 @@ pub async fn get_battle(
 /// The body of `POST /battleback` and `POST /battleunstuck`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserBody {
-    #[serde(flatten)]
-    pub user: UserFields,
+    /// A Discord user id; stored only as a salted hash, as `discord:ID`.
+    pub discord_id: Option<IdValue>,
+    /// A user id of any platform, `platform:id` (e.g. `web:42`); stored only as a salted hash.
+    pub user_id: Option<String>,
 }
 
 impl UserBody {
     fn required(&self) -> Result<String, ApiError> {
-        self.user
+        UserFields::of(self.discord_id.as_ref(), self.user_id.as_ref())
             .user()?
             .ok_or_else(|| ApiError::field("discord_id", "required (or user_id as platform:id)"))
     }
