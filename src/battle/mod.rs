@@ -1,7 +1,8 @@
 //! Battles: their states and outcomes, the pairing of two models (`sampler`), their
-//! generation (`run`), and what a caller may see of a battle before and after the vote
+//! generation (`run`), the in-chat command grammar (`commands`), and what a caller may see of a battle before and after the vote
 //! (`view`).
 
+pub mod commands;
 pub mod run;
 pub mod sampler;
 mod view;
