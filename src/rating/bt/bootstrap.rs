@@ -5,9 +5,10 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::dense::{Workspace, cholesky, chord, newton};
+use super::dense::{DenseSolver, cholesky, chord};
 use super::input::{Pair, Settings};
 use super::likelihood::Problem;
+use super::newton::{Workspace, newton};
 use super::sampling::VoteSampler;
 use super::structure::Structure;
 use super::{BASE_RATING, RATING_SCALE};
@@ -60,6 +61,7 @@ pub(super) fn bootstrap(
     // how rounds are spread over threads.
     let run_rounds = |rounds: std::ops::Range<usize>| -> (Vec<f64>, usize) {
         let mut ws = Workspace::new(k);
+        let mut solver = DenseSolver::new(k);
         let mut draws = vec![0u64; weights.len()];
         let mut counts = vec![[0.0f64; 3]; pairs.len()];
         let mut replicate: Vec<Pair> = Vec::with_capacity(pairs.len());
@@ -109,9 +111,9 @@ pub(super) fn bootstrap(
                 structure,
             };
             let outcome = if same_groups && factor_ok {
-                chord(&problem, &mut theta, &factor, s, &mut ws)
+                chord(&problem, &mut theta, &factor, s, &mut ws, &mut solver)
             } else {
-                newton(&problem, &mut theta, s, &mut ws)
+                newton(&problem, &mut theta, s, &mut solver, &mut ws)
             };
             if !outcome.converged {
                 unconverged += 1;

@@ -1,97 +1,43 @@
-//! The dense path: Newton's method with a `K × K` Hessian and its Cholesky
-//! factor, and the fixed-Hessian iterations that reuse that factor.
+//! The dense path: Newton steps solved with the Cholesky factor of the
+//! `K × K` Hessian, the fixed-Hessian iterations that reuse that factor in
+//! the bootstrap, and the full inverse the dense sandwich needs.
 
-use super::FULL_STEP_RADIUS;
 use super::input::Settings;
 use super::likelihood::Problem;
+use super::newton::{Outcome, StepSolver, Workspace, add_scaled, dot, max_abs, newton};
 
-pub(super) struct Workspace {
-    pub(super) grad: Vec<f64>,
-    pub(super) hess: Vec<f64>,
-    pub(super) step: Vec<f64>,
-    pub(super) trial: Vec<f64>,
+/// Assembles minus the Hessian, augmented so that it is positive definite,
+/// and solves for the step with its Cholesky factor: `O(#cells + K²)` to
+/// assemble and `O(K³)` to factor.
+pub(super) struct DenseSolver {
+    hess: Vec<f64>,
 }
 
-impl Workspace {
+impl DenseSolver {
     pub(super) fn new(k: usize) -> Self {
         Self {
-            grad: vec![0.0; k],
             hess: vec![0.0; k * k],
-            step: vec![0.0; k],
-            trial: vec![0.0; k],
         }
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Outcome {
-    pub(super) converged: bool,
-    pub(super) iterations: usize,
-}
-
-/// Maximises the log-likelihood from the given start, which must already be
-/// centred within each group.
-pub(super) fn newton(
-    problem: &Problem,
-    theta: &mut [f64],
-    s: &Settings,
-    ws: &mut Workspace,
-) -> Outcome {
-    let k = problem.k;
-    if problem.pairs.is_empty() {
-        return Outcome {
-            converged: true,
-            iterations: 0,
-        };
-    }
-    let mut previous = f64::INFINITY;
-    for it in 0..s.max_iterations {
-        let done = |converged| Outcome {
-            converged,
-            iterations: it + 1,
-        };
-        problem.gradient_hessian(theta, &mut ws.grad, &mut ws.hess);
-        problem.augment(&mut ws.hess);
-        if !cholesky(&mut ws.hess, k) {
-            return done(false);
+impl StepSolver for DenseSolver {
+    fn step(
+        &mut self,
+        problem: &Problem,
+        theta: &[f64],
+        grad: &mut [f64],
+        step: &mut [f64],
+    ) -> bool {
+        let k = problem.k;
+        problem.gradient_hessian(theta, grad, &mut self.hess);
+        problem.augment(&mut self.hess);
+        if !cholesky(&mut self.hess, k) {
+            return false;
         }
-        ws.step.copy_from_slice(&ws.grad);
-        cholesky_solve(&ws.hess, k, &mut ws.step);
-        let size = ws.step.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        if !size.is_finite() {
-            return done(false);
-        }
-        if size <= s.tolerance {
-            add_scaled(theta, &ws.step, 1.0);
-            return done(true);
-        }
-        if size <= FULL_STEP_RADIUS && size < previous {
-            add_scaled(theta, &ws.step, 1.0);
-        } else {
-            let base = problem.log_likelihood(theta);
-            let slope = dot(&ws.grad, &ws.step);
-            let mut t = 1.0;
-            let mut accepted = false;
-            for _ in 0..60 {
-                ws.trial.copy_from_slice(theta);
-                add_scaled(&mut ws.trial, &ws.step, t);
-                let ll = problem.log_likelihood(&ws.trial);
-                if ll >= base + 1e-4 * t * slope {
-                    theta.copy_from_slice(&ws.trial);
-                    accepted = true;
-                    break;
-                }
-                t *= 0.5;
-            }
-            if !accepted {
-                return done(false);
-            }
-        }
-        previous = size;
-    }
-    Outcome {
-        converged: false,
-        iterations: s.max_iterations,
+        step.copy_from_slice(grad);
+        cholesky_solve(&self.hess, k, step);
+        true
     }
 }
 
@@ -109,6 +55,7 @@ pub(super) fn chord(
     factor: &[f64],
     s: &Settings,
     ws: &mut Workspace,
+    solver: &mut DenseSolver,
 ) -> Outcome {
     let k = problem.k;
     let mut previous = f64::INFINITY;
@@ -118,7 +65,7 @@ pub(super) fn chord(
         ws.step.copy_from_slice(&ws.grad);
         cholesky_solve(factor, k, &mut ws.step);
         used += 1;
-        let size = ws.step.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let size = max_abs(&ws.step);
         if !size.is_finite() || size > 1.0 || size > 0.5 * previous {
             break;
         }
@@ -135,37 +82,11 @@ pub(super) fn chord(
         max_iterations: s.max_iterations.saturating_sub(used),
         ..*s
     };
-    let o = newton(problem, theta, &rest, ws);
+    let o = newton(problem, theta, &rest, solver, ws);
     Outcome {
         converged: o.converged,
         iterations: used + o.iterations,
     }
-}
-
-pub(super) fn add_scaled(x: &mut [f64], y: &[f64], t: f64) {
-    for (a, b) in x.iter_mut().zip(y) {
-        *a += t * b;
-    }
-}
-
-/// Dot product with eight independent accumulators, which lets the compiler
-/// vectorise it (a single running sum forces strict left-to-right order).
-pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for ((s, p), q) in acc.iter_mut().zip(x).zip(y) {
-            *s += p * q;
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// In-place Cholesky factor `L` (lower triangle, row-major) of a symmetric
@@ -260,13 +181,14 @@ mod tests {
         let structure = Structure::analyse(5, &pairs);
         let settings = Settings::new(&BtOptions::default(), 5, &mut Vec::new());
         let mut ws = Workspace::new(5);
+        let mut solver = DenseSolver::new(5);
         let mut theta_hat = vec![0.0; 5];
         let full = Problem {
             k: 5,
             pairs: &pairs,
             structure: &structure,
         };
-        assert!(newton(&full, &mut theta_hat, &settings, &mut ws).converged);
+        assert!(newton(&full, &mut theta_hat, &settings, &mut solver, &mut ws).converged);
         let mut factor = vec![0.0; 25];
         full.gradient_hessian(&theta_hat, &mut ws.grad, &mut factor);
         full.augment(&mut factor);
@@ -283,8 +205,18 @@ mod tests {
         };
         let mut by_chord = theta_hat.clone();
         let mut by_newton = theta_hat.clone();
-        assert!(chord(&moved, &mut by_chord, &factor, &settings, &mut ws).converged);
-        assert!(newton(&moved, &mut by_newton, &settings, &mut ws).converged);
+        assert!(
+            chord(
+                &moved,
+                &mut by_chord,
+                &factor,
+                &settings,
+                &mut ws,
+                &mut solver
+            )
+            .converged
+        );
+        assert!(newton(&moved, &mut by_newton, &settings, &mut solver, &mut ws).converged);
         for (a, b) in by_chord.iter().zip(&by_newton) {
             assert!((a - b).abs() < 1e-8);
         }

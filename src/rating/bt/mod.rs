@@ -102,6 +102,7 @@ mod bootstrap;
 mod dense;
 mod input;
 mod likelihood;
+mod newton;
 mod sampling;
 mod sandwich;
 mod structure;
@@ -109,9 +110,10 @@ mod structure;
 mod tests;
 
 use bootstrap::bootstrap;
-use dense::{Workspace, newton};
+use dense::DenseSolver;
 use input::{Settings, canonical_pairs};
 use likelihood::Problem;
+use newton::{Workspace, newton};
 use sandwich::sandwich_variances;
 use structure::{Structure, describe};
 
@@ -233,7 +235,13 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     };
     let mut ws = Workspace::new(k);
     let mut theta = vec![0.0; k];
-    let outcome = newton(&problem, &mut theta, &settings, &mut ws);
+    let outcome = newton(
+        &problem,
+        &mut theta,
+        &settings,
+        &mut DenseSolver::new(k),
+        &mut ws,
+    );
     if !outcome.converged {
         notes.push(format!(
             "the fit stopped after {} iterations without reaching the tolerance",
