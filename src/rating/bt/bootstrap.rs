@@ -10,8 +10,9 @@ use super::input::{Pair, Settings};
 use super::likelihood::Problem;
 use super::newton::{Workspace, newton};
 use super::sampling::VoteSampler;
+use super::sparse::SparseSolver;
 use super::structure::Structure;
-use super::{BASE_RATING, RATING_SCALE};
+use super::{BASE_RATING, Path, RATING_SCALE};
 
 pub(super) struct BootstrapRaw {
     pub(super) lower: Vec<f64>,
@@ -24,7 +25,7 @@ pub(super) fn bootstrap(
     full: &Problem,
     theta_hat: &[f64],
     s: &Settings,
-    ws: &mut Workspace,
+    path: Path,
 ) -> BootstrapRaw {
     let k = full.k;
     let pairs = full.pairs;
@@ -52,16 +53,21 @@ pub(super) fn bootstrap(
     // Saturating float-to-int conversion: counts above 2^64 are capped.
     let sampler = VoteSampler::new(n as u64, &weights);
 
-    let mut factor = vec![0.0; k * k];
-    full.gradient_hessian(theta_hat, &mut ws.grad, &mut factor);
-    full.augment(&mut factor);
-    let factor_ok = cholesky(&mut factor, k);
+    // The dense path refits by fixed-Hessian steps with the factor of the
+    // full-data Hessian at the full-data optimum.
+    let factor = (path == Path::Dense).then(|| {
+        let mut factor = vec![0.0; k * k];
+        full.gradient_hessian(theta_hat, &mut vec![0.0; k], &mut factor);
+        full.augment(&mut factor);
+        cholesky(&mut factor, k).then_some(factor)
+    });
+    let factor = factor.flatten();
 
     // Round `r` draws from stream `r` of the seeded generator, so the bounds do not depend on
     // how rounds are spread over threads.
     let run_rounds = |rounds: std::ops::Range<usize>| -> (Vec<f64>, usize) {
         let mut ws = Workspace::new(k);
-        let mut solver = DenseSolver::new(k);
+        let mut dense = (path == Path::Dense).then(|| DenseSolver::new(k));
         let mut draws = vec![0u64; weights.len()];
         let mut counts = vec![[0.0f64; 3]; pairs.len()];
         let mut replicate: Vec<Pair> = Vec::with_capacity(pairs.len());
@@ -110,10 +116,21 @@ pub(super) fn bootstrap(
                 pairs: &replicate,
                 structure,
             };
-            let outcome = if same_groups && factor_ok {
-                chord(&problem, &mut theta, &factor, s, &mut ws, &mut solver)
-            } else {
-                newton(&problem, &mut theta, s, &mut solver, &mut ws)
+            let outcome = match (&mut dense, &factor) {
+                (Some(solver), Some(factor)) if same_groups => {
+                    chord(&problem, &mut theta, factor, s, &mut ws, solver)
+                }
+                (Some(solver), _) => newton(&problem, &mut theta, s, solver, &mut ws),
+                // Every Newton step of the sparse path costs about one pass
+                // over the replicate, so there is nothing to gain from a
+                // fixed Hessian.
+                (None, _) => newton(
+                    &problem,
+                    &mut theta,
+                    s,
+                    &mut SparseSolver::new(&problem),
+                    &mut ws,
+                ),
             };
             if !outcome.converged {
                 unconverged += 1;

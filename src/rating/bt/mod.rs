@@ -103,8 +103,11 @@ mod dense;
 mod input;
 mod likelihood;
 mod newton;
+#[cfg(test)]
+mod path_tests;
 mod sampling;
 mod sandwich;
+mod sparse;
 mod structure;
 #[cfg(test)]
 mod tests;
@@ -114,7 +117,8 @@ use dense::DenseSolver;
 use input::{Settings, canonical_pairs};
 use likelihood::Problem;
 use newton::{Workspace, newton};
-use sandwich::sandwich_variances;
+use sandwich::{Missing, SANDWICH_BUDGET, dense_variances, sparse_variances};
+use sparse::SparseSolver;
 use structure::{Structure, describe};
 
 /// Display rating of a strength of zero.
@@ -216,10 +220,43 @@ pub struct BtFit {
     pub unbounded_below: Vec<bool>,
 }
 
+/// How the linear algebra is done; both paths compute the same estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// `K × K` Hessian and Cholesky factor.
+    Dense,
+    /// Matrix-free products and preconditioned conjugate gradients.
+    Sparse,
+}
+
+/// Fewest models for which the sparse path is considered.
+const SPARSE_MIN_MODELS: usize = 400;
+/// From this many models on, the sparse path is taken whatever the density:
+/// a dense Hessian would take at least 32 MB per thread and its
+/// factorisation seconds.
+const DENSE_MAX_MODELS: usize = 2048;
+
+/// The sparse path for `K ≥ 2048`, and for `K ≥ 400` when the pairs with
+/// votes are fewer than `K²/16` (an eighth of all pairs); the dense path
+/// otherwise. Below 400 models a dense factorisation costs milliseconds.
+fn choose_path(k: usize, pairs: usize) -> Path {
+    let sparse_enough = (pairs as f64) * 16.0 < (k as f64) * (k as f64);
+    if k >= DENSE_MAX_MODELS || (k >= SPARSE_MIN_MODELS && sparse_enough) {
+        Path::Sparse
+    } else {
+        Path::Dense
+    }
+}
+
 /// Fits strengths, sandwich intervals and, if asked, bootstrap intervals.
 /// Never panics on bad input: invalid cells and options are ignored or
 /// replaced by defaults, with a note.
 pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
+    fit_with(c, o, None)
+}
+
+/// [`fit`] on the given path, or on the one [`choose_path`] picks.
+fn fit_with(c: &Comparisons, o: &BtOptions, path: Option<Path>) -> BtFit {
     let mut notes = Vec::new();
     let settings = Settings::new(o, c.n_models, &mut notes);
     let k = c.n_models;
@@ -227,6 +264,7 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     let total: f64 = pairs.iter().map(|p| p.n).sum();
     let structure = Structure::analyse(k, &pairs);
     describe(k, total, &structure, &c.names, &mut notes);
+    let path = path.unwrap_or_else(|| choose_path(k, pairs.len()));
 
     let problem = Problem {
         k,
@@ -235,13 +273,23 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     };
     let mut ws = Workspace::new(k);
     let mut theta = vec![0.0; k];
-    let outcome = newton(
-        &problem,
-        &mut theta,
-        &settings,
-        &mut DenseSolver::new(k),
-        &mut ws,
-    );
+    let outcome = match path {
+        Path::Dense => newton(
+            &problem,
+            &mut theta,
+            &settings,
+            &mut DenseSolver::new(k),
+            &mut ws,
+        ),
+        Path::Sparse => newton(
+            &problem,
+            &mut theta,
+            &settings,
+            &mut SparseSolver::new(&problem),
+            &mut ws,
+        ),
+    };
+    drop(ws);
     if !outcome.converged {
         notes.push(format!(
             "the fit stopped after {} iterations without reaching the tolerance",
@@ -250,10 +298,20 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     }
 
     let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
-    let se = match sandwich_variances(&problem, &theta, total) {
-        Some(v) => v.iter().map(|x| x.max(0.0).sqrt()).collect(),
-        None => {
+    let variances = match path {
+        Path::Dense => dense_variances(&problem, &theta, total).ok_or(Missing::Failed),
+        Path::Sparse => sparse_variances(&problem, &theta, total),
+    };
+    let se = match variances {
+        Ok(v) => v.iter().map(|x| x.max(0.0).sqrt()).collect(),
+        Err(Missing::Failed) => {
             notes.push("the sandwich covariance could not be computed; its bounds collapse onto the ratings".to_string());
+            vec![0.0; k]
+        }
+        Err(Missing::OverBudget(work)) => {
+            notes.push(format!(
+                "the sandwich intervals were skipped: computing them exactly for this comparison graph would take about {work:.1e} operations, over the budget of {SANDWICH_BUDGET:.0e}; their bounds collapse onto the ratings (bootstrap bounds are not affected)"
+            ));
             vec![0.0; k]
         }
     };
@@ -299,7 +357,7 @@ pub fn fit(c: &Comparisons, o: &BtOptions) -> BtFit {
     );
 
     let bootstrap = if settings.rounds > 0 {
-        let b = bootstrap(&problem, &theta, &settings, &mut ws);
+        let b = bootstrap(&problem, &theta, &settings, path);
         if b.unconverged > 0 {
             notes.push(format!(
                 "{} of {} bootstrap refits hit the iteration limit",

@@ -1,0 +1,481 @@
+//! The sparse path: Newton steps without a `K × K` matrix.
+//!
+//! Minus the Hessian of a connected group is `L + P`: `L` the graph
+//! Laplacian with weight `n·p(1−p)` on every pair, `P` (regularised groups
+//! only) the curvature of the virtual votes, `P = Σ_v c_v (e_v − ū)(e_v − ū)ᵀ
+//! = D − (c 1ᵀ + 1 cᵀ)/m + (Σc/m²) 1 1ᵀ` with `D = diag(c)`. Both kill `1`,
+//! and the gradient sums to zero over the group, so the Newton step is the
+//! solution `x` of `(L + P) x = g` with `1ᵀx = 0`. For such `x` the low-rank
+//! part of `P` reduces to `−1 (cᵀx)/m`, so `(L + D) x = g + β 1` for a
+//! scalar `β`: with `y = (L + D)⁻¹ g` and `z = (L + D)⁻¹ 1`, the step is
+//! `x = y + β z` with `β = −1ᵀy / 1ᵀz`, which is exact, not an
+//! approximation. A group without virtual votes has `P = 0` and `L` alone is
+//! singular; there one member is held at zero (its row and column dropped),
+//! which leaves a positive definite system, and the solution is centred
+//! afterwards.
+//!
+//! Systems `B = L + D` (with any held members dropped) are solved by
+//! conjugate gradients preconditioned with `T + D`, `T` the Laplacian of a
+//! maximum-weight spanning forest. A forest system is solved exactly in
+//! `O(K)` by eliminating leaves towards the root; when the forest is the
+//! whole graph (a chain, a tree, or a bootstrap replicate of one) that
+//! elimination is the solve and no iteration is needed. Every product with
+//! `B` costs `O(#pairs + K)`, and nothing of size `K²` is ever stored.
+
+use super::input::Pair;
+use super::likelihood::Problem;
+use super::newton::{StepSolver, dot};
+
+const NONE: usize = usize::MAX;
+
+/// Relative residual `‖r‖ / ‖b‖` at which conjugate gradients stop.
+const CG_TOLERANCE: f64 = 1e-12;
+/// Most conjugate-gradient iterations per solve. The spanning-forest
+/// preconditioner needs far fewer on the graphs met in practice; the cap
+/// only bounds the work on pathological ones.
+const CG_MAX_ITERATIONS: usize = 2000;
+/// Largest relative residual of a Newton step that is still used: an
+/// inexact step is still an ascent direction and the line search keeps the
+/// iteration monotone, while the step size that decides convergence is
+/// correct to this relative precision.
+const NEWTON_RESIDUAL: f64 = 1e-8;
+
+/// Result of one linear solve.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Solved {
+    /// Products with the matrix used (0 for a direct forest solve).
+    pub(super) iterations: usize,
+    /// `‖b − B x‖ / ‖b‖` reached, or infinity if the solve broke down.
+    pub(super) residual: f64,
+}
+
+impl Solved {
+    /// The solve reached this relative residual (false for NaN too).
+    pub(super) fn within(&self, tolerance: f64) -> bool {
+        self.residual <= tolerance
+    }
+}
+
+/// Scratch vectors for conjugate gradients, one set per thread.
+pub(super) struct CgWork {
+    r: Vec<f64>,
+    z: Vec<f64>,
+    p: Vec<f64>,
+    q: Vec<f64>,
+}
+
+impl CgWork {
+    pub(super) fn new(n: usize) -> Self {
+        Self {
+            r: vec![0.0; n],
+            z: vec![0.0; n],
+            p: vec![0.0; n],
+            q: vec![0.0; n],
+        }
+    }
+}
+
+/// The matrix `B = Σ_e w_e (e_a − e_b)(e_a − e_b)ᵀ + diag(d)` over `n`
+/// nodes, in which some nodes may be held at zero (their rows and columns
+/// dropped), with its spanning-forest preconditioner.
+pub(super) struct System {
+    ends: Vec<(usize, usize)>,
+    weight: Vec<f64>,
+    diag: Vec<f64>,
+    held: Vec<usize>,
+    /// One node per connected part, and whether it is held at zero.
+    roots: Vec<(usize, bool)>,
+    forest: Option<Forest>,
+}
+
+/// A spanning forest in an order that puts every node after its parent,
+/// with the factors of `T + D` by leaf elimination.
+struct Forest {
+    order: Vec<usize>,
+    parent: Vec<usize>,
+    parent_edge: Vec<usize>,
+    /// `w(v, parent) / pivot_v`, zero at roots.
+    ratio: Vec<f64>,
+    /// `1 / pivot_v`, zero at held roots.
+    inv_pivot: Vec<f64>,
+    held: Vec<bool>,
+    /// Every edge of the graph is in the forest: `T + D` is `B`.
+    whole: bool,
+}
+
+impl System {
+    /// `roots` must hold one node of every connected part of the graph
+    /// (parts without a listed node get their own root, not held).
+    pub(super) fn new(n: usize, ends: Vec<(usize, usize)>, roots: Vec<(usize, bool)>) -> Self {
+        let held = roots.iter().filter(|r| r.1).map(|r| r.0).collect();
+        Self {
+            weight: vec![0.0; ends.len()],
+            diag: vec![0.0; n],
+            ends,
+            held,
+            roots,
+            forest: None,
+        }
+    }
+
+    /// Sets the edge weights and the diagonal and refactors the
+    /// preconditioner. The forest is chosen by the weights of the first
+    /// call; later calls only reweight it, which keeps it exact where the
+    /// graph is a forest and a good preconditioner elsewhere. False if a
+    /// pivot is not positive (weights that underflowed to zero).
+    pub(super) fn set(&mut self, weight: &[f64], diag: &[f64]) -> bool {
+        self.weight.copy_from_slice(weight);
+        self.diag.copy_from_slice(diag);
+        if self.forest.is_none() {
+            self.forest = Some(Forest::build(
+                self.diag.len(),
+                &self.ends,
+                &self.weight,
+                &self.roots,
+            ));
+        }
+        match &mut self.forest {
+            Some(f) => f.factor(&self.weight, &self.diag),
+            None => false,
+        }
+    }
+
+    pub(super) fn is_forest(&self) -> bool {
+        self.forest.as_ref().is_some_and(|f| f.whole)
+    }
+
+    /// `y = B x`, for `x` zero at held nodes.
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        for ((o, d), v) in y.iter_mut().zip(&self.diag).zip(x) {
+            *o = d * v;
+        }
+        for (&(a, b), &w) in self.ends.iter().zip(&self.weight) {
+            let t = w * (x[a] - x[b]);
+            y[a] += t;
+            y[b] -= t;
+        }
+        for &h in &self.held {
+            y[h] = 0.0;
+        }
+    }
+
+    /// Solves `B x = b` (rows of held nodes ignored, `x` zero there).
+    pub(super) fn solve(&self, b: &[f64], x: &mut [f64], w: &mut CgWork) -> Solved {
+        let broke = Solved {
+            iterations: 0,
+            residual: f64::INFINITY,
+        };
+        let Some(forest) = &self.forest else {
+            return broke;
+        };
+        if forest.whole {
+            x.copy_from_slice(b);
+            forest.solve(x);
+            let ok = x.iter().all(|v| v.is_finite());
+            return Solved {
+                iterations: 0,
+                residual: if ok { 0.0 } else { f64::INFINITY },
+            };
+        }
+        x.fill(0.0);
+        w.r.copy_from_slice(b);
+        for &h in &self.held {
+            w.r[h] = 0.0;
+        }
+        let b_norm = dot(&w.r, &w.r).sqrt();
+        if b_norm == 0.0 {
+            return Solved {
+                iterations: 0,
+                residual: 0.0,
+            };
+        }
+        if !b_norm.is_finite() {
+            return broke;
+        }
+        w.z.copy_from_slice(&w.r);
+        forest.solve(&mut w.z);
+        w.p.copy_from_slice(&w.z);
+        let mut rz = dot(&w.r, &w.z);
+        let mut residual = 1.0;
+        for it in 1..=CG_MAX_ITERATIONS {
+            self.apply(&w.p, &mut w.q);
+            let pq = dot(&w.p, &w.q);
+            if !(pq > 0.0 && pq.is_finite() && rz.is_finite()) {
+                // No further progress is possible; what was reached stands.
+                return Solved {
+                    iterations: it,
+                    residual,
+                };
+            }
+            let alpha = rz / pq;
+            for ((xv, rv), (pv, qv)) in x.iter_mut().zip(w.r.iter_mut()).zip(w.p.iter().zip(&w.q)) {
+                *xv += alpha * pv;
+                *rv -= alpha * qv;
+            }
+            residual = dot(&w.r, &w.r).sqrt() / b_norm;
+            if residual <= CG_TOLERANCE {
+                return Solved {
+                    iterations: it,
+                    residual,
+                };
+            }
+            w.z.copy_from_slice(&w.r);
+            forest.solve(&mut w.z);
+            let rz_next = dot(&w.r, &w.z);
+            let beta = rz_next / rz;
+            rz = rz_next;
+            for (pv, zv) in w.p.iter_mut().zip(&w.z) {
+                *pv = zv + beta * *pv;
+            }
+        }
+        Solved {
+            iterations: CG_MAX_ITERATIONS,
+            residual,
+        }
+    }
+}
+
+impl Forest {
+    /// Maximum-weight spanning forest (Kruskal; when no edge closes a cycle
+    /// the graph is its own forest and no sorting is needed), laid out by
+    /// breadth-first search from the given roots.
+    fn build(n: usize, ends: &[(usize, usize)], weight: &[f64], roots: &[(usize, bool)]) -> Self {
+        let mut parent_set: Vec<usize> = (0..n).collect();
+        let mut chosen: Vec<usize> = Vec::with_capacity(n);
+        let mut whole = true;
+        for (e, &(a, b)) in ends.iter().enumerate() {
+            if !union(&mut parent_set, a, b) {
+                whole = false;
+                break;
+            }
+            chosen.push(e);
+        }
+        if !whole {
+            let mut by_weight: Vec<usize> = (0..ends.len()).collect();
+            by_weight.sort_unstable_by(|&x, &y| weight[y].total_cmp(&weight[x]).then(x.cmp(&y)));
+            parent_set.iter_mut().enumerate().for_each(|(v, p)| *p = v);
+            chosen.clear();
+            for e in by_weight {
+                let (a, b) = ends[e];
+                if union(&mut parent_set, a, b) {
+                    chosen.push(e);
+                }
+            }
+        }
+        // Adjacency of the forest, compressed.
+        let mut start = vec![0usize; n + 1];
+        for &e in &chosen {
+            let (a, b) = ends[e];
+            start[a + 1] += 1;
+            start[b + 1] += 1;
+        }
+        for v in 0..n {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start.clone();
+        let mut adjacent = vec![(0usize, 0usize); start[n]];
+        for &e in &chosen {
+            let (a, b) = ends[e];
+            adjacent[fill[a]] = (b, e);
+            fill[a] += 1;
+            adjacent[fill[b]] = (a, e);
+            fill[b] += 1;
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut parent = vec![NONE; n];
+        let mut parent_edge = vec![NONE; n];
+        let mut seen = vec![false; n];
+        let mut held = vec![false; n];
+        let starts = roots
+            .iter()
+            .copied()
+            .filter(|r| r.0 < n)
+            .chain((0..n).map(|v| (v, false)));
+        for (root, is_held) in starts {
+            if seen[root] {
+                continue;
+            }
+            seen[root] = true;
+            held[root] = is_held;
+            let first = order.len();
+            order.push(root);
+            let mut next = first;
+            while let Some(&u) = order.get(next) {
+                next += 1;
+                for &(v, e) in &adjacent[start[u]..start[u + 1]] {
+                    if !seen[v] {
+                        seen[v] = true;
+                        parent[v] = u;
+                        parent_edge[v] = e;
+                        order.push(v);
+                    }
+                }
+            }
+        }
+        Self {
+            order,
+            parent,
+            parent_edge,
+            ratio: vec![0.0; n],
+            inv_pivot: vec![0.0; n],
+            held,
+            whole,
+        }
+    }
+
+    /// Leaf elimination of `T + D`. Eliminating a leaf `v` with pivot
+    /// `p_v = w_v + e_v` (edge weight to the parent plus what remains of its
+    /// own diagonal) leaves its parent the diagonal share `w_v e_v / p_v`;
+    /// tracking `e_v` rather than the full diagonal avoids the cancellation
+    /// of `w_v − w_v² / p_v` when `D` is small.
+    fn factor(&mut self, weight: &[f64], diag: &[f64]) -> bool {
+        let mut excess = diag.to_vec();
+        for &v in self.order.iter().rev() {
+            if self.held[v] {
+                continue;
+            }
+            let p = self.parent[v];
+            let up = if p == NONE {
+                0.0
+            } else {
+                weight[self.parent_edge[v]]
+            };
+            let pivot = excess[v] + up;
+            if !(pivot > 0.0 && pivot.is_finite()) {
+                return false;
+            }
+            self.inv_pivot[v] = 1.0 / pivot;
+            self.ratio[v] = up / pivot;
+            if p != NONE {
+                excess[p] += up * excess[v] / pivot;
+            }
+        }
+        true
+    }
+
+    /// Solves `(T + D) x = b` in place.
+    fn solve(&self, x: &mut [f64]) {
+        for &v in self.order.iter().rev() {
+            let p = self.parent[v];
+            if p != NONE {
+                x[p] += self.ratio[v] * x[v];
+            }
+        }
+        for &v in &self.order {
+            let p = self.parent[v];
+            let from_parent = if p == NONE { 0.0 } else { x[p] };
+            x[v] = x[v] * self.inv_pivot[v] + self.ratio[v] * from_parent;
+        }
+    }
+}
+
+/// Joins the sets of `a` and `b`; false if they were already one.
+fn union(parent: &mut [usize], a: usize, b: usize) -> bool {
+    let ra = find(parent, a);
+    let rb = find(parent, b);
+    if ra == rb {
+        return false;
+    }
+    parent[ra.max(rb)] = ra.min(rb);
+    true
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// Newton steps by the construction in the module docs: one solve with
+/// `L + D` for the gradient and, when some group is regularised, one for
+/// the indicator of the regularised members.
+pub(super) struct SparseSolver {
+    system: System,
+    pair_weight: Vec<f64>,
+    prior_weight: Vec<f64>,
+    /// Ones on members of regularised groups.
+    ones: Vec<f64>,
+    z: Vec<f64>,
+    work: CgWork,
+    any_regularised: bool,
+}
+
+impl SparseSolver {
+    pub(super) fn new(problem: &Problem) -> Self {
+        let k = problem.k;
+        let st = problem.structure;
+        let roots = st
+            .members
+            .iter()
+            .zip(&st.regularised)
+            .filter_map(|(group, &reg)| group.first().map(|&v| (v, !reg)))
+            .collect();
+        let ends = problem.pairs.iter().map(|p: &Pair| (p.i, p.j)).collect();
+        let mut ones = vec![0.0; k];
+        for (group, &reg) in st.members.iter().zip(&st.regularised) {
+            if reg {
+                for &v in group {
+                    ones[v] = 1.0;
+                }
+            }
+        }
+        Self {
+            system: System::new(k, ends, roots),
+            pair_weight: vec![0.0; problem.pairs.len()],
+            prior_weight: vec![0.0; k],
+            ones,
+            z: vec![0.0; k],
+            work: CgWork::new(k),
+            any_regularised: st.regularised.iter().any(|&r| r),
+        }
+    }
+}
+
+impl StepSolver for SparseSolver {
+    fn step(
+        &mut self,
+        problem: &Problem,
+        theta: &[f64],
+        grad: &mut [f64],
+        step: &mut [f64],
+    ) -> bool {
+        problem.gradient_curvature(theta, grad, &mut self.pair_weight, &mut self.prior_weight);
+        if !self.system.set(&self.pair_weight, &self.prior_weight) {
+            return false;
+        }
+        if !self
+            .system
+            .solve(grad, step, &mut self.work)
+            .within(NEWTON_RESIDUAL)
+        {
+            return false;
+        }
+        if self.any_regularised
+            && !self
+                .system
+                .solve(&self.ones, &mut self.z, &mut self.work)
+                .within(NEWTON_RESIDUAL)
+        {
+            return false;
+        }
+        let st = problem.structure;
+        for (group, &reg) in st.members.iter().zip(&st.regularised) {
+            let sy: f64 = group.iter().map(|&v| step[v]).sum();
+            if reg {
+                let sz: f64 = group.iter().map(|&v| self.z[v]).sum();
+                let beta = -sy / sz;
+                for &v in group {
+                    step[v] += beta * self.z[v];
+                }
+            } else {
+                let mean = sy / group.len() as f64;
+                for &v in group {
+                    step[v] -= mean;
+                }
+            }
+        }
+        true
+    }
+}
