@@ -452,7 +452,7 @@ fn only_ties_is_a_proper_fit() {
     assert!((f.sandwich_upper[0] - f.ratings[0]).abs() < 1e-12);
 }
 
-fn arb_cells() -> impl Strategy<Value = (usize, Vec<Cell>)> {
+pub(super) fn arb_cells() -> impl Strategy<Value = (usize, Vec<Cell>)> {
     (2usize..7).prop_flat_map(|k| {
         let one = (0..k, 0..k, 0u32..20, 0u32..20, 0u32..6)
             .prop_filter_map("distinct", |(i, j, a, b, t)| {
