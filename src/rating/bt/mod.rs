@@ -12,13 +12,25 @@
 //! # Estimator
 //!
 //! Strengths are the maximum-likelihood estimate, found by Newton's method on
-//! the aggregated cells: assembling the gradient and Hessian costs
-//! `O(#cells + K²)` and the Cholesky solve `O(K³)`, independent of the number
-//! of votes. Far from the optimum the step is damped by a backtracking line
-//! search, which keeps the iteration monotone on the concave log-likelihood;
-//! close to it full steps converge quadratically. The fit stops when the
-//! largest step is below `tolerance` (log-odds units) or after
-//! `max_iterations` steps.
+//! the aggregated cells, independent of the number of votes. Far from the
+//! optimum the step is damped by a backtracking line search, which keeps the
+//! iteration monotone on the concave log-likelihood; close to it full steps
+//! converge quadratically. The fit stops when the largest step is below
+//! `tolerance` (log-odds units) or after `max_iterations` steps.
+//!
+//! The Newton step is solved on one of two paths that compute the same
+//! estimates (to far below the tolerance), chosen by `choose_path`:
+//!
+//! * dense, for up to a few hundred models or dense comparison graphs:
+//!   assembling the `K × K` Hessian costs `O(#cells + K²)` and its Cholesky
+//!   factor `O(K³)`;
+//! * sparse, for large sparse graphs (from 400 models when fewer than `K²/64`
+//!   pairs have votes, and always from 2,048): the Hessian is a weighted
+//!   graph Laplacian plus, in regularised groups, a diagonal and a rank-two
+//!   term, never formed; each step takes one or two solves by conjugate
+//!   gradients preconditioned with a maximum-weight spanning forest, exact
+//!   in one pass when the graph is a forest. Memory is `O(#cells + K)`.
+//!   See `sparse` and `laplacian`.
 //!
 //! Strengths are centred to mean zero within each connected group of the
 //! comparison graph. Displayed ratings are `1000 + 400·θ / ln 10`, optionally
@@ -48,6 +60,13 @@
 //! * bounds are `θ ± z·√Cov_kk` with `z = Φ⁻¹(1 − (1 − level)/2)`, the exact
 //!   normal quantile (1.959963984540054 at 95%), computed here with the
 //!   AS241 rational approximation (about 1e-16 relative error).
+//!
+//! On the sparse path the diagonal of `H⁻¹ M H⁻¹` comes from `min(m, #cells)`
+//! solves per connected group of `m` models, exact to the solver tolerance
+//! (see `sandwich`). When those would exceed a work budget (a chain of about
+//! 28,000 models, or a well-mixed graph of 4,000 with ten opponents each)
+//! the sandwich is skipped with a note, never approximated: its bounds
+//! collapse onto the ratings, and bootstrap bounds are computed as usual.
 //!
 //! # When the maximum-likelihood estimate does not exist
 //!
@@ -85,10 +104,12 @@
 //! (error below 1e-12, far under sampling noise); when `N` is at most four
 //! times the number of categories, drawing the `N` votes from an alias table
 //! is cheaper and is used instead. Each replicate is refitted from the
-//! full-data strengths by fixed-Hessian Newton steps that reuse the
-//! full-data Cholesky factor (one gradient and two triangular solves per
-//! step), falling back to full Newton steps when those contract slowly; either
-//! way the refit stops at the replicate's own optimum. A replicate whose
+//! full-data strengths. On the dense path that takes fixed-Hessian Newton
+//! steps that reuse the full-data Cholesky factor (one gradient and two
+//! triangular solves per step), falling back to full Newton steps when those
+//! contract slowly; on the sparse path, Newton steps as in the fit, each
+//! about as cheap. Either way the refit stops at the replicate's own optimum
+//! (the two paths' bounds agree to about the tolerance). A replicate whose
 //! graph changed (a pair lost all its votes) is re-analysed and centred like
 //! any fit, including the virtual votes when its MLE does not exist. Bounds
 //! are the linearly interpolated percentiles `(1 − level)/2` and
@@ -101,6 +122,7 @@
 mod bootstrap;
 mod dense;
 mod input;
+mod laplacian;
 mod likelihood;
 mod newton;
 #[cfg(test)]

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::HESSIAN_RIDGE;
 use super::dense::{cholesky, inverse_from_cholesky};
 use super::input::Pair;
+use super::laplacian::{CgWork, System};
 use super::likelihood::{Problem, logistic};
-use super::sparse::{CgWork, System};
 
 /// Default largest estimated work of the sparse sandwich, in vector-element
 /// operations (about a nanosecond each): a few seconds on one core. A chain

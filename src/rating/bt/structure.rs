@@ -97,7 +97,7 @@ impl Structure {
     }
 }
 
-fn find_root(parent: &mut [usize], mut x: usize) -> usize {
+pub(super) fn find_root(parent: &mut [usize], mut x: usize) -> usize {
     while parent[x] != x {
         parent[x] = parent[parent[x]];
         x = parent[x];
