@@ -68,6 +68,7 @@ pub(super) struct System {
     ends: Vec<(usize, usize)>,
     weight: Vec<f64>,
     diag: Vec<f64>,
+    /// Nodes held at zero (roots of the forest, once it is built).
     held: Vec<usize>,
     /// One node per connected part, and whether it is held at zero.
     roots: Vec<(usize, bool)>,
@@ -97,12 +98,11 @@ impl System {
     /// `roots` must hold one node of every connected part of the graph
     /// (parts without a listed node get their own root, not held).
     pub(super) fn new(n: usize, ends: Vec<(usize, usize)>, roots: Vec<(usize, bool)>) -> Self {
-        let held = roots.iter().filter(|r| r.1).map(|r| r.0).collect();
         Self {
             weight: vec![0.0; ends.len()],
             diag: vec![0.0; n],
             ends,
-            held,
+            held: Vec::new(),
             roots,
             forest: None,
             factored: false,
@@ -118,12 +118,11 @@ impl System {
         self.weight.copy_from_slice(weight);
         self.diag.copy_from_slice(diag);
         if self.forest.is_none() {
-            self.forest = Some(Forest::build(
-                self.diag.len(),
-                &self.ends,
-                &self.weight,
-                &self.roots,
-            ));
+            let forest = Forest::build(self.diag.len(), &self.ends, &self.weight, &self.roots);
+            // Only a root can be held: a second listed node of the same part
+            // is not, so that the matrix and its preconditioner agree.
+            self.held = (0..forest.held.len()).filter(|&v| forest.held[v]).collect();
+            self.forest = Some(forest);
         }
         self.factored = match &mut self.forest {
             Some(f) => f.factor(&self.weight, &self.diag, &self.ends),
