@@ -21,6 +21,8 @@ pub(super) struct BootstrapRaw {
     pub(super) unconverged: usize,
 }
 
+/// Percentile bounds over `s.rounds` replicates, each refitted on `path`
+/// from `theta_hat`, the full-data optimum.
 pub(super) fn bootstrap(
     full: &Problem,
     theta_hat: &[f64],

@@ -338,7 +338,6 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
             &mut ws,
         ),
     };
-    drop(ws);
     if !outcome.converged {
         notes.push(format!(
             "the fit stopped after {} iterations without reaching the tolerance",
