@@ -8,6 +8,11 @@
 //! Measured: parsing the log, aggregating votes into pair counts, the Bradley-Terry fit with
 //! sandwich intervals, 100 and 1000 bootstrap rounds, and through the release binary,
 //! `arena import` and `arena leaderboard --format json` on the database it made.
+//!
+//! Then the large sparse case: a chain of 10,000 models (`ARENA_BENCH_CHAIN` changes it, 0
+//! skips it), two votes per neighbouring pair with random winners, so that most pairs are 2–0
+//! and the maximum-likelihood estimate does not exist. Measured: the fit with sandwich
+//! intervals, with 100 bootstrap rounds, and `arena leaderboard --format json` on it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,6 +85,75 @@ fn generate(path: &Path, models: usize, votes: usize) {
         .expect("write");
     }
     out.flush().expect("flush");
+}
+
+/// `model_a,model_b,winner` rows of a chain: two votes between each model and the next.
+fn chain_votes(models: usize) -> Vec<(usize, usize, bool)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    (1..models)
+        .flat_map(|m| [(m - 1, m), (m - 1, m)])
+        .map(|(a, b)| (a, b, rng.random_bool(0.5)))
+        .collect()
+}
+
+fn chain_counts(models: usize, votes: &[(usize, usize, bool)]) -> bt::Comparisons {
+    let mut cells: Vec<bt::Cell> = (1..models)
+        .map(|m| bt::Cell {
+            i: m - 1,
+            j: m,
+            wins_i: 0.0,
+            wins_j: 0.0,
+            ties: 0.0,
+        })
+        .collect();
+    for &(a, _, a_won) in votes {
+        if a_won {
+            cells[a].wins_i += 1.0;
+        } else {
+            cells[a].wins_j += 1.0;
+        }
+    }
+    bt::Comparisons {
+        n_models: models,
+        cells,
+        names: Vec::new(),
+    }
+}
+
+fn bench_chain(dir: &Path, models: usize) {
+    let votes = chain_votes(models);
+    let counts = chain_counts(models, &votes);
+    println!("chain of {models} models, {} votes", votes.len());
+    let (fit, _) = time(3, || bt::fit(&counts, &BtOptions::default()));
+    println!("Bradley-Terry fit + sandwich       {}", ms(fit));
+    let options = BtOptions {
+        bootstrap_rounds: 100,
+        ..BtOptions::default()
+    };
+    let (t, _) = time(3, || bt::fit(&counts, &options));
+    println!("fit +  100 bootstrap rounds        {}", ms(t));
+
+    let csv = dir.join("chain.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).expect("chain csv"));
+    writeln!(out, "model_a,model_b,winner").expect("write");
+    for (a, b, a_won) in &votes {
+        let winner = if *a_won { "model_a" } else { "model_b" };
+        writeln!(out, "m{a},m{b},{winner}").expect("write");
+    }
+    out.flush().expect("flush");
+    drop(out);
+    let db = dir.join("chain.sqlite3");
+    let db_arg = db.to_str().expect("utf-8 temp path");
+    let csv_arg = csv.to_str().expect("utf-8 csv path");
+    arena(&["--db", db_arg, "--no-progress", "-q", "import", csv_arg]);
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(arena(&["--db", db_arg, "leaderboard", "--format", "json"]));
+    }
+    println!(
+        "arena leaderboard --format json    {}  (bt, 100 bootstrap rounds; median of 3)",
+        ms(median(runs))
+    );
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -189,4 +263,9 @@ fn main() {
         "arena leaderboard --format json    {}  (bt, 100 bootstrap rounds; median of 5)",
         ms(median(runs))
     );
+
+    let chain = env_usize("ARENA_BENCH_CHAIN", 10_000);
+    if chain >= 2 {
+        bench_chain(dir.path(), chain);
+    }
 }
