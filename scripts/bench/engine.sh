@@ -26,6 +26,9 @@ cat > "$work/mock.json" <<'JSON'
             {"name": "bench-b", "provider": "mock", "params": {"delay_ms": 0}}]}
 JSON
 
+# Run from the work directory: the repository's own config.jsonc and models.json are not used.
+cd "$work"
+
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m}'; }
 now_ms() { date +%s%N | awk '{printf "%.3f", $1/1e6}'; }
 
@@ -57,4 +60,4 @@ for size in 1m 3m; do
 done
 
 echo "== in process"
-cargo bench --quiet --bench engine 2>/dev/null | tail -1
+(cd "$OLDPWD" && cargo bench --quiet --bench engine 2>/dev/null | tail -1)
