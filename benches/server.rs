@@ -110,6 +110,7 @@ fn main() {
                     rpid: None,
                     now: arena::store::now_ms(),
                     limits: None,
+                    open: false,
                 })
                 .await
                 .expect("battle");

@@ -95,6 +95,13 @@ pub struct Config {
     pub server_request_timeout_seconds: u64,
     /// How often the server ends stale battles.
     pub expiry_interval_seconds: u64,
+    /// Keep-alive comments in streamed answers every this many seconds (0 = none).
+    pub sse_keepalive_seconds: u64,
+    /// The pool model that answers a chat client's housekeeping (titles, tags) sent to the
+    /// battle model; empty: a short fixed answer.
+    pub utility_model: String,
+    /// The largest attachment (an image, a file) of a chat message, in bytes (413 beyond).
+    pub max_attachment_bytes: u64,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -131,6 +138,9 @@ impl Default for Config {
             max_inflight_requests: 512,
             server_request_timeout_seconds: 30,
             expiry_interval_seconds: 60,
+            sse_keepalive_seconds: 15,
+            utility_model: String::new(),
+            max_attachment_bytes: 5 << 20,
         }
     }
 }
@@ -282,9 +292,29 @@ pub struct ModelSpec {
     pub weight: f64,
     /// Extra request fields merged into the upstream body.
     pub params: Map<String, Value>,
+    /// What the model makes: chat answers (battles and the proxy) or images.
+    pub kind: ModelKind,
+    /// An image model that makes one image per request: `n` images take `n` requests.
+    pub images_per_request: Option<u32>,
+}
+
+/// What a model makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    #[default]
+    Chat,
+    /// `/v1/images/generations`; never drawn for a battle.
+    Image,
 }
 
 impl ModelSpec {
+    /// Whether the model makes images.
+    #[must_use]
+    pub fn is_image(&self) -> bool {
+        self.kind == ModelKind::Image
+    }
+
     /// The name as shown to people: a mock is labelled as not a model.
     #[must_use]
     pub fn display_name(&self) -> String {
@@ -543,6 +573,9 @@ struct ModelEntry {
     /// The key may go over plain http to another host (a trusted network).
     #[serde(default)]
     allow_http_key: bool,
+    #[serde(default)]
+    kind: ModelKind,
+    images_per_request: Option<u32>,
 }
 
 fn one() -> f64 {
@@ -600,6 +633,8 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
         tier: None,
         weight: 1.0,
         params: Map::new(),
+        kind: ModelKind::Chat,
+        images_per_request: None,
     };
     let specs: Vec<ModelSpec> = match &shape {
         Value::Array(_) => parse::<Vec<String>>(path, text)?
@@ -655,6 +690,8 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                         tier: e.tier,
                         weight: e.weight,
                         params: e.params,
+                        kind: e.kind,
+                        images_per_request: e.images_per_request,
                     }
                 })
                 .collect()

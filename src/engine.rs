@@ -72,10 +72,10 @@ impl Selection {
 /// The arena engine.
 #[derive(Clone)]
 pub struct Arena {
-    store: Store,
+    pub(crate) store: Store,
     config: Arc<Config>,
     models: Arc<Models>,
-    upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// The key that hashes user ids; `None` for a store that only reads.
     user_key: Option<Arc<Secret>>,
     boards: Arc<BoardCache>,
@@ -240,7 +240,7 @@ impl Arena {
             .ok_or_else(|| Error::Internal("no user-id key: the store was opened to read".into()))
     }
 
-    fn user_hash(&self, user: Option<&str>) -> Result<Option<String>> {
+    pub(crate) fn user_hash(&self, user: Option<&str>) -> Result<Option<String>> {
         user.map(|u| Ok(crate::util::hash_user(self.user_key()?, u)))
             .transpose()
     }
@@ -296,17 +296,7 @@ impl Arena {
             (a.clone(), b.clone())
         };
         let id = uuid::Uuid::now_v7();
-        let c = &self.config;
-        let limits = request.limited.then(|| crate::store::Limits {
-            concurrent: c.max_concurrent_battles,
-            per_hour: c.battles_per_hour,
-            interval_ms: i64::try_from(c.battle_interval_seconds)
-                .unwrap_or(i64::MAX / 1000)
-                .saturating_mul(1000),
-            vote_expiry_ms: i64::try_from(c.pending_vote_expiry_minutes)
-                .unwrap_or(i64::MAX / 60_000)
-                .saturating_mul(60_000),
-        });
+        let limits = request.limited.then(|| self.limits());
         self.store
             .create_battle(NewBattle {
                 id,
@@ -321,6 +311,7 @@ impl Arena {
                 rpid: request.rpid.clone(),
                 now: self.now_ms(),
                 limits,
+                open: false,
             })
             .await?;
         let mut messages = Vec::new();
@@ -352,9 +343,19 @@ impl Arena {
     /// Records a vote and reveals the models with their online Elo change. The cost does
     /// not grow with the number of votes.
     pub async fn vote(&self, id: BattleId, winner: Winner, user: Option<&str>) -> Result<Reveal> {
+        self.vote_as(id, winner, self.user_hash(user)?).await
+    }
+
+    /// [`Arena::vote`] by the user with this hash.
+    pub(crate) async fn vote_as(
+        &self,
+        id: BattleId,
+        winner: Winner,
+        user_hash: Option<String>,
+    ) -> Result<Reveal> {
         let outcome = self
             .store
-            .record_vote(id, winner, self.user_hash(user)?, self.elo_params())
+            .record_vote(id, winner, user_hash, self.elo_params())
             .await?;
         let record = &outcome.record;
         let label = |name: &str| {
@@ -381,6 +382,21 @@ impl Arena {
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
         })
+    }
+
+    /// The per-user limits of the configuration.
+    pub(crate) fn limits(&self) -> crate::store::Limits {
+        let c = &self.config;
+        crate::store::Limits {
+            concurrent: c.max_concurrent_battles,
+            per_hour: c.battles_per_hour,
+            interval_ms: i64::try_from(c.battle_interval_seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+            vote_expiry_ms: i64::try_from(c.pending_vote_expiry_minutes)
+                .unwrap_or(i64::MAX / 60_000)
+                .saturating_mul(60_000),
+        }
     }
 
     /// The models' standings for tier battles: periodic Glicko-2 rating and battles, as the
@@ -427,6 +443,33 @@ impl Arena {
             Some(false) => Err(Error::NotOwner(id)),
             _ => Ok(()),
         }
+    }
+
+    /// Forwards an OpenAI client's request to the pool model `name` (see
+    /// [`Upstream::relay`]). Nothing is written to the database.
+    pub async fn proxy(
+        &self,
+        name: &str,
+        path: &str,
+        body: &serde_json::Map<String, serde_json::Value>,
+        stream: bool,
+    ) -> Result<crate::provider::Relay> {
+        let model = self.models.require(name)?;
+        self.upstream
+            .relay(model, path, body, stream)
+            .await
+            .map_err(Error::from)
+    }
+
+    /// The answer of the pool model `name` to `request`, as arena's own client streams it
+    /// (for providers that are not OpenAI-compatible servers, such as the mock).
+    pub fn answer(
+        &self,
+        name: &str,
+        request: &ChatRequest,
+    ) -> Result<crate::provider::ChunkStream> {
+        let model = self.models.require(name)?;
+        Ok(self.upstream.stream(model, request))
     }
 
     /// The figures of `/health`.

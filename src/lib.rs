@@ -7,7 +7,9 @@
 //! # Layout
 //!
 //! - [`engine`]: [`Arena`], the façade that the command line and the server call.
-//! - [`battle`]: battle states and outcomes, pairing of models, blinding.
+//! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
+//!   command grammar, blinding.
+//! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
 //! - [`provider`]: the OpenAI-compatible upstream client and the offline mock.
 //! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
@@ -22,6 +24,7 @@
 //! - [`util`]: times, terminal-safe text, private and atomic files.
 
 pub mod battle;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -13,6 +13,7 @@ mod interactive;
 mod keys;
 mod leaderboard;
 mod models;
+mod openai;
 mod prompts;
 mod reference;
 mod server;

@@ -533,6 +533,12 @@ fn the_openapi_document_lists_every_route_and_is_stable() {
         "/api/battle_statistics",
         "/api/prompt_statistics",
         "/openapi.json",
+        "/v1/models",
+        "/v1/models/{model}",
+        "/v1/leaderboard",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/images/generations",
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -540,9 +546,15 @@ fn the_openapi_document_lists_every_route_and_is_stable() {
     assert_eq!(paths, routes);
     // Every listed route is served (none is in the document only).
     for path in &paths {
-        let path = path.replace("{battle_id}", "00000000-0000-0000-0000-000000000000");
-        let (_, body) = s.get(&path);
+        let path = path
+            .replace("{battle_id}", "00000000-0000-0000-0000-000000000000")
+            .replace("{model}", "alpha");
+        let (status, body) = s.get(&path);
         assert_ne!(body, r#"{"detail":"Not Found"}"#, "{path} is not served");
+        assert!(
+            !body.contains("unknown_url"),
+            "{path} is not served: {status} {body}"
+        );
     }
     insta::assert_json_snapshot!("openapi", doc);
 }

@@ -215,4 +215,6 @@ pub struct BattleRecord {
     /// Unix milliseconds.
     pub created_at: i64,
     pub voted_at: Option<i64>,
+    /// The in-chat id of a battle of a chat client.
+    pub rpid: Option<String>,
 }

@@ -57,7 +57,7 @@ pub fn pick<'a, R: Rng + ?Sized>(
     } else {
         let pool: Vec<&ModelSpec> = models
             .iter()
-            .filter(|m| m.weight > 0.0)
+            .filter(|m| m.weight > 0.0 && !m.is_image())
             .filter(|m| pairing.tier.is_none_or(|t| m.tier == Some(t)))
             .collect();
         if pool.len() < 2 {
@@ -139,7 +139,10 @@ pub fn pick_tiered<'a, R: Rng + ?Sized>(
         .iter()
         .map(|s| (s.name.as_str(), s.rating))
         .collect();
-    let pool: Vec<&ModelSpec> = models.iter().filter(|m| m.weight > 0.0).collect();
+    let pool: Vec<&ModelSpec> = models
+        .iter()
+        .filter(|m| m.weight > 0.0 && !m.is_image())
+        .collect();
     let of = |t: Tier| -> Vec<&'a ModelSpec> {
         pool.iter()
             .filter(|m| tiers.get(&m.name) == Some(&t))
@@ -252,6 +255,8 @@ mod tests {
             tier: None,
             weight,
             params: serde_json::Map::new(),
+            kind: crate::config::ModelKind::Chat,
+            images_per_request: None,
         }
     }
 

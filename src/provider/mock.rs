@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{ChatRequest, Chunk, UpstreamError, Usage};
+use super::{ChatRequest, Chunk, Message, UpstreamError, Usage};
 use crate::config::ModelSpec;
 
 const WORDS: &[&str] = &[
@@ -76,7 +76,7 @@ pub(super) async fn answer(
     let prompt_words: usize = request
         .messages
         .iter()
-        .map(|m| m.content.split_whitespace().count())
+        .map(|m| m.text().split_whitespace().count())
         .sum();
     let _ = tx
         .send(Ok(Chunk::Usage(Usage {
@@ -97,7 +97,8 @@ fn compose(model: &ModelSpec, request: &ChatRequest) -> String {
         .iter()
         .rev()
         .find(|m| m.role == "user")
-        .map_or("", |m| m.content.as_str());
+        .map_or_else(String::new, Message::text);
+    let prompt = prompt.as_str();
     let digest = Sha256::new()
         .chain_update(model.name.as_bytes())
         .chain_update([0])
@@ -155,7 +156,6 @@ fn compose(model: &ModelSpec, request: &ChatRequest) -> String {
 mod tests {
     use super::*;
     use crate::config::{ProviderKind, Tier};
-    use crate::provider::Message;
 
     fn spec(name: &str) -> ModelSpec {
         ModelSpec {
@@ -165,6 +165,8 @@ mod tests {
             tier: Some(Tier::High),
             weight: 1.0,
             params: serde_json::Map::new(),
+            kind: crate::config::ModelKind::Chat,
+            images_per_request: None,
         }
     }
 

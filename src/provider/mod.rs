@@ -7,6 +7,9 @@
 mod mock;
 mod openai;
 
+pub use openai::{Relay, RelayStream};
+pub mod wire;
+
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,11 +21,15 @@ use tokio::sync::mpsc;
 use crate::config::{Config, ModelSpec, ProviderKind};
 use crate::error::{Error, Result};
 
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One chat message: a role, and content as an OpenAI client sends it (a string, or a list
+/// of parts such as text and images), with any other fields it carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub role: String,
-    pub content: String,
+    #[serde(default)]
+    pub content: serde_json::Value,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Message {
@@ -30,8 +37,15 @@ impl Message {
     pub fn new(role: &str, content: &str) -> Self {
         Message {
             role: role.into(),
-            content: content.into(),
+            content: serde_json::Value::String(content.into()),
+            extra: serde_json::Map::new(),
         }
+    }
+
+    /// The text of the content: the string, or the text parts joined.
+    #[must_use]
+    pub fn text(&self) -> String {
+        wire::text_of(&self.content)
     }
 }
 
@@ -214,6 +228,18 @@ impl Upstream {
         allow_http_key: bool,
     ) -> Result<Vec<String>, UpstreamError> {
         openai::list_models(self, base_url, api_key_env, allow_http_key).await
+    }
+
+    /// Forwards a request of an OpenAI client to `model`'s upstream (see
+    /// [`openai::relay`]): a pool's endpoints are tried in turn until one answers.
+    pub async fn relay(
+        &self,
+        model: &ModelSpec,
+        path: &str,
+        body: &serde_json::Map<String, serde_json::Value>,
+        stream: bool,
+    ) -> Result<Relay, UpstreamError> {
+        openai::relay(self, model, path, body, stream).await
     }
 
     /// The key values a model's endpoints would send, to scrub from what its upstreams say.

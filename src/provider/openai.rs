@@ -684,3 +684,237 @@ pub(super) async fn list_models(
         .collect();
     Ok(ids)
 }
+
+/// An upstream's answer to a proxied request.
+pub enum Relay {
+    /// A JSON body (a request that did not stream, or an upstream that would not).
+    Whole(Value),
+    /// Server-sent events, each a JSON object, as they arrive. Dropping it closes the
+    /// connection to the upstream.
+    Stream(RelayStream),
+}
+
+/// The events of a proxied stream.
+pub type RelayStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Value, UpstreamError>> + Send>>;
+
+/// Statuses after which another endpoint of the pool is worth a try: the request itself
+/// may be fine.
+fn try_another(status: Option<u16>) -> bool {
+    status.is_none_or(|s| matches!(s, 401 | 403 | 404 | 408 | 429) || s >= 500)
+}
+
+/// Forwards `body` to `path` (`chat/completions`, `completions`, `images/generations`) of
+/// one endpoint of `model` after another, in a random order, until one answers: only before
+/// anything of an answer was taken, so a client never gets two answers spliced. The body
+/// keeps every field the client sent; `model` becomes the endpoint's upstream id, the
+/// model's `params` fill in fields the client left out, and `stream` is `stream`.
+pub(super) async fn relay(
+    up: &Upstream,
+    model: &ModelSpec,
+    path: &str,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Result<Relay, UpstreamError> {
+    let mut order: Vec<&Endpoint> = model.endpoints.iter().collect();
+    order.shuffle(&mut rand::rng());
+    let mut last = None;
+    for endpoint in order {
+        match relay_once(up, model, endpoint, path, body, stream).await {
+            Ok(r) => return Ok(r),
+            Err(e) if try_another(e.status) => {
+                tracing::debug!("an endpoint failed, trying another: {}", e.message);
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        UpstreamError::new(format!(
+            "no endpoint to call {}",
+            super::who(&model.name, "")
+        ))
+    }))
+}
+
+async fn relay_once(
+    up: &Upstream,
+    model: &ModelSpec,
+    endpoint: &Endpoint,
+    path: &str,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Result<Relay, UpstreamError> {
+    let target = url(&endpoint.base_url, path);
+    let deadline = Instant::now() + up.timeouts.request;
+    let key = key(endpoint.api_key_env.as_deref());
+    let ctx = Ctx {
+        model,
+        endpoint,
+        target: &target,
+        secret: key.as_ref().map(|(_, v)| v.clone()),
+    };
+    let mut payload = body.clone();
+    for (k, v) in &model.params {
+        payload.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    payload.insert("model".into(), json!(endpoint.model));
+    if path != "images/generations" {
+        payload.insert("stream".into(), json!(stream));
+    }
+    let mut builder = up.client_for(&target).post(&target);
+    if let Some((var, value)) = &key {
+        if let Some(why) = refuse_plain_http(&target, var, endpoint.allow_http_key) {
+            return Err(ctx.err(None, &why));
+        }
+        builder = builder.bearer_auth(value);
+    }
+    let response = match tokio::time::timeout_at(deadline, builder.json(&payload).send()).await {
+        Err(_) => return Err(ctx.timed_out(up.timeouts.request)),
+        Ok(Err(e)) => return Err(ctx.transport(&e)),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = read_capped(response, up.limits.error_body_bytes, deadline)
+            .await
+            .map(|(t, _)| t)
+            .unwrap_or_default();
+        return Err(ctx.status(status.as_u16(), &text, location.as_deref()));
+    }
+    let is_sse = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_sse {
+        let (text, cut) = read_capped(response, up.limits.raw_answer_bytes(), deadline)
+            .await
+            .map_err(|e| ctx.transport(&e))?;
+        if cut {
+            return Err(ctx.err(
+                None,
+                "the upstream's answer is larger than max_answer_bytes allows",
+            ));
+        }
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| ctx.broken(&format!("a body that is not JSON ({e})")))?;
+        if let Some(message) = in_band_error(&value) {
+            return Err(ctx.in_band(&message));
+        }
+        return Ok(Relay::Whole(value));
+    }
+    let raw_cap = up.limits.raw_answer_bytes();
+    let bytes = response.bytes_stream().scan(0u64, move |seen, item| {
+        if let Ok(piece) = &item {
+            *seen += piece.len() as u64;
+            if *seen > raw_cap {
+                return std::future::ready(None);
+            }
+        }
+        std::future::ready(Some(item))
+    });
+    let events: EventStream = Box::pin(bytes.eventsource());
+    let idle = up.timeouts.idle;
+    let label = format!("{} at {target}", endpoint.model);
+    let secret = ctx.secret.clone();
+    let name = model.name.clone();
+    let fail = move |what: &str| UpstreamError {
+        message: format!(
+            "{} {}",
+            super::scrub(what, &secret.iter().map(String::as_str).collect::<Vec<_>>()),
+            super::who(&name, &label)
+        ),
+        status: None,
+    };
+    // The first event decides whether this endpoint answers at all.
+    let mut state = (events, deadline, false, fail);
+    let first = next_event(&mut state, idle).await;
+    let first = match first {
+        None => return Err((state.3)("the upstream's stream ended before any answer")),
+        Some(Err(e)) => return Err(e),
+        Some(Ok(v)) => v,
+    };
+    let rest = futures_util::stream::unfold(state, move |mut state| async move {
+        let item = next_event(&mut state, idle).await?;
+        Some((item, state))
+    });
+    Ok(Relay::Stream(Box::pin(
+        futures_util::stream::once(std::future::ready(Ok(first))).chain(rest),
+    )))
+}
+
+/// The events of an upstream's stream.
+type EventStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+/// A relayed stream as it is read: its events, its deadline, whether it ended, and how it
+/// words a failure.
+type EventState<F> = (EventStream, Instant, bool, F);
+
+/// The next JSON event of a relayed stream: `None` at `[DONE]` (or the end), an error for a
+/// broken or stalled stream or an in-band error, after which the stream ends.
+async fn next_event<F: Fn(&str) -> UpstreamError>(
+    state: &mut EventState<F>,
+    idle: Duration,
+) -> Option<Result<Value, UpstreamError>> {
+    let (events, deadline, done, fail) = state;
+    if *done {
+        return None;
+    }
+    loop {
+        let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
+        let next = timeout(wait, events.next()).await;
+        let event = match next {
+            Err(_) => {
+                *done = true;
+                return Some(Err(fail(
+                    "the stream stalled or ran past request_timeout_seconds",
+                )));
+            }
+            Ok(None) => {
+                *done = true;
+                return None;
+            }
+            Ok(Some(Err(e))) => {
+                *done = true;
+                return Some(Err(fail(&format!("the stream broke off: {e}"))));
+            }
+            Ok(Some(Ok(event))) => event,
+        };
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            *done = true;
+            return None;
+        }
+        if data.is_empty() {
+            continue;
+        }
+        return Some(match serde_json::from_str::<Value>(data) {
+            Ok(v) => match in_band_error(&v) {
+                Some(m) => {
+                    *done = true;
+                    Err(fail(&format!("the upstream reported an error: {m}")))
+                }
+                None => Ok(v),
+            },
+            Err(e) => {
+                *done = true;
+                Err(fail(&format!("an event that is not JSON ({e})")))
+            }
+        });
+    }
+}

@@ -37,11 +37,12 @@ pub async fn require_key(State(state): State<AppState>, req: Request, next: Next
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.expose().as_bytes())) {
         return next.run(req).await;
     }
-    let mut response = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        i18n::text(state.lang, Msg::Unauthorized),
-    )
-    .into_response();
+    let message = i18n::text(state.lang, Msg::Unauthorized);
+    let mut response = if req.uri().path().starts_with("/v1/") {
+        super::openai::OpenAiError::new(StatusCode::UNAUTHORIZED, message).into_response()
+    } else {
+        ApiError::new(StatusCode::UNAUTHORIZED, message).into_response()
+    };
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         header::HeaderValue::from_static("Bearer"),

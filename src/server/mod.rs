@@ -15,6 +15,7 @@ mod auth;
 mod error;
 mod extract;
 mod i18n;
+mod openai;
 mod openapi;
 mod rest;
 mod stats;
@@ -33,7 +34,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -101,9 +102,21 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(quick)
         .merge(slow)
-        .fallback(move || async move {
-            ApiError::new(StatusCode::NOT_FOUND, i18n::text(lang, Msg::NoRoute))
-        })
+        .fallback(
+            move |method: axum::http::Method, uri: axum::http::Uri| async move {
+                if uri.path().starts_with("/v1/") {
+                    openai::OpenAiError::new(
+                        StatusCode::NOT_FOUND,
+                        format!("Invalid URL ({method} {}); see /openapi.json", uri.path()),
+                    )
+                    .code("unknown_url")
+                    .into_response()
+                } else {
+                    ApiError::new(StatusCode::NOT_FOUND, i18n::text(lang, Msg::NoRoute))
+                        .into_response()
+                }
+            },
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

@@ -8,7 +8,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AppState, rest, stats};
+use super::{AppState, openai, rest, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,8 @@ use super::{AppState, rest, stats};
         (name = "ratings", description = "Leaderboards"),
         (name = "statistics", description = "Head-to-head and per-prompt figures"),
         (name = "server", description = "The server itself"),
+        (name = "openai", description = "OpenAI-compatible: a proxy to the pool, and blind \
+                                          battles by in-chat commands with the battle model"),
     )
 )]
 struct Doc;
@@ -45,9 +47,15 @@ pub(super) fn routes() -> (Router<AppState>, Router<AppState>, Document) {
         .routes(routes!(stats::battle_statistics))
         .routes(routes!(stats::prompt_statistics))
         .routes(routes!(openapi_json))
+        .routes(routes!(openai::list_models))
+        .routes(routes!(openai::get_model))
+        .routes(routes!(openai::leaderboard))
         .split_for_parts();
     let (slow, slow_doc) = OpenApiRouter::new()
         .routes(routes!(rest::create_battle))
+        .routes(routes!(openai::chat_completions))
+        .routes(routes!(openai::completions))
+        .routes(routes!(openai::images))
         .split_for_parts();
     let mut doc = quick_doc;
     doc.merge(slow_doc);

@@ -61,6 +61,9 @@ pub struct NewBattle {
     pub now: i64,
     /// Per-user limits checked in the transaction that creates it.
     pub limits: Option<Limits>,
+    /// Created waiting for its vote at once, its answers to come turn by turn (a battle of
+    /// a chat client), rather than generating.
+    pub open: bool,
 }
 
 /// Per-user limits on new battles.
@@ -173,7 +176,7 @@ const SELECT: &str = "
            b.prompt_tokens_a, b.completion_tokens_a,
            mb.name, b.response_b, b.error_b, b.latency_ms_b, b.first_token_ms_b,
            b.prompt_tokens_b, b.completion_tokens_b,
-           v.outcome, b.created_at, v.created_at
+           v.outcome, b.created_at, v.created_at, b.rpid
     FROM battles b
     JOIN models ma ON ma.id = b.model_a
     JOIN models mb ON mb.id = b.model_b
@@ -206,6 +209,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<BattleRecord> {
         winner: outcome.and_then(Winner::from_code),
         created_at: row.get(21)?,
         voted_at: row.get(22)?,
+        rpid: row.get(23)?,
     })
 }
 
@@ -255,14 +259,32 @@ impl Store {
             let b = model_id(&tx, &new.model_b).map_err(db)?;
             let user = user_id(&tx, new.user_hash.as_deref()).map_err(db)?;
             let now = new.now;
+            if let (Some(rpid), Some(user)) = (&new.rpid, user) {
+                let existing: Option<Vec<u8>> = tx
+                    .prepare_cached("SELECT uuid FROM battles WHERE user_id = ?1 AND rpid = ?2")
+                    .map_err(db)?
+                    .query_row(params![user, rpid], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
+                // The same RPID started again (or twice at once) is the same battle.
+                if let Some(id) = existing.and_then(|u| uuid::Uuid::from_slice(&u).ok()) {
+                    let rec = read(&tx, id)?;
+                    tx.commit().map_err(db)?;
+                    return Ok(rec);
+                }
+            }
             if let (Some(user), Some(limits)) = (user, &new.limits) {
                 check_limits(&tx, user, limits, now)?;
             }
+            let status = if new.open {
+                "pending_vote"
+            } else {
+                "pending_generation"
+            };
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
                                       model_a, model_b, status, created_at, updated_at, rpid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending_generation', ?10, ?10,
-                         ?11)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, ?10, ?10, ?11)",
                 params![
                     new.id.as_bytes().as_slice(),
                     user,
@@ -274,7 +296,8 @@ impl Store {
                     a,
                     b,
                     now,
-                    new.rpid
+                    new.rpid,
+                    status
                 ],
             )
             .map_err(db)?;
@@ -348,6 +371,78 @@ impl Store {
     /// One battle, model names included: callers must blind it.
     pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
         self.read(move |conn| read(conn, id)).await
+    }
+
+    /// The battle of the user with this hash under `rpid`, or the user's latest with an
+    /// RPID when `rpid` is `None`.
+    pub async fn chat_battle(
+        &self,
+        user_hash: String,
+        rpid: Option<String>,
+    ) -> Result<Option<BattleRecord>> {
+        self.read(move |conn| {
+            let found: Option<Vec<u8>> = conn
+                .prepare_cached(
+                    "SELECT b.uuid FROM battles b JOIN users u ON u.id = b.user_id
+                     WHERE u.hash = ?1 AND b.rpid IS NOT NULL AND (?2 IS NULL OR b.rpid = ?2)
+                     ORDER BY b.id DESC LIMIT 1",
+                )
+                .map_err(db)?
+                .query_row(params![user_hash, rpid], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            match found.and_then(|u| uuid::Uuid::from_slice(&u).ok()) {
+                None => Ok(None),
+                Some(id) => read(conn, id).map(Some),
+            }
+        })
+        .await
+    }
+
+    /// Keeps one side's answer to one turn of a chat battle: turn 0 is the battle's own
+    /// prompt and responses; later turns go to `turns`.
+    pub async fn record_turn(
+        &self,
+        id: BattleId,
+        turn: i64,
+        a_side: bool,
+        prompt: String,
+        text: String,
+    ) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let row: i64 = tx
+                .query_row(
+                    "SELECT id FROM battles WHERE uuid = ?1",
+                    [id.as_bytes().as_slice()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let now = now_ms();
+            if turn == 0 {
+                let sql = if a_side {
+                    "UPDATE battles SET response_a = ?2, updated_at = ?3 WHERE id = ?1"
+                } else {
+                    "UPDATE battles SET response_b = ?2, updated_at = ?3 WHERE id = ?1"
+                };
+                tx.execute(sql, params![row, text, now]).map_err(db)?;
+            } else {
+                let column = if a_side { "response_a" } else { "response_b" };
+                tx.execute(
+                    &format!(
+                        "INSERT INTO turns (battle_id, turn, prompt, {column}, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (battle_id, turn) DO UPDATE SET {column} = excluded.{column}"
+                    ),
+                    params![row, turn, prompt, text, now],
+                )
+                .map_err(db)?;
+            }
+            tx.commit().map_err(db)
+        })
+        .await
     }
 
     /// The latest battle of the user with this hash, if any.

@@ -109,7 +109,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE battles ADD COLUMN rpid TEXT;
     -- upstream, timeout, cancelled, unstuck, expired, lost, store
     ALTER TABLE battles ADD COLUMN failure TEXT;
-    CREATE INDEX battles_rpid ON battles(user_id, rpid) WHERE rpid IS NOT NULL;
+    -- One battle per RPID and user: the same RPID started twice is one battle.
+    CREATE UNIQUE INDEX battles_rpid ON battles(user_id, rpid) WHERE rpid IS NOT NULL;
 
     -- The turns of a multi-turn battle after the first (which is the battle's own prompt and
     -- responses), in order.

@@ -20,9 +20,14 @@
 //! - `endless-json`: a non-SSE body that never ends;
 //! - `endless-error`: status 500 with a body that never ends;
 //! - `redirect`: 307 to another address;
+//! - `hold-*`: streams its first piece, then holds the rest until [`Upstream::release`];
+//! - `slow-*`: a piece every 100 ms for ten seconds; records when the client went away
+//!   ([`Upstream::cancelled`]);
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
-//! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends. Every chat request is recorded with its body and the
+//! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends.
+//! `POST /v1/completions` answers a `text_completion` (streamed or not); `POST
+//! /v1/images/generations` answers `n` image URLs (model `img-one` refuses `n` above 1). Every chat request is recorded with its body and the
 //! instants it started and finished sending, so a test can prove that two requests overlapped
 //! in time by interval intersection, without any timing threshold.
 
@@ -93,6 +98,9 @@ struct Shared {
     requests: Mutex<Vec<Request>>,
     meet_arrivals: AtomicUsize,
     meet: Notify,
+    release: Notify,
+    released: std::sync::atomic::AtomicBool,
+    cancelled: AtomicUsize,
 }
 
 type Log = Arc<Shared>;
@@ -145,6 +153,8 @@ impl Upstream {
                 let app = Router::new()
                     .route("/v1/chat/completions", post(chat))
                     .route("/v1/models", get(models))
+                    .route("/v1/completions", post(completions))
+                    .route("/v1/images/generations", post(images))
                     .route("/endless/v1/models", get(endless_listing))
                     .with_state(state);
                 // Dropping the runtime at the end of this thread ends every connection, a
@@ -183,6 +193,17 @@ impl Upstream {
         lock(&self.log).clone()
     }
 
+    /// Lets the `hold-*` streams go on past their first piece.
+    pub fn release(&self) {
+        self.log.released.store(true, Ordering::SeqCst);
+        self.log.release.notify_waiters();
+    }
+
+    /// How many `slow-*` streams lost their client before their end.
+    pub fn cancelled(&self) -> usize {
+        self.log.cancelled.load(Ordering::SeqCst)
+    }
+
     /// How many chat requests named the upstream id `model`.
     pub fn hits(&self, model: &str) -> usize {
         lock(&self.log).iter().filter(|r| r.model == model).count()
@@ -204,6 +225,66 @@ impl Drop for Upstream {
 pub fn refused_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
+}
+
+async fn completions(State(log): State<Log>, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    lock(&log).push(Request {
+        model: model.clone(),
+        body: body.clone(),
+        authorization: None,
+        started: Instant::now(),
+        ended: Some(Instant::now()),
+    });
+    let text = answer(&model);
+    if body["stream"] == json!(true) {
+        let pieces: Vec<String> = text
+            .split_inclusive(' ')
+            .map(|p| {
+                let v = json!({"id": "cmpl-fake", "object": "text_completion", "created": 0,
+                               "model": model, "choices": [{"index": 0, "text": p, "finish_reason": null}]});
+                format!("data: {v}\n\n")
+            })
+            .chain(["data: [DONE]\n\n".to_owned()])
+            .collect();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from_stream(stream::iter(
+                pieces.into_iter().map(Ok::<_, Infallible>),
+            )))
+            .expect("an SSE response");
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({"id": "cmpl-fake", "object": "text_completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 5, "total_tokens": 6}}),
+    )
+}
+
+async fn images(State(log): State<Log>, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    let n = body["n"].as_u64().unwrap_or(1);
+    lock(&log).push(Request {
+        model: model.clone(),
+        body: body.clone(),
+        authorization: None,
+        started: Instant::now(),
+        ended: Some(Instant::now()),
+    });
+    if model == "img-one" && n > 1 {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"message": "n must be 1", "type": "invalid_request_error"}}),
+        );
+    }
+    let data: Vec<Value> = (0..n)
+        .map(|i| json!({"url": format!("https://images.example/{model}/{i}.png")}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"created": 0, "data": data}))
 }
 
 async fn models() -> Response {
@@ -277,6 +358,69 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
     if let Some(response) = misbehave(&model, authorization_of(&finished.log, index).as_deref()) {
         finished.now();
         return response;
+    }
+    if model.starts_with("hold-") {
+        let first = vec![role_chunk(&model), content_chunk(&model, "first ")];
+        let rest = [
+            content_chunk(&model, "second"),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        let shared = finished.log.clone();
+        let body = stream::iter(first.into_iter().map(Ok::<_, Infallible>)).chain(stream::once(
+            async move {
+                loop {
+                    let notified = shared.release.notified();
+                    if shared.released.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if tokio::time::timeout(MEET, notified).await.is_err() {
+                        break;
+                    }
+                }
+                finished.now();
+                Ok(rest.concat())
+            },
+        ));
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from_stream(body))
+            .expect("an SSE response");
+    }
+    if model.starts_with("slow-") {
+        struct Watch(Log, bool);
+        impl Drop for Watch {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.cancelled.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        let watch = Watch(finished.log.clone(), false);
+        let name = model.clone();
+        let body = stream::unfold((0, watch), move |(i, mut watch)| {
+            let name = name.clone();
+            async move {
+                if i == 100 {
+                    watch.1 = true;
+                    drop(watch);
+                    return None;
+                }
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Some((
+                    Ok::<_, Infallible>(content_chunk(&name, "tick ")),
+                    (i + 1, watch),
+                ))
+            }
+        });
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from_stream(body))
+            .expect("an SSE response");
     }
     if model == "stall" {
         let pieces = vec![
