@@ -16,6 +16,8 @@ fn models(up: &Upstream) -> Value {
         {"name": "neptune", "model": "stream-two", "base_url": base, "tier": "high"},
         {"name": "holder", "model": "hold-one", "base_url": base, "weight": 0},
         {"name": "slowpoke", "model": "slow-one", "base_url": base, "weight": 0},
+        {"name": "escapist", "model": "ansi-free", "base_url": base, "weight": 0},
+        {"name": "wholesome", "model": "json-free", "base_url": base, "weight": 0},
         {"name": "pooled", "weight": 0, "endpoints": [
             {"base_url": format!("http://127.0.0.1:{}/v1", refused_port()), "model": "stream-pool"},
             {"base_url": base, "model": "stream-pool"}]},
@@ -168,6 +170,69 @@ fn a_proxied_stream_arrives_chunk_by_chunk_while_the_upstream_is_still_answering
         }
     }
     assert!(!all.contains("hold-one"), "the upstream id leaked: {all}");
+}
+
+#[test]
+fn a_usage_chunk_comes_exactly_when_asked_for_and_carries_the_upstreams_counts() {
+    let up = Upstream::start();
+    let s = Server::start(&json!({}), &models(&up));
+    let ask = |stream_options: Value, model: &str| {
+        let (status, body) = chat(
+            &s,
+            &json!({"model": model, "stream": true, "stream_options": stream_options,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        frames(&body)
+            .into_iter()
+            .filter(|f| f != "[DONE]")
+            .map(|f| json(&f))
+            .collect::<Vec<Value>>()
+    };
+    let asked = ask(json!({"include_usage": true}), "saturn");
+    let usage_only: Vec<&Value> = asked.iter().filter(|c| c["choices"] == json!([])).collect();
+    assert_eq!(usage_only.len(), 1, "{asked:?}");
+    assert_eq!(
+        asked.last(),
+        usage_only.first().copied(),
+        "usage comes last"
+    );
+    assert_eq!(usage_only[0]["usage"]["completion_tokens"], json!(11));
+    assert!(
+        asked
+            .iter()
+            .filter(|c| c["choices"] != json!([]))
+            .all(|c| c.get("usage").is_none())
+    );
+    let unasked = ask(json!({"include_usage": false}), "saturn");
+    assert!(
+        unasked
+            .iter()
+            .all(|c| c["choices"] != json!([]) && c.get("usage").is_none()),
+        "{unasked:?}"
+    );
+    // An upstream that sends no usage: arena counts the answer's words.
+    let counted = ask(json!({"include_usage": true}), "escapist");
+    let last = counted.last().expect("chunks");
+    assert_eq!(last["choices"], json!([]), "{counted:?}");
+    assert!(
+        last["usage"]["completion_tokens"].as_u64() > Some(0),
+        "{last}"
+    );
+    // An upstream that answers one body to a streamed request: the client still gets a
+    // stream, its text whole in one chunk, and the upstream's usage.
+    let whole = ask(json!({"include_usage": true}), "wholesome");
+    assert_eq!(whole.len(), 2, "{whole:?}");
+    assert_eq!(whole[0]["object"], json!("chat.completion.chunk"));
+    assert_eq!(whole[0]["model"], json!("wholesome"));
+    assert_eq!(whole[0]["choices"][0]["delta"]["role"], json!("assistant"));
+    assert!(
+        whole[0]["choices"][0]["delta"]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("json-free"))
+    );
+    assert_eq!(whole[0]["choices"][0]["finish_reason"], json!("stop"));
+    assert_eq!(whole[1]["usage"]["completion_tokens"], json!(6));
 }
 
 #[test]
@@ -485,4 +550,31 @@ mod reqwest {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+#[test]
+fn a_body_beyond_the_limit_is_an_openai_413_that_names_the_limit() {
+    let up = Upstream::start();
+    let s = Server::start(
+        &json!({"max_request_body_bytes": 2000, "max_attachment_bytes": 100}),
+        &models(&up),
+    );
+    let long = "x".repeat(3000);
+    let (status, body) = chat(
+        &s,
+        &json!({"model": "saturn", "messages": [{"role": "user", "content": long}]}),
+    );
+    assert_eq!(status, 413, "{body}");
+    let e = json(&body);
+    assert_eq!(e["error"]["code"], json!("request_too_large"), "{body}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2000 bytes")),
+        "{body}"
+    );
+    // An unknown path under /v1 is an OpenAI error too.
+    let (status, body) = s.get("/v1/nothing");
+    assert_eq!(status, 404);
+    assert_eq!(json(&body)["error"]["code"], json!("unknown_url"));
 }

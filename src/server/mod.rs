@@ -84,10 +84,20 @@ impl AppState {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The largest body of a chat request: chat bodies carry images, several parts of up to
+/// `max_attachment_bytes` each, in base64.
+pub(crate) fn chat_body_limit(config: &crate::config::Config) -> u64 {
+    config
+        .max_request_body_bytes
+        .max(config.max_attachment_bytes.saturating_mul(8))
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let config = state.arena.config().clone();
-    let (quick, slow, _) = openapi::routes();
+    let openapi::Routes {
+        quick, slow, chat, ..
+    } = openapi::routes();
     let timeout = Duration::from_secs(config.server_request_timeout_seconds);
     let lang = state.lang;
     let quick = quick.layer(
@@ -99,9 +109,13 @@ pub fn router(state: AppState) -> Router {
             ))
             .timeout(timeout),
     );
+    let chat = chat.layer(axum::extract::DefaultBodyLimit::max(
+        usize::try_from(chat_body_limit(&config)).unwrap_or(usize::MAX),
+    ));
     let app = Router::new()
         .merge(quick)
         .merge(slow)
+        .merge(chat)
         .fallback(
             move |method: axum::http::Method, uri: axum::http::Uri| async move {
                 if uri.path().starts_with("/v1/") {

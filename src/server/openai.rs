@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -137,6 +138,37 @@ fn now_secs() -> u64 {
 
 fn new_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A request body that is a JSON object; anything else is an OpenAI error that says why.
+pub struct Object(pub Map<String, Value>);
+
+impl FromRequest<AppState> for Object {
+    type Rejection = OpenAiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let chat = req.uri().path().ends_with("completions");
+        match Bytes::from_request(req, state).await {
+            Ok(body) => object(&body).map(Object),
+            Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                let config = state.arena.config();
+                let limit = if chat {
+                    super::chat_body_limit(config)
+                } else {
+                    config.max_request_body_bytes
+                };
+                Err(OpenAiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than the server takes ({limit} bytes; \
+                         max_request_body_bytes, max_attachment_bytes)"
+                    ),
+                )
+                .code("request_too_large"))
+            }
+            Err(e) => Err(OpenAiError::new(e.status(), e.body_text())),
+        }
+    }
 }
 
 /// The body as a JSON object, or an OpenAI error that says why not.
@@ -411,6 +443,125 @@ async fn own_whole(
     ))
 }
 
+/// A proxied stream as the client gets it, chunk by chunk as the upstream sends them: each
+/// chunk normalised and named by the public model, the first delta with its role, usage in a
+/// usage-only chunk exactly when the client asked for one (the upstream's, else counted by
+/// words), an upstream's failure as an error frame, and `[DONE]` at the end. Dropping it
+/// drops the upstream connection.
+fn relayed(
+    upstream: RelayStream,
+    model: String,
+    legacy: bool,
+    include_usage: bool,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    struct Relaying {
+        upstream: RelayStream,
+        model: String,
+        id: Option<String>,
+        created: u64,
+        first: bool,
+        usage: Option<Value>,
+        words: u64,
+        over: bool,
+    }
+    let state = Relaying {
+        upstream,
+        model,
+        id: None,
+        created: now_secs(),
+        first: true,
+        usage: None,
+        words: 0,
+        over: false,
+    };
+    futures_util::stream::unfold(state, move |mut st| async move {
+        if st.over {
+            return None;
+        }
+        loop {
+            let mut v = match st.upstream.next().await {
+                Some(Ok(v)) => v,
+                Some(Err(e)) => {
+                    st.over = true;
+                    let e = OpenAiError::from_error(&Error::from(e));
+                    return Some((vec![error_frame(&e), done()], st));
+                }
+                None => {
+                    st.over = true;
+                    let mut end = Vec::with_capacity(2);
+                    if include_usage && !legacy {
+                        let id = st.id.clone().unwrap_or_else(new_id);
+                        let usage = st.usage.take().unwrap_or_else(|| wire::usage(0, st.words));
+                        end.push(data(&json!({
+                            "id": id, "object": "chat.completion.chunk", "created": st.created,
+                            "model": st.model, "choices": [], "usage": usage,
+                        })));
+                    }
+                    end.push(done());
+                    return Some((end, st));
+                }
+            };
+            let Some(o) = v.as_object_mut() else {
+                continue;
+            };
+            if legacy {
+                o.insert("model".into(), json!(st.model));
+                return Some((vec![data(&v)], st));
+            }
+            let id = st
+                .id
+                .get_or_insert_with(|| {
+                    o.get("id")
+                        .and_then(Value::as_str)
+                        .map_or_else(new_id, str::to_owned)
+                })
+                .clone();
+            // Usage waits for the end, in a chunk of its own, and only if it was asked for.
+            if let Some(u) = o.remove("usage").filter(Value::is_object) {
+                st.usage = Some(u);
+            }
+            let choices = o
+                .get("choices")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if choices == 0 {
+                continue;
+            }
+            wire::normalise_chunk(o, &st.model, &id, st.created);
+            if let Some(Value::Object(delta)) = o
+                .get_mut("choices")
+                .and_then(|c| c.get_mut(0))
+                .and_then(|c| c.get_mut("delta"))
+            {
+                if st.first {
+                    delta.entry("role").or_insert(json!("assistant"));
+                }
+                if let Some(text) = delta.get("content").and_then(Value::as_str) {
+                    st.words += text.split_whitespace().count() as u64;
+                }
+            }
+            st.first = false;
+            return Some((vec![data(&v)], st));
+        }
+    })
+    .flat_map(futures_util::stream::iter)
+}
+
+/// A whole `chat.completion` as one `chat.completion.chunk`: each choice's message becomes
+/// its delta.
+fn whole_as_chunk(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("object".into(), json!("chat.completion.chunk"));
+        if let Some(Value::Array(choices)) = o.get_mut("choices") {
+            for c in choices.iter_mut().filter_map(Value::as_object_mut) {
+                let message = c.remove("message").unwrap_or_else(|| json!({}));
+                c.insert("delta".into(), message);
+            }
+        }
+    }
+    v
+}
+
 /// An upstream that streamed although the client asked for one body: its chunks folded into
 /// one `chat.completion` (or `text_completion` for the legacy endpoint).
 async fn gather(
@@ -509,8 +660,7 @@ struct Asked {
     messages: Vec<Value>,
 }
 
-fn asked(body: &Bytes, state: &AppState) -> Result<Asked, OpenAiError> {
-    let body = object(body)?;
+fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked, OpenAiError> {
     let model = body
         .get("model")
         .and_then(Value::as_str)
@@ -599,9 +749,9 @@ fn asked(body: &Bytes, state: &AppState) -> Result<Asked, OpenAiError> {
 pub async fn chat_completions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Object(body): Object,
 ) -> Response {
-    let asked = match asked(&body, &state) {
+    let asked = match asked(body, &state) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
@@ -664,6 +814,13 @@ async fn proxy(state: &AppState, asked: Asked, path: &'static str) -> Response {
         Err(e) => return OpenAiError::from_error(&e).into_response(),
     };
     match relay {
+        Relay::Whole(v) if stream => {
+            // An upstream that would not stream: its answer as a stream of one chunk.
+            let legacy = path == "completions";
+            let chunk = if legacy { v } else { whole_as_chunk(v) };
+            let one: RelayStream = Box::pin(futures_util::stream::iter([Ok(chunk)]));
+            sse(state, relayed(one, model, legacy, include_usage))
+        }
         Relay::Whole(mut v) => {
             if let Some(o) = v.as_object_mut() {
                 o.insert("model".into(), json!(model));
@@ -680,45 +837,10 @@ async fn proxy(state: &AppState, asked: Asked, path: &'static str) -> Response {
                 Err(e) => e.into_response(),
             }
         }
-        Relay::Stream(upstream) => {
-            let mut first = true;
-            let mut id = None;
-            let created = now_secs();
-            let legacy = path == "completions";
-            let events = upstream
-                .map(move |item| match item {
-                    Ok(mut v) => {
-                        if let Some(o) = v.as_object_mut() {
-                            let chunk_id = id
-                                .get_or_insert_with(|| {
-                                    o.get("id")
-                                        .and_then(Value::as_str)
-                                        .map_or_else(new_id, str::to_owned)
-                                })
-                                .clone();
-                            if legacy {
-                                o.insert("model".into(), json!(model));
-                            } else {
-                                wire::normalise_chunk(o, &model, &chunk_id, created);
-                                if first
-                                    && let Some(Value::Object(delta)) = o
-                                        .get_mut("choices")
-                                        .and_then(|c| c.get_mut(0))
-                                        .and_then(|c| c.get_mut("delta"))
-                                {
-                                    delta.entry("role").or_insert(json!("assistant"));
-                                }
-                            }
-                            first = false;
-                        }
-                        vec![data(&v)]
-                    }
-                    Err(e) => vec![error_frame(&OpenAiError::from_error(&Error::from(e)))],
-                })
-                .flat_map(futures_util::stream::iter)
-                .chain(futures_util::stream::once(async { done() }));
-            sse(state, events)
-        }
+        Relay::Stream(upstream) => sse(
+            state,
+            relayed(upstream, model, path == "completions", include_usage),
+        ),
     }
 }
 
@@ -730,11 +852,7 @@ async fn proxy(state: &AppState, asked: Asked, path: &'static str) -> Response {
         (status = 400, description = "an invalid request"),
         (status = 404, description = "no such model"),
     ))]
-pub async fn completions(State(state): State<AppState>, body: Bytes) -> Response {
-    let body = match object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+pub async fn completions(State(state): State<AppState>, Object(body): Object) -> Response {
     let Some(model) = body.get("model").and_then(Value::as_str).map(str::to_owned) else {
         return OpenAiError::new(StatusCode::BAD_REQUEST, "`model` is required")
             .param("model")
@@ -1003,11 +1121,7 @@ async fn housekeeping(state: &AppState, mut asked: Asked) -> Response {
         (status = 400, description = "an invalid request"),
         (status = 404, description = "no such image model"),
     ))]
-pub async fn images(State(state): State<AppState>, body: Bytes) -> Response {
-    let body = match object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+pub async fn images(State(state): State<AppState>, Object(body): Object) -> Response {
     let arena = &state.arena;
     let name = match body.get("model").and_then(Value::as_str) {
         Some(m) => m.to_owned(),

@@ -31,13 +31,22 @@ struct Doc;
 /// The document of every endpoint.
 #[must_use]
 pub fn document() -> Document {
-    routes().2
+    routes().doc
 }
 
-/// The routes that answer quickly, those that wait for a generation, and the document of
-/// both.
-pub(super) fn routes() -> (Router<AppState>, Router<AppState>, Document) {
-    let (quick, quick_doc) = OpenApiRouter::with_openapi(Doc::openapi())
+/// The routes, grouped by the limits they need, and the document of all.
+pub(super) struct Routes {
+    /// Those that answer quickly: under the request timeout.
+    pub quick: Router<AppState>,
+    /// Those that wait for a generation: under the generation's own timeout.
+    pub slow: Router<AppState>,
+    /// Chat, which waits for a generation too and takes bodies with images in them.
+    pub chat: Router<AppState>,
+    pub doc: Document,
+}
+
+pub(super) fn routes() -> Routes {
+    let (quick, mut doc) = OpenApiRouter::with_openapi(Doc::openapi())
         .routes(routes!(rest::vote))
         .routes(routes!(rest::get_battle))
         .routes(routes!(rest::leaderboard))
@@ -53,13 +62,20 @@ pub(super) fn routes() -> (Router<AppState>, Router<AppState>, Document) {
         .split_for_parts();
     let (slow, slow_doc) = OpenApiRouter::new()
         .routes(routes!(rest::create_battle))
-        .routes(routes!(openai::chat_completions))
-        .routes(routes!(openai::completions))
         .routes(routes!(openai::images))
         .split_for_parts();
-    let mut doc = quick_doc;
+    let (chat, chat_doc) = OpenApiRouter::new()
+        .routes(routes!(openai::chat_completions))
+        .routes(routes!(openai::completions))
+        .split_for_parts();
     doc.merge(slow_doc);
-    (quick, slow, doc)
+    doc.merge(chat_doc);
+    Routes {
+        quick,
+        slow,
+        chat,
+        doc,
+    }
 }
 
 /// This document.

@@ -4,7 +4,8 @@
 //! `POST /v1/chat/completions` behaves by the request's `model` field:
 //!
 //! - `stream-*`: server-sent events, a role chunk, the text of [`answer`] in six pieces 50 ms
-//!   apart, a finish chunk, then `data: [DONE]`;
+//!   apart, a finish chunk, a usage-only chunk (prompt 7, completion 11) when
+//!   `stream_options.include_usage` is set, then `data: [DONE]`;
 //! - `meet-*`: as `stream-*`, but after its first piece each waits (ten seconds at most) until
 //!   two `meet-*` requests have arrived, so a client that sends both at once sees them overlap
 //!   however slow the machine, and one that sends them in turn never does;
@@ -334,6 +335,15 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
                 .map(|piece| content_chunk(&model, piece)),
         );
         pieces.push(finish_chunk(&model));
+        if lock(&finished.log).get(index).is_some_and(|r| {
+            r.body.pointer("/stream_options/include_usage") == Some(&Value::Bool(true))
+        }) {
+            // As OpenAI does: usage in a chunk of its own, with no choices.
+            let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                "created": 0, "model": model, "choices": [],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 11, "total_tokens": 18}});
+            pieces.push(format!("data: {usage}\n\n"));
+        }
         pieces.push("data: [DONE]\n\n".to_owned());
         let pause = if meeting { Pause::Meet } else { Pause::None };
         return sse(pieces, CHUNK_DELAY, pause, finished);
