@@ -223,6 +223,12 @@ pub async fn serve(
     let background = background(arena.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let app = router(state);
+    // Each chunk of a stream goes out as it is written, not held back for the next.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
