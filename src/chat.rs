@@ -226,13 +226,20 @@ impl Arena {
                 "battle `{rpid}` has no answer yet: ask with $A{rpid} or $B{rpid} first"
             )));
         }
-        match self.vote_as(record.id, winner, Some(hash)).await {
-            Ok(reveal) => Ok(ChatResult {
-                rpid,
-                reveal,
-                repeated: false,
-            }),
-            Err(Error::AlreadyVoted(_)) if record.winner == Some(winner) => Ok(ChatResult {
+        let voted = match self.vote_as(record.id, winner, Some(hash)).await {
+            Ok(reveal) => {
+                return Ok(ChatResult {
+                    rpid,
+                    reveal,
+                    repeated: false,
+                });
+            }
+            // Read again: the vote may have come from a request racing this one.
+            Err(Error::AlreadyVoted(id)) => (self.store.battle(id).await?, id),
+            Err(e) => return Err(e),
+        };
+        match voted {
+            (record, _) if record.winner == Some(winner) => Ok(ChatResult {
                 rpid,
                 reveal: Reveal {
                     battle_id: record.id.to_string(),
@@ -255,7 +262,7 @@ impl Arena {
                 },
                 repeated: true,
             }),
-            Err(e) => Err(e),
+            (_, id) => Err(Error::AlreadyVoted(id)),
         }
     }
 }

@@ -578,3 +578,138 @@ fn a_body_beyond_the_limit_is_an_openai_413_that_names_the_limit() {
     assert_eq!(status, 404);
     assert_eq!(json(&body)["error"]["code"], json!("unknown_url"));
 }
+
+#[test]
+fn an_upstream_that_breaks_mid_stream_ends_in_an_error_frame_then_done() {
+    let up = Upstream::start();
+    let mut m = models(&up);
+    if let Some(list) = m["models"].as_array_mut() {
+        list.push(
+            json!({"name": "cutter", "model": "cut-one", "base_url": up.base_url(), "weight": 0}),
+        );
+    }
+    let s = Server::start(&json!({}), &m);
+    let response = s.runtime.block_on(
+        s.client
+            .post(s.url("/v1/chat/completions"))
+            .json(&json!({"model": "cutter", "stream": true,
+                          "messages": [{"role": "user", "content": "hi"}]}))
+            .send(),
+    );
+    let response = response.expect("a response");
+    assert_eq!(response.status(), 200, "the stream had started");
+    assert!(response.headers().contains_key("x-request-id"));
+    let body = s.runtime.block_on(response.text()).expect("a body");
+    let frames = frames(&body);
+    let n = frames.len();
+    assert!(n >= 3, "{body}");
+    assert!(frames[0].contains("The first half"), "{body}");
+    assert_eq!(frames[n - 1], "[DONE]");
+    let error = json(&frames[n - 2]);
+    assert!(error["error"]["message"].is_string(), "{body}");
+    assert!(
+        error["error"]
+            .as_object()
+            .is_some_and(|e| e.contains_key("type") && e.contains_key("code"))
+    );
+    assert!(
+        !body.contains("cut-one") && !body.contains("127.0.0.1"),
+        "upstream details leaked: {body}"
+    );
+}
+
+#[test]
+fn parallel_results_of_one_battle_count_once() {
+    let up = Upstream::start();
+    let s = Server::start(&json!({}), &models(&up));
+    let turn = |messages: Value| {
+        chat(
+            &s,
+            &json!({"model": "arena", "user": "racer", "messages": messages}),
+        )
+    };
+    let (status, a) = turn(json!([{"role": "user", "content": "$sA9 Write a limerick"}]));
+    assert_eq!(status, 200, "{a}");
+    let (status, b) = turn(json!([{"role": "user", "content": "$sA9 Write a limerick"},
+                                  {"role": "assistant", "content": "..."},
+                                  {"role": "user", "content": "$B9"}]));
+    assert_eq!(status, 200, "{b}");
+    // Sixteen clients send the same result at once, as retries after a timeout would.
+    let url = s.url("/v1/chat/completions");
+    let answers: Vec<(u16, String)> = s.runtime.block_on(async {
+        let calls = (0..16).map(|_| {
+            let (client, url) = (s.client.clone(), url.clone());
+            async move {
+                let r = client
+                    .post(url)
+                    .json(&json!({"model": "arena", "user": "racer",
+                                  "messages": [{"role": "user", "content": "$wA9"}]}))
+                    .send()
+                    .await
+                    .expect("a response");
+                let status = r.status().as_u16();
+                (status, r.text().await.expect("a body"))
+            }
+        });
+        futures_util::future::join_all(calls).await
+    });
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert!(
+            body.contains("saturn") && body.contains("neptune"),
+            "{body}"
+        );
+    }
+    let (_, board) = s.get("/v1/leaderboard");
+    let battles: u64 = json(&board)
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["battles"].as_u64())
+        .sum();
+    assert_eq!(battles, 2, "one vote, counted for both models: {board}");
+}
+
+#[test]
+fn a_side_that_fails_in_a_battle_names_neither_its_model_nor_its_upstream() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    // The upstream's own error names the id it was asked for.
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "saturn", "model": "stream-one", "base_url": base},
+            {"name": "phantom", "model": "phantom-unknown", "base_url": base},
+        ]}),
+    );
+    let mut seen = String::new();
+    for (i, side) in ["A", "B"].iter().enumerate() {
+        let content = if i == 0 {
+            "$sA3 hello".to_owned()
+        } else {
+            format!("${side}3")
+        };
+        for stream in [false, true] {
+            let (status, body) = chat(
+                &s,
+                &json!({"model": "arena", "user": "f", "stream": stream,
+                        "messages": [{"role": "user", "content": content}]}),
+            );
+            assert_eq!(status, 200, "{body}");
+            seen.push_str(&body);
+        }
+        let (status, body) = chat(
+            &s,
+            &json!({"model": "arena", "user": "f", "strict": true,
+                    "messages": [{"role": "user", "content": format!("${side}3")}]}),
+        );
+        seen.push_str(&body);
+        assert!(status == 200 || status >= 400, "{status} {body}");
+    }
+    assert!(seen.contains("could not answer"), "one side failed: {seen}");
+    // (The other side's answer text names its upstream id: the fake says so. Its frames may
+    // not, as `assert_blind` checks elsewhere.)
+    for secret in ["phantom", &base] {
+        assert!(!seen.contains(secret), "{secret} leaked: {seen}");
+    }
+}

@@ -833,7 +833,7 @@ async fn relay_once(
         status: None,
     };
     // The first event decides whether this endpoint answers at all.
-    let mut state = (events, deadline, false, fail);
+    let mut state = (events, deadline, false, fail, false);
     let first = next_event(&mut state, idle).await;
     let first = match first {
         None => return Err((state.3)("the upstream's stream ended before any answer")),
@@ -863,7 +863,9 @@ type EventStream = std::pin::Pin<
 
 /// A relayed stream as it is read: its events, its deadline, whether it ended, and how it
 /// words a failure.
-type EventState<F> = (EventStream, Instant, bool, F);
+/// A relayed stream's events, its deadline, whether it is over, how to word a failure, and
+/// whether a chunk has said its answer is finished.
+type EventState<F> = (EventStream, Instant, bool, F, bool);
 
 /// The next JSON event of a relayed stream: `None` at `[DONE]` (or the end), an error for a
 /// broken or stalled stream or an in-band error, after which the stream ends.
@@ -871,7 +873,7 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
     state: &mut EventState<F>,
     idle: Duration,
 ) -> Option<Result<Value, UpstreamError>> {
-    let (events, deadline, done, fail) = state;
+    let (events, deadline, done, fail, finished) = state;
     if *done {
         return None;
     }
@@ -887,7 +889,12 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
             }
             Ok(None) => {
                 *done = true;
-                return None;
+                // Without `[DONE]`, only a finish_reason tells a whole answer from a cut one.
+                return (!*finished).then(|| {
+                    Err(fail(
+                        "the stream ended before the answer did (no finish_reason, no [DONE])",
+                    ))
+                });
             }
             Ok(Some(Err(e))) => {
                 *done = true;
@@ -909,7 +916,14 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
                     *done = true;
                     Err(fail(&format!("the upstream reported an error: {m}")))
                 }
-                None => Ok(v),
+                None => {
+                    let says_finished = v
+                        .get("choices")
+                        .and_then(Value::as_array)
+                        .is_some_and(|c| c.iter().any(|c| c["finish_reason"].is_string()));
+                    *finished |= says_finished;
+                    Ok(v)
+                }
             },
             Err(e) => {
                 *done = true;

@@ -99,7 +99,9 @@ impl OpenAiError {
             Error::AlreadyVoted(_)
             | Error::Expired(_)
             | Error::StillGenerating(_)
-            | Error::BattleFailed { .. } => Self::new(StatusCode::CONFLICT, e.to_string()),
+            | Error::BattleFailed { .. } => {
+                Self::new(StatusCode::CONFLICT, crate::provider::blind(&e.to_string()))
+            }
             Error::RateLimited { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
             Error::Upstream { message, status } => {
                 // The client's request is at fault only for what an upstream refuses as such.
@@ -113,7 +115,9 @@ impl OpenAiError {
                     }
                     _ => StatusCode::BAD_GATEWAY,
                 };
-                Self::new(code, message.clone())
+                // The client learns what failed, not the upstream's id or address.
+                tracing::warn!("upstream failure: {message}");
+                Self::new(code, crate::provider::blind(message))
             }
             Error::File { .. } | Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");
@@ -124,6 +128,21 @@ impl OpenAiError {
             }
         }
     }
+}
+
+/// An engine error as the client of a battle whose models are hidden may see it: an
+/// upstream's failure says which side failed and its status, never the upstream's own words
+/// (they may name the model).
+fn battle_error(e: &Error, side: &str) -> OpenAiError {
+    let mut err = OpenAiError::from_error(e);
+    if let Error::Upstream { status, .. } = e {
+        let status = status
+            .map(|s| format!(" (upstream status {s})"))
+            .unwrap_or_default();
+        err.message =
+            format!("{side}'s model could not answer{status}; ask again, or start another battle");
+    }
+    err
 }
 
 impl IntoResponse for OpenAiError {
@@ -343,6 +362,7 @@ fn own_stream(
     + 'static,
     model: String,
     include_usage: bool,
+    hidden: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let id = new_id();
     let created = now_secs();
@@ -369,7 +389,12 @@ fn own_stream(
                 }
                 Ok(Chunk::Usage(u)) => usage = Some(u),
                 Err(e) => {
-                    let err = OpenAiError::from_error(&Error::from(e));
+                    let e = Error::from(e);
+                    let err = if hidden {
+                        battle_error(&e, &model)
+                    } else {
+                        OpenAiError::from_error(&e)
+                    };
                     let _ = tx.send(error_frame(&err)).await;
                     let _ = tx.send(done()).await;
                     return;
@@ -420,11 +445,20 @@ fn tokio_stream_from<T: Send + 'static>(
 async fn own_whole(
     mut chunks: impl Stream<Item = Result<Chunk, crate::provider::UpstreamError>> + Unpin,
     model: &str,
+    hidden: bool,
 ) -> Result<Value, OpenAiError> {
     let mut text = String::new();
     let mut usage = None;
     while let Some(item) = chunks.next().await {
-        match item.map_err(|e| OpenAiError::from_error(&Error::from(e)))? {
+        let item = item.map_err(|e| {
+            let e = Error::from(e);
+            if hidden {
+                battle_error(&e, model)
+            } else {
+                OpenAiError::from_error(&e)
+            }
+        });
+        match item? {
             Chunk::Delta(d) => text.push_str(&d),
             Chunk::Usage(u) => usage = Some(u),
         }
@@ -644,6 +678,7 @@ fn text_reply(
             futures_util::stream::iter(pieces),
             model.to_owned(),
             include_usage,
+            false,
         ),
     )
 }
@@ -798,9 +833,9 @@ async fn proxy(state: &AppState, asked: Asked, path: &'static str) -> Response {
             Err(e) => return OpenAiError::from_error(&e).into_response(),
         };
         return if stream {
-            sse(state, own_stream(chunks, model, include_usage))
+            sse(state, own_stream(chunks, model, include_usage, false))
         } else {
-            match own_whole(chunks, &model).await {
+            match own_whole(chunks, &model, false).await {
                 Ok(v) => Json(v).into_response(),
                 Err(e) => e.into_response(),
             }
@@ -1037,15 +1072,15 @@ async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: Asked) -> Res
                 .await
             {
                 Ok(a) => a,
-                Err(e) => return fail(OpenAiError::from_error(&e)),
+                Err(e) => return fail(battle_error(&e, side.label())),
             };
             let label = side.label().to_owned();
             let chunks = tokio_stream_from(answer.chunks);
             let chunks = Box::pin(chunks);
             if asked.stream {
-                sse(state, own_stream(chunks, label, asked.include_usage))
+                sse(state, own_stream(chunks, label, asked.include_usage, true))
             } else {
-                match own_whole(chunks, &label).await {
+                match own_whole(chunks, &label, true).await {
                     Ok(v) => Json(v).into_response(),
                     Err(e) => fail(e),
                 }
