@@ -174,7 +174,13 @@ impl Arena {
             use futures_util::StreamExt;
             let mut text = String::new();
             let mut failed = false;
-            while let Some(item) = upstream.next().await {
+            loop {
+                // A client that goes away ends the upstream request at once, even mid-silence.
+                let item = tokio::select! {
+                    item = upstream.next() => item,
+                    () = tx.closed() => return,
+                };
+                let Some(item) = item else { break };
                 failed |= item.is_err();
                 if let Ok(Chunk::Delta(d)) = &item {
                     text.push_str(d);

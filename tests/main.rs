@@ -16,6 +16,7 @@ mod models;
 mod openai;
 mod prompts;
 mod reference;
+mod reliability;
 mod sdk;
 mod server;
 mod store;

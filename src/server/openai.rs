@@ -104,20 +104,13 @@ impl OpenAiError {
             }
             Error::RateLimited { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
             Error::Upstream { message, status } => {
-                // The client's request is at fault only for what an upstream refuses as such.
-                let code = match status {
-                    Some(400) => StatusCode::BAD_REQUEST,
-                    Some(413) => StatusCode::PAYLOAD_TOO_LARGE,
-                    Some(422) => StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(429) => StatusCode::TOO_MANY_REQUESTS,
-                    _ if message.contains("stalled") || message.contains("no complete answer") => {
-                        StatusCode::GATEWAY_TIMEOUT
-                    }
-                    _ => StatusCode::BAD_GATEWAY,
-                };
-                // The client learns what failed, not the upstream's id or address.
+                // The client learns what failed, not the upstream's id or address; the log
+                // has them (this is a proxied model, not a battle's hidden one).
                 tracing::warn!("upstream failure: {message}");
-                Self::new(code, crate::provider::blind(message))
+                Self::new(
+                    upstream_status(message, *status),
+                    crate::provider::blind(message),
+                )
             }
             Error::File { .. } | Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");
@@ -134,15 +127,32 @@ impl OpenAiError {
 /// upstream's failure says which side failed and its status, never the upstream's own words
 /// (they may name the model).
 fn battle_error(e: &Error, side: &str) -> OpenAiError {
-    let mut err = OpenAiError::from_error(e);
-    if let Error::Upstream { status, .. } = e {
-        let status = status
-            .map(|s| format!(" (upstream status {s})"))
-            .unwrap_or_default();
-        err.message =
-            format!("{side}'s model could not answer{status}; ask again, or start another battle");
+    let Error::Upstream { message, status } = e else {
+        return OpenAiError::from_error(e);
+    };
+    tracing::warn!("{side}'s model failed: {}", crate::provider::blind(message));
+    let code = status
+        .map(|s| format!(" (upstream status {s})"))
+        .unwrap_or_default();
+    OpenAiError::new(
+        upstream_status(message, *status),
+        format!("{side}'s model could not answer{code}; ask again, or start another battle"),
+    )
+}
+
+/// The status for an upstream's failure: the client's request is at fault only for what an
+/// upstream refuses as such.
+fn upstream_status(message: &str, status: Option<u16>) -> StatusCode {
+    match status {
+        Some(400) => StatusCode::BAD_REQUEST,
+        Some(413) => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(422) => StatusCode::UNPROCESSABLE_ENTITY,
+        Some(429) => StatusCode::TOO_MANY_REQUESTS,
+        _ if message.contains("stalled") || message.contains("no complete answer") => {
+            StatusCode::GATEWAY_TIMEOUT
+        }
+        _ => StatusCode::BAD_GATEWAY,
     }
-    err
 }
 
 impl IntoResponse for OpenAiError {

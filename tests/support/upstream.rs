@@ -12,6 +12,9 @@
 //! - `json-*`: one non-streamed `chat.completion` body, although `stream: true` was asked;
 //! - `fail-500`, `fail-401`, `fail-404`, `fail-429`: that status with an OpenAI-style error;
 //! - `stall`: one chunk, then silence for five seconds, then the end of the stream;
+//! - `silent`: no response at all for thirty seconds (headers included);
+//! - `trickle`: a stream of one byte a second, forever;
+//! - `garbled-*`: a stream with a truncated JSON line and a line that is not JSON;
 //! - `ansi-*`: a streamed answer full of terminal escape sequences and a tab: [`ANSI_ANSWER`];
 //! - `cut-*`: two pieces of text, then the connection closes: no finish_reason, no `[DONE]`;
 //! - `echo-key`: 401 whose message repeats the `Authorization` header it got and an
@@ -53,6 +56,9 @@ const CHUNK_DELAY: Duration = Duration::from_millis(50);
 
 /// How long `stall` stays silent before it ends its stream.
 const STALL: Duration = Duration::from_secs(5);
+
+/// How long `silent` keeps its headers back.
+const SILENT: Duration = Duration::from_secs(30);
 
 /// The longest a `meet-*` request waits for its partner.
 const MEET: Duration = Duration::from_secs(10);
@@ -364,6 +370,36 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
             content_chunk(&model, " that never"),
         ];
         return sse(pieces, Duration::ZERO, Pause::None, finished);
+    }
+    if model.starts_with("garbled-") {
+        let pieces = vec![
+            role_chunk(&model),
+            "data: {\"choices\": [{\"delta\": {\"content\": \"half\"\n\n".to_owned(),
+            "data: not json at all\n\n".to_owned(),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
+    }
+    if model == "silent" {
+        // Headers never come: the request hangs until the client gives up.
+        tokio::time::sleep(SILENT).await;
+        finished.now();
+        return json_response(StatusCode::OK, &json!({}));
+    }
+    if model == "trickle" {
+        // One byte a second, forever: never silent for long, never finished.
+        let text = content_chunk(&model, &"drip ".repeat(50));
+        let bytes: Vec<u8> = text.into_bytes();
+        let body = stream::iter(bytes.into_iter().cycle()).then(|b| async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, Infallible>(vec![b])
+        });
+        finished.now();
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .body(Body::from_stream(body))
+            .expect("a response");
     }
     if let Some(response) = misbehave(&model, authorization_of(&finished.log, index).as_deref()) {
         finished.now();

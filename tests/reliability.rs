@@ -1,0 +1,284 @@
+//! The fast half of the reliability tests (docs/reliability.md): concurrency, retries after a
+//! lost response, clients that leave, and upstream faults, each against a real server on
+//! loopback with a real database file. The crash loop, the soak, schemathesis and the fuzz
+//! targets run from `scripts/reliability.sh`, not here.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use arena::battle::{BattleRecord, Status};
+use arena::store::{BattleFilter, Mode, Store};
+
+use crate::support::server::{Server, json};
+use crate::support::{Upstream, refused_port};
+
+fn mocks() -> Value {
+    json!({"models": [
+        {"name": "mock-1", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+        {"name": "mock-2", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+    ]})
+}
+
+fn battles(s: &Server) -> Vec<BattleRecord> {
+    s.runtime.block_on(async {
+        let store = Store::open(&s.db(), Mode::Read).await.expect("open");
+        store
+            .battles(BattleFilter::default())
+            .await
+            .expect("battles")
+    })
+}
+
+fn votes(s: &Server) -> usize {
+    battles(s).iter().filter(|b| b.winner.is_some()).count()
+}
+
+/// Waits (ten seconds at most) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within ten seconds");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends a POST over a raw connection and returns the connection unread.
+fn post_raw(s: &Server, path: &str, body: &Value) -> std::net::TcpStream {
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).expect("connect");
+    let body = body.to_string();
+    write!(
+        tcp,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    tcp.flush().expect("flush");
+    tcp
+}
+
+#[test]
+fn the_same_rpid_started_at_once_is_one_battle() {
+    let s = Server::start(&json!({}), &mocks());
+    let url = s.url("/v1/chat/completions");
+    let answers: Vec<u16> = s.runtime.block_on(async {
+        let calls = (0..20).map(|_| {
+            let (client, url) = (s.client.clone(), url.clone());
+            async move {
+                let r = client
+                    .post(url)
+                    .json(&json!({"model": "arena", "user": "twice",
+                                  "messages": [{"role": "user", "content": "$sA77 Say hello"}]}))
+                    .send()
+                    .await
+                    .expect("a response");
+                r.status().as_u16()
+            }
+        });
+        futures_util::future::join_all(calls).await
+    });
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    let all = battles(&s);
+    assert_eq!(all.len(), 1, "one battle for one RPID: {}", all.len());
+    assert_eq!(all[0].rpid.as_deref(), Some("77"));
+}
+
+#[test]
+fn a_vote_whose_answer_was_lost_counts_once_when_retried() {
+    let s = Server::start(&json!({}), &mocks());
+    let (status, body) = s.post(
+        "/battle",
+        &json!({"battle_type": "high_tier", "user_id": "web:lost"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+    let vote = json!({"vote_choice": "model_b", "user_id": "web:lost"});
+    // The vote arrives and is recorded; its answer never reaches the client.
+    let tcp = post_raw(&s, &format!("/vote/{id}"), &vote);
+    eventually("the vote recorded", || votes(&s) == 1);
+    drop(tcp);
+    // The client retries, as the SDKs do: the same answer, still one vote.
+    for _ in 0..3 {
+        let (status, body) = s.post(&format!("/vote/{id}"), &vote);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["vote_choice"], json!("model_b"));
+    }
+    assert_eq!(votes(&s), 1);
+    let (_, board) = s.get("/leaderboard");
+    let total: u64 = json(&board)["leaderboard"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["battles"].as_u64())
+        .sum();
+    assert_eq!(total, 2, "{board}");
+
+    // The same for a result command in chat.
+    let chat = |content: &str| {
+        s.post(
+            "/v1/chat/completions",
+            &json!({"model": "arena", "user": "lost",
+                    "messages": [{"role": "user", "content": content}]}),
+        )
+    };
+    assert_eq!(chat("$sA5 Say hello").0, 200);
+    assert_eq!(chat("$B5").0, 200);
+    let result = json!({"model": "arena", "user": "lost",
+                        "messages": [{"role": "user", "content": "$wB5"}]});
+    let tcp = post_raw(&s, "/v1/chat/completions", &result);
+    eventually("the result recorded", || votes(&s) == 2);
+    drop(tcp);
+    let (status, again) = chat("$wB5");
+    assert_eq!(status, 200, "{again}");
+    assert!(again.contains("recorded already"), "{again}");
+    assert_eq!(votes(&s), 2);
+}
+
+#[test]
+fn a_chat_client_that_leaves_mid_answer_cancels_the_upstream_and_changes_nothing() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "tortoise", "model": "slow-one", "base_url": base},
+            {"name": "snail", "model": "slow-two", "base_url": base},
+        ]}),
+    );
+    let mut tcp = post_raw(
+        &s,
+        "/v1/chat/completions",
+        &json!({"model": "arena", "user": "leaver", "stream": true,
+                "messages": [{"role": "user", "content": "$sA8 Count slowly"}]}),
+    );
+    // Read until the answer has begun, then hang up.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("\"content\":\"") {
+        let n = tcp.read(&mut buf).expect("read");
+        assert!(n > 0, "the stream ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(tcp);
+    eventually("the upstream cancelled", || up.cancelled() == 1);
+    let all = battles(&s);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, Status::PendingVote, "the battle goes on");
+    assert!(all[0].a.response.is_none(), "a cut answer is not kept");
+}
+
+#[test]
+fn a_rest_client_that_leaves_while_its_battle_generates_finds_it_finished() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "saturn", "model": "hold-one", "base_url": base},
+            {"name": "neptune", "model": "hold-two", "base_url": base},
+        ]}),
+    );
+    let tcp = post_raw(
+        &s,
+        "/battle",
+        &json!({"battle_type": "low_tier", "user_id": "web:gone"}),
+    );
+    eventually("the battle under way", || {
+        up.hits("hold-one") + up.hits("hold-two") == 2
+    });
+    drop(tcp);
+    up.release();
+    eventually("the battle finished", || {
+        battles(&s)
+            .first()
+            .is_some_and(|b| b.status != Status::PendingGeneration)
+    });
+    let b = &battles(&s)[0];
+    assert_eq!(b.status, Status::PendingVote, "{:?}", b.status);
+    assert!(b.a.response.is_some() && b.b.response.is_some());
+    let (status, body) = s.post("/battleback", &json!({"user_id": "web:gone"}));
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Each fault of an upstream: the client gets a clear error in bounded time, the battle ends
+/// `failed` (never stuck), and a pool with a sound second endpoint answers instead.
+#[test]
+fn every_upstream_fault_ends_in_a_clear_error_and_a_failed_battle() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    let refused = format!("http://127.0.0.1:{}/v1", refused_port());
+    let faults: [(&str, &str, &str); 8] = [
+        ("http 500", "fail-500", ""),
+        ("http 429", "fail-429", ""),
+        ("connection refused", "anything", "refused"),
+        ("a response that never starts", "silent", ""),
+        ("a stream that stops mid-way", "cut-x", ""),
+        ("malformed SSE lines", "garbled-x", ""),
+        ("one byte a second", "trickle", ""),
+        ("a reply over max_answer_bytes", "endless-text", ""),
+    ];
+    let config = json!({
+        "request_timeout_seconds": 3, "stream_idle_timeout_seconds": 2,
+        "generation_timeout_seconds": 8, "max_answer_bytes": 8192,
+    });
+    let mut failed_ok = 0;
+    for (i, (what, model, place)) in faults.iter().enumerate() {
+        let url = if *place == "refused" {
+            refused.clone()
+        } else {
+            base.clone()
+        };
+        let s = Server::start(
+            &config,
+            &json!({"models": [
+                {"name": "steady", "model": "stream-one", "base_url": base},
+                {"name": "faulty", "model": model, "base_url": url},
+            ]}),
+        );
+        let started = Instant::now();
+        let (status, body) = s.post(
+            "/battle",
+            &json!({"battle_type": "low_tier", "user_id": format!("web:f{i}")}),
+        );
+        let took = started.elapsed();
+        assert!(status == 502 || status == 504, "{what}: {status} {body}");
+        let detail = json(&body)["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!detail.is_empty(), "{what}: {body}");
+        assert!(
+            !detail.contains("faulty") && !detail.contains(model),
+            "{what}: {detail}"
+        );
+        assert!(took < Duration::from_secs(15), "{what}: {took:?}");
+        let all = battles(&s);
+        assert_eq!(all.len(), 1, "{what}");
+        assert_eq!(all[0].status, Status::Failed, "{what}: {:?}", all[0].status);
+        failed_ok += 1;
+        // With a sound endpoint beside it, a fault before the first byte is retried there.
+        if i < 4 {
+            let s = Server::start(
+                &config,
+                &json!({"models": [
+                    {"name": "steady", "model": "stream-one", "base_url": base},
+                    {"name": "pooled", "endpoints": [
+                        {"model": model, "base_url": url},
+                        {"model": "stream-two", "base_url": base}]},
+                ]}),
+            );
+            for _ in 0..3 {
+                let (status, body) = s.post(
+                    "/battle",
+                    &json!({"battle_type": "low_tier", "user_id": format!("web:p{i}")}),
+                );
+                assert_eq!(status, 201, "{what} with a second endpoint: {body}");
+                s.advance(60_000);
+            }
+        }
+    }
+    assert_eq!(failed_ok, faults.len());
+}
