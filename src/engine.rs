@@ -28,8 +28,8 @@ use crate::config::{Config, Models, Secret, Tier};
 use crate::error::{Error, Result};
 use crate::provider::{ChatRequest, Message, Upstream};
 use crate::rating::elo::EloParams;
-use crate::rating::glicko2::{Glicko2Params, parse_period};
-use crate::rating::leaderboard::{self, Data};
+use crate::rating::glicko2::{Glicko2Params, Glicko2State, parse_period};
+use crate::rating::leaderboard::{self, Data, Glicko2View};
 use crate::rating::stats::{self, Matrices, PromptStatistics};
 use crate::rating::{Leaderboard, LeaderboardOptions, Method};
 use crate::store::{
@@ -79,6 +79,8 @@ pub struct Arena {
     /// The key that hashes user ids; `None` for a store that only reads.
     user_key: Option<Arc<Secret>>,
     boards: Arc<BoardCache>,
+    /// Glicko-2 kept vote by vote for the leaderboards of every vote.
+    glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
     clock: Clock,
     generations: Arc<run::Tracker>,
 }
@@ -170,6 +172,7 @@ impl Arena {
             upstream,
             user_key: user_key.map(Arc::new),
             boards: Arc::new(BoardCache::default()),
+            glicko2: Arc::default(),
             clock: Arc::new(crate::store::now_ms),
             generations: Arc::new(run::Tracker::default()),
         })
@@ -507,7 +510,7 @@ impl Arena {
                 tau: g.tau,
                 period_ms: parse_period(&g.rating_period)?,
             },
-            now_ms: crate::store::now_ms(),
+            now_ms: self.now_ms(),
             ..LeaderboardOptions::default()
         })
     }
@@ -749,6 +752,21 @@ impl Arena {
             Ok(())
         };
         let generated_at = crate::util::now_rfc3339();
+        // Glicko-2 over every vote comes from the state kept vote by vote.
+        let kept_glicko2 = match (options.method, &count_filter) {
+            (Method::Glicko2, _)
+                if !selection.any()
+                    && options.min_battles <= 1
+                    && self.store.counts_current().await? =>
+            {
+                Some(self.glicko2_view(&options).await?)
+            }
+            _ => None,
+        };
+        let count_filter = match (&kept_glicko2, count_filter) {
+            (Some(_), _) => self.count_filter(&selection)?,
+            (None, f) => f,
+        };
         let elo = match (options.method, &count_filter) {
             (Method::Elo, Some(_)) => self.store.elo_ratings(options.elo).await?,
             _ => None,
@@ -756,7 +774,10 @@ impl Arena {
         let board = match count_filter {
             // Elo from counts needs its running ratings; stale ones (after an import) mean a
             // scan of the votes instead.
-            Some(filter) if options.method != Method::Elo || elo.is_some() => {
+            Some(filter)
+                if (options.method != Method::Elo || elo.is_some())
+                    && (options.method != Method::Glicko2 || kept_glicko2.is_some()) =>
+            {
                 let counts = self.store.pair_counts(filter).await?;
                 anchor_known(&counts.names)?;
                 blocking(move || {
@@ -764,6 +785,7 @@ impl Arena {
                         Data::Counts {
                             counts: &counts,
                             elo: elo.as_ref(),
+                            glicko2: kept_glicko2.as_ref(),
                         },
                         &options,
                         generated_at,
@@ -779,6 +801,44 @@ impl Arena {
             }
         };
         Ok(Arc::new(board))
+    }
+
+    /// Glicko-2 over every vote at the options' time, from the state kept vote by vote: it
+    /// reads only the votes since the last call (all of them the first time, or after votes
+    /// that went back in time, such as an import's).
+    async fn glicko2_view(&self, options: &LeaderboardOptions) -> Result<Glicko2View> {
+        let mut guard = self.glicko2.lock().await;
+        let params = options.glicko2;
+        let now = options.now_ms;
+        if let Some(mut keeper) = guard.take().filter(|k| *k.state.params() == params) {
+            let (batch, last) = self.store.votes_after(keeper.last_id).await?;
+            let (keeper, view) = blocking(move || {
+                let view = keeper.apply(batch).then(|| {
+                    keeper.last_id = last;
+                    keeper.view(now)
+                });
+                (keeper, view)
+            })
+            .await?;
+            if let Some(view) = view {
+                *guard = Some(keeper);
+                return Ok(view);
+            }
+        }
+        // The first time, or after votes earlier than those in (an import's): every vote,
+        // once, off the runtime.
+        let (all, last) = self.store.votes_after(0).await?;
+        let (keeper, view) = blocking(move || {
+            let mut keeper = Glicko2Keeper::new(&params);
+            // Sorted by time, a whole history always goes in.
+            let whole = keeper.apply(all);
+            keeper.last_id = last;
+            let view = keeper.view(now);
+            (whole.then_some(keeper), view)
+        })
+        .await?;
+        *guard = keeper;
+        Ok(view)
     }
 
     /// The win-rate and match-count matrices of `/api/battle_statistics`, over the `top`
@@ -854,6 +914,85 @@ impl Arena {
     /// Every model with its number of voted battles.
     pub async fn battle_counts(&self) -> Result<Vec<(String, u64)>> {
         self.store.model_battle_counts().await
+    }
+}
+
+/// Glicko-2 kept vote by vote, with the names of its models and the last vote it has seen.
+#[derive(Debug)]
+struct Glicko2Keeper {
+    state: Glicko2State,
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    last_id: i64,
+}
+
+impl Glicko2Keeper {
+    fn new(params: &Glicko2Params) -> Self {
+        Glicko2Keeper {
+            state: Glicko2State::new(0, params),
+            names: Vec::new(),
+            index: HashMap::new(),
+            last_id: 0,
+        }
+    }
+
+    /// Appends `batch` (votes in insertion order), in time order as a whole computation
+    /// takes them (a stable sort: insertion order among equal times); false when one is
+    /// earlier than a vote already in, and the state must be made again.
+    fn apply(&mut self, mut batch: crate::rating::Votes) -> bool {
+        if batch.times.windows(2).any(|w| w[0] > w[1]) {
+            let mut order: Vec<usize> = (0..batch.votes.len()).collect();
+            order.sort_by_key(|&i| batch.times[i]);
+            batch.votes = order.iter().map(|&i| batch.votes[i]).collect();
+            batch.times = order.iter().map(|&i| batch.times[i]).collect();
+            batch.imported = order.iter().map(|&i| batch.imported[i]).collect();
+        }
+        let mut local = Vec::with_capacity(batch.names.len());
+        for name in &batch.names {
+            let i = match self.index.get(name) {
+                Some(&i) => i,
+                None => {
+                    let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+                    self.names.push(name.clone());
+                    self.index.insert(name.clone(), i);
+                    i
+                }
+            };
+            local.push(i);
+        }
+        self.state.grow(self.names.len());
+        for (k, v) in batch.votes.iter().enumerate() {
+            let (Some(&a), Some(&b)) =
+                (local.get(v.model_a as usize), local.get(v.model_b as usize))
+            else {
+                continue;
+            };
+            let row = crate::rating::VoteRow {
+                model_a: a,
+                model_b: b,
+                winner: v.winner,
+            };
+            let time = batch.times.get(k).copied().unwrap_or(0);
+            let imported = batch.imported.get(k).copied().unwrap_or(false);
+            if self.state.push(row, time, imported).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn view(&mut self, now_ms: i64) -> Glicko2View {
+        let result = self.state.result(now_ms);
+        Glicko2View {
+            ratings: self
+                .names
+                .iter()
+                .cloned()
+                .zip(result.ratings.iter().copied())
+                .collect(),
+            pending_votes: result.pending_votes,
+            next_update_ms: result.next_update_ms,
+        }
     }
 }
 

@@ -558,3 +558,68 @@ fn the_openapi_document_lists_every_route_and_is_stable() {
     }
     insta::assert_json_snapshot!("openapi", doc);
 }
+
+#[test]
+fn glicko2_kept_vote_by_vote_serves_what_the_whole_computation_gives() {
+    let s = Server::start(&json!({}), &mocks());
+    let choices = ["model_a", "model_b", "tie", "both_bad", "skip"];
+    for i in 0..40 {
+        let (status, body) = s.post(
+            "/battle",
+            &json!({"battle_type": "low_tier", "user_id": format!("web:g{}", i % 3)}),
+        );
+        assert_eq!(status, 201, "{body}");
+        let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+        let (status, body) = s.post(
+            &format!("/vote/{id}"),
+            &json!({"vote_choice": choices[i % 5], "user_id": format!("web:g{}", i % 3)}),
+        );
+        assert_eq!(status, 200, "{body}");
+        // Now and then a leaderboard, and time moves across rating periods (1 h).
+        if i % 4 == 0 {
+            assert_eq!(s.get("/leaderboard").0, 200);
+        }
+        s.advance(13 * 60_000);
+    }
+    let (_, body) = s.get("/leaderboard");
+    let served = json(&body);
+    let now = s.clock.load(std::sync::atomic::Ordering::SeqCst);
+    let whole = s.runtime.block_on(async {
+        let store = arena::store::Store::open(&s.db(), arena::store::Mode::Read)
+            .await
+            .expect("open");
+        let votes = store
+            .votes(arena::store::VoteFilter::default())
+            .await
+            .expect("votes");
+        let p = arena::rating::glicko2::Glicko2Params::default();
+        let r = arena::rating::glicko2::compute(
+            votes.names.len(),
+            &votes.votes,
+            &votes.times,
+            &votes.imported,
+            now,
+            &p,
+        );
+        votes
+            .names
+            .into_iter()
+            .zip(r.ratings)
+            .collect::<std::collections::HashMap<_, _>>()
+    });
+    let rows = served["leaderboard"].as_array().expect("rows");
+    assert!(rows.len() >= 2, "{served}");
+    for row in rows {
+        let name = row["model_name"].as_str().expect("name");
+        let g = whole[name];
+        let close = |a: &Value, b: f64| (a.as_f64().expect("a number") - b).abs() < 1e-6;
+        assert!(
+            close(&row["rating"], g.periodic.rating),
+            "{name}: {row} vs {g:?}"
+        );
+        assert!(
+            close(&row["rating_realtime"], g.realtime.rating),
+            "{name}: {row} vs {g:?}"
+        );
+    }
+}

@@ -99,52 +99,53 @@ fn flip(o: &Outcomes) -> Outcomes {
     }
 }
 
-/// Both kinds of ratings after `votes` (in vote order, with their times in Unix ms);
-/// `now_ms` decides which period is still running. Votes marked in `closed` (an import's)
-/// never wait for their period to end: in the running period they are applied together at
-/// once, as a period of their own, and the rest of that period waits for its end.
-#[must_use]
-pub fn compute(
-    n_models: usize,
-    votes: &[VoteRow],
-    times: &[i64],
-    closed: &[bool],
-    now_ms: i64,
-    p: &Glicko2Params,
-) -> Glicko2Result {
-    let start = Glicko2Rating {
+fn start_rating(p: &Glicko2Params) -> Glicko2Rating {
+    Glicko2Rating {
         rating: p.initial_rating,
         deviation: p.initial_rd,
         volatility: p.initial_volatility,
-    };
-    let config = Glicko2Config {
+    }
+}
+
+fn config_of(p: &Glicko2Params) -> Glicko2Config {
+    Glicko2Config {
         tau: p.tau,
         ..Glicko2Config::new()
-    };
-    let mut realtime = vec![start; n_models];
-    let mut periodic = vec![start; n_models];
-    let period = p.period_ms.max(1);
-    let running = now_ms.div_euclid(period);
-    let mut pending_votes = 0;
-
-    // Realtime: every vote in order.
-    for v in votes {
-        if let Some(score) = v.winner.score_a() {
-            let (a, b) = (v.model_a as usize, v.model_b as usize);
-            let (na, nb) = glicko2(&realtime[a], &realtime[b], &outcome(score), &config);
-            realtime[a] = na;
-            realtime[b] = nb;
-        }
     }
+}
 
-    // Periodic: group by period; votes are in time order, so periods are contiguous runs.
+/// Applies one vote to the realtime ratings.
+fn realtime_step(realtime: &mut [Glicko2Rating], v: &VoteRow, config: &Glicko2Config) {
+    if let Some(score) = v.winner.score_a() {
+        let (a, b) = (v.model_a as usize, v.model_b as usize);
+        let (na, nb) = glicko2(&realtime[a], &realtime[b], &outcome(score), config);
+        realtime[a] = na;
+        realtime[b] = nb;
+    }
+}
+
+/// The periodic pass over `votes` (in time order), from `periodic`: each rating period's
+/// votes applied together at its end. Periods from `running` on are still open: only their
+/// `closed` votes are applied (as a period of their own); the others are counted as pending,
+/// and returned.
+fn periodic_pass(
+    periodic: &mut [Glicko2Rating],
+    votes: &[VoteRow],
+    times: &[i64],
+    closed: &[bool],
+    running: i64,
+    period: i64,
+    config: &Glicko2Config,
+) -> usize {
+    let n_models = periodic.len();
+    let mut pending_votes = 0;
     let mut results: Vec<Vec<(Glicko2Rating, Outcomes)>> = vec![Vec::new(); n_models];
+    let time = |k: usize| times.get(k).copied().unwrap_or(i64::MAX);
     let mut i = 0;
     while i < votes.len() {
-        let this = times.get(i).copied().unwrap_or(now_ms).div_euclid(period);
+        let this = time(i).div_euclid(period);
         let mut j = i;
-        while j < votes.len() && times.get(j).copied().unwrap_or(now_ms).div_euclid(period) == this
-        {
+        while j < votes.len() && time(j).div_euclid(period) == this {
             j += 1;
         }
         let running_now = this >= running;
@@ -168,18 +169,49 @@ pub fn compute(
                 results[a].push((periodic[b], o));
             }
         }
-        let updated: Vec<Glicko2Rating> = (0..n_models)
-            .map(|m| {
-                if results[m].is_empty() {
-                    periodic[m]
-                } else {
-                    glicko2_rating_period(&periodic[m], &results[m], &config)
-                }
-            })
-            .collect();
-        periodic = updated;
+        for (m, r) in results.iter().enumerate() {
+            if !r.is_empty() {
+                periodic[m] = glicko2_rating_period(&periodic[m], r, config);
+            }
+        }
         i = j;
     }
+    pending_votes
+}
+
+/// Both kinds of ratings after `votes` (in vote order, with their times in Unix ms);
+/// `now_ms` decides which period is still running. Votes marked in `closed` (an import's)
+/// never wait for their period to end: in the running period they are applied together at
+/// once, as a period of their own, and the rest of that period waits for its end.
+#[must_use]
+pub fn compute(
+    n_models: usize,
+    votes: &[VoteRow],
+    times: &[i64],
+    closed: &[bool],
+    now_ms: i64,
+    p: &Glicko2Params,
+) -> Glicko2Result {
+    let config = config_of(p);
+    let mut realtime = vec![start_rating(p); n_models];
+    let mut periodic = vec![start_rating(p); n_models];
+    let period = p.period_ms.max(1);
+    let running = now_ms.div_euclid(period);
+    for v in votes {
+        realtime_step(&mut realtime, v, &config);
+    }
+    let times: Vec<i64> = (0..votes.len())
+        .map(|k| times.get(k).copied().unwrap_or(now_ms))
+        .collect();
+    let pending_votes = periodic_pass(
+        &mut periodic,
+        votes,
+        &times,
+        closed,
+        running,
+        period,
+        &config,
+    );
     Glicko2Result {
         ratings: periodic
             .into_iter()
@@ -189,6 +221,144 @@ pub fn compute(
         pending_votes,
         next_update_ms: (!votes.is_empty()).then(|| (running + 1) * period),
     }
+}
+
+/// Glicko-2 kept up to date vote by vote, so that a leaderboard after a vote costs the votes
+/// of the running period, not the whole history: the realtime ratings after every vote so
+/// far, the periodic ratings after every finished period, and the votes of the periods not
+/// yet folded in. Its results equal [`compute`] over the same votes.
+#[derive(Debug, Clone)]
+pub struct Glicko2State {
+    params: Glicko2Params,
+    config: Glicko2Config,
+    realtime: Vec<Glicko2Rating>,
+    /// After every period before `open_from`.
+    periodic: Vec<Glicko2Rating>,
+    open_from: i64,
+    /// The votes from period `open_from` on, in time order, with their times and whether
+    /// each came from an import.
+    tail: Vec<(VoteRow, i64, bool)>,
+    last_time: i64,
+    votes: usize,
+}
+
+/// A vote that [`Glicko2State::push`] cannot append: earlier than a vote already in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfOrder;
+
+impl Glicko2State {
+    #[must_use]
+    pub fn new(n_models: usize, params: &Glicko2Params) -> Self {
+        Glicko2State {
+            params: *params,
+            config: config_of(params),
+            realtime: vec![start_rating(params); n_models],
+            periodic: vec![start_rating(params); n_models],
+            open_from: i64::MIN,
+            tail: Vec::new(),
+            last_time: i64::MIN,
+            votes: 0,
+        }
+    }
+
+    /// The parameters it was made with.
+    #[must_use]
+    pub fn params(&self) -> &Glicko2Params {
+        &self.params
+    }
+
+    /// How many models it rates.
+    #[must_use]
+    pub fn models(&self) -> usize {
+        self.realtime.len()
+    }
+
+    /// Makes room for models up to `n_models`, each starting at the initial rating.
+    pub fn grow(&mut self, n_models: usize) {
+        let start = start_rating(&self.params);
+        if n_models > self.realtime.len() {
+            self.realtime.resize(n_models, start);
+            self.periodic.resize(n_models, start);
+        }
+    }
+
+    /// Appends a vote at `time_ms`, which may not be earlier than any vote already in (the
+    /// order [`compute`] applies them in) nor in a period a [`Self::result`] has closed;
+    /// `imported` as in [`compute`]'s `closed`.
+    pub fn push(&mut self, vote: VoteRow, time_ms: i64, imported: bool) -> Result<(), OutOfOrder> {
+        // Earlier than a vote in, or in a period folded in already: only a recomputation
+        // puts it where it belongs.
+        let period = self.params.period_ms.max(1);
+        if time_ms < self.last_time || time_ms.div_euclid(period) < self.open_from {
+            return Err(OutOfOrder);
+        }
+        let top = vote.model_a.max(vote.model_b) as usize;
+        self.grow(top + 1);
+        realtime_step(&mut self.realtime, &vote, &self.config);
+        self.last_time = time_ms;
+        self.votes += 1;
+        self.tail.push((vote, time_ms, imported));
+        Ok(())
+    }
+
+    /// The ratings at `now_ms`, as [`compute`] would give them over every vote pushed. Folds
+    /// the periods that have ended for good into the kept periodic ratings first.
+    pub fn result(&mut self, now_ms: i64) -> Glicko2Result {
+        let period = self.params.period_ms.max(1);
+        let running = now_ms.div_euclid(period);
+        // Periods before the running one are final: fold them in, once.
+        let done = self
+            .tail
+            .iter()
+            .take_while(|(_, t, _)| t.div_euclid(period) < running)
+            .count();
+        if done > 0 {
+            let (votes, times, closed) = split(&self.tail[..done]);
+            periodic_pass(
+                &mut self.periodic,
+                &votes,
+                &times,
+                &closed,
+                running,
+                period,
+                &self.config,
+            );
+            self.tail.drain(..done);
+        }
+        self.open_from = self.open_from.max(running);
+        let (votes, times, closed) = split(&self.tail);
+        let mut periodic = self.periodic.clone();
+        let pending_votes = periodic_pass(
+            &mut periodic,
+            &votes,
+            &times,
+            &closed,
+            running,
+            period,
+            &self.config,
+        );
+        Glicko2Result {
+            ratings: periodic
+                .into_iter()
+                .zip(self.realtime.iter().copied())
+                .map(|(periodic, realtime)| Glicko2Pair { periodic, realtime })
+                .collect(),
+            pending_votes,
+            next_update_ms: (self.votes > 0).then(|| (running + 1) * period),
+        }
+    }
+}
+
+fn split(tail: &[(VoteRow, i64, bool)]) -> (Vec<VoteRow>, Vec<i64>, Vec<bool>) {
+    let mut votes = Vec::with_capacity(tail.len());
+    let mut times = Vec::with_capacity(tail.len());
+    let mut closed = Vec::with_capacity(tail.len());
+    for (v, t, c) in tail {
+        votes.push(*v);
+        times.push(*t);
+        closed.push(*c);
+    }
+    (votes, times, closed)
 }
 
 #[cfg(test)]
@@ -238,6 +408,68 @@ mod tests {
         let live = compute(2, &votes, &[5, 6, 7], &[], 10, &p);
         assert_eq!(live.ratings[0].periodic.rating, 1500.0);
         assert_eq!(live.pending_votes, 3);
+    }
+
+    #[test]
+    fn the_state_kept_vote_by_vote_equals_the_whole_computation() {
+        use rand::{RngExt, SeedableRng};
+        let p = Glicko2Params {
+            period_ms: 1_000,
+            ..Glicko2Params::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let winners = [
+            Winner::ModelA,
+            Winner::ModelB,
+            Winner::Tie,
+            Winner::BothBad,
+            Winner::Skip,
+        ];
+        for round in 0..20 {
+            let n = 2 + round % 6;
+            let mut state = Glicko2State::new(0, &p);
+            let (mut votes, mut times, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+            let mut t = 0i64;
+            for _ in 0..300 {
+                t += rng.random_range(0..400);
+                let a = rng.random_range(0..n);
+                let b = (a + 1 + rng.random_range(0..n - 1)) % n;
+                let v = vote(a, b, winners[rng.random_range(0..winners.len())]);
+                let imported = rng.random_range(0..10) == 0;
+                state.push(v, t, imported).expect("in order");
+                votes.push(v);
+                times.push(t);
+                closed.push(imported);
+                // Ask now and then, sometimes from a little later than the last vote.
+                if rng.random_range(0..5) == 0 {
+                    let now = t + rng.random_range(0..300);
+                    let whole = compute(n as usize, &votes, &times, &closed, now, &p);
+                    let kept = state.result(now);
+                    assert_eq!(kept.pending_votes, whole.pending_votes);
+                    assert_eq!(kept.next_update_ms, whole.next_update_ms);
+                    assert_eq!(&kept.ratings[..], &whole.ratings[..kept.ratings.len()]);
+                    // A vote in a period it just closed would have to go back in time.
+                    t = t.max(now);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_vote_from_the_past_is_refused_by_the_state() {
+        let p = Glicko2Params::default();
+        let mut state = Glicko2State::new(2, &p);
+        assert_eq!(state.push(vote(0, 1, Winner::ModelA), 10, false), Ok(()));
+        assert_eq!(
+            state.push(vote(0, 1, Winner::ModelA), 5, false),
+            Err(OutOfOrder)
+        );
+        let _ = state.result(2 * p.period_ms);
+        // The first period is closed now: a vote of it cannot join it any more.
+        assert_eq!(
+            state.push(vote(0, 1, Winner::ModelA), p.period_ms - 1, false),
+            Err(OutOfOrder)
+        );
     }
 
     #[test]

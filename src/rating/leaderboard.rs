@@ -206,7 +206,17 @@ pub enum Data<'a> {
     Counts {
         counts: &'a PairCounts,
         elo: Option<&'a HashMap<String, f64>>,
+        /// Glicko-2 kept vote by vote, for the counts of every vote.
+        glicko2: Option<&'a Glicko2View>,
     },
+}
+
+/// Glicko-2 ratings kept vote by vote ([`glicko2::Glicko2State`]), by model name.
+#[derive(Debug, Clone, Default)]
+pub struct Glicko2View {
+    pub ratings: HashMap<String, glicko2::Glicko2Pair>,
+    pub pending_votes: usize,
+    pub next_update_ms: Option<i64>,
 }
 
 /// The votes in order, over the same models as the counts beside them.
@@ -231,7 +241,7 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
-    let (counts, sequence, running_elo) = match data {
+    let (counts, sequence, running_elo, kept_glicko2) = match data {
         Data::Votes(data) => {
             let n = data.names.len();
             let kept: Vec<usize> = if options.min_battles > 1 {
@@ -256,9 +266,13 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                     .map(|&i| data.imported.get(i).copied().unwrap_or(false))
                     .collect(),
             };
-            (counts, Some(sequence), None)
+            (counts, Some(sequence), None, None)
         }
-        Data::Counts { counts, elo } => {
+        Data::Counts {
+            counts,
+            elo,
+            glicko2,
+        } => {
             let all = counts.totals();
             let min = options.min_battles;
             if min > 1 {
@@ -272,6 +286,7 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                 counts.restrict(|m| min <= 1 || all[m].battles >= min),
                 None,
                 elo,
+                glicko2,
             )
         }
     };
@@ -315,9 +330,23 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                 times: Vec::new(),
                 imported: Vec::new(),
             };
-            let seq = sequence.as_ref().unwrap_or(&empty);
-            let result =
-                glicko2::compute(n, &seq.votes, &seq.times, &seq.imported, options.now_ms, &p);
+            let result = match (&sequence, kept_glicko2) {
+                (None, Some(kept)) => {
+                    let start = glicko2::compute(1, &[], &[], &[], options.now_ms, &p).ratings[0];
+                    glicko2::Glicko2Result {
+                        ratings: names
+                            .iter()
+                            .map(|m| kept.ratings.get(m).copied().unwrap_or(start))
+                            .collect(),
+                        pending_votes: kept.pending_votes,
+                        next_update_ms: kept.next_update_ms,
+                    }
+                }
+                _ => {
+                    let seq = sequence.as_ref().unwrap_or(&empty);
+                    glicko2::compute(n, &seq.votes, &seq.times, &seq.imported, options.now_ms, &p)
+                }
+            };
             let z = bt::normal_quantile(1.0 - (1.0 - options.ci) / 2.0);
             for (row, g) in rows.iter_mut().zip(&result.ratings) {
                 row.rating = g.periodic.rating;

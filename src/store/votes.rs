@@ -1,6 +1,8 @@
 //! Votes: recording one (atomically with the battle's new status) and reading them back in
 //! vote order or as per-model totals for the ratings.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::battles::{Failure, read, user_id};
@@ -266,6 +268,66 @@ impl Store {
                 times,
                 imported,
             })
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// The votes inserted after the vote with row id `after`, in insertion order, over every
+    /// model (indexed as in `names`, which lists every model by id), and the last row id:
+    /// what a rating kept vote by vote has not seen yet.
+    pub async fn votes_after(&self, after: i64) -> Result<(Votes, i64)> {
+        self.read(move |conn| {
+            let names = model_names(conn)?;
+            let position: HashMap<i64, u32> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (id, _))| Some((*id, u32::try_from(i).ok()?)))
+                .collect();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, model_a, model_b, outcome, created_at, import_key IS NOT NULL
+                     FROM votes WHERE id > ?1 ORDER BY id",
+                )
+                .map_err(db)?;
+            let mut rows = stmt.query(params![after]).map_err(db)?;
+            let mut last = after;
+            let (mut votes, mut times, mut imported) = (Vec::new(), Vec::new(), Vec::new());
+            while let Some(row) = rows.next().map_err(db)? {
+                let (id, a, b, outcome, at, from_import): (i64, i64, i64, i64, i64, bool) = (
+                    row.get(0).map_err(db)?,
+                    row.get(1).map_err(db)?,
+                    row.get(2).map_err(db)?,
+                    row.get(3).map_err(db)?,
+                    row.get(4).map_err(db)?,
+                    row.get(5).map_err(db)?,
+                );
+                last = id;
+                let (Some(&a), Some(&b), Some(winner)) = (
+                    position.get(&a),
+                    position.get(&b),
+                    Winner::from_code(outcome),
+                ) else {
+                    continue;
+                };
+                votes.push(VoteRow {
+                    model_a: a,
+                    model_b: b,
+                    winner,
+                });
+                times.push(at);
+                imported.push(from_import);
+            }
+            Ok((
+                Votes {
+                    names: names.into_iter().map(|(_, n)| n).collect(),
+                    votes,
+                    times,
+                    imported,
+                },
+                last,
+            ))
         })
         .await
     }
