@@ -365,8 +365,13 @@ impl Models {
 /// Reads and validates `config.jsonc`.
 pub fn load_config(path: &Path) -> Result<Config> {
     let text = read(path)?;
-    let config: Config = parse(path, &text)?;
-    validate_config(path, &text, &config)?;
+    parse_config(path, &text)
+}
+
+/// Parses and validates the text of `config.jsonc` (`path` names it in errors).
+pub fn parse_config(path: &Path, text: &str) -> Result<Config> {
+    let config: Config = parse(path, text)?;
+    validate_config(path, text, &config)?;
     Ok(config)
 }
 

@@ -623,3 +623,13 @@ fn glicko2_kept_vote_by_vote_serves_what_the_whole_computation_gives() {
         );
     }
 }
+
+#[test]
+fn a_query_that_does_not_fit_is_a_json_400() {
+    let s = Server::start(&json!({}), &mocks());
+    for q in ["top=-1", "top=many", "top=99999999999999999999999"] {
+        let (status, body) = s.get(&format!("/api/battle_statistics?{q}"));
+        assert_eq!(status, 400, "{q}: {body}");
+        assert!(json(&body)["detail"].as_str().is_some_and(|d| d.contains("top")), "{q}: {body}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Request bodies read strictly and answered clearly: a body that is too large is a 413, one
 //! that is not JSON a 400, one of the wrong shape a 422 that names the field; never a 500.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,28 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
             Err(rejection) => Err(rejected(&rejection)),
+        }
+    }
+}
+
+/// A query string of `T`; one that does not fit is a 400 that says which parameter.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, _) = req.into_parts();
+        use axum::extract::FromRequestParts;
+        match axum::extract::Query::<T>::from_request_parts(&mut parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Params(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                e.body_text()
+                    .trim_start_matches("Failed to deserialize query string: ")
+                    .to_owned(),
+            )),
+            Err(other) => Err(ApiError::new(other.status(), other.body_text())),
         }
     }
 }

@@ -162,8 +162,26 @@ pub struct MessageOut {
 /// An error body: `{"detail": "..."}`, or for a 429 `{"detail": {"message", "available_at"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorOut {
-    #[schema(value_type = Object)]
+    #[schema(schema_with = detail_schema)]
     pub detail: serde_json::Value,
+}
+
+/// `detail`: the message, or for a limit `{message, available_at}`.
+fn detail_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("message", ObjectBuilder::new().schema_type(Type::String))
+                .property(
+                    "available_at",
+                    ObjectBuilder::new().schema_type(Type::Number),
+                )
+                .required("message")
+                .required("available_at"),
+        )
 }
 
 fn battle_id(text: &str, state: &AppState) -> Result<uuid::Uuid, ApiError> {
@@ -181,9 +199,12 @@ fn battle_id(text: &str, state: &AppState) -> Result<uuid::Uuid, ApiError> {
     responses(
         (status = 201, description = "the battle, waiting for its vote", body = BattleOut),
         (status = 400, description = "invalid parameters", body = ErrorOut),
+        (status = 413, description = "a body too large", body = ErrorOut),
+        (status = 415, description = "a body that is not JSON", body = ErrorOut),
         (status = 422, description = "a body of the wrong shape", body = ErrorOut),
         (status = 429, description = "a per-user limit", body = ErrorOut),
         (status = 502, description = "a model failed to answer", body = ErrorOut),
+        (status = 504, description = "a model took too long", body = ErrorOut),
     ))]
 pub async fn create_battle(
     State(state): State<AppState>,
@@ -277,6 +298,9 @@ fn winner_text(winner: Winner, a: &str, b: &str) -> String {
         (status = 400, description = "already voted, or not waiting for a vote", body = ErrorOut),
         (status = 403, description = "the battle belongs to another user", body = ErrorOut),
         (status = 404, description = "no such battle", body = ErrorOut),
+        (status = 413, description = "a body too large", body = ErrorOut),
+        (status = 415, description = "a body that is not JSON", body = ErrorOut),
+        (status = 422, description = "a body of the wrong shape", body = ErrorOut),
     ))]
 pub async fn vote(
     State(state): State<AppState>,
@@ -357,7 +381,11 @@ impl UserBody {
     responses(
         (status = 200, description = "the latest battle, or a message while it is generated",
          body = BattleOut),
+        (status = 400, description = "no user, or an invalid one", body = ErrorOut),
         (status = 404, description = "the user has no battle", body = ErrorOut),
+        (status = 413, description = "a body too large", body = ErrorOut),
+        (status = 415, description = "a body that is not JSON", body = ErrorOut),
+        (status = 422, description = "a body of the wrong shape", body = ErrorOut),
     ))]
 pub async fn battleback(
     State(state): State<AppState>,
@@ -385,7 +413,13 @@ pub async fn battleback(
 /// Clears the caller's battles stuck in `pending_generation` (never those waiting for a
 /// vote).
 #[utoipa::path(post, path = "/battleunstuck", tag = "battles", request_body = UserBody,
-    responses((status = 200, description = "how many were cleared", body = MessageOut)))]
+    responses(
+        (status = 200, description = "how many were cleared", body = MessageOut),
+        (status = 400, description = "no user, or an invalid one", body = ErrorOut),
+        (status = 413, description = "a body too large", body = ErrorOut),
+        (status = 415, description = "a body that is not JSON", body = ErrorOut),
+        (status = 422, description = "a body of the wrong shape", body = ErrorOut),
+    ))]
 pub async fn battleunstuck(
     State(state): State<AppState>,
     Body(body): Body<UserBody>,

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::Params;
 use super::rest::ErrorOut;
 use crate::engine::Selection;
 use crate::rating::stats::{Matrices, PromptStatistics};
@@ -54,11 +55,11 @@ pub struct PromptStatisticsDoc {
 #[utoipa::path(get, path = "/api/battle_statistics", tag = "statistics", params(MatrixQuery),
     responses(
         (status = 200, description = "the matrices", body = MatricesDoc),
-        (status = 400, description = "too many models without `top`", body = ErrorOut),
+        (status = 400, description = "too many models without `top`, or a `top` that is not a count", body = ErrorOut),
     ))]
 pub async fn battle_statistics(
     State(state): State<AppState>,
-    Query(q): Query<MatrixQuery>,
+    Params(q): Params<MatrixQuery>,
 ) -> Result<Json<Matrices>, ApiError> {
     let m = state
         .arena
