@@ -282,3 +282,186 @@ fn every_upstream_fault_ends_in_a_clear_error_and_a_failed_battle() {
     }
     assert_eq!(failed_ok, faults.len());
 }
+
+/// Hostile input to every kind of route: never a 5xx, never a panic, and the database as it
+/// was.
+#[test]
+fn hostile_input_gets_clear_4xx_and_leaves_the_database_whole() {
+    let s = Server::start(&json!({"max_request_body_bytes": 65536}), &mocks());
+    let (status, body) = s.post(
+        "/battle",
+        &json!({"battle_type": "high_tier", "user_id": "web:'; DROP TABLE votes; --"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+    let ids = [
+        "1' OR '1'='1",
+        "..%2F..%2Fetc%2Fpasswd",
+        "../../etc/passwd",
+        "%00",
+        "🙂",
+        "00000000-0000-0000-0000-000000000000; DELETE FROM battles",
+        &"9".repeat(5000),
+    ];
+    for bad in ids {
+        for (method, path) in [
+            ("GET", format!("/battle/{bad}")),
+            ("POST", format!("/vote/{bad}")),
+        ] {
+            let request = s
+                .client
+                .request(method.parse().expect("method"), s.url(&path))
+                .json(&json!({"vote_choice": "model_a", "user_id": "web:x"}));
+            let (status, body) = s.send(request);
+            assert!(
+                (400..500).contains(&status),
+                "{method} {path}: {status} {body}"
+            );
+        }
+    }
+    let raw = |path: &str, body: Vec<u8>| {
+        s.send(
+            s.client
+                .post(s.url(path))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let bodies: Vec<Vec<u8>> = vec![
+        b"{\"battle_type\": \"low_tier\"".to_vec(),
+        b"{\"vote_choice\": ".to_vec(),
+        vec![0xc3, 0x28, b'{', b'}'],
+        b"{\"model\": \"arena\", \"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\"}]}"
+            .to_vec(),
+        deep.into_bytes(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{\"battle_type\": [\"low_tier\"], \"user_id\": {\"$ne\": null}}".to_vec(),
+        json!({"model": "arena", "messages": [{"role": "user", "content": {"deep": [1, 2]}}]})
+            .to_string()
+            .into_bytes(),
+        json!({"model": "arena", "messages": [{"role": "user", "content": "$sA1 hi"}],
+               "user": "x".repeat(100_000)})
+        .to_string()
+        .into_bytes(),
+    ];
+    for path in [
+        "/battle",
+        &format!("/vote/{id}"),
+        "/battleback",
+        "/battleunstuck",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/images/generations",
+    ] {
+        for body in &bodies {
+            let (status, text) = raw(path, body.clone());
+            assert!(
+                status < 500,
+                "{path} {:?}: {status} {text}",
+                String::from_utf8_lossy(&body[..body.len().min(60)])
+            );
+        }
+    }
+    // A prompt longer than max_prompt_bytes is refused with the limit named.
+    let s2 = Server::start(&json!({"max_prompt_bytes": 1000}), &mocks());
+    let (status, body) = s2.post(
+        "/battle",
+        &json!({"battle_type": "high_tier", "custom_prompt": "word ".repeat(1000)}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("max_prompt_bytes"), "{body}");
+    // Every table is still there and the database is whole.
+    let conn = rusqlite::Connection::open(s.db()).expect("open");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+    assert_eq!(check, "ok");
+    let battles: i64 = conn
+        .query_row("SELECT count(*) FROM battles", [], |r| r.get(0))
+        .expect("battles");
+    assert!(battles >= 1);
+    conn.query_row("SELECT count(*) FROM votes", [], |r| r.get::<_, i64>(0))
+        .expect("the votes table");
+}
+
+/// Before its vote, no endpoint names a battle's models: not the listings, not the
+/// statistics, not the battle itself; and the raw ids of its users are nowhere in the file.
+#[test]
+fn nothing_before_the_vote_names_a_battles_models_and_no_file_holds_a_raw_user() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "saturn", "model": "stream-one", "base_url": base},
+            {"name": "neptune", "model": "stream-two", "base_url": base},
+        ]}),
+    );
+    let secret_user = "web:someone-very-specific-4242";
+    let (status, body) = s.post(
+        "/battle",
+        &json!({"battle_type": "low_tier", "user_id": secret_user}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+    let chat_user = "chat-user-very-specific-9191";
+    let (status, _) = s.post(
+        "/v1/chat/completions",
+        &json!({"model": "arena", "user": chat_user,
+                "messages": [{"role": "user", "content": "$sA4 Say hello"}]}),
+    );
+    assert_eq!(status, 200);
+    let mut seen = String::new();
+    for path in [
+        format!("/battle/{id}"),
+        "/leaderboard".into(),
+        "/api/battle_statistics".into(),
+        "/api/prompt_statistics".into(),
+        "/v1/leaderboard".into(),
+        "/health".into(),
+    ] {
+        let (status, body) = s.get(&path);
+        assert_eq!(status, 200, "{path}: {body}");
+        // The battle's own answers name their upstream ids (the fake says so): drop them.
+        let mut v = json(&body);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("response_a");
+            o.remove("response_b");
+        }
+        seen.push_str(&v.to_string());
+    }
+    let (_, back) = s.post("/battleback", &json!({"user_id": secret_user}));
+    let mut back = json(&back);
+    if let Some(o) = back.as_object_mut() {
+        o.remove("response_a");
+        o.remove("response_b");
+    }
+    seen.push_str(&back.to_string());
+    for name in ["saturn", "neptune", "stream-one", "stream-two"] {
+        assert!(!seen.contains(name), "{name} before the vote: {seen}");
+    }
+    // The raw user ids: in no byte of the database, its journal or anything beside it.
+    let (_, dir) = s.stop();
+    for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        for raw in [secret_user, "someone-very-specific-4242", chat_user] {
+            assert!(
+                !bytes.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                "{raw} in {}",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_server_listens_beyond_this_machine_only_when_told_so_on_the_command_line() {
+    let t = crate::support::Test::new().with_config_keys(&json!({"host": "0.0.0.0"}));
+    t.arena()
+        .args(["serve", "--port", "0"])
+        .run()
+        .code(2)
+        .stderr_contains("--host 0.0.0.0");
+}

@@ -630,6 +630,11 @@ fn a_query_that_does_not_fit_is_a_json_400() {
     for q in ["top=-1", "top=many", "top=99999999999999999999999"] {
         let (status, body) = s.get(&format!("/api/battle_statistics?{q}"));
         assert_eq!(status, 400, "{q}: {body}");
-        assert!(json(&body)["detail"].as_str().is_some_and(|d| d.contains("top")), "{q}: {body}");
+        assert!(
+            json(&body)["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("top")),
+            "{q}: {body}"
+        );
     }
 }
