@@ -217,13 +217,28 @@ fn compress(
     (start, list)
 }
 
-/// Models by name where known, else by index.
+/// Most items a note lists; the rest are counted.
+const LISTED: usize = 10;
+
+/// Models by name where known, else by index: the first [`LISTED`], then
+/// how many more.
 fn list(models: &[usize], names: &[String]) -> String {
-    let shown: Vec<String> = models
-        .iter()
-        .map(|&m| names.get(m).cloned().unwrap_or_else(|| format!("#{m}")))
-        .collect();
-    shown.join(", ")
+    capped(
+        models
+            .iter()
+            .map(|&m| names.get(m).cloned().unwrap_or_else(|| format!("#{m}"))),
+        models.len(),
+    )
+}
+
+/// The first [`LISTED`] of `len` items, comma-separated, then "and N more".
+fn capped(items: impl Iterator<Item = String>, len: usize) -> String {
+    let shown: Vec<String> = items.take(LISTED).collect();
+    let text = shown.join(", ");
+    match len.checked_sub(shown.len()) {
+        Some(rest) if rest > 0 => format!("{text} and {rest} more"),
+        _ => text,
+    }
 }
 
 pub(super) fn describe(
@@ -260,8 +275,9 @@ pub(super) fn describe(
     let groups: Vec<usize> = s.members.iter().map(Vec::len).filter(|&n| n > 1).collect();
     if groups.len() > 1 {
         notes.push(format!(
-            "the comparison graph splits into {} separate groups of sizes {groups:?}; each group is centred on its own, so ratings from different groups are not comparable (see `component`)",
-            groups.len()
+            "the comparison graph splits into {} separate groups of sizes {}; each group is centred on its own, so ratings from different groups are not comparable (see `component`)",
+            groups.len(),
+            capped(groups.iter().map(usize::to_string), groups.len()),
         ));
     }
     for (g, group) in s.members.iter().enumerate() {

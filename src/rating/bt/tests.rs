@@ -437,6 +437,50 @@ fn chain_of_wins_is_flagged_both_ways_in_the_middle() {
 }
 
 #[test]
+fn notes_list_at_most_ten_names_and_count_the_rest() {
+    // A chain of 50 wins: every model is unbounded on some side, and 30 idle
+    // models and 20 separate pairs follow it.
+    let chain = 50;
+    let idle = 30;
+    let pairs = 20;
+    let k = chain + idle + 2 * pairs;
+    let mut cells: Vec<Cell> = (1..chain).map(|m| cell(m - 1, m, 2.0, 0.0, 0.0)).collect();
+    let first_pair = chain + idle;
+    cells.extend(
+        (0..pairs).map(|p| cell(first_pair + 2 * p, first_pair + 2 * p + 1, 3.0, 2.0, 1.0)),
+    );
+    let c = Comparisons {
+        names: (0..k).map(|m| format!("model-{m}")).collect(),
+        n_models: k,
+        cells,
+    };
+    let f = fit(&c, &BtOptions::default());
+    let note = |what: &str| {
+        f.notes
+            .iter()
+            .find(|n| n.contains(what))
+            .unwrap_or_else(|| panic!("no note on {what}: {:?}", f.notes))
+            .clone()
+    };
+    let diverging = note("never beaten");
+    assert!(diverging.contains("model-0, model-1,"), "{diverging}");
+    assert!(diverging.contains("model-9 and 40 more"), "{diverging}");
+    assert!(!diverging.contains("model-10,"), "{diverging}");
+    assert!(
+        diverging.contains("no upper limit for model-0, "),
+        "{diverging}"
+    );
+    assert!(diverging.contains(" and 39 more"), "{diverging}");
+    let idle_note = note("without any decided vote");
+    assert!(idle_note.ends_with("model-59 and 20 more"), "{idle_note}");
+    let groups = note("separate groups");
+    assert!(
+        groups.contains("21 separate groups of sizes 50, 2, 2, 2, 2, 2, 2, 2, 2, 2 and 11 more;"),
+        "{groups}"
+    );
+}
+
+#[test]
 fn only_ties_is_a_proper_fit() {
     let c = Comparisons {
         names: Vec::new(),
