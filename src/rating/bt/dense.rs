@@ -61,7 +61,7 @@ pub(super) fn chord(
     let mut previous = f64::INFINITY;
     let mut used = 0;
     while used < s.max_iterations {
-        problem.gradient(theta, &mut ws.grad);
+        problem.gradient(theta, &mut ws.grad, &mut ws.exp);
         ws.step.copy_from_slice(&ws.grad);
         cholesky_solve(factor, k, &mut ws.step);
         used += 1;
