@@ -370,9 +370,9 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rating::bt::BtOptions;
     use crate::rating::bt::input::canonical_pairs;
     use crate::rating::bt::tests::{cell, reference};
-    use crate::rating::bt::BtOptions;
 
     #[test]
     fn group_refits_match_a_whole_refit() {
