@@ -2,16 +2,18 @@
 //! refitted from the full-data optimum, spread over threads, and summarised
 //! by percentiles.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::dense::{DenseSolver, cholesky, chord};
 use super::input::{Pair, Settings};
 use super::likelihood::Problem;
-use super::newton::{Workspace, newton};
+use super::newton::{Outcome, Workspace, newton};
 use super::sampling::VoteSampler;
 use super::sparse::SparseSolver;
-use super::structure::Structure;
+use super::structure::{Reach, ScoreEdges, Structure};
 use super::{BASE_RATING, Path, RATING_SCALE};
 
 pub(super) struct BootstrapRaw {
@@ -19,6 +21,138 @@ pub(super) struct BootstrapRaw {
     pub(super) upper: Vec<f64>,
     pub(super) rounds: usize,
     pub(super) unconverged: usize,
+}
+
+/// One connected group of the full data, set up to refit its part of a
+/// replicate on its own on the dense path: groups share no pair, so each
+/// has its own optimum, and a small group whose replicates move a lot
+/// (slow fixed-Hessian steps) costs no more steps of the big ones.
+struct GroupFit {
+    /// Models of the group, increasing; local index `a` is `members[a]`.
+    members: Vec<usize>,
+    /// Full-data index of each of the group's pairs and its local `(i, j)`.
+    pairs: Vec<(usize, usize, usize)>,
+    /// The full data's structure restricted to the group: one group.
+    structure: Structure,
+    /// Cholesky factor of the group's augmented Hessian at the full-data
+    /// optimum; `None` if it could not be factored (Newton steps then).
+    factor: Option<Vec<f64>>,
+    theta_hat: Vec<f64>,
+}
+
+impl GroupFit {
+    /// One per group of two or more models; single models stay at zero.
+    fn all(full: &Problem, theta_hat: &[f64]) -> Vec<Self> {
+        let st = full.structure;
+        let mut local = vec![0usize; full.k];
+        let mut by_group: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); st.members.len()];
+        for (g, group) in st.members.iter().enumerate() {
+            for (a, &v) in group.iter().enumerate() {
+                local[v] = a;
+            }
+            debug_assert!(group.iter().all(|&v| st.component[v] == g));
+        }
+        for (x, p) in full.pairs.iter().enumerate() {
+            by_group[st.component[p.i]].push((x, local[p.i], local[p.j]));
+        }
+        st.members
+            .iter()
+            .zip(by_group)
+            .enumerate()
+            .filter(|(_, (group, _))| group.len() >= 2)
+            .map(|(g, (group, pairs))| {
+                let m = group.len();
+                let structure = Structure {
+                    component: vec![0; m],
+                    members: vec![(0..m).collect()],
+                    regularised: vec![st.regularised[g]],
+                    above: vec![false; m],
+                    below: vec![false; m],
+                };
+                let data: Vec<Pair> = pairs
+                    .iter()
+                    .map(|&(x, i, j)| {
+                        let p = &full.pairs[x];
+                        Pair::new(i, j, p.wins_i, p.wins_j, p.ties)
+                    })
+                    .collect();
+                let theta: Vec<f64> = group.iter().map(|&v| theta_hat[v]).collect();
+                let problem = Problem {
+                    k: m,
+                    pairs: &data,
+                    structure: &structure,
+                };
+                let mut factor = vec![0.0; m * m];
+                problem.gradient_hessian(&theta, &mut vec![0.0; m], &mut factor);
+                problem.augment(&mut factor);
+                let factor = cholesky(&mut factor, m).then_some(factor);
+                Self {
+                    members: group.clone(),
+                    pairs,
+                    structure,
+                    factor,
+                    theta_hat: theta,
+                }
+            })
+            .collect()
+    }
+
+    /// Refits the group's part of a replicate with `counts[pair] =
+    /// [wins_i, wins_j, ties]`, whose structure is the full data's, and
+    /// writes its strengths into `theta`.
+    fn refit(
+        &self,
+        counts: &[[f64; 3]],
+        theta: &mut [f64],
+        s: &Settings,
+        sc: &mut GroupScratch,
+    ) -> Outcome {
+        sc.pairs.clear();
+        sc.pairs.extend(self.pairs.iter().map(|&(x, i, j)| {
+            let [a, b, t] = counts[x];
+            Pair::new(i, j, a, b, t)
+        }));
+        sc.theta.copy_from_slice(&self.theta_hat);
+        let problem = Problem {
+            k: self.members.len(),
+            pairs: &sc.pairs,
+            structure: &self.structure,
+        };
+        let outcome = match &self.factor {
+            Some(f) => chord(&problem, &mut sc.theta, f, s, &mut sc.ws, &mut sc.solver),
+            None => newton(&problem, &mut sc.theta, s, &mut sc.solver, &mut sc.ws),
+        };
+        for (&v, &t) in self.members.iter().zip(&sc.theta) {
+            theta[v] = t;
+        }
+        outcome
+    }
+}
+
+/// What one thread reuses for a group from replicate to replicate.
+struct GroupScratch {
+    pairs: Vec<Pair>,
+    theta: Vec<f64>,
+    ws: Workspace,
+    solver: DenseSolver,
+}
+
+impl GroupScratch {
+    fn new(g: &GroupFit) -> Self {
+        let m = g.members.len();
+        Self {
+            pairs: Vec::with_capacity(g.pairs.len()),
+            theta: vec![0.0; m],
+            ws: Workspace::new(m),
+            solver: DenseSolver::new(m),
+        }
+    }
+}
+
+/// What one thread computed: `(round, ratings)` per replicate it took.
+struct Replicates {
+    ratings: Vec<(usize, Vec<f64>)>,
+    unconverged: usize,
 }
 
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
@@ -54,29 +188,45 @@ pub(super) fn bootstrap(
     }
     // Saturating float-to-int conversion: counts above 2^64 are capped.
     let sampler = VoteSampler::new(n as u64, &weights);
+    let edges = ScoreEdges::new(k, pairs);
+    let groups = if path == Path::Dense {
+        GroupFit::all(full, theta_hat)
+    } else {
+        Vec::new()
+    };
 
-    // The dense path refits by fixed-Hessian steps with the factor of the
-    // full-data Hessian at the full-data optimum.
-    let factor = (path == Path::Dense).then(|| {
-        let mut factor = vec![0.0; k * k];
-        full.gradient_hessian(theta_hat, &mut vec![0.0; k], &mut factor);
-        full.augment(&mut factor);
-        cholesky(&mut factor, k).then_some(factor)
-    });
-    let factor = factor.flatten();
+    // A replicate whose structure changed is refitted as a whole; on the
+    // dense path by fixed-Hessian steps with the factor of the full-data
+    // Hessian when its groups are the same, made when first needed.
+    let factor = std::sync::OnceLock::new();
+    let full_factor = || -> &Option<Vec<f64>> {
+        factor.get_or_init(|| {
+            let mut f = vec![0.0; k * k];
+            full.gradient_hessian(theta_hat, &mut vec![0.0; k], &mut f);
+            full.augment(&mut f);
+            cholesky(&mut f, k).then_some(f)
+        })
+    };
 
-    // Round `r` draws from stream `r` of the seeded generator, so the bounds do not depend on
-    // how rounds are spread over threads.
-    let run_rounds = |rounds: std::ops::Range<usize>| -> (Vec<f64>, usize) {
+    // Round `r` draws from stream `r` of the seeded generator, so the bounds
+    // do not depend on how rounds are spread over threads; threads take the
+    // next round as they finish one.
+    let next = AtomicUsize::new(0);
+    let run_rounds = || -> Replicates {
         let mut ws = Workspace::new(k);
-        let mut dense = (path == Path::Dense).then(|| DenseSolver::new(k));
+        let mut dense: Option<DenseSolver> = None;
+        let mut scratch: Vec<GroupScratch> = groups.iter().map(GroupScratch::new).collect();
+        let mut reach = Reach::new(k);
         let mut draws = vec![0u64; weights.len()];
         let mut counts = vec![[0.0f64; 3]; pairs.len()];
-        let mut replicate: Vec<Pair> = Vec::with_capacity(pairs.len());
-        let mut theta = vec![0.0; k];
-        let mut out = Vec::with_capacity(rounds.len() * k);
+        let mut replicate: Vec<Pair> = Vec::new();
+        let mut out = Vec::new();
         let mut unconverged = 0;
-        for round in rounds {
+        loop {
+            let round = next.fetch_add(1, Ordering::Relaxed);
+            if round >= s.rounds {
+                break;
+            }
             let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
             rng.set_stream(round as u64);
             sampler.draw(&mut rng, &mut draws);
@@ -86,97 +236,103 @@ pub(super) fn bootstrap(
             for (&(idx, outcome), &x) in cats.iter().zip(&draws) {
                 counts[idx][outcome] = x as f64;
             }
-            replicate.clear();
-            for (p, c) in pairs.iter().zip(&counts) {
-                let q = Pair::new(p.i, p.j, c[0], c[1], c[2]);
-                if q.n > 0.0 {
-                    replicate.push(q);
+            let mut theta = theta_hat.to_vec();
+            // The structure depends only on which scoring edges exist; when
+            // the replicate kept the full data's, each group is refitted on
+            // its own (dense path) or the whole replicate without analysing
+            // it again (sparse path).
+            let keeps = edges.keeps(full.structure, &counts, &mut reach);
+            let converged = if keeps && path == Path::Dense {
+                let mut all = true;
+                for (g, sc) in groups.iter().zip(scratch.iter_mut()) {
+                    all &= g.refit(&counts, &mut theta, s, sc).converged;
                 }
-            }
-            // The graph analysis depends only on which scoring edges exist; when
-            // the replicate kept all of them, the full-data analysis holds.
-            let same_edges = replicate.len() == pairs.len()
-                && replicate.iter().zip(pairs).all(|(r, p)| {
-                    (r.wins_i + r.ties > 0.0) == (p.wins_i + p.ties > 0.0)
-                        && (r.wins_j + r.ties > 0.0) == (p.wins_j + p.ties > 0.0)
-                });
-            let own = (!same_edges).then(|| Structure::analyse(k, &replicate));
-            let structure = own.as_ref().unwrap_or(full.structure);
-            let same_groups = structure.component == full.structure.component
-                && structure.regularised == full.structure.regularised;
-            theta.copy_from_slice(theta_hat);
-            if !same_groups {
-                for group in &structure.members {
-                    let mean = group.iter().map(|&v| theta[v]).sum::<f64>() / group.len() as f64;
-                    for &v in group {
-                        theta[v] -= mean;
+                all
+            } else {
+                replicate.clear();
+                for (p, c) in pairs.iter().zip(&counts) {
+                    let q = Pair::new(p.i, p.j, c[0], c[1], c[2]);
+                    if q.n > 0.0 {
+                        replicate.push(q);
                     }
                 }
-            }
-            let problem = Problem {
-                k,
-                pairs: &replicate,
-                structure,
-            };
-            let outcome = match (&mut dense, &factor) {
-                (Some(solver), Some(factor)) if same_groups => {
-                    chord(&problem, &mut theta, factor, s, &mut ws, solver)
+                let own = (!keeps).then(|| Structure::analyse(k, &replicate));
+                let structure = own.as_ref().unwrap_or(full.structure);
+                let same_groups = structure.component == full.structure.component
+                    && structure.regularised == full.structure.regularised;
+                if !same_groups {
+                    for group in &structure.members {
+                        let mean =
+                            group.iter().map(|&v| theta[v]).sum::<f64>() / group.len() as f64;
+                        for &v in group {
+                            theta[v] -= mean;
+                        }
+                    }
                 }
-                (Some(solver), _) => newton(&problem, &mut theta, s, solver, &mut ws),
-                // Every Newton step of the sparse path costs about one pass
-                // over the replicate, so there is nothing to gain from a
-                // fixed Hessian.
-                (None, _) => newton(
-                    &problem,
-                    &mut theta,
-                    s,
-                    &mut SparseSolver::new(&problem),
-                    &mut ws,
-                ),
+                let problem = Problem {
+                    k,
+                    pairs: &replicate,
+                    structure,
+                };
+                let outcome = match path {
+                    Path::Dense => {
+                        let solver = dense.get_or_insert_with(|| DenseSolver::new(k));
+                        match full_factor() {
+                            Some(f) if same_groups => {
+                                chord(&problem, &mut theta, f, s, &mut ws, solver)
+                            }
+                            _ => newton(&problem, &mut theta, s, solver, &mut ws),
+                        }
+                    }
+                    // Every Newton step of the sparse path costs about one
+                    // pass over the replicate, so there is nothing to gain
+                    // from a fixed Hessian.
+                    Path::Sparse => newton(
+                        &problem,
+                        &mut theta,
+                        s,
+                        &mut SparseSolver::new(&problem),
+                        &mut ws,
+                    ),
+                };
+                outcome.converged
             };
-            if !outcome.converged {
+            if !converged {
                 unconverged += 1;
             }
-            out.extend(theta.iter().map(|t| BASE_RATING + RATING_SCALE * t));
+            for t in theta.iter_mut() {
+                *t = BASE_RATING + RATING_SCALE * *t;
+            }
+            out.push((round, theta));
         }
-        (out, unconverged)
+        Replicates {
+            ratings: out,
+            unconverged,
+        }
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 8)
         .min(s.rounds.max(1));
-    let per = s.rounds.div_ceil(threads);
-    let ranges: Vec<std::ops::Range<usize>> = (0..threads)
-        .map(|t| (t * per).min(s.rounds)..((t + 1) * per).min(s.rounds))
-        .filter(|r| !r.is_empty())
-        .collect();
-    let results: Vec<(Vec<f64>, usize)> = if ranges.len() <= 1 {
-        ranges.into_iter().map(&run_rounds).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .into_iter()
-                .map(|r| {
-                    let run = &run_rounds;
-                    scope.spawn(move || run(r))
-                })
-                .collect();
+    let results: Vec<Replicates> = std::thread::scope(|scope| {
+        let run = &run_rounds;
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let mut results = vec![run()];
+        results.extend(
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
+        results
+    });
     let mut samples = vec![0.0; s.rounds * k];
     let mut unconverged = 0;
-    let mut round = 0;
-    for (thetas, missed) in results {
-        unconverged += missed;
-        for replicate in thetas.chunks_exact(k) {
+    for done in results {
+        unconverged += done.unconverged;
+        for (round, replicate) in done.ratings {
             for (m, &r) in replicate.iter().enumerate() {
                 samples[m * s.rounds + round] = r;
             }
-            round += 1;
         }
     }
 
@@ -208,5 +364,71 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     match sorted.get(lo + 1) {
         Some(&next) => sorted[lo] + (h - lo as f64) * (next - sorted[lo]),
         None => last,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rating::bt::BtOptions;
+    use crate::rating::bt::input::canonical_pairs;
+    use crate::rating::bt::tests::{cell, reference};
+
+    #[test]
+    fn group_refits_match_a_whole_refit() {
+        // The reference's five models, a separate pair with few votes and a
+        // model without votes.
+        let mut c = reference();
+        c.cells.push(cell(5, 6, 20.0, 9.0, 1.0));
+        c.n_models = 8;
+        let k = c.n_models;
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
+        let full = Problem {
+            k,
+            pairs: &pairs,
+            structure: &structure,
+        };
+        let mut ws = Workspace::new(k);
+        let mut solver = DenseSolver::new(k);
+        let mut theta_hat = vec![0.0; k];
+        assert!(newton(&full, &mut theta_hat, &s, &mut solver, &mut ws).converged);
+        let groups = GroupFit::all(&full, &theta_hat);
+        assert_eq!(groups.len(), 2);
+
+        // A replicate-like change of every count that keeps every edge.
+        let counts: Vec<[f64; 3]> = pairs
+            .iter()
+            .enumerate()
+            .map(|(x, p)| {
+                let bump = (x % 3) as f64 * 3.0;
+                [p.wins_i + bump, (p.wins_j - 2.0).max(1.0), p.ties]
+            })
+            .collect();
+        let replicate: Vec<Pair> = pairs
+            .iter()
+            .zip(&counts)
+            .map(|(p, c)| Pair::new(p.i, p.j, c[0], c[1], c[2]))
+            .collect();
+        let whole = Problem {
+            k,
+            pairs: &replicate,
+            structure: &structure,
+        };
+        let mut by_newton = theta_hat.clone();
+        assert!(newton(&whole, &mut by_newton, &s, &mut solver, &mut ws).converged);
+        let mut by_group = theta_hat.clone();
+        for g in &groups {
+            let mut sc = GroupScratch::new(g);
+            assert!(g.refit(&counts, &mut by_group, &s, &mut sc).converged);
+        }
+        for (a, b) in by_group.iter().zip(&by_newton) {
+            assert!((a - b).abs() < 1e-8, "{by_group:?} vs {by_newton:?}");
+        }
+        assert_eq!(by_group[7], 0.0);
+        assert!(by_group[..5].iter().sum::<f64>().abs() < 1e-12);
+        assert!((by_group[5] + by_group[6]).abs() < 1e-12);
+        assert!(by_group[5] > theta_hat[5]);
     }
 }

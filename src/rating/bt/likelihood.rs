@@ -20,6 +20,18 @@ pub(super) fn logistic(d: f64) -> (f64, f64, f64) {
     (p, e * inv * inv, d.max(0.0) + e.ln_1p())
 }
 
+/// `(σ(d), σ(d)·σ(−d))`, the part of [`logistic`] that gradients and
+/// curvatures need (the logarithm is a call the compiler cannot drop).
+pub(super) fn logistic_pw(d: f64) -> (f64, f64) {
+    let e = (-d.abs()).exp();
+    let inv = 1.0 / (1.0 + e);
+    let p = if d >= 0.0 { inv } else { e * inv };
+    (p, e * inv * inv)
+}
+
+/// Largest `|θ|` for which [`Problem::gradient`] uses `e^θ` per model.
+const EXP_LIMIT: f64 = 300.0;
+
 impl Problem<'_> {
     pub(super) fn log_likelihood(&self, theta: &[f64]) -> f64 {
         let mut ll = 0.0;
@@ -41,14 +53,45 @@ impl Problem<'_> {
     }
 
     /// Gradient of the log-likelihood alone, for the fixed-Hessian
-    /// iterations of the bootstrap.
-    pub(super) fn gradient(&self, theta: &[f64], g: &mut [f64]) {
+    /// iterations of the bootstrap. With `u = e^θ` per model (in `exp`, a
+    /// scratch vector of length `k`), `σ(θ_i − θ_j) = u_i / (u_i + u_j)`: one
+    /// division per pair instead of an exponential. Strengths are centred,
+    /// so `u` stays far from overflow; past [`EXP_LIMIT`] the logistic is
+    /// computed per pair instead.
+    pub(super) fn gradient(&self, theta: &[f64], g: &mut [f64], exp: &mut [f64]) {
         g.fill(0.0);
-        for p in self.pairs {
-            let (prob, _, _) = logistic(theta[p.i] - theta[p.j]);
-            let gi = p.s - p.n * prob;
-            g[p.i] += gi;
-            g[p.j] -= gi;
+        if theta.iter().all(|t| t.abs() <= EXP_LIMIT) {
+            for (u, t) in exp.iter_mut().zip(theta) {
+                *u = t.exp();
+            }
+            // Pairs come sorted by `i`: `i`'s share is summed in a register
+            // over its run, not through memory (a store and a reload per
+            // pair would chain every pair to the one before).
+            let mut run = usize::MAX;
+            let mut acc = 0.0;
+            for p in self.pairs {
+                if p.i != run {
+                    if let Some(x) = g.get_mut(run) {
+                        *x += acc;
+                    }
+                    run = p.i;
+                    acc = 0.0;
+                }
+                let (a, b) = (exp[p.i], exp[p.j]);
+                let gi = p.s - p.n * (a / (a + b));
+                acc += gi;
+                g[p.j] -= gi;
+            }
+            if let Some(x) = g.get_mut(run) {
+                *x += acc;
+            }
+        } else {
+            for p in self.pairs {
+                let (prob, _) = logistic_pw(theta[p.i] - theta[p.j]);
+                let gi = p.s - p.n * prob;
+                g[p.i] += gi;
+                g[p.j] -= gi;
+            }
         }
         for (grp, group) in self.structure.members.iter().enumerate() {
             if !self.structure.regularised[grp] {
@@ -58,7 +101,7 @@ impl Problem<'_> {
             let mean = group.iter().map(|&v| theta[v]).sum::<f64>() / m;
             let mut pushed = 0.0;
             for &v in group {
-                let r = PRIOR_VOTES * (0.5 - logistic(theta[v] - mean).0);
+                let r = PRIOR_VOTES * (0.5 - logistic_pw(theta[v] - mean).0);
                 g[v] += r;
                 pushed += r;
             }
@@ -84,7 +127,7 @@ impl Problem<'_> {
         g.fill(0.0);
         prior_weight.fill(0.0);
         for (p, w) in self.pairs.iter().zip(pair_weight.iter_mut()) {
-            let (prob, curv, _) = logistic(theta[p.i] - theta[p.j]);
+            let (prob, curv) = logistic_pw(theta[p.i] - theta[p.j]);
             let gi = p.s - p.n * prob;
             g[p.i] += gi;
             g[p.j] -= gi;
@@ -98,7 +141,7 @@ impl Problem<'_> {
             let mean = group.iter().map(|&v| theta[v]).sum::<f64>() / m;
             let mut pushed = 0.0;
             for &v in group {
-                let (prob, curv, _) = logistic(theta[v] - mean);
+                let (prob, curv) = logistic_pw(theta[v] - mean);
                 let r = PRIOR_VOTES * (0.5 - prob);
                 g[v] += r;
                 pushed += r;
@@ -117,7 +160,7 @@ impl Problem<'_> {
         g.fill(0.0);
         h.fill(0.0);
         for p in self.pairs {
-            let (prob, w, _) = logistic(theta[p.i] - theta[p.j]);
+            let (prob, w) = logistic_pw(theta[p.i] - theta[p.j]);
             let gi = p.s - p.n * prob;
             g[p.i] += gi;
             g[p.j] -= gi;
@@ -138,7 +181,7 @@ impl Problem<'_> {
             let mut pushed = 0.0;
             let mut curv = Vec::with_capacity(group.len());
             for &v in group {
-                let (prob, w, _) = logistic(theta[v] - mean);
+                let (prob, w) = logistic_pw(theta[v] - mean);
                 let r = PRIOR_VOTES * (0.5 - prob);
                 g[v] += r;
                 pushed += r;

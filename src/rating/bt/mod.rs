@@ -94,30 +94,83 @@
 //!
 //! A bootstrap replicate redraws `N` votes with replacement. Instead of
 //! drawing votes one by one, the (pair, outcome) counts are drawn from the
-//! multinomial distribution with the observed proportions, as a chain of
-//! conditional binomials: category `c` receives `Binomial(left, w_c / Σ_{d≥c}
-//! w_d)`. That costs one binomial variate per non-empty category regardless
-//! of `N`. Binomial variates are exact: sequential inversion of the CDF when
-//! the mean `n·min(p, 1−p)` is below 10, and otherwise the transformed
-//! rejection method with squeeze (BTRS), whose acceptance test uses the
-//! Stirling series for `ln k!` with a tabulated correction for `k < 10`
-//! (error below 1e-12, far under sampling noise); when `N` is at most four
-//! times the number of categories, drawing the `N` votes from an alias table
-//! is cheaper and is used instead. Each replicate is refitted from the
-//! full-data strengths. On the dense path that takes fixed-Hessian Newton
-//! steps that reuse the full-data Cholesky factor (one gradient and two
-//! triangular solves per step), falling back to full Newton steps when those
-//! contract slowly; on the sparse path, Newton steps as in the fit, each
-//! about as cheap. Either way the refit stops at the replicate's own optimum
-//! (the two paths' bounds agree to about the tolerance). A replicate whose
-//! graph changed (a pair lost all its votes) is re-analysed and centred like
-//! any fit, including the virtual votes when its MLE does not exist. Bounds
-//! are the linearly interpolated percentiles `(1 − level)/2` and
-//! `1 − (1 − level)/2` of the replicate ratings, the interpolation `numpy`
-//! uses by default. Random numbers come from ChaCha8 seeded with `seed`, so a
-//! seed reproduces the bounds on every platform. The reference resamples the
-//! same multinomial with another generator, so its bootstrap bounds agree
-//! with these only up to Monte Carlo error.
+//! multinomial distribution with the observed proportions `w_c / W`, in
+//! `O(categories)` whatever `N` is, and exactly:
+//!
+//! * each category first gets an independent Poisson count of mean
+//!   `w_c·(N − 4√N) / W`. Given their sum `T`, such counts are exactly
+//!   `Multinomial(T, w / W)`; a draw with `T > N` (about 3 in 100,000) is
+//!   thrown away, which depends on `T` alone and so keeps that law, and the
+//!   `N − T` missing votes (about `4√N`) are drawn one by one from an alias
+//!   table, which makes the counts `Multinomial(N, w / W)`.
+//! * the means are the same in every round, and counts are mostly small
+//!   integers shared by many categories (200 models and a million votes
+//!   give 54,000 categories but fewer than 400 distinct counts), so each
+//!   distinct mean gets its sampler once: for means up to 1024, an alias
+//!   table of its distribution (values whose probabilities add up to less
+//!   than 1e-21 left out) with a power-of-two number of slots, so that one
+//!   32-bit word picks the slot and starts the uniform that decides between
+//!   the slot's two values, a second word deciding only on a tie of those
+//!   bits: exact to 2^-85. Past a memory budget, or above 1024, Hörmann's
+//!   transformed rejection (PTRS) with its constants computed once, or a
+//!   sequential search of the distribution function for means below 10.
+//! * the chain of conditional binomials, category `c` receiving
+//!   `Binomial(left, w_c / Σ_{d≥c} w_d)`, is used for totals above 2^50
+//!   votes, where `f64` no longer resolves single votes, and after 4
+//!   overshoots in a row (a chance of 1e-18). Its variates are exact:
+//!   sequential inversion of the CDF when the mean `n·min(p, 1−p)` is below
+//!   10, and otherwise the transformed rejection method with squeeze
+//!   (BTRS). Both rejection methods test acceptance with the Stirling
+//!   series for `ln k!` with a tabulated correction for `k < 10` (error
+//!   below 1e-12, far under sampling noise).
+//! * when `N` is at most four times the number of categories, drawing the
+//!   `N` votes from an alias table is cheaper and is used instead.
+//!
+//! The chain of binomials was the sampler for all sizes until it was
+//! profiled at 80% of the bootstrap's time (1M votes, 200 models): each of
+//! its variates has a new `(n, p)`, so each pays for logarithms and
+//! set-up, and an existing exact sampler (BTPE, as in `rand_distr`) has the
+//! same cost per new `(n, p)`. The fixed Poisson means let all of that be
+//! done once; a category now costs about two nanoseconds, half of them the
+//! ChaCha8 word, against about fifty.
+//!
+//! Each replicate is refitted from the full-data strengths. The structure
+//! of a replicate (groups, regularisation, flags) depends only on which
+//! scoring edges it kept, and a replicate can only lose edges; it is the
+//! full data's when every strongly connected group still is and every
+//! regularised group kept all its edges, which a search from one member of
+//! each group settles (stopping as soon as all members are reached, after
+//! a few adjacency lists in a dense group). Otherwise the replicate is
+//! analysed again and centred like any fit, including the virtual votes
+//! when its MLE does not exist.
+//!
+//! On the dense path, a replicate with the full data's structure is
+//! refitted group by group (groups share no pair, so each has its own
+//! optimum) by fixed-Hessian Newton steps that reuse the Cholesky factor of
+//! the group's full-data Hessian: one gradient and two triangular solves
+//! per step, combined by Anderson acceleration over the last three, and
+//! falling back to full Newton steps when those contract slowly. Group by
+//! group, a small group whose replicates move a lot (two models with thirty
+//! votes contract at about one half per plain step) costs no extra steps
+//! over the big groups (about one tenth per plain step, 6 to 7 steps with
+//! the acceleration instead of 8). The gradient takes
+//! `e^θ` per model and `σ(θ_i − θ_j) = e^θ_i / (e^θ_i + e^θ_j)` per pair, one
+//! division instead of an exponential. A replicate whose structure changed
+//! is refitted as a whole, by the same fixed-Hessian steps with the factor
+//! of the whole Hessian while its groups are the same, by Newton steps
+//! otherwise. On the sparse path every replicate takes Newton steps as in
+//! the fit, each about as cheap as a fixed-Hessian step. Either way the
+//! refit stops at the replicate's own optimum (the two paths' bounds agree
+//! to about the tolerance).
+//!
+//! Rounds are spread over up to 8 threads, each taking the next round when
+//! it finishes one. Round `r` draws from stream `r` of ChaCha8 seeded with
+//! `seed`, so a seed reproduces the bounds on every platform and any number
+//! of threads. Bounds are the linearly interpolated percentiles
+//! `(1 − level)/2` and `1 − (1 − level)/2` of the replicate ratings, the
+//! interpolation `numpy` uses by default. The reference resamples the same
+//! multinomial with another generator, so its bootstrap bounds agree with
+//! these only up to Monte Carlo error.
 
 mod bootstrap;
 mod dense;

@@ -28,6 +28,8 @@ pub(super) struct Workspace {
     pub(super) grad: Vec<f64>,
     pub(super) step: Vec<f64>,
     pub(super) trial: Vec<f64>,
+    /// `e^θ` per model, for [`Problem::gradient`].
+    pub(super) exp: Vec<f64>,
 }
 
 impl Workspace {
@@ -36,6 +38,7 @@ impl Workspace {
             grad: vec![0.0; k],
             step: vec![0.0; k],
             trial: vec![0.0; k],
+            exp: vec![0.0; k],
         }
     }
 }

@@ -19,7 +19,7 @@ use super::HESSIAN_RIDGE;
 use super::dense::{cholesky, inverse_from_cholesky};
 use super::input::Pair;
 use super::laplacian::{CgWork, System};
-use super::likelihood::{Problem, logistic};
+use super::likelihood::{Problem, logistic_pw};
 
 /// Default largest estimated work of the sparse sandwich, in vector-element
 /// operations (about a nanosecond each): a few seconds on one core. A chain
@@ -70,7 +70,7 @@ pub(super) fn dense_variances(problem: &Problem, theta: &[f64], total: f64) -> O
     let a = inverse_from_cholesky(&h, k);
     // diag(A M A)_x = Σ_cells m_c (A_xi − A_xj)², using symmetric rows of A.
     for p in problem.pairs {
-        let (prob, _, _) = logistic(theta[p.i] - theta[p.j]);
+        let (prob, _) = logistic_pw(theta[p.i] - theta[p.j]);
         let meat = meat(p, prob);
         let row_i = &a[p.i * k..(p.i + 1) * k];
         let row_j = &a[p.j * k..(p.j + 1) * k];
@@ -197,7 +197,7 @@ pub(super) fn sparse_variances(
     let mut meats: Vec<Vec<f64>> = vec![Vec::new(); st.members.len()];
     for (p, &w) in problem.pairs.iter().zip(&pair_weight) {
         let g = st.component[p.i];
-        let (prob, _, _) = logistic(theta[p.i] - theta[p.j]);
+        let (prob, _) = logistic_pw(theta[p.i] - theta[p.j]);
         ends[g].push((local[p.i], local[p.j]));
         weights[g].push(w);
         meats[g].push(meat(p, prob));

@@ -97,6 +97,189 @@ impl Structure {
     }
 }
 
+/// The scoring edges of the full data, to tell quickly whether a bootstrap
+/// replicate, which can only lose edges, keeps the full data's structure.
+pub(super) struct ScoreEdges {
+    out_start: Vec<usize>,
+    out_list: Vec<Edge>,
+    in_start: Vec<usize>,
+    in_list: Vec<Edge>,
+}
+
+/// An edge to (or from) `node`, alive while its side of pair `pair` scores.
+#[derive(Clone, Copy)]
+struct Edge {
+    node: usize,
+    pair: usize,
+    /// The scorer is the pair's `i` (else its `j`).
+    by_i: bool,
+}
+
+/// Search buffers for [`ScoreEdges::keeps`], reused across replicates.
+pub(super) struct Reach {
+    seen: Vec<bool>,
+    stack: Vec<usize>,
+    visited: Vec<usize>,
+}
+
+impl Reach {
+    pub(super) fn new(k: usize) -> Self {
+        Self {
+            seen: vec![false; k],
+            stack: Vec::new(),
+            visited: Vec::new(),
+        }
+    }
+}
+
+impl ScoreEdges {
+    pub(super) fn new(k: usize, pairs: &[Pair]) -> Self {
+        let mut edges: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(2 * pairs.len());
+        for (x, p) in pairs.iter().enumerate() {
+            if p.wins_i + p.ties > 0.0 {
+                edges.push((p.i, p.j, x, true));
+            }
+            if p.wins_j + p.ties > 0.0 {
+                edges.push((p.j, p.i, x, false));
+            }
+        }
+        let (out_start, out_list) = compress_edges(k, &edges, false);
+        let (in_start, in_list) = compress_edges(k, &edges, true);
+        Self {
+            out_start,
+            out_list,
+            in_start,
+            in_list,
+        }
+    }
+
+    /// Whether a replicate with `counts[pair] = [wins_i, wins_j, ties]` has
+    /// the same [`Structure`] as the full data, `full`: every group that was
+    /// strongly connected still is (then it is still connected, and its MLE
+    /// still exists), and a regularised group kept all its edges. False is
+    /// not a verdict: the replicate must then be analysed.
+    pub(super) fn keeps(&self, full: &Structure, counts: &[[f64; 3]], reach: &mut Reach) -> bool {
+        let alive = |e: &Edge| {
+            let c = &counts[e.pair];
+            (if e.by_i { c[0] } else { c[1] }) + c[2] > 0.0
+        };
+        for (g, group) in full.members.iter().enumerate() {
+            let Some(&root) = group.first() else {
+                continue;
+            };
+            if group.len() < 2 {
+                continue;
+            }
+            if full.regularised[g] {
+                let all = group.iter().all(|&v| {
+                    self.out_list[self.out_start[v]..self.out_start[v + 1]]
+                        .iter()
+                        .all(alive)
+                });
+                if !all {
+                    return false;
+                }
+                continue;
+            }
+            for (start, list) in [
+                (&self.out_start, &self.out_list),
+                (&self.in_start, &self.in_list),
+            ] {
+                let found = reach_all(start, list, root, group.len(), &alive, reach);
+                if found < group.len() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// How many nodes a search from `root` along live edges reaches, stopping
+/// as soon as it has `want` (in a dense group, after a few nodes' lists).
+fn reach_all(
+    start: &[usize],
+    list: &[Edge],
+    root: usize,
+    want: usize,
+    alive: &impl Fn(&Edge) -> bool,
+    r: &mut Reach,
+) -> usize {
+    r.stack.clear();
+    r.visited.clear();
+    r.seen[root] = true;
+    r.visited.push(root);
+    r.stack.push(root);
+    'search: while let Some(u) = r.stack.pop() {
+        for e in &list[start[u]..start[u + 1]] {
+            if !r.seen[e.node] && alive(e) {
+                r.seen[e.node] = true;
+                r.visited.push(e.node);
+                if r.visited.len() >= want {
+                    break 'search;
+                }
+                r.stack.push(e.node);
+            }
+        }
+    }
+    for &v in &r.visited {
+        r.seen[v] = false;
+    }
+    r.visited.len()
+}
+
+/// Adjacency lists of `(from, to, pair, by_i)` edges by `from`, or by `to`
+/// when `reverse`.
+fn compress_edges(
+    k: usize,
+    edges: &[(usize, usize, usize, bool)],
+    reverse: bool,
+) -> (Vec<usize>, Vec<Edge>) {
+    let ends = |&(u, v, pair, by_i): &(usize, usize, usize, bool)| {
+        if reverse {
+            (
+                v,
+                Edge {
+                    node: u,
+                    pair,
+                    by_i,
+                },
+            )
+        } else {
+            (
+                u,
+                Edge {
+                    node: v,
+                    pair,
+                    by_i,
+                },
+            )
+        }
+    };
+    let mut start = vec![0usize; k + 1];
+    for e in edges {
+        start[ends(e).0 + 1] += 1;
+    }
+    for u in 0..k {
+        start[u + 1] += start[u];
+    }
+    let mut fill = start.clone();
+    let mut list = vec![
+        Edge {
+            node: 0,
+            pair: 0,
+            by_i: false,
+        };
+        edges.len()
+    ];
+    for e in edges {
+        let (from, edge) = ends(e);
+        list[fill[from]] = edge;
+        fill[from] += 1;
+    }
+    (start, list)
+}
+
 pub(super) fn find_root(parent: &mut [usize], mut x: usize) -> usize {
     while parent[x] != x {
         parent[x] = parent[parent[x]];
@@ -217,13 +400,28 @@ fn compress(
     (start, list)
 }
 
-/// Models by name where known, else by index.
+/// Most items a note lists; the rest are counted.
+const LISTED: usize = 10;
+
+/// Models by name where known, else by index: the first [`LISTED`], then
+/// how many more.
 fn list(models: &[usize], names: &[String]) -> String {
-    let shown: Vec<String> = models
-        .iter()
-        .map(|&m| names.get(m).cloned().unwrap_or_else(|| format!("#{m}")))
-        .collect();
-    shown.join(", ")
+    capped(
+        models
+            .iter()
+            .map(|&m| names.get(m).cloned().unwrap_or_else(|| format!("#{m}"))),
+        models.len(),
+    )
+}
+
+/// The first [`LISTED`] of `len` items, comma-separated, then "and N more".
+fn capped(items: impl Iterator<Item = String>, len: usize) -> String {
+    let shown: Vec<String> = items.take(LISTED).collect();
+    let text = shown.join(", ");
+    match len.checked_sub(shown.len()) {
+        Some(rest) if rest > 0 => format!("{text} and {rest} more"),
+        _ => text,
+    }
 }
 
 pub(super) fn describe(
@@ -260,8 +458,9 @@ pub(super) fn describe(
     let groups: Vec<usize> = s.members.iter().map(Vec::len).filter(|&n| n > 1).collect();
     if groups.len() > 1 {
         notes.push(format!(
-            "the comparison graph splits into {} separate groups of sizes {groups:?}; each group is centred on its own, so ratings from different groups are not comparable (see `component`)",
-            groups.len()
+            "the comparison graph splits into {} separate groups of sizes {}; each group is centred on its own, so ratings from different groups are not comparable (see `component`)",
+            groups.len(),
+            capped(groups.iter().map(usize::to_string), groups.len()),
         ));
     }
     for (g, group) in s.members.iter().enumerate() {
@@ -289,5 +488,128 @@ pub(super) fn describe(
             "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite.{bounds}",
             list(group, names),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rating::bt::input::canonical_pairs;
+    use crate::rating::bt::tests::arb_cells;
+    use crate::rating::bt::{Comparisons, tests::cell};
+    use proptest::prelude::*;
+
+    fn same(a: &Structure, b: &Structure) -> bool {
+        a.component == b.component
+            && a.members == b.members
+            && a.regularised == b.regularised
+            && a.above == b.above
+            && a.below == b.below
+    }
+
+    /// The pairs' counts with the outcomes whose bit in `mask` is set taken
+    /// away, as a bootstrap replicate may do.
+    fn thinned(pairs: &[Pair], mask: u64) -> Vec<[f64; 3]> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(x, p)| {
+                let gone = |o: usize| mask >> ((3 * x + o) % 64) & 1 == 1;
+                let keep = |o: usize, v: f64| if gone(o) { 0.0 } else { v };
+                [keep(0, p.wins_i), keep(1, p.wins_j), keep(2, p.ties)]
+            })
+            .collect()
+    }
+
+    fn analyse_counts(k: usize, pairs: &[Pair], counts: &[[f64; 3]]) -> Structure {
+        let kept: Vec<Pair> = pairs
+            .iter()
+            .zip(counts)
+            .map(|(p, c)| Pair::new(p.i, p.j, c[0], c[1], c[2]))
+            .filter(|p| p.n > 0.0)
+            .collect();
+        Structure::analyse(k, &kept)
+    }
+
+    #[test]
+    fn a_replicate_that_loses_edges_keeps_or_changes_the_structure() {
+        // Four models that all beat each other both ways, and a fifth that
+        // only ever won: the first group stays strongly connected after
+        // losing one direction of one pair, not after losing both of 3's.
+        let mut cells: Vec<_> = (0..4)
+            .flat_map(|i| (i + 1..4).map(move |j| cell(i, j, 3.0, 2.0, 0.0)))
+            .collect();
+        cells.push(cell(4, 0, 2.0, 0.0, 0.0));
+        let c = Comparisons {
+            names: Vec::new(),
+            n_models: 5,
+            cells,
+        };
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let full = Structure::analyse(5, &pairs);
+        assert!(full.regularised.iter().any(|&r| r));
+        let edges = ScoreEdges::new(5, &pairs);
+        let mut reach = Reach::new(5);
+        let all: Vec<[f64; 3]> = pairs.iter().map(|p| [p.wins_i, p.wins_j, p.ties]).collect();
+        assert!(edges.keeps(&full, &all, &mut reach));
+        // The group is regularised (model 4), so any lost edge counts.
+        let mut one = all.clone();
+        one[0][1] = 0.0;
+        assert!(!edges.keeps(&full, &one, &mut reach));
+
+        // Without model 4 the group is strongly connected and not
+        // regularised.
+        let c = Comparisons {
+            n_models: 4,
+            cells: c.cells[..6].to_vec(),
+            names: Vec::new(),
+        };
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let full = Structure::analyse(4, &pairs);
+        let edges = ScoreEdges::new(4, &pairs);
+        let mut reach = Reach::new(4);
+        let mut counts: Vec<[f64; 3]> =
+            pairs.iter().map(|p| [p.wins_i, p.wins_j, p.ties]).collect();
+        counts[0][1] = 0.0;
+        assert!(edges.keeps(&full, &counts, &mut reach));
+        assert!(same(&full, &analyse_counts(4, &pairs, &counts)));
+        // Model 3 never beaten: 3 is in pairs 2 (0–3), 4 (1–3) and 5 (2–3).
+        for x in [2, 4, 5] {
+            counts[x][0] = 0.0;
+        }
+        assert!(!edges.keeps(&full, &counts, &mut reach));
+        assert!(!same(&full, &analyse_counts(4, &pairs, &counts)));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// When the quick check says the structure is kept, a new analysis
+        /// finds exactly the full data's.
+        #[test]
+        fn a_kept_structure_is_the_full_datas(
+            (k, cells) in arb_cells(),
+            a in any::<u64>(),
+            b in any::<u64>(),
+        ) {
+            let c = Comparisons { names: Vec::new(), n_models: k, cells };
+            let pairs = canonical_pairs(&c, &mut Vec::new());
+            let full = Structure::analyse(k, &pairs);
+            let edges = ScoreEdges::new(k, &pairs);
+            let mut reach = Reach::new(k);
+            let all: Vec<[f64; 3]> = pairs.iter().map(|p| [p.wins_i, p.wins_j, p.ties]).collect();
+            prop_assert!(edges.keeps(&full, &all, &mut reach));
+            // A quarter of the outcomes lose all their votes.
+            let counts = thinned(&pairs, a & b);
+            let kept = edges.keeps(&full, &counts, &mut reach);
+            let again = same(&full, &analyse_counts(k, &pairs, &counts));
+            if kept {
+                prop_assert!(again);
+            }
+            // Without regularised groups the check is exact both ways.
+            if !full.regularised.iter().any(|&r| r) {
+                prop_assert_eq!(kept, again);
+            }
+        }
     }
 }
