@@ -224,9 +224,11 @@ pub fn compute(
 }
 
 /// Glicko-2 kept up to date vote by vote, so that a leaderboard after a vote costs the votes
-/// of the running period, not the whole history: the realtime ratings after every vote so
-/// far, the periodic ratings after every finished period, and the votes of the periods not
-/// yet folded in. Its results equal [`compute`] over the same votes.
+/// of the running period at most (and nothing more than the models when none of them came
+/// from an import), not the whole history: the realtime ratings after every vote so far, the
+/// periodic ratings after every finished period, and the votes of the periods not yet folded
+/// in (held until their period ends: 21 bytes each). Its results equal [`compute`] over the
+/// same votes.
 #[derive(Debug, Clone)]
 pub struct Glicko2State {
     params: Glicko2Params,
@@ -235,11 +237,15 @@ pub struct Glicko2State {
     /// After every period before `open_from`.
     periodic: Vec<Glicko2Rating>,
     open_from: i64,
-    /// The votes from period `open_from` on, in time order, with their times and whether
-    /// each came from an import.
-    tail: Vec<(VoteRow, i64, bool)>,
+    /// The votes from period `open_from` on, in time order: the votes, their times, and
+    /// whether each came from an import.
+    votes: Vec<VoteRow>,
+    times: Vec<i64>,
+    closed: Vec<bool>,
+    /// How many of those came from an import.
+    closed_in_tail: usize,
     last_time: i64,
-    votes: usize,
+    pushed: usize,
 }
 
 /// A vote that [`Glicko2State::push`] cannot append: earlier than a vote already in.
@@ -255,9 +261,12 @@ impl Glicko2State {
             realtime: vec![start_rating(params); n_models],
             periodic: vec![start_rating(params); n_models],
             open_from: i64::MIN,
-            tail: Vec::new(),
+            votes: Vec::new(),
+            times: Vec::new(),
+            closed: Vec::new(),
+            closed_in_tail: 0,
             last_time: i64::MIN,
-            votes: 0,
+            pushed: 0,
         }
     }
 
@@ -296,8 +305,11 @@ impl Glicko2State {
         self.grow(top + 1);
         realtime_step(&mut self.realtime, &vote, &self.config);
         self.last_time = time_ms;
-        self.votes += 1;
-        self.tail.push((vote, time_ms, imported));
+        self.pushed += 1;
+        self.votes.push(vote);
+        self.times.push(time_ms);
+        self.closed.push(imported);
+        self.closed_in_tail += usize::from(imported);
         Ok(())
     }
 
@@ -308,35 +320,47 @@ impl Glicko2State {
         let running = now_ms.div_euclid(period);
         // Periods before the running one are final: fold them in, once.
         let done = self
-            .tail
+            .times
             .iter()
-            .take_while(|(_, t, _)| t.div_euclid(period) < running)
+            .take_while(|t| t.div_euclid(period) < running)
             .count();
         if done > 0 {
-            let (votes, times, closed) = split(&self.tail[..done]);
             periodic_pass(
                 &mut self.periodic,
-                &votes,
-                &times,
-                &closed,
+                &self.votes[..done],
+                &self.times[..done],
+                &self.closed[..done],
                 running,
                 period,
                 &self.config,
             );
-            self.tail.drain(..done);
+            self.closed_in_tail -= self.closed[..done].iter().filter(|&&c| c).count();
+            self.votes.drain(..done);
+            self.times.drain(..done);
+            self.closed.drain(..done);
         }
         self.open_from = self.open_from.max(running);
-        let (votes, times, closed) = split(&self.tail);
-        let mut periodic = self.periodic.clone();
-        let pending_votes = periodic_pass(
-            &mut periodic,
-            &votes,
-            &times,
-            &closed,
-            running,
-            period,
-            &self.config,
-        );
+        let (periodic, pending_votes) = if self.closed_in_tail == 0 {
+            // Nothing of the open periods counts yet: every scored vote there waits.
+            let pending = self
+                .votes
+                .iter()
+                .filter(|v| v.winner.score_a().is_some())
+                .count();
+            (self.periodic.clone(), pending)
+        } else {
+            let mut periodic = self.periodic.clone();
+            let pending = periodic_pass(
+                &mut periodic,
+                &self.votes,
+                &self.times,
+                &self.closed,
+                running,
+                period,
+                &self.config,
+            );
+            (periodic, pending)
+        };
         Glicko2Result {
             ratings: periodic
                 .into_iter()
@@ -344,21 +368,9 @@ impl Glicko2State {
                 .map(|(periodic, realtime)| Glicko2Pair { periodic, realtime })
                 .collect(),
             pending_votes,
-            next_update_ms: (self.votes > 0).then(|| (running + 1) * period),
+            next_update_ms: (self.pushed > 0).then(|| (running + 1) * period),
         }
     }
-}
-
-fn split(tail: &[(VoteRow, i64, bool)]) -> (Vec<VoteRow>, Vec<i64>, Vec<bool>) {
-    let mut votes = Vec::with_capacity(tail.len());
-    let mut times = Vec::with_capacity(tail.len());
-    let mut closed = Vec::with_capacity(tail.len());
-    for (v, t, c) in tail {
-        votes.push(*v);
-        times.push(*t);
-        closed.push(*c);
-    }
-    (votes, times, closed)
 }
 
 #[cfg(test)]

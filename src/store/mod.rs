@@ -315,6 +315,26 @@ impl Store {
         self.run(reader, f).await
     }
 
+    /// Caps SQLite's page cache of the writer and of each reader, in KiB. Commands keep the
+    /// large default (bulk imports and scans gain from it); a long-running server, whose
+    /// reads come from the kept counts and the memory-mapped file, caps it so its memory
+    /// stops growing with the database.
+    pub async fn limit_cache(&self, writer_kib: u32, reader_kib: u32) -> Result<()> {
+        let set = move |kib: u32| {
+            move |conn: &mut rusqlite::Connection| {
+                conn.pragma_update(None, "cache_size", -i64::from(kib))
+                    .map_err(db)
+            }
+        };
+        if let Some(writer) = &self.writer {
+            self.run(writer, set(writer_kib)).await?;
+        }
+        for reader in self.readers.iter() {
+            self.run(reader, set(reader_kib)).await?;
+        }
+        Ok(())
+    }
+
     async fn read_on_each(&self, f: fn(&mut rusqlite::Connection) -> Result<()>) -> Result<()> {
         for reader in self.readers.iter() {
             self.run(reader, f).await?;
