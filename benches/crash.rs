@@ -13,8 +13,11 @@
 //!
 //!   cargo bench --bench crash
 
+#[allow(dead_code)]
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -84,16 +87,7 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .expect("arena serve");
-        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-        let mut line = String::new();
-        stderr.read_line(&mut line).expect("the address");
-        let base = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let base = common::served_address(&mut child);
         (child, base)
     }
 

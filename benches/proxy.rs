@@ -14,7 +14,9 @@
 //! `ARENA_BENCH_SECONDS` (default 5) is each throughput phase; `ARENA_BENCH_STREAMS`
 //! (default 1000) the concurrent streams.
 
-use std::io::BufRead;
+#[allow(dead_code)]
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -85,18 +87,6 @@ async fn upstream(body: Bytes) -> Response {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(answer.to_string()))
         .unwrap_or_default()
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[allow(
@@ -234,17 +224,7 @@ fn start_arena(dir: &std::path::Path, upstream: &str) -> Proxy {
         .stderr(Stdio::piped())
         .spawn()
         .expect("arena serve");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("the address");
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .expect("an address")
-        .to_owned();
-    // Keep reading its log so that it never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let base = common::served_address(&mut child);
     Proxy {
         name: "arena",
         child,
@@ -333,14 +313,14 @@ async fn concurrent_streams(
     n: usize,
 ) -> (usize, f64, u64, u64) {
     let pid = proxy.child.id();
-    let before = rss_kb(pid);
+    let before = common::rss_kb(pid);
     let peak = Arc::new(AtomicU64::new(before));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (peak, sampling) = (peak.clone(), sampling.clone());
         std::thread::spawn(move || {
             while sampling.load(Ordering::SeqCst) {
-                peak.fetch_max(rss_kb(pid), Ordering::SeqCst);
+                peak.fetch_max(common::rss_kb(pid), Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(20));
             }
         })
@@ -375,19 +355,8 @@ fn main() {
         .unwrap_or(1000);
     let dir = tempfile::tempdir().expect("temporary directory");
     // The fake upstream, on a runtime of its own.
-    let up_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = up_runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let up_addr = listener.local_addr().expect("address");
-    up_runtime.spawn(async move {
-        let app = Router::new().route("/v1/chat/completions", post(upstream));
-        let _ = axum::serve(listener, app).await;
-    });
+    let (_up_runtime, up_addr) =
+        common::upstream(Router::new().route("/v1/chat/completions", post(upstream)));
     let upstream_base = format!("http://{up_addr}/v1");
     let direct = format!("{upstream_base}/chat/completions");
 

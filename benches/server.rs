@@ -5,7 +5,10 @@
 //!
 //!   cargo bench --bench server       (ARENA_BENCH_SECONDS=N per phase, default 5)
 
-use std::io::{BufRead, Write};
+#[allow(dead_code)]
+mod common;
+
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,18 +19,6 @@ use arena::store::{Mode, NewBattle, SideOutcome, Store};
 
 const ARENA: &str = env!("CARGO_BIN_EXE_arena");
 const CONNECTIONS: usize = 64;
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// A battle log of `n` votes over 200 models, in JSON Lines.
 fn write_log(path: &std::path::Path, n: usize) {
@@ -139,17 +130,12 @@ fn main() {
         .spawn()
         .expect("arena serve");
     let pid = child.id();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("the address");
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .expect("an address")
-        .to_owned();
+    let base = common::served_address(&mut child);
     std::thread::sleep(Duration::from_millis(500));
-    println!("server resident memory idle: {} MB", rss_kb(pid) / 1024);
+    println!(
+        "server resident memory idle: {} MB",
+        common::rss_kb(pid) / 1024
+    );
 
     let peak = Arc::new(AtomicU64::new(0));
     let sampling = Arc::new(AtomicBool::new(true));
@@ -157,7 +143,7 @@ fn main() {
         let (peak, sampling) = (peak.clone(), sampling.clone());
         std::thread::spawn(move || {
             while sampling.load(Ordering::SeqCst) {
-                peak.fetch_max(rss_kb(pid), Ordering::SeqCst);
+                peak.fetch_max(common::rss_kb(pid), Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(50));
             }
         })

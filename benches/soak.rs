@@ -10,7 +10,9 @@
 //!
 //!   ARENA_SOAK_SECONDS=1800 cargo bench --bench soak
 
-use std::io::BufRead;
+#[allow(dead_code)]
+mod common;
+
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,18 +50,6 @@ async fn upstream(body: Bytes) -> Response {
         .header(header::CONTENT_TYPE, "text/event-stream")
         .body(Body::from(text))
         .unwrap_or_default()
-}
-
-fn status_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn fds(pid: u32) -> usize {
@@ -104,19 +94,8 @@ fn main() {
     let window_secs = env_u64("ARENA_SOAK_WINDOW", 60).max(1);
     let dir = tempfile::tempdir().expect("temporary directory");
 
-    let up_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = up_runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let up_addr = listener.local_addr().expect("address");
-    up_runtime.spawn(async move {
-        let app = Router::new().route("/v1/chat/completions", post(upstream));
-        let _ = axum::serve(listener, app).await;
-    });
+    let (_up_runtime, up_addr) =
+        common::upstream(Router::new().route("/v1/chat/completions", post(upstream)));
 
     let config = dir.path().join("config.jsonc");
     std::fs::write(
@@ -156,16 +135,7 @@ fn main() {
         .spawn()
         .expect("arena serve");
     let pid = child.id();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("the address");
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let base = common::served_address(&mut child);
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -276,9 +246,9 @@ fn main() {
                 let (s50, s99) = q(&mut w.stream);
                 #[allow(clippy::cast_precision_loss)]
                 let f = Figures {
-                    rss_mb: status_kb(pid, "VmRSS:") as f64 / 1024.0,
-                    anon_mb: status_kb(pid, "RssAnon:") as f64 / 1024.0,
-                    file_mb: status_kb(pid, "RssFile:") as f64 / 1024.0,
+                    rss_mb: common::status_kb(pid, "VmRSS:") as f64 / 1024.0,
+                    anon_mb: common::status_kb(pid, "RssAnon:") as f64 / 1024.0,
+                    file_mb: common::status_kb(pid, "RssFile:") as f64 / 1024.0,
                     fds: fds(pid),
                     p99: [b99, l99, s99],
                     errors: w.errors,

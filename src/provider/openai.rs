@@ -145,6 +145,44 @@ async fn read_capped(
     }
 }
 
+/// Posts `payload` to the context's target with the endpoint's key (refused over plain HTTP
+/// unless the endpoint allows it). An answer that is not a success is the error, its body
+/// read up to the error cap.
+async fn post(
+    up: &Upstream,
+    ctx: &Ctx<'_>,
+    key: Option<&(String, String)>,
+    payload: &Value,
+    deadline: Instant,
+) -> Result<reqwest::Response, UpstreamError> {
+    let mut builder = up.client_for(ctx.target).post(ctx.target);
+    if let Some((var, value)) = key {
+        if let Some(why) = refuse_plain_http(ctx.target, var, ctx.endpoint.allow_http_key) {
+            return Err(ctx.err(None, &why));
+        }
+        builder = builder.bearer_auth(value);
+    }
+    let response = match tokio::time::timeout_at(deadline, builder.json(payload).send()).await {
+        Err(_) => return Err(ctx.timed_out(up.timeouts.request)),
+        Ok(Err(e)) => return Err(ctx.transport(&e)),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    if !status.is_success() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = read_capped(response, up.limits.error_body_bytes, deadline)
+            .await
+            .map(|(t, _)| t)
+            .unwrap_or_default();
+        return Err(ctx.status(status.as_u16(), &text, location.as_deref()));
+    }
+    Ok(response)
+}
+
 async fn attempt(
     up: &Upstream,
     model: &ModelSpec,
@@ -162,36 +200,10 @@ async fn attempt(
         target: &target,
         secret: key.as_ref().map(|(_, v)| v.clone()),
     };
-    let mut builder = up.client_for(&target).post(&target);
-    if let Some((var, value)) = &key {
-        if let Some(why) = refuse_plain_http(&target, var, endpoint.allow_http_key) {
-            return Err(Attempt::NotStarted(ctx.err(None, &why)));
-        }
-        builder = builder.bearer_auth(value);
-    }
-    let send = builder.json(&body(model, endpoint, request)).send();
-    let response = match tokio::time::timeout_at(deadline, send).await {
-        Err(_) => return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request))),
-        Ok(Err(e)) => return Err(Attempt::NotStarted(ctx.transport(&e))),
-        Ok(Ok(r)) => r,
-    };
-    let status = response.status();
-    if !status.is_success() {
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = read_capped(response, up.limits.error_body_bytes, deadline)
-            .await
-            .map(|(t, _)| t)
-            .unwrap_or_default();
-        return Err(Attempt::NotStarted(ctx.status(
-            status.as_u16(),
-            &text,
-            location.as_deref(),
-        )));
-    }
+    let payload = body(model, endpoint, request);
+    let response = post(up, &ctx, key.as_ref(), &payload, deadline)
+        .await
+        .map_err(Attempt::NotStarted)?;
     let is_sse = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -762,31 +774,8 @@ async fn relay_once(
     if path != "images/generations" {
         payload.insert("stream".into(), json!(stream));
     }
-    let mut builder = up.client_for(&target).post(&target);
-    if let Some((var, value)) = &key {
-        if let Some(why) = refuse_plain_http(&target, var, endpoint.allow_http_key) {
-            return Err(ctx.err(None, &why));
-        }
-        builder = builder.bearer_auth(value);
-    }
-    let response = match tokio::time::timeout_at(deadline, builder.json(&payload).send()).await {
-        Err(_) => return Err(ctx.timed_out(up.timeouts.request)),
-        Ok(Err(e)) => return Err(ctx.transport(&e)),
-        Ok(Ok(r)) => r,
-    };
-    let status = response.status();
-    if !status.is_success() {
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let text = read_capped(response, up.limits.error_body_bytes, deadline)
-            .await
-            .map(|(t, _)| t)
-            .unwrap_or_default();
-        return Err(ctx.status(status.as_u16(), &text, location.as_deref()));
-    }
+    let payload = Value::Object(payload);
+    let response = post(up, &ctx, key.as_ref(), &payload, deadline).await?;
     let is_sse = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
