@@ -404,15 +404,7 @@ fn a_whole_battle_through_in_chat_commands() {
                 "messages": [{"role": "user", "content": "$wB7"}]}),
     );
     assert_eq!(status, 409, "{other}");
-    let (_, board) = s.get("/v1/leaderboard");
-    let board = json(&board);
-    let battles: u64 = board
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["battles"].as_u64())
-        .sum();
-    assert_eq!(battles, 2, "one vote: {board}");
+    assert_eq!(s.battles_on_board("/v1/leaderboard"), 2, "one vote");
     // After the result, the battle takes no more turns.
     let (_, closed) = turn(json!([{"role": "user", "content": "$A7 again"}]), false);
     assert!(closed.contains("has its result"), "{closed}");
@@ -635,24 +627,9 @@ fn parallel_results_of_one_battle_count_once() {
                                   {"role": "user", "content": "$B9"}]));
     assert_eq!(status, 200, "{b}");
     // Sixteen clients send the same result at once, as retries after a timeout would.
-    let url = s.url("/v1/chat/completions");
-    let answers: Vec<(u16, String)> = s.runtime.block_on(async {
-        let calls = (0..16).map(|_| {
-            let (client, url) = (s.client.clone(), url.clone());
-            async move {
-                let r = client
-                    .post(url)
-                    .json(&json!({"model": "arena", "user": "racer",
-                                  "messages": [{"role": "user", "content": "$wA9"}]}))
-                    .send()
-                    .await
-                    .expect("a response");
-                let status = r.status().as_u16();
-                (status, r.text().await.expect("a body"))
-            }
-        });
-        futures_util::future::join_all(calls).await
-    });
+    let result = json!({"model": "arena", "user": "racer",
+                        "messages": [{"role": "user", "content": "$wA9"}]});
+    let answers = s.post_at_once("/v1/chat/completions", vec![result; 16]);
     for (status, body) in &answers {
         assert_eq!(*status, 200, "{body}");
         assert!(
@@ -660,14 +637,8 @@ fn parallel_results_of_one_battle_count_once() {
             "{body}"
         );
     }
-    let (_, board) = s.get("/v1/leaderboard");
-    let battles: u64 = json(&board)
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["battles"].as_u64())
-        .sum();
-    assert_eq!(battles, 2, "one vote, counted for both models: {board}");
+    let battles = s.battles_on_board("/v1/leaderboard");
+    assert_eq!(battles, 2, "one vote, counted for both models");
 }
 
 #[test]

@@ -63,24 +63,10 @@ fn post_raw(s: &Server, path: &str, body: &Value) -> std::net::TcpStream {
 #[test]
 fn the_same_rpid_started_at_once_is_one_battle() {
     let s = Server::start(&json!({}), &mocks());
-    let url = s.url("/v1/chat/completions");
-    let answers: Vec<u16> = s.runtime.block_on(async {
-        let calls = (0..20).map(|_| {
-            let (client, url) = (s.client.clone(), url.clone());
-            async move {
-                let r = client
-                    .post(url)
-                    .json(&json!({"model": "arena", "user": "twice",
-                                  "messages": [{"role": "user", "content": "$sA77 Say hello"}]}))
-                    .send()
-                    .await
-                    .expect("a response");
-                r.status().as_u16()
-            }
-        });
-        futures_util::future::join_all(calls).await
-    });
-    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    let start = json!({"model": "arena", "user": "twice",
+                       "messages": [{"role": "user", "content": "$sA77 Say hello"}]});
+    let answers = s.post_at_once("/v1/chat/completions", vec![start; 20]);
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
     let all = battles(&s);
     assert_eq!(all.len(), 1, "one battle for one RPID: {}", all.len());
     assert_eq!(all[0].rpid.as_deref(), Some("77"));
@@ -107,14 +93,7 @@ fn a_vote_whose_answer_was_lost_counts_once_when_retried() {
         assert_eq!(json(&body)["vote_choice"], json!("model_b"));
     }
     assert_eq!(votes(&s), 1);
-    let (_, board) = s.get("/leaderboard");
-    let total: u64 = json(&board)["leaderboard"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["battles"].as_u64())
-        .sum();
-    assert_eq!(total, 2, "{board}");
+    assert_eq!(s.battles_on_board("/leaderboard"), 2);
 
     // The same for a result command in chat.
     let chat = |content: &str| {

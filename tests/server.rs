@@ -219,21 +219,8 @@ fn parallel_battles_of_one_user_never_pass_a_limit() {
         (json!({"battle_interval_seconds": 30}), 1, "apart"),
     ] {
         let s = Server::start(&config, &mocks());
-        let results: Vec<(u16, String)> = s.runtime.block_on(async {
-            let calls = (0..50).map(|_| {
-                s.client
-                    .post(s.url("/battle"))
-                    .json(&json!({"battle_type": "high_tier", "discord_id": "7"}))
-                    .send()
-            });
-            let mut out = Vec::new();
-            for r in futures_util::future::join_all(calls).await {
-                let r = r.expect("response");
-                let status = r.status().as_u16();
-                out.push((status, r.text().await.expect("body")));
-            }
-            out
-        });
+        let battle = json!({"battle_type": "high_tier", "discord_id": "7"});
+        let results = s.post_at_once("/battle", vec![battle; 50]);
         let ok = results.iter().filter(|(s, _)| *s == 201).count();
         assert_eq!(ok, allowed, "{config}: {results:?}");
         for (status, body) in results.iter().filter(|(s, _)| *s != 201) {
@@ -301,21 +288,11 @@ fn two_hundred_parallel_votes_record_one() {
         &json!({"battle_type": "high_tier", "discord_id": "v"}),
     );
     let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
-    let statuses: Vec<(u16, String)> = s.runtime.block_on(async {
-        let choices = ["model_a", "model_b", "tie", "both_bad"];
-        let calls = (0..200).map(|i| {
-            s.client
-                .post(s.url(&format!("/vote/{id}")))
-                .json(&json!({"vote_choice": choices[i % 4], "discord_id": "v"}))
-                .send()
-        });
-        let mut out = Vec::new();
-        for r in futures_util::future::join_all(calls).await {
-            let r = r.expect("response");
-            out.push((r.status().as_u16(), r.text().await.expect("body")));
-        }
-        out
-    });
+    let choices = ["model_a", "model_b", "tie", "both_bad"];
+    let statuses = s.post_at_once(
+        &format!("/vote/{id}"),
+        (0..200).map(|i| json!({"vote_choice": choices[i % 4], "discord_id": "v"})),
+    );
     let won = json(
         &statuses
             .iter()
@@ -335,14 +312,8 @@ fn two_hundred_parallel_votes_record_one() {
             other => panic!("{other}: {body}"),
         }
     }
-    let (_, board) = s.get("/leaderboard");
-    let total: u64 = json(&board)["leaderboard"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .filter_map(|r| r["battles"].as_u64())
-        .sum();
-    assert_eq!(total, 2, "one vote counts for two models: {board}");
+    let total = s.battles_on_board("/leaderboard");
+    assert_eq!(total, 2, "one vote counts for two models");
 }
 
 #[test]

@@ -124,6 +124,43 @@ impl Server {
         self.send(self.client.post(self.url(path)).json(body))
     }
 
+    /// `POST path` with every body at once (as racing clients or retries send them):
+    /// statuses and raw bodies, in the order of the bodies.
+    pub fn post_at_once(
+        &self,
+        path: &str,
+        bodies: impl IntoIterator<Item = Value>,
+    ) -> Vec<(u16, String)> {
+        let url = self.url(path);
+        self.runtime.block_on(async {
+            let calls = bodies.into_iter().map(|body| {
+                let request = self.client.post(&url).json(&body);
+                async move {
+                    let response = request.send().await.expect("a response");
+                    let status = response.status().as_u16();
+                    (status, response.text().await.expect("a body"))
+                }
+            });
+            futures_util::future::join_all(calls).await
+        })
+    }
+
+    /// The battles a leaderboard (`/leaderboard` or `/v1/leaderboard`) counts over all its
+    /// models: twice the votes that count.
+    pub fn battles_on_board(&self, path: &str) -> u64 {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "{body}");
+        let board = json(&body);
+        board
+            .get("leaderboard")
+            .unwrap_or(&board)
+            .as_array()
+            .unwrap_or_else(|| panic!("no rows: {body}"))
+            .iter()
+            .filter_map(|r| r["battles"].as_u64())
+            .sum()
+    }
+
     pub fn send(&self, request: reqwest::RequestBuilder) -> (u16, String) {
         self.runtime.block_on(async {
             let response = request.send().await.expect("a response");
