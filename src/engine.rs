@@ -83,7 +83,13 @@ pub struct Arena {
     glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
     clock: Clock,
     generations: Arc<run::Tracker>,
+    /// The last `/health` figures and when they were counted: counting passes over the
+    /// battles, so it is done at most once a second however often `/health` is asked.
+    health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
 }
+
+/// How long counted `/health` figures are answered again.
+const HEALTH_TTL_MS: i64 = 1_000;
 
 impl std::fmt::Debug for Arena {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -175,6 +181,7 @@ impl Arena {
             glicko2: Arc::default(),
             clock: Arc::new(crate::store::now_ms),
             generations: Arc::new(run::Tracker::default()),
+            health: Arc::default(),
         })
     }
 
@@ -476,14 +483,25 @@ impl Arena {
     }
 
     /// The figures of `/health`.
+    ///
+    /// Counted at most once a second ([`HEALTH_TTL_MS`]), one count at a time.
     pub async fn health(&self) -> Result<Health> {
+        let mut last = self.health.lock().await;
+        let now = self.now_ms();
+        if let Some((at, h)) = last.as_ref()
+            && (0..HEALTH_TTL_MS).contains(&(now - at))
+        {
+            return Ok(h.clone());
+        }
         let (prompts, users, completed) = self.store.health().await?;
-        Ok(Health {
+        let h = Health {
             models_count: self.models.models.len(),
             fixed_prompts_count: prompts,
             recorded_users_count: users,
             completed_battles_count: completed,
-        })
+        };
+        *last = Some((now, h.clone()));
+        Ok(h)
     }
 
     /// Online Elo parameters from the configuration.

@@ -164,6 +164,28 @@ fn a_battle_votes_and_reveals_with_the_reference_shapes() {
     assert_eq!(health["models_count"], json!(3));
     assert_eq!(health["completed_battles_count"], json!(1));
     assert_eq!(health["recorded_users_count"], json!(1));
+
+    // Counted at most once a second: a battle voted on within it shows a second later.
+    s.advance(60_000);
+    let (_, body) = s.get("/health");
+    assert_eq!(json(&body)["completed_battles_count"], json!(1));
+    let (status, body) = s.post(
+        "/battle",
+        &json!({"battle_type": "high_tier", "discord_id": "42"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+    let (status, body) = s.post(
+        &format!("/vote/{id}"),
+        &json!({"vote_choice": "tie", "discord_id": "42"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = s.get("/health");
+    assert_eq!(json(&body)["completed_battles_count"], json!(1));
+    s.advance(1_000);
+    let (_, body) = s.get("/health");
+    assert_eq!(json(&body)["completed_battles_count"], json!(2));
+    assert_eq!(json(&body)["recorded_users_count"], json!(2));
 }
 
 #[test]

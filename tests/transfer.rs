@@ -333,3 +333,26 @@ fn only_the_user_who_started_a_battle_votes_on_it() {
         .run()
         .success();
 }
+
+#[test]
+fn import_skips_votes_dated_in_the_future() {
+    // A vote of 2033 would come after every live vote from now on: each of those would
+    // replay the online Elo from the start. Not a vote time a log can hold yet.
+    let t = Test::new();
+    t.write(
+        "log.jsonl",
+        "{\"model_a\": \"alpha\", \"model_b\": \"beta\", \"winner\": \"model_a\", \"tstamp\": 1700000000}\n\
+         {\"model_a\": \"alpha\", \"model_b\": \"beta\", \"winner\": \"model_b\", \"tstamp\": 2000000000}\n",
+    );
+    let report = t
+        .arena()
+        .args(["import", "log.jsonl", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(count(&report, "imported"), 1);
+    assert_eq!(
+        report["skipped"]["reasons"]["tstamp is more than a day in the future"],
+        json!([1, 2])
+    );
+}

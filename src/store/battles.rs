@@ -451,7 +451,7 @@ impl Store {
             let found: Option<Vec<u8>> = conn
                 .prepare_cached(
                     "SELECT b.uuid FROM battles b JOIN users u ON u.id = b.user_id
-                     WHERE u.hash = ?1 ORDER BY b.id DESC LIMIT 1",
+                     WHERE u.hash = ?1 ORDER BY b.created_at DESC, b.id DESC LIMIT 1",
                 )
                 .map_err(db)?
                 .query_row([user_hash], |r| r.get(0))

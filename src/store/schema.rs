@@ -152,6 +152,11 @@ const MIGRATIONS: &[&str] = &[
         rating      REAL NOT NULL
     );
     ",
+    // 5: a user's battles by time, for the limits checked as each battle starts and for
+    // `/battleback`, without a pass over every battle.
+    "
+    CREATE INDEX battles_user ON battles(user_id, created_at);
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

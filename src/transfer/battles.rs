@@ -237,7 +237,13 @@ struct Builder {
     /// A hash of the whole file: the identity of records that have no id.
     file: u128,
     mapping: Mapping,
+    /// The latest vote time taken: a day after the import began. Later times are a clock's
+    /// error, and would put every live vote before them (a replay of the online Elo each).
+    latest_ms: i64,
 }
+
+/// How far ahead of the clock an imported vote may be (clocks disagree).
+const FUTURE_MARGIN_MS: i64 = 86_400_000;
 
 impl Builder {
     fn new(file: u128, mapping: Mapping) -> Self {
@@ -249,6 +255,7 @@ impl Builder {
             rows: Vec::with_capacity(CHUNK),
             file,
             mapping,
+            latest_ms: crate::store::now_ms().saturating_add(FUTURE_MARGIN_MS),
         }
     }
 
@@ -355,6 +362,11 @@ impl Builder {
                 "tstamp is not a Unix time in seconds between 1970 and 5000",
                 line,
             );
+            return;
+        }
+        if extra.tstamp_ms.is_some_and(|t| t > self.latest_ms) {
+            self.skips
+                .add("tstamp is more than a day in the future", line);
             return;
         }
         if a.chars().chain(b.chars()).any(char::is_control) {
