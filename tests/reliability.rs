@@ -273,6 +273,13 @@ fn hostile_input_gets_clear_4xx_and_leaves_the_database_whole() {
     );
     assert_eq!(status, 201, "{body}");
     let id = json(&body)["battle_id"].as_str().expect("id").to_owned();
+    // A fresh connection each: a response sent before its body was read (a 404 or 405)
+    // ends its connection, and one taken from the pool as it closes would fail the send.
+    let fresh = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a client");
     let ids = [
         "1' OR '1'='1",
         "..%2F..%2Fetc%2Fpasswd",
@@ -287,8 +294,7 @@ fn hostile_input_gets_clear_4xx_and_leaves_the_database_whole() {
             ("GET", format!("/battle/{bad}")),
             ("POST", format!("/vote/{bad}")),
         ] {
-            let request = s
-                .client
+            let request = fresh
                 .request(method.parse().expect("method"), s.url(&path))
                 .json(&json!({"vote_choice": "model_a", "user_id": "web:x"}));
             let (status, body) = s.send(request);
@@ -300,7 +306,7 @@ fn hostile_input_gets_clear_4xx_and_leaves_the_database_whole() {
     }
     let raw = |path: &str, body: Vec<u8>| {
         s.send(
-            s.client
+            fresh
                 .post(s.url(path))
                 .header("content-type", "application/json")
                 .body(body),
@@ -432,6 +438,42 @@ fn nothing_before_the_vote_names_a_battles_models_and_no_file_holds_a_raw_user()
                 entry.path().display()
             );
         }
+    }
+}
+
+/// A side that fails: the upstream's error names its model (as OpenAI's do) and a transport
+/// error would name the address. Neither reaches the clients of the battle before its vote.
+#[test]
+fn a_failing_side_is_named_by_neither_the_upstream_words_nor_its_address() {
+    let up = Upstream::start();
+    let base = up.base_url();
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "mercury", "model": "fail-404", "base_url": base},
+            {"name": "venus", "model": "stream-one", "base_url": base},
+        ]}),
+    );
+    let (status, failed) = s.post(
+        "/battle",
+        &json!({"battle_type": "low_tier", "user_id": "web:other", "custom_prompt": "Hello"}),
+    );
+    assert_eq!(status, 502, "{failed}");
+    assert!(failed.contains("failed"), "{failed}");
+    let mut seen = failed;
+    let (_, back) = s.post("/battleback", &json!({"user_id": "web:other"}));
+    seen.push_str(&back);
+    let (status, chat) = s.post(
+        "/v1/chat/completions",
+        &json!({"model": "arena", "user": "other",
+                "messages": [{"role": "user", "content": "$sA6 Say hello"}]}),
+    );
+    assert_eq!(status, 200, "{chat}");
+    seen.push_str(&chat);
+    let address = base.trim_start_matches("http://");
+    // (The fake's answers carry their upstream id, so `stream-one` is not looked for.)
+    for name in ["mercury", "venus", "fail-404", address] {
+        assert!(!seen.contains(name), "{name} before the vote: {seen}");
     }
 }
 

@@ -283,6 +283,7 @@ async fn attempt(
                 return Err(fail(ctx.broken(
                     "the stream ended without `data: [DONE]` or a finish_reason, so the answer \
                      may be cut short",
+                    "",
                 )));
             }
             Ok(None) => {
@@ -293,7 +294,7 @@ async fn attempt(
                 };
             }
             Ok(Some(Err(e))) => {
-                return Err(fail(ctx.broken(&e.to_string())));
+                return Err(fail(ctx.broken("the connection failed", &error_chain(&e))));
             }
             Ok(Some(Ok(event))) => event,
         };
@@ -312,7 +313,7 @@ async fn attempt(
             Ok(v) => v,
             Err(e) => {
                 return Err(fail(
-                    ctx.broken(&format!("an event that is not JSON ({e})")),
+                    ctx.broken("an event that is not JSON", &e.to_string()),
                 ));
             }
         };
@@ -363,7 +364,7 @@ fn cap_text(text: String, used: &mut u64, cap: u64) -> Result<String, String> {
 /// A non-streamed `chat.completion` body.
 async fn whole(ctx: &Ctx<'_>, text: &str, limits: Limits, tx: &Tx) -> Result<(), UpstreamError> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| ctx.broken(&format!("a body that is not JSON ({e})")))?;
+        .map_err(|e| ctx.broken("a body that is not JSON", &e.to_string()))?;
     if let Some(message) = in_band_error(&value) {
         return Err(ctx.in_band(&message));
     }
@@ -450,27 +451,27 @@ impl Ctx<'_> {
     }
 
     fn err(&self, status: Option<u16>, what: &str) -> UpstreamError {
+        self.err_said(status, what, "")
+    }
+
+    /// [`Self::err`] with the upstream's own words (`said`), which go where the model's name
+    /// goes: see [`worded`].
+    fn err_said(&self, status: Option<u16>, what: &str, said: &str) -> UpstreamError {
+        let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
+        let place = format!("{} at {}", self.endpoint.model, self.target);
         UpstreamError {
-            message: format!(
-                "{what} {}",
-                super::who(
-                    &self.model.name,
-                    &format!("{} at {}", self.endpoint.model, self.target)
-                )
-            ),
+            message: worded(what, &self.model.name, &place, said, &secrets),
             status,
         }
     }
 
     fn transport(&self, e: &reqwest::Error) -> UpstreamError {
         if let Some(tls) = tls_failure(e) {
-            self.err(
+            self.err_said(
                 None,
-                &format!(
-                    "the TLS connection failed ({}): is the address https on a server that speaks \
-                     TLS, with a certificate this machine trusts for that host name?",
-                    self.clean(&tls)
-                ),
+                "the TLS connection failed: is the address https on a server that speaks TLS, \
+                 with a certificate this machine trusts for that host name?",
+                &tls,
             )
         } else if e.is_connect() {
             self.err(
@@ -480,10 +481,7 @@ impl Ctx<'_> {
         } else if e.is_timeout() {
             self.err(None, "the connection timed out")
         } else {
-            self.err(
-                None,
-                &format!("the request failed: {}", self.clean(&error_chain(e))),
-            )
+            self.err_said(None, "the request failed", &error_chain(e))
         }
     }
 
@@ -520,19 +518,16 @@ impl Ctx<'_> {
         )
     }
 
-    fn broken(&self, what: &str) -> UpstreamError {
-        self.err(None, &format!("the answer broke off: {}", self.clean(what)))
+    fn broken(&self, what: &str, said: &str) -> UpstreamError {
+        self.err_said(None, &format!("the answer broke off: {what}"), said)
     }
 
     fn in_band(&self, message: &str) -> UpstreamError {
-        self.err(
-            None,
-            &format!("the upstream reported an error: {}", self.clean(message)),
-        )
+        self.err_said(None, "the upstream reported an error", message)
     }
 
     fn status(&self, code: u16, body: &str, location: Option<&str>) -> UpstreamError {
-        let detail = self.clean(&upstream_message(body));
+        let detail = upstream_message(body);
         let key_hint = match self.endpoint.api_key_env.as_deref() {
             Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => {
                 format!("; the environment variable {var} is not set")
@@ -543,11 +538,18 @@ impl Ctx<'_> {
                 .into(),
         };
         let what = match code {
-            300..=399 => format!(
-                "the upstream redirected ({code}) to {}: redirects are not followed, since the \
-                 prompt and the key would go to another host; set base_url to the final address",
-                location.map_or_else(|| "another address".to_owned(), |l| self.clean(l))
-            ),
+            300..=399 => {
+                let to = location.map_or_else(|| "another address".to_owned(), |l| self.clean(l));
+                return self.err_said(
+                    Some(code),
+                    &format!(
+                        "the upstream redirected ({code}): redirects are not followed, since the \
+                         prompt and the key would go to another host; set base_url to the final \
+                         address"
+                    ),
+                    &format!("to {to}"),
+                );
+            }
             401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),
             403 => format!("the upstream denied access (403 Forbidden){key_hint}"),
             // The id itself is in the `who` part, hidden until the vote.
@@ -563,12 +565,12 @@ impl Ctx<'_> {
             500..=599 => format!("the upstream server failed ({code})"),
             _ => format!("the upstream answered with status {code}"),
         };
-        let what = if detail.is_empty() || (300..400).contains(&code) {
-            what
+        let said = if (300..400).contains(&code) {
+            ""
         } else {
-            format!("{what}. Upstream said: {detail}")
+            detail.as_str()
         };
-        self.err(Some(code), &what)
+        self.err_said(Some(code), &what, said)
     }
 }
 
@@ -622,6 +624,20 @@ fn tls_failure(e: &reqwest::Error) -> Option<String> {
     }
     let lookup = error_chain(e).contains("dns error");
     (!lookup).then_some(last)
+}
+
+/// An error's message: `what`, which may be shown while the models are hidden, then, in the
+/// part [`super::blind`] removes, the model, where it was called and what the upstream said
+/// (`said`, keys scrubbed: its words may name the model, a transport error names the address).
+fn worded(what: &str, name: &str, place: &str, said: &str, secrets: &[&str]) -> String {
+    // Brackets of its own would end the hidden part early (scrub's own are balanced).
+    let said = super::scrub(&said.replace('[', "(").replace(']', ")"), secrets);
+    let place = if said.trim().is_empty() {
+        place.to_owned()
+    } else {
+        format!("{place}; it said: {}", said.trim())
+    };
+    format!("{what} {}", super::who(name, &place))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -792,7 +808,7 @@ async fn relay_once(
             ));
         }
         let value: Value = serde_json::from_str(&text)
-            .map_err(|e| ctx.broken(&format!("a body that is not JSON ({e})")))?;
+            .map_err(|e| ctx.broken("a body that is not JSON", &e.to_string()))?;
         if let Some(message) = in_band_error(&value) {
             return Err(ctx.in_band(&message));
         }
@@ -813,11 +829,13 @@ async fn relay_once(
     let label = format!("{} at {target}", endpoint.model);
     let secret = ctx.secret.clone();
     let name = model.name.clone();
-    let fail = move |what: &str| UpstreamError {
-        message: format!(
-            "{} {}",
-            super::scrub(what, &secret.iter().map(String::as_str).collect::<Vec<_>>()),
-            super::who(&name, &label)
+    let fail = move |what: &str, said: &str| UpstreamError {
+        message: worded(
+            what,
+            &name,
+            &label,
+            said,
+            &secret.iter().map(String::as_str).collect::<Vec<_>>(),
         ),
         status: None,
     };
@@ -825,7 +843,12 @@ async fn relay_once(
     let mut state = (events, deadline, false, fail, false);
     let first = next_event(&mut state, idle).await;
     let first = match first {
-        None => return Err((state.3)("the upstream's stream ended before any answer")),
+        None => {
+            return Err((state.3)(
+                "the upstream's stream ended before any answer",
+                "",
+            ));
+        }
         Some(Err(e)) => return Err(e),
         Some(Ok(v)) => v,
     };
@@ -850,15 +873,13 @@ type EventStream = std::pin::Pin<
     >,
 >;
 
-/// A relayed stream as it is read: its events, its deadline, whether it ended, and how it
-/// words a failure.
 /// A relayed stream's events, its deadline, whether it is over, how to word a failure, and
 /// whether a chunk has said its answer is finished.
 type EventState<F> = (EventStream, Instant, bool, F, bool);
 
 /// The next JSON event of a relayed stream: `None` at `[DONE]` (or the end), an error for a
 /// broken or stalled stream or an in-band error, after which the stream ends.
-async fn next_event<F: Fn(&str) -> UpstreamError>(
+async fn next_event<F: Fn(&str, &str) -> UpstreamError>(
     state: &mut EventState<F>,
     idle: Duration,
 ) -> Option<Result<Value, UpstreamError>> {
@@ -874,6 +895,7 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
                 *done = true;
                 return Some(Err(fail(
                     "the stream stalled or ran past request_timeout_seconds",
+                    "",
                 )));
             }
             Ok(None) => {
@@ -882,12 +904,13 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
                 return (!*finished).then(|| {
                     Err(fail(
                         "the stream ended before the answer did (no finish_reason, no [DONE])",
+                        "",
                     ))
                 });
             }
             Ok(Some(Err(e))) => {
                 *done = true;
-                return Some(Err(fail(&format!("the stream broke off: {e}"))));
+                return Some(Err(fail("the stream broke off", &error_chain(&e))));
             }
             Ok(Some(Ok(event))) => event,
         };
@@ -903,7 +926,7 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
             Ok(v) => match in_band_error(&v) {
                 Some(m) => {
                     *done = true;
-                    Err(fail(&format!("the upstream reported an error: {m}")))
+                    Err(fail("the upstream reported an error", &m))
                 }
                 None => {
                     let says_finished = v
@@ -916,7 +939,7 @@ async fn next_event<F: Fn(&str) -> UpstreamError>(
             },
             Err(e) => {
                 *done = true;
-                Err(fail(&format!("an event that is not JSON ({e})")))
+                Err(fail("an event that is not JSON", &e.to_string()))
             }
         });
     }

@@ -505,9 +505,10 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
             "Rate limit reached",
             "rate_limit_error",
         ),
+        // As OpenAI words it: the message names the model asked for.
         _ => (
             StatusCode::NOT_FOUND,
-            "The model does not exist",
+            &*format!("The model `{model}` does not exist"),
             "invalid_request_error",
         ),
     };
