@@ -539,6 +539,12 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
         }
     }
+    if c.battle_interval_seconds > 30 * 86_400 {
+        return Err(bad(
+            "battle_interval_seconds",
+            "must be at most 2592000 seconds (30 days); 0 turns the interval off",
+        ));
+    }
     if !(1024..=1 << 30).contains(&c.max_request_body_bytes) {
         return Err(bad(
             "max_request_body_bytes",
@@ -1123,6 +1129,16 @@ mod tests {
 
     fn models(text: &str) -> Result<Vec<ModelSpec>> {
         parse_models(Path::new("models.json"), text, &Config::default())
+    }
+
+    #[test]
+    fn a_battle_interval_beyond_thirty_days_is_refused() {
+        let path = Path::new("config.jsonc");
+        assert!(parse_config(path, r#"{"battle_interval_seconds": 2592000}"#).is_ok());
+        let e = parse_config(path, r#"{"battle_interval_seconds": 9200000000000000}"#)
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("battle_interval_seconds"), "{e}");
     }
 
     #[test]

@@ -412,6 +412,29 @@ fn cors_is_off_unless_origins_are_configured() {
 #[test]
 fn bad_bodies_get_clear_4xx_never_5xx() {
     let s = Server::start(&json!({"max_request_body_bytes": 2048}), &mocks());
+    // A wrong method and a path that does not decode get JSON like every other answer.
+    let (status, body) = s.send(s.client.delete(s.url("/leaderboard")));
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        json(&body)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("DELETE")),
+        "{body}"
+    );
+    let (status, body) = s.send(s.client.put(s.url("/v1/chat/completions")));
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(json(&body)["error"]["code"], json!("method_not_allowed"));
+    for path in ["/battle/%FF", "/battle/%FF%FE"] {
+        let (status, body) = s.get(path);
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(
+            json(&body),
+            json!({"detail": "The battle ID does not exist."})
+        );
+    }
+    let (status, body) = s.get("/v1/models/%FF");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(json(&body)["error"]["code"], json!("model_not_found"));
     let raw = |body: Vec<u8>, kind: &str| {
         s.send(
             s.client

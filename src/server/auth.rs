@@ -20,6 +20,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The token of `Authorization: Bearer TOKEN`, trimmed; `None` without one.
+#[must_use]
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// Refuses requests without the key, when one is configured.
 pub async fn require_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(key) = state.api_key.as_deref() else {
@@ -28,12 +38,7 @@ pub async fn require_key(State(state): State<AppState>, req: Request, next: Next
     if req.uri().path() == "/health" {
         return next.run(req).await;
     }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let given = bearer(req.headers());
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.expose().as_bytes())) {
         return next.run(req).await;
     }

@@ -2,12 +2,32 @@
 //! that is not JSON a 400, one of the wrong shape a 422 that names the field; never a 500.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
+use super::i18n::{self, Msg};
+
+/// The battle id of a path (`/battle/{id}`, `/vote/{id}`) as sent; one that does not even
+/// decode (`%FF`) is the reference's 404 for an unknown battle, in JSON like every answer.
+pub struct BattlePath(pub String);
+
+impl FromRequestParts<AppState> for BattlePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(BattlePath(id)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                i18n::text(state.lang, Msg::BattleNotFound),
+            )),
+        }
+    }
+}
 
 /// A JSON body of `T`.
 pub struct Body<T>(pub T);

@@ -131,6 +131,21 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         )
+        .method_not_allowed_fallback(
+            move |method: axum::http::Method, uri: axum::http::Uri| async move {
+                let message = format!(
+                    "{method} is not a method of {}: see /openapi.json",
+                    uri.path()
+                );
+                if uri.path().starts_with("/v1/") {
+                    openai::OpenAiError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+                        .code("method_not_allowed")
+                        .into_response()
+                } else {
+                    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response()
+                }
+            },
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

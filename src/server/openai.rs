@@ -279,8 +279,10 @@ pub async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
     ))]
 pub async fn get_model(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<ModelOut>, OpenAiError> {
+    // An id that does not decode names no model.
+    let id = id.map_or_else(|_| String::new(), |Path(id)| id);
     model_list(&state)
         .into_iter()
         .find(|m| m.id == id)
@@ -940,11 +942,7 @@ fn caller(headers: &HeaderMap, body: &Map<String, Value>) -> String {
     {
         return format!("openai-user:{user}");
     }
-    match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
+    match super::auth::bearer(headers) {
         Some(key) => format!("key:{key}"),
         None => "anonymous:".into(),
     }

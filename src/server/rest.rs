@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Body;
+use super::extract::{BattlePath, Body};
 use super::i18n::{self, Msg};
 use crate::battle::sampler::Pairing;
 use crate::battle::{BattleView, Origin, Status, Winner};
@@ -304,7 +304,7 @@ fn winner_text(winner: Winner, a: &str, b: &str) -> String {
     ))]
 pub async fn vote(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    BattlePath(id): BattlePath,
     Body(body): Body<VoteBody>,
 ) -> Result<Json<VoteOut>, ApiError> {
     let id = battle_id(&id, &state)?;
@@ -352,7 +352,7 @@ pub async fn vote(
     ))]
 pub async fn get_battle(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    BattlePath(id): BattlePath,
 ) -> Result<Json<BattleOut>, ApiError> {
     let id = battle_id(&id, &state)?;
     let view = state.arena.battle(id).await.map_err(|e| state.error(&e))?;
