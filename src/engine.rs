@@ -86,6 +86,9 @@ pub struct Arena {
     /// The last `/health` figures and when they were counted: counting passes over the
     /// battles, so it is done at most once a second however often `/health` is asked.
     health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
+    /// The last `/api/prompt_statistics` and the votes version it counted: a pass over
+    /// every vote, so done once per version, one at a time.
+    prompt_stats: Arc<tokio::sync::Mutex<Option<(i64, PromptStatistics)>>>,
 }
 
 /// How long counted `/health` figures are answered again.
@@ -182,6 +185,7 @@ impl Arena {
             clock: Arc::new(crate::store::now_ms),
             generations: Arc::new(run::Tracker::default()),
             health: Arc::default(),
+            prompt_stats: Arc::default(),
         })
     }
 
@@ -879,10 +883,19 @@ impl Arena {
             .map_err(Error::Input)
     }
 
-    /// The figures of `/api/prompt_statistics`.
+    /// The figures of `/api/prompt_statistics`, counted again only after new votes.
     pub async fn prompt_statistics(&self) -> Result<PromptStatistics> {
+        let mut last = self.prompt_stats.lock().await;
+        let version = self.store.votes_version().await?;
+        if let Some((v, s)) = last.as_ref()
+            && *v == version
+        {
+            return Ok(s.clone());
+        }
         let (names, rows) = self.store.prompt_votes().await?;
-        blocking(move || stats::prompts(&names, &rows)).await
+        let s = blocking(move || stats::prompts(&names, &rows)).await?;
+        *last = Some((version, s.clone()));
+        Ok(s)
     }
 
     /// The prompt pool, of one theme or all.

@@ -169,6 +169,16 @@ fn a_battle_votes_and_reveals_with_the_reference_shapes() {
     s.advance(60_000);
     let (_, body) = s.get("/health");
     assert_eq!(json(&body)["completed_battles_count"], json!(1));
+    let prompt_battles = || -> u64 {
+        let (_, body) = s.get("/api/prompt_statistics");
+        json(&body)["prompt_statistics"]
+            .as_array()
+            .expect("prompts")
+            .iter()
+            .filter_map(|p| p["total_battles"].as_u64())
+            .sum()
+    };
+    assert_eq!(prompt_battles(), 1);
     let (status, body) = s.post(
         "/battle",
         &json!({"battle_type": "high_tier", "discord_id": "42"}),
@@ -180,6 +190,8 @@ fn a_battle_votes_and_reveals_with_the_reference_shapes() {
         &json!({"vote_choice": "tie", "discord_id": "42"}),
     );
     assert_eq!(status, 200, "{body}");
+    // Prompt statistics are counted again after a vote (not a second later).
+    assert_eq!(prompt_battles(), 2);
     let (_, body) = s.get("/health");
     assert_eq!(json(&body)["completed_battles_count"], json!(1));
     s.advance(1_000);

@@ -58,6 +58,18 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Counts one battle of this model, as model A (`as_a`) or as model B.
+    pub fn record(&mut self, winner: Winner, as_a: bool) {
+        self.battles += 1;
+        match (winner, as_a) {
+            (Winner::ModelA, true) | (Winner::ModelB, false) => self.wins += 1,
+            (Winner::ModelA, false) | (Winner::ModelB, true) => self.losses += 1,
+            (Winner::Tie, _) => self.ties += 1,
+            (Winner::BothBad, _) => self.both_bad += 1,
+            (Winner::Skip, _) => self.skips += 1,
+        }
+    }
+
     /// `(wins + 0.5·ties) / (battles − skips)` in percent (SPEC §5, as the writing arena):
     /// a both-bad battle counts in the denominator but earns no half win. `None` when every
     /// battle was skipped.
@@ -74,31 +86,8 @@ impl Totals {
 pub fn totals(n_models: usize, votes: &[VoteRow]) -> Vec<Totals> {
     let mut t = vec![Totals::default(); n_models];
     for v in votes {
-        let (a, b) = (v.model_a as usize, v.model_b as usize);
-        t[a].battles += 1;
-        t[b].battles += 1;
-        match v.winner {
-            Winner::ModelA => {
-                t[a].wins += 1;
-                t[b].losses += 1;
-            }
-            Winner::ModelB => {
-                t[b].wins += 1;
-                t[a].losses += 1;
-            }
-            Winner::Tie => {
-                t[a].ties += 1;
-                t[b].ties += 1;
-            }
-            Winner::BothBad => {
-                t[a].both_bad += 1;
-                t[b].both_bad += 1;
-            }
-            Winner::Skip => {
-                t[a].skips += 1;
-                t[b].skips += 1;
-            }
-        }
+        t[v.model_a as usize].record(v.winner, true);
+        t[v.model_b as usize].record(v.winner, false);
     }
     t
 }

@@ -138,16 +138,8 @@ pub fn prompts(names: &[String], rows: &[(String, String, VoteRow)]) -> PromptSt
         let acc = by_prompt.entry(prompt.as_str()).or_default();
         acc.theme.clone_from(theme);
         acc.battles += 1;
-        let one = [*v];
-        let t = super::totals(names.len(), &one);
-        for m in [v.model_a as usize, v.model_b as usize] {
-            let e = acc.per_model.entry(m).or_default();
-            e.battles += t[m].battles;
-            e.wins += t[m].wins;
-            e.losses += t[m].losses;
-            e.ties += t[m].ties;
-            e.both_bad += t[m].both_bad;
-            e.skips += t[m].skips;
+        for (m, as_a) in [(v.model_a as usize, true), (v.model_b as usize, false)] {
+            acc.per_model.entry(m).or_default().record(v.winner, as_a);
         }
     }
     let mut out: Vec<PromptStat> = by_prompt
