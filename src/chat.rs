@@ -190,18 +190,14 @@ impl Arena {
                     return;
                 }
             }
-            if !failed && !text.is_empty() {
-                for key in crate::provider::Upstream::key_values(&model) {
-                    if key.len() >= 4 {
-                        text = text.replace(&key, "[redacted]");
-                    }
-                }
-                if let Err(e) = store
+            // (Keys an upstream echoes are out already: see `provider::KeyFilter`.)
+            if !failed
+                && !text.is_empty()
+                && let Err(e) = store
                     .record_turn(id, turn, side == Side::A, prompt, text)
                     .await
-                {
-                    tracing::warn!("a chat answer could not be kept: {e}");
-                }
+            {
+                tracing::warn!("a chat answer could not be kept: {e}");
             }
         });
         Ok(ChatAnswer {

@@ -121,6 +121,37 @@ fn keys_and_credentials_never_come_back_from_an_upstream() {
 }
 
 #[test]
+fn a_key_echoed_in_a_streamed_answer_is_never_shown_streamed_or_stored() {
+    let up = Upstream::start();
+    let t =
+        Test::new().with_upstream_models(&up, &[("parrot", "echo-stream"), ("fine", "stream-a")]);
+    let out = t
+        .arena()
+        .args([
+            "battle",
+            "Hello",
+            "--models",
+            "parrot,fine",
+            "--no-vote",
+            "--format",
+            "json",
+        ])
+        .run()
+        .success();
+    let shown = out.stdout() + &out.stderr();
+    assert!(!shown.contains(KEY), "the key came back:\n{shown}");
+    assert!(
+        shown.contains("Your key: [redacted]. Keep it safe."),
+        "{shown}"
+    );
+    let db = std::fs::read(t.db()).expect("database");
+    assert!(
+        !db.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+        "the key is in the database"
+    );
+}
+
+#[test]
 fn nothing_an_upstream_sends_grows_without_bound() {
     let up = Upstream::start();
     let t = small_limits(Test::new()).with_upstream_models(

@@ -208,13 +208,48 @@ impl Upstream {
         let request = request.clone();
         let this = self.clone();
         tokio::spawn(async move {
-            let result = match model.provider {
-                ProviderKind::Mock => mock::answer(&model, &request, &tx).await,
-                ProviderKind::Openai => openai::answer(&this, &model, &request, &tx).await,
+            let mut keys = KeyFilter::new(Self::key_values(&model));
+            let (inner, mut from) = mpsc::channel(64);
+            let answer = async move {
+                let result = match model.provider {
+                    ProviderKind::Mock => mock::answer(&model, &request, &inner).await,
+                    ProviderKind::Openai => openai::answer(&this, &model, &request, &inner).await,
+                };
+                if let Err(e) = result {
+                    // The receiver may be gone; then nobody needs the error.
+                    let _ = inner.send(Err(e)).await;
+                }
             };
-            if let Err(e) = result {
-                // The receiver may be gone; then nobody needs the error.
-                let _ = tx.send(Err(e)).await;
+            // The answer passes through the key filter on its way out.
+            let forward = async {
+                while let Some(item) = from.recv().await {
+                    let item = match item {
+                        Ok(Chunk::Delta(text)) => Ok(Chunk::Delta(keys.push(&text))),
+                        other => {
+                            let held = keys.finish();
+                            if !held.is_empty() && tx.send(Ok(Chunk::Delta(held))).await.is_err() {
+                                return;
+                            }
+                            other
+                        }
+                    };
+                    if matches!(&item, Ok(Chunk::Delta(t)) if t.is_empty()) {
+                        continue;
+                    }
+                    if tx.send(item).await.is_err() {
+                        return;
+                    }
+                }
+                let held = keys.finish();
+                if !held.is_empty() {
+                    let _ = tx.send(Ok(Chunk::Delta(held))).await;
+                }
+            };
+            // A consumer that goes away ends the upstream request at once, even while the
+            // upstream is silent.
+            tokio::select! {
+                _ = async { tokio::join!(answer, forward) } => {}
+                () = tx.closed() => {}
             }
         });
         ChunkStream { rx }
@@ -336,6 +371,62 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
     }
 }
 
+/// Takes the keys a model's upstreams are sent out of its answer as the answer streams: an
+/// upstream that echoes its key never gets it shown or stored. Text is passed on at once,
+/// but for a tail that could still become a key with the next piece.
+#[derive(Debug, Default)]
+pub struct KeyFilter {
+    keys: Vec<String>,
+    held: String,
+}
+
+impl KeyFilter {
+    /// A filter of these keys (those of fewer than 4 bytes are not taken for keys).
+    #[must_use]
+    pub fn new(keys: impl IntoIterator<Item = String>) -> Self {
+        KeyFilter {
+            keys: keys.into_iter().filter(|k| k.len() >= 4).collect(),
+            held: String::new(),
+        }
+    }
+
+    /// The next piece of the answer: what can be passed on now.
+    pub fn push(&mut self, text: &str) -> String {
+        if self.keys.is_empty() {
+            return text.to_owned();
+        }
+        self.held.push_str(text);
+        for key in &self.keys {
+            if self.held.contains(key.as_str()) {
+                self.held = self.held.replace(key.as_str(), "[redacted]");
+            }
+        }
+        // Held back: the longest tail that begins a key. A key begins on a character, so
+        // the cut is on one too.
+        let keep = self
+            .keys
+            .iter()
+            .map(|k| {
+                let (t, k) = (self.held.as_bytes(), k.as_bytes());
+                (1..k.len().min(t.len() + 1))
+                    .rev()
+                    .find(|&m| t.ends_with(&k[..m]))
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0);
+        let cut = self.held.len() - keep;
+        let out = self.held[..cut].to_owned();
+        self.held.drain(..cut);
+        out
+    }
+
+    /// What is still held, at the end of the answer.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
 /// Replaces `Bearer <token>` and `sk-<token>` shapes, whatever key they carry.
 fn redact_shapes(text: &str) -> String {
     let is_token =
@@ -398,6 +489,50 @@ fn install_crypto_provider() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pieces through a filter of `keys`, then its end: all that came out.
+    fn filtered(keys: &[&str], pieces: &[&str]) -> (Vec<String>, String) {
+        let mut f = KeyFilter::new(keys.iter().map(|k| (*k).to_owned()));
+        let out: Vec<String> = pieces.iter().map(|p| f.push(p)).collect();
+        let end = f.finish();
+        let all = out.concat() + &end;
+        (out, all)
+    }
+
+    #[test]
+    fn a_key_is_taken_out_however_the_stream_cuts_it() {
+        let key = "sk-live-0123456789";
+        let text = format!("the key is {key}, and again {key}. 完了");
+        for cut in 1..text.len() {
+            if !text.is_char_boundary(cut) {
+                continue;
+            }
+            let (_, all) = filtered(&[key], &[&text[..cut], &text[cut..]]);
+            assert_eq!(
+                all, "the key is [redacted], and again [redacted]. 完了",
+                "cut {cut}"
+            );
+        }
+        // One byte at a time (each character whole).
+        let pieces: Vec<String> = text.chars().map(String::from).collect();
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        let (_, all) = filtered(&[key], &pieces);
+        assert!(!all.contains(key) && all.ends_with("完了"), "{all}");
+    }
+
+    #[test]
+    fn text_that_cannot_begin_a_key_passes_at_once() {
+        let (out, _) = filtered(&["sk-live-0123456789"], &["Hello, ", "world", " s"]);
+        assert_eq!(out, ["Hello, ", "world", " "]);
+        let (out, all) = filtered(&[], &["no keys: sk-"]);
+        assert_eq!(
+            (out[0].as_str(), all.as_str()),
+            ("no keys: sk-", "no keys: sk-")
+        );
+        // A tail that only looked like a key's start comes out at the end.
+        let (_, all) = filtered(&["sk-live-0123456789"], &["ends in sk-li"]);
+        assert_eq!(all, "ends in sk-li");
+    }
 
     #[test]
     fn credentials_are_scrubbed_from_upstream_text() {

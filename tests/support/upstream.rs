@@ -19,6 +19,7 @@
 //! - `cut-*`: two pieces of text, then the connection closes: no finish_reason, no `[DONE]`;
 //! - `echo-key`: 401 whose message repeats the `Authorization` header it got and an
 //!   `sk-…` token;
+//! - `echo-stream`: a streamed answer that repeats the key it got, cut across three pieces;
 //! - `endless-text`: an SSE stream of text that never ends;
 //! - `endless-event`: one SSE event that never ends (no blank line ever comes);
 //! - `endless-json`: a non-SSE body that never ends;
@@ -353,6 +354,24 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         pieces.push("data: [DONE]\n\n".to_owned());
         let pause = if meeting { Pause::Meet } else { Pause::None };
         return sse(pieces, CHUNK_DELAY, pause, finished);
+    }
+    if model == "echo-stream" {
+        // The key it was sent, cut across three pieces, in a streamed answer.
+        let key = authorization_of(&finished.log, index)
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_owned();
+        let (a, rest) = key.split_at(key.len() / 3);
+        let (b, c) = rest.split_at(rest.len() / 2);
+        let pieces = vec![
+            role_chunk(&model),
+            content_chunk(&model, &format!("Your key: {a}")),
+            content_chunk(&model, b),
+            content_chunk(&model, &format!("{c}. Keep it safe.")),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
     }
     if model.starts_with("ansi-") {
         let pieces = vec![
