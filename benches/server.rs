@@ -57,6 +57,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let seconds: u64 = std::env::var("ARENA_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -132,18 +133,28 @@ fn main() {
     let pid = child.id();
     let base = common::served_address(&mut child);
     std::thread::sleep(Duration::from_millis(500));
-    println!(
-        "server resident memory idle: {} MB",
-        common::rss_kb(pid) / 1024
+    let memory = |what: &str, rss: u64, anon: u64| {
+        println!(
+            "server resident memory {what}: {} MB (anonymous {} MB, the rest the binary and files)",
+            rss / 1024,
+            anon / 1024
+        );
+    };
+    memory(
+        "idle",
+        common::rss_kb(pid),
+        common::status_kb(pid, "RssAnon:"),
     );
 
     let peak = Arc::new(AtomicU64::new(0));
+    let peak_anon = Arc::new(AtomicU64::new(0));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
-        let (peak, sampling) = (peak.clone(), sampling.clone());
+        let (peak, peak_anon, sampling) = (peak.clone(), peak_anon.clone(), sampling.clone());
         std::thread::spawn(move || {
             while sampling.load(Ordering::SeqCst) {
                 peak.fetch_max(common::rss_kb(pid), Ordering::SeqCst);
+                peak_anon.fetch_max(common::status_kb(pid, "RssAnon:"), Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(50));
             }
         })
@@ -244,9 +255,10 @@ fn main() {
     });
     sampling.store(false, Ordering::SeqCst);
     let _ = sampler.join();
-    println!(
-        "server resident memory under load: peak {} MB",
-        peak.load(Ordering::SeqCst) / 1024
+    memory(
+        "under load, peak",
+        peak.load(Ordering::SeqCst),
+        peak_anon.load(Ordering::SeqCst),
     );
     // SIGTERM: a graceful stop.
     let _ = Command::new("kill").arg(pid.to_string()).status();

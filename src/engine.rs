@@ -91,6 +91,12 @@ pub struct Arena {
     prompt_stats: Arc<tokio::sync::Mutex<Option<(i64, PromptStatistics)>>>,
 }
 
+/// The Glicko-2 rating period of `options.now_ms`: periodic ratings change when one ends,
+/// votes or not.
+fn glicko2_period(options: &LeaderboardOptions) -> i64 {
+    options.now_ms.div_euclid(options.glicko2.period_ms.max(1))
+}
+
 /// How long counted `/health` figures are answered again.
 const HEALTH_TTL_MS: i64 = 1_000;
 
@@ -724,9 +730,8 @@ impl Arena {
     ) -> Result<Arc<Leaderboard>> {
         options.check().map_err(Error::Input)?;
         let version = self.store.votes_version().await?;
-        // Glicko-2's periodic ratings change when a period ends, votes or not.
         let period = match options.method {
-            Method::Glicko2 => options.now_ms.div_euclid(options.glicko2.period_ms.max(1)),
+            Method::Glicko2 => glicko2_period(options),
             _ => 0,
         };
         let key = format!(
@@ -747,6 +752,13 @@ impl Arena {
             .get_or_try_init(|| self.compute_leaderboard(options.clone(), selection.clone()))
             .await?;
         Ok(board.clone())
+    }
+
+    /// What the leaderboards of the configured options depend on: the votes' version and
+    /// the Glicko-2 rating period now. The same pair means the same leaderboards and tiers.
+    pub async fn board_version(&self) -> Result<(i64, i64)> {
+        let options = self.leaderboard_options(Method::Glicko2)?;
+        Ok((self.store.votes_version().await?, glicko2_period(&options)))
     }
 
     async fn compute_leaderboard(

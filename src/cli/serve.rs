@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
     let store = Store::open_with_readers(&ctx.db_path()?, Mode::Create, READERS).await?;
     // A server's memory should not grow with its database: 4 MiB of page cache for the
     // writer, 2 MiB for each reader (reads are memory-mapped).
-    store.limit_cache(4096, 2048).await?;
+    store.limit_memory(4096, 2048).await?;
     let arena = crate::Arena::new(store, config.clone(), models).await?;
     arena.expire_stale().await?;
     let port = args.port.unwrap_or(config.battle_server_port);

@@ -51,7 +51,13 @@ pub struct AppState {
     pub lang: Lang,
     /// The server's key, when it needs one.
     api_key: Option<Arc<Secret>>,
+    /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
+    /// same version is the same body, sent again without building or serialising it.
+    pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
 }
+
+/// A response body and the version of the figures it shows.
+pub(crate) type VersionedBody = ((i64, i64), axum::body::Bytes);
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,6 +77,7 @@ impl AppState {
         AppState {
             lang: Lang::from_config(&config.language),
             api_key,
+            leaderboard_body: Arc::default(),
             arena,
         }
     }

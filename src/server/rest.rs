@@ -472,7 +472,43 @@ pub struct LeaderboardOut {
 /// The ranking of every model with votes.
 #[utoipa::path(get, path = "/leaderboard", tag = "ratings",
     responses((status = 200, description = "the ranking", body = LeaderboardOut)))]
-pub async fn leaderboard(State(state): State<AppState>) -> Result<Json<LeaderboardOut>, ApiError> {
+pub async fn leaderboard(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let version = state
+        .arena
+        .board_version()
+        .await
+        .map_err(|e| state.error(&e))?;
+    let lock = || {
+        state
+            .leaderboard_body
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let cached = lock()
+        .as_ref()
+        .filter(|(v, _)| *v == version)
+        .map(|(_, body)| body.clone());
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let out = leaderboard_out(&state).await?;
+            let body = axum::body::Bytes::from(
+                serde_json::to_vec(&out)
+                    .map_err(|e| state.error(&Error::Internal(e.to_string())))?,
+            );
+            *lock() = Some((version, body.clone()));
+            body
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// The `/leaderboard` of now: periodic and realtime Glicko-2 with tiers, Bradley-Terry beside.
+async fn leaderboard_out(state: &AppState) -> Result<LeaderboardOut, ApiError> {
     let arena = &state.arena;
     let e = |e: Error| state.error(&e);
     let selection = Selection::default();
@@ -529,10 +565,10 @@ pub async fn leaderboard(State(state): State<AppState>) -> Result<Json<Leaderboa
             }
         })
         .collect();
-    Ok(Json(LeaderboardOut {
+    Ok(LeaderboardOut {
         leaderboard: rows,
         next_update_time: glicko.next_update_time.clone(),
-    }))
+    })
 }
 
 /// `GET /health`.

@@ -315,15 +315,17 @@ impl Store {
         self.run(reader, f).await
     }
 
-    /// Caps SQLite's page cache of the writer and of each reader, in KiB. Commands keep the
-    /// large default (bulk imports and scans gain from it); a long-running server, whose
-    /// reads come from the kept counts and the memory-mapped file, caps it so its memory
-    /// stops growing with the database.
-    pub async fn limit_cache(&self, writer_kib: u32, reader_kib: u32) -> Result<()> {
+    /// Caps SQLite's page cache of the writer and of each reader, in KiB, and reads the file
+    /// without mapping it. Commands keep the large cache and the mapping (bulk imports and
+    /// scans gain from them); a long-running server, whose requests read the kept counts,
+    /// caps its memory so that it stops growing with the database: a mapped file's pages
+    /// count in its resident memory, read ones stay in the system's page cache instead.
+    pub async fn limit_memory(&self, writer_kib: u32, reader_kib: u32) -> Result<()> {
         let set = move |kib: u32| {
             move |conn: &mut rusqlite::Connection| {
                 conn.pragma_update(None, "cache_size", -i64::from(kib))
-                    .map_err(db)
+                    .map_err(db)?;
+                conn.pragma_update(None, "mmap_size", 0).map_err(db)
             }
         };
         if let Some(writer) = &self.writer {
