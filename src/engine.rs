@@ -1004,6 +1004,7 @@ impl Glicko2Keeper {
             local.push(i);
         }
         self.state.grow(self.names.len());
+        self.state.reserve(batch.votes.len());
         for (k, v) in batch.votes.iter().enumerate() {
             let (Some(&a), Some(&b)) =
                 (local.get(v.model_a as usize), local.get(v.model_b as usize))

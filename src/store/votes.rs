@@ -291,9 +291,20 @@ impl Store {
                      FROM votes WHERE id > ?1 ORDER BY id",
                 )
                 .map_err(db)?;
+            // Sized first: a million votes are held without the slack of growing vectors.
+            let count: i64 = conn
+                .prepare_cached("SELECT count(*) FROM votes WHERE id > ?1")
+                .map_err(db)?
+                .query_row(params![after], |r| r.get(0))
+                .map_err(db)?;
+            let count = usize::try_from(count).unwrap_or(0);
             let mut rows = stmt.query(params![after]).map_err(db)?;
             let mut last = after;
-            let (mut votes, mut times, mut imported) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut votes, mut times, mut imported) = (
+                Vec::with_capacity(count),
+                Vec::with_capacity(count),
+                Vec::with_capacity(count),
+            );
             while let Some(row) = rows.next().map_err(db)? {
                 let (id, a, b, outcome, at, from_import): (i64, i64, i64, i64, i64, bool) = (
                     row.get(0).map_err(db)?,
