@@ -684,3 +684,43 @@ fn a_side_that_fails_in_a_battle_names_neither_its_model_nor_its_upstream() {
         assert!(!seen.contains(secret), "{secret} leaked: {seen}");
     }
 }
+
+/// A proxied upstream that streams back the key it was sent: the key is out of the stream
+/// and of the folded answer. (The key is a variable every test process has: `PATH`, sent
+/// to the fake on this machine only.)
+#[test]
+fn a_key_a_proxied_upstream_echoes_is_not_passed_on() {
+    let up = Upstream::start();
+    let key = std::env::var("PATH").unwrap_or_default();
+    assert!(
+        key.len() >= 4,
+        "PATH is too short to stand for a key: {key:?}"
+    );
+    let s = Server::start(
+        &json!({}),
+        &json!({"models": [
+            {"name": "parrot", "model": "echo-stream", "base_url": up.base_url(),
+             "api_key_env": "PATH"},
+            {"name": "other", "model": "stream-a", "base_url": up.base_url()},
+        ]}),
+    );
+    for stream in [true, false] {
+        let (status, body) = chat(
+            &s,
+            &json!({"model": "parrot", "stream": stream,
+                    "messages": [{"role": "user", "content": "Repeat my key"}]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            !body.contains(&key),
+            "stream {stream}: the key came back: {body}"
+        );
+        assert!(body.contains("[redacted]"), "stream {stream}: {body}");
+    }
+    let sent = up.requests();
+    assert!(
+        sent.iter()
+            .any(|r| r.authorization.as_deref() == Some(&format!("Bearer {key}"))),
+        "the key was sent to the fake"
+    );
+}

@@ -749,7 +749,7 @@ pub(super) async fn relay(
     let mut last = None;
     for endpoint in order {
         match relay_once(up, model, endpoint, path, body, stream).await {
-            Ok(r) => return Ok(r),
+            Ok(r) => return Ok(unkeyed(r, Upstream::key_values(model))),
             Err(e) if try_another(e.status) => {
                 tracing::debug!("an endpoint failed, trying another: {}", e.message);
                 last = Some(e);
@@ -763,6 +763,81 @@ pub(super) async fn relay(
             super::who(&model.name, "")
         ))
     }))
+}
+
+/// A relayed answer without the keys an upstream echoes in its text (`content` of a choice's
+/// `message` or `delta`, or its `text`): see [`super::KeyFilter`]. A stream keeps a filter per
+/// choice and lets a choice's held tail out with its `finish_reason`.
+fn unkeyed(relay: Relay, keys: Vec<String>) -> Relay {
+    if keys.iter().all(|k| k.len() < 4) {
+        return relay;
+    }
+    match relay {
+        Relay::Whole(mut value) => {
+            for_each_text(&mut value, |_, text, _| {
+                let mut f = super::KeyFilter::new(keys.iter().cloned());
+                *text = f.push(text) + &f.finish();
+            });
+            Relay::Whole(value)
+        }
+        Relay::Stream(stream) => {
+            let mut filters: std::collections::HashMap<u64, super::KeyFilter> =
+                std::collections::HashMap::new();
+            Relay::Stream(Box::pin(stream.map(move |item| {
+                let mut value = item?;
+                for_each_text(&mut value, |index, text, finished| {
+                    let f = filters
+                        .entry(index)
+                        .or_insert_with(|| super::KeyFilter::new(keys.iter().cloned()));
+                    let mut out = f.push(text);
+                    if finished {
+                        out.push_str(&f.finish());
+                    }
+                    *text = out;
+                });
+                Ok(value)
+            })))
+        }
+    }
+}
+
+/// Calls `f(index, text, finished)` on the text of every choice of a completion or chunk
+/// (`message.content`, `delta.content` or `text`); a finished choice with no text is given
+/// one for the call, so that what a filter holds has a place to go, and keeps it only when
+/// it is not empty.
+fn for_each_text(value: &mut Value, mut f: impl FnMut(u64, &mut String, bool)) {
+    let Some(choices) = value.get_mut("choices").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for choice in choices {
+        let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let finished = choice.get("finish_reason").is_some_and(Value::is_string);
+        let Some(choice) = choice.as_object_mut() else {
+            continue;
+        };
+        if let Some(Value::String(text)) = choice.get_mut("text") {
+            f(index, text, finished);
+            continue;
+        }
+        let Some(m) = ["message", "delta"]
+            .into_iter()
+            .find(|k| choice.get(*k).is_some_and(Value::is_object))
+            .and_then(|k| choice.get_mut(k))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let added = finished && !m.get("content").is_some_and(Value::is_string);
+        if added {
+            m.insert("content".into(), Value::String(String::new()));
+        }
+        if let Some(Value::String(text)) = m.get_mut("content") {
+            f(index, text, finished);
+            if added && text.is_empty() {
+                m.remove("content");
+            }
+        }
+    }
 }
 
 async fn relay_once(
