@@ -2,8 +2,8 @@
 //! groups need virtual votes, which ratings are unbounded, and the notes that
 //! describe all of it.
 
+use super::PRIOR_VOTES;
 use super::input::Pair;
-use super::{PRIOR_VOTES, UNBOUNDED_MARGIN};
 
 /// Connectivity facts that decide centring, regularisation and flags.
 pub(super) struct Structure {
@@ -479,10 +479,7 @@ pub(super) fn describe(
         let bounds = if open.is_empty() {
             String::new()
         } else {
-            format!(
-                " The data give {}: those bounds are reported as the rating ± {UNBOUNDED_MARGIN}.",
-                open.join(" and ")
-            )
+            format!(" The data give {}.", open.join(" and "))
         };
         notes.push(format!(
             "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite.{bounds}",
