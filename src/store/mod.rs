@@ -410,13 +410,14 @@ async fn open_read_only(
         .await
 }
 
-/// `path` as an SQLite `file:` URI.
+/// `path` as an SQLite `file:` URI: the bytes of the path, with those a URI cannot hold as
+/// they are (`?`, `#`, `%`, controls, and every byte of a non-ASCII character) as `%XX`.
 fn file_uri(path: &Path) -> String {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let mut uri = String::from("file:");
-    for b in absolute.to_string_lossy().bytes() {
+    for &b in absolute.as_os_str().as_encoded_bytes() {
         match b {
-            b'?' | b'#' | b'%' => uri.push_str(&format!("%{b:02X}")),
+            b'?' | b'#' | b'%' | 0..=0x1f | 0x7f..=0xff => uri.push_str(&format!("%{b:02X}")),
             _ => uri.push(char::from(b)),
         }
     }
@@ -426,4 +427,17 @@ fn file_uri(path: &Path) -> String {
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_uris_keep_every_byte_of_the_path() {
+        assert_eq!(
+            file_uri(Path::new("/data/josé/a?b#c%d.sqlite3")),
+            "file:/data/jos%C3%A9/a%3Fb%23c%25d.sqlite3"
+        );
+    }
 }
