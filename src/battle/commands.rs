@@ -110,6 +110,11 @@ pub fn parse(text: &str) -> Option<(Result<Command, CommandError>, &str)> {
         return None;
     }
     let (rpid, rest) = after.split_at(rpid_len);
+    // Without an RPID, only whitespace or the end may follow (SPEC §4): `$A你好` and `$tie,`
+    // are text, not commands.
+    if rpid.is_empty() && rest.chars().next().is_some_and(|c| !c.is_whitespace()) {
+        return None;
+    }
     let rest = rest.trim_start();
     let rpid = (!rpid.is_empty()).then(|| rpid.to_owned());
     if matches!(action, Action::Start(_)) && rpid.is_none() {
@@ -205,7 +210,11 @@ mod tests {
         assert_eq!(cmd("  $A 继续写下去").1, "继续写下去");
         assert_eq!(cmd("$sA12 Write a haiku").1, "Write a haiku");
         assert_eq!(cmd("$tie").1, "");
-        assert_eq!(strip("$A更多 text"), "更多 text");
+        assert_eq!(strip("$A 更多 text"), "更多 text");
+        // An argument-less command needs whitespace or the end after it.
+        assert_eq!(strip("$A更多 text"), "$A更多 text");
+        assert!(parse("$tie,").is_none() && parse("$bad!").is_none());
+        assert!(parse("$tie\nthanks").is_some());
         assert_eq!(strip("no command here"), "no command here");
         assert_eq!(strip("costs $5"), "costs $5");
     }
