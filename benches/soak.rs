@@ -3,8 +3,8 @@
 //! `ARENA_SOAK_RATE` (default 20) each of
 //! battles with their vote, leaderboard reads, and proxied streams from a fake upstream on
 //! this machine. Every `ARENA_SOAK_WINDOW` seconds (default 60) it prints the server's
-//! resident memory (anonymous, which a leak grows, and file-backed, which grows with the
-//! database SQLite maps), its open file descriptors and the window's p50/p99 latency per
+//! resident memory (anonymous, which a leak grows, and file-backed: the binary), its open
+//! file descriptors and the window's p50/p99 latency per
 //! kind; at the end, the first window after warm-up beside the last, and whether anonymous
 //! memory grew more than 10%. Loopback only; bounded by its duration.
 //!
@@ -80,8 +80,8 @@ struct Figures {
     rss_mb: f64,
     /// The heap and other anonymous memory: what a leak grows.
     anon_mb: f64,
-    /// File-backed pages: the binary and the database file mapped (SQLite's mmap), which
-    /// grow with the database, not with time.
+    /// File-backed pages: the binary and its libraries (the server reads its database
+    /// unmapped).
     file_mb: f64,
     fds: usize,
     p99: [f64; 3],
@@ -296,8 +296,8 @@ fn main() {
     });
     println!(
         "soak: after warm-up, anonymous memory {:.1} MB → {:.1} MB at the end ({growth:+.1}%); \
-         rss {:.1} → {:.1} MB, of it file-backed {:.1} → {:.1} MB (the database, now {db_mb:.1} \
-         MB, mapped); fds {} → {}; p99 ms battle+vote {:.2} → {:.2}, leaderboard {:.2} → {:.2}, \
+         rss {:.1} → {:.1} MB, of it file-backed {:.1} → {:.1} MB (the binary; the database is \
+         now {db_mb:.1} MB); fds {} → {}; p99 ms battle+vote {:.2} → {:.2}, leaderboard {:.2} → {:.2}, \
          stream {:.2} → {:.2}; {errors} errors in all",
         first.anon_mb,
         last.anon_mb,
