@@ -89,18 +89,6 @@ async fn upstream(body: Bytes) -> Response {
         .unwrap_or_default()
 }
 
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
-)]
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
 fn request(model: &str, stream: bool) -> Bytes {
     Bytes::from(
         json!({"model": model, "stream": stream,
@@ -386,19 +374,19 @@ fn main() {
             let base = latencies(&client, &direct, "fast", stream).await;
             println!(
                 "direct {kind}: p50 {:.3} ms, p99 {:.3} ms ({SEQUENTIAL} requests one at a time)",
-                percentile(&base, 0.5),
-                percentile(&base, 0.99)
+                common::percentile(&base, 0.5),
+                common::percentile(&base, 0.99)
             );
             for p in &proxies {
                 let lat = latencies(&client, &p.url, "bench", stream).await;
                 println!(
                     "{} {kind}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms; added p50 {:.3} ms, p99 {:.3} ms",
                     p.name,
-                    percentile(&lat, 0.5),
-                    percentile(&lat, 0.9),
-                    percentile(&lat, 0.99),
-                    percentile(&lat, 0.5) - percentile(&base, 0.5),
-                    percentile(&lat, 0.99) - percentile(&base, 0.99),
+                    common::percentile(&lat, 0.5),
+                    common::percentile(&lat, 0.9),
+                    common::percentile(&lat, 0.99),
+                    common::percentile(&lat, 0.5) - common::percentile(&base, 0.5),
+                    common::percentile(&lat, 0.99) - common::percentile(&base, 0.99),
                 );
             }
         }

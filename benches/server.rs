@@ -43,19 +43,6 @@ fn write_log(path: &std::path::Path, n: usize) {
     }
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i]
-}
-
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let seconds: u64 = std::env::var("ARENA_BENCH_SECONDS")
@@ -205,8 +192,8 @@ fn main() {
             "POST /vote at {CONNECTIONS} connections: {} votes in {secs:.1} s = {rate:.0} votes/s; \
              p50 {:.2} ms, p99 {:.2} ms",
             lat.len(),
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
+            common::percentile(&lat, 0.5),
+            common::percentile(&lat, 0.99)
         );
 
         // Leaderboards: cached after the first, until the next vote.
@@ -249,8 +236,8 @@ fn main() {
         println!(
             "GET /leaderboard (1,000,000 votes, cached) at {CONNECTIONS} connections: {rate:.0} \
              requests/s; p50 {:.2} ms, p99 {:.2} ms",
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
+            common::percentile(&lat, 0.5),
+            common::percentile(&lat, 0.99)
         );
     });
     sampling.store(false, Ordering::SeqCst);

@@ -56,18 +56,6 @@ fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
-)]
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
 #[derive(Default)]
 struct Window {
     battle: Vec<f64>,
@@ -239,7 +227,7 @@ fn main() {
                     .unwrap_or_default();
                 let q = |v: &mut Vec<f64>| {
                     v.sort_by(f64::total_cmp);
-                    (percentile(v, 0.5), percentile(v, 0.99))
+                    (common::percentile(v, 0.5), common::percentile(v, 0.99))
                 };
                 let (b50, b99) = q(&mut w.battle);
                 let (l50, l99) = q(&mut w.board);

@@ -441,8 +441,9 @@ fn nothing_before_the_vote_names_a_battles_models_and_no_file_holds_a_raw_user()
     }
 }
 
-/// A side that fails: the upstream's error names its model (as OpenAI's do) and a transport
-/// error would name the address. Neither reaches the clients of the battle before its vote.
+/// A side of a REST battle that fails: the upstream's error names its model (as OpenAI's do)
+/// and a transport error would name the address. Neither reaches `POST /battle` or
+/// `/battleback` before the vote.
 #[test]
 fn a_failing_side_is_named_by_neither_the_upstream_words_nor_its_address() {
     let up = Upstream::start();
@@ -463,13 +464,7 @@ fn a_failing_side_is_named_by_neither_the_upstream_words_nor_its_address() {
     let mut seen = failed;
     let (_, back) = s.post("/battleback", &json!({"user_id": "web:other"}));
     seen.push_str(&back);
-    let (status, chat) = s.post(
-        "/v1/chat/completions",
-        &json!({"model": "arena", "user": "other",
-                "messages": [{"role": "user", "content": "$sA6 Say hello"}]}),
-    );
-    assert_eq!(status, 200, "{chat}");
-    seen.push_str(&chat);
+    // (Battle mode in chat: `openai::a_side_that_fails_in_a_battle_names_neither_its_model_nor_its_upstream`.)
     let address = base.trim_start_matches("http://");
     // (The fake's answers carry their upstream id, so `stream-one` is not looked for.)
     for name in ["mercury", "venus", "fail-404", address] {
