@@ -983,13 +983,7 @@ impl Glicko2Keeper {
     /// takes them (a stable sort: insertion order among equal times); false when one is
     /// earlier than a vote already in, and the state must be made again.
     fn apply(&mut self, mut batch: crate::rating::Votes) -> bool {
-        if batch.times.windows(2).any(|w| w[0] > w[1]) {
-            let mut order: Vec<usize> = (0..batch.votes.len()).collect();
-            order.sort_by_key(|&i| batch.times[i]);
-            batch.votes = order.iter().map(|&i| batch.votes[i]).collect();
-            batch.times = order.iter().map(|&i| batch.times[i]).collect();
-            batch.imported = order.iter().map(|&i| batch.imported[i]).collect();
-        }
+        batch.sort_by_time();
         let mut local = Vec::with_capacity(batch.names.len());
         for name in &batch.names {
             let i = match self.index.get(name) {

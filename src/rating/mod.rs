@@ -46,6 +46,25 @@ pub struct Votes {
     pub imported: Vec<bool>,
 }
 
+impl Votes {
+    /// Puts the votes in time order, keeping insertion order among equal times (a stable
+    /// sort): the order Glicko-2 and online Elo take them in. Imports may carry times
+    /// earlier than votes already in.
+    pub fn sort_by_time(&mut self) {
+        if self.times.windows(2).all(|w| w[0] <= w[1]) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.votes.len()).collect();
+        order.sort_by_key(|&i| self.times.get(i).copied().unwrap_or(i64::MAX));
+        self.votes = order.iter().map(|&i| self.votes[i]).collect();
+        self.times = order.iter().map(|&i| self.times[i]).collect();
+        self.imported = order
+            .iter()
+            .map(|&i| self.imported.get(i).copied().unwrap_or(false))
+            .collect();
+    }
+}
+
 /// Per-model counts of battles and results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {

@@ -253,21 +253,14 @@ impl Store {
                 times.push(at);
                 imported.push(from_import);
             }
-            // Rows come in insertion order; imports may carry earlier timestamps. A stable
-            // sort by time keeps insertion order among equal times.
-            if times.windows(2).any(|w| w[0] > w[1]) {
-                let mut order: Vec<usize> = (0..votes.len()).collect();
-                order.sort_by_key(|&i| times[i]);
-                votes = order.iter().map(|&i| votes[i]).collect();
-                times = order.iter().map(|&i| times[i]).collect();
-                imported = order.iter().map(|&i| imported[i]).collect();
-            }
-            Ok(Votes {
+            let mut all = Votes {
                 names: names.into_iter().map(|(_, n)| n).collect(),
                 votes,
                 times,
                 imported,
-            })
+            };
+            all.sort_by_time();
+            Ok(all)
         })
         .await
     }
