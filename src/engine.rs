@@ -279,8 +279,11 @@ impl Arena {
                 };
                 let Some(Prompt { id, text, theme }) = pick else {
                     let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
+                    // The fix in the message itself: a server's client sees it too.
                     return Err(Error::Input(format!(
-                        "the prompt pool has no prompts{scope}"
+                        "the prompt pool has no prompts{scope}: add them with `arena prompts \
+                         import FILE` (or `arena prompts add TEXT`), or give the prompt \
+                         (`custom_prompt` over HTTP)"
                     )));
                 };
                 (text, Some(id), theme)

@@ -568,7 +568,9 @@ fn a_random_prompt_comes_from_the_pool_of_its_theme() {
         ])
         .run()
         .code(2)
-        .stderr_contains("cooking");
+        .stderr_contains("cooking")
+        // The fix is in the message itself, which a server's client gets as its `detail`.
+        .stderr_contains("arena prompts import FILE");
 }
 
 #[test]

@@ -275,9 +275,6 @@ fn hint(e: &Error) -> Option<String> {
             "`arena show {id}` has the error; `arena -v battle ...` names the model that failed"
         ),
         Error::NotOwner(_) => "vote with the same --user the battle was started with".into(),
-        Error::Input(m) if m.starts_with("the prompt pool has no prompts") => {
-            "add prompts with `arena prompts add TEXT` or `arena prompts import FILE`".into()
-        }
         Error::Input(m) if m == "the prompt is empty" => {
             "give the question as an argument, with --prompt-file FILE, on stdin (`-`), or use \
              --random-prompt"
