@@ -123,6 +123,10 @@ fn a_battle_votes_and_reveals_with_the_reference_shapes() {
     let board = json(&board);
     let rows = board["leaderboard"].as_array().expect("rows");
     assert_eq!(rows.len(), 2);
+    // Before the period ends both periodic ratings are equal: the winner (higher realtime
+    // rating) is listed first, at the same rank.
+    assert_eq!(rows[0]["model_name"], vote["winner"], "{board}");
+    assert_eq!(rows[0]["rank"], rows[1]["rank"], "{board}");
     for key in [
         "rank",
         "model_name",

@@ -444,9 +444,13 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
     };
     // Only models that took part are listed.
     rows.retain(|r| r.battles > 0);
+    // Equal ratings (Glicko-2's periodic ones before a period ends) are listed by the
+    // realtime rating, then by name; their ranks stay equal.
+    let realtime = |r: &Row| r.rating_realtime.unwrap_or(0.0);
     rows.sort_by(|x, y| {
         y.rating
             .total_cmp(&x.rating)
+            .then_with(|| realtime(y).total_cmp(&realtime(x)))
             .then_with(|| x.model_name.cmp(&y.model_name))
     });
     let ratings: Vec<f64> = rows.iter().map(|r| r.rating).collect();
