@@ -21,7 +21,8 @@
 //! Each connection's state (waiting for a head, idle, reading a body, serving) and since
 //! when is one atomic word, written by its reads and its requests; one task reads them all
 //! a few times a second and closes the connections past their time. Shutdown stops
-//! accepting, closes idle connections, and lets the others finish their request.
+//! accepting, closes the connections without a request in progress, and lets the others
+//! finish theirs.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -45,7 +46,7 @@ use crate::config::Config;
 
 /// The limits of the accept loop, in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct ConnectionLimits {
     /// Connections open at once.
     pub max_connections: usize,
     pub header_read: Duration,
@@ -65,11 +66,11 @@ const EVICTION_GRACE: Duration = Duration::from_secs(1);
 /// The most connections the automatic cap allows, whatever the descriptor limit.
 const MAX_AUTO_CONNECTIONS: usize = 16_384;
 
-impl Limits {
+impl ConnectionLimits {
     /// The limits of `config`, and a warning when `max_connections` asks for more than the
     /// descriptor limit leaves room for (it is lowered to fit).
     #[must_use]
-    pub fn of(config: &Config) -> (Limits, Option<String>) {
+    pub fn of(config: &Config) -> (ConnectionLimits, Option<String>) {
         let room = descriptor_limit().map(|n| usize::try_from(n / 4 * 3).unwrap_or(usize::MAX));
         let (max_connections, warning) = match (config.max_connections, room) {
             (0, Some(room)) => (room.clamp(1, MAX_AUTO_CONNECTIONS), None),
@@ -84,7 +85,7 @@ impl Limits {
             (n, _) => (n, None),
         };
         let seconds = Duration::from_secs;
-        let limits = Limits {
+        let limits = ConnectionLimits {
             max_connections,
             header_read: seconds(config.header_read_timeout_seconds),
             keepalive: seconds(config.keepalive_timeout_seconds),
@@ -223,7 +224,7 @@ impl Watch {
 /// The open connections.
 struct Conns {
     epoch: Instant,
-    limits: Limits,
+    limits: ConnectionLimits,
     open: Mutex<HashMap<u64, Arc<Watch>>>,
     /// When the cap was last said to be reached (ms from `epoch`), to say it once a minute.
     cap_warned: AtomicU64,
@@ -354,7 +355,7 @@ impl Conns {
 pub async fn run(
     listener: TcpListener,
     app: Router,
-    limits: Limits,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let conns = Arc::new(Conns {
@@ -406,6 +407,14 @@ pub async fn run(
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    // No request in progress: nothing to finish, closed now rather than at their timeout.
+    conns.lock().retain(|_, w| {
+        let waiting = matches!(w.phase(), NEW | HEAD | IDLE);
+        if waiting {
+            w.close.notify_one();
+        }
+        !waiting
+    });
     while tasks.join_next().await.is_some() {}
     reaper.abort();
 }
@@ -720,7 +729,7 @@ mod tests {
     fn conns(max_connections: usize) -> Conns {
         Conns {
             epoch: Instant::now(),
-            limits: Limits {
+            limits: ConnectionLimits {
                 max_connections,
                 header_read: Duration::from_secs(10),
                 keepalive: Duration::from_secs(60),

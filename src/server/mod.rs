@@ -28,7 +28,7 @@ mod rest;
 mod stats;
 
 pub use auth::constant_time_eq;
-pub use conn::{BodyTimedOut, Limits, body_timed_out};
+pub use conn::{BodyTimedOut, ConnectionLimits, body_timed_out};
 pub use error::{ApiError, Detail};
 pub use i18n::Lang;
 pub use openapi::document;
@@ -261,7 +261,7 @@ pub async fn serve(
     let mut state = state;
     state.bound = listener.local_addr().ok();
     let app = router(state);
-    let (limits, warning) = conn::Limits::of(arena.config());
+    let (limits, warning) = conn::ConnectionLimits::of(arena.config());
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
     }
