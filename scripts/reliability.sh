@@ -2,9 +2,10 @@
 # The slow half of the reliability tests (docs/reliability.md), bounded and timed:
 #   1. the crash loop (SIGKILL of arena serve, import and vote at random moments);
 #   2. schemathesis against /openapi.json of a running server (mock models only);
-#   3. the fuzz targets of fuzz/, each for FUZZ_SECONDS (needs a nightly toolchain and
+#   3. slow clients (slowloris) against a server limited to 1,024 descriptors;
+#   4. the fuzz targets of fuzz/, each for FUZZ_SECONDS (needs a nightly toolchain and
 #      cargo-fuzz; skipped with a note without them);
-#   4. with SOAK_SECONDS set (e.g. 1800), the soak.
+#   5. with SOAK_SECONDS set (e.g. 1800), the soak.
 # Loopback only. Prints each part's figures and the time it took.
 #
 #   scripts/reliability.sh                      (about 10 minutes)
@@ -58,6 +59,9 @@ fivexx=$(grep -c '^\[5[0-9][0-9]\]' "$work/schemathesis.txt")
 echo "schemathesis: exit $st; 5xx responses: $fivexx; report: $work/schemathesis.txt"
 [ "$st" -eq 0 ] || status=1
 rm -rf "$st_dir"
+
+part "slow clients"
+cargo bench --bench slowloris 2>&1 | grep -v '^\s*\(Compiling\|Finished\|Running\)' || status=1
 
 part "fuzzing"
 if cargo +nightly fuzz --help >/dev/null 2>&1; then

@@ -83,14 +83,31 @@ pub struct Config {
     pub max_prompt_bytes: u64,
     /// The language of the server's messages: `en` or `zh-CN` (the writing arena's).
     pub language: String,
-    /// Origins allowed to call the server from a browser (CORS); none by default.
+    /// Origins allowed to call the server from a browser (CORS), and to send it requests
+    /// that change something; none by default.
     pub cors_allowed_origins: Vec<String>,
+    /// `Host` names the server answers besides the loopback ones (`.example.com`: it and
+    /// every name below it; `*`: any). On a loopback bind only these and the loopback names
+    /// are served (against DNS rebinding); beyond loopback the check runs once it names any.
+    pub allowed_hosts: Vec<String>,
     /// On SIGINT or SIGTERM, how long in-flight requests and generations may take to finish.
     pub shutdown_grace_seconds: u64,
     /// The largest request body the server reads.
     pub max_request_body_bytes: u64,
-    /// Requests handled at once; more are answered 503.
+    /// Requests handled at once, over the whole server, a stream counting until it ends;
+    /// more are answered 503.
     pub max_inflight_requests: usize,
+    /// Connections open at once; 0: three quarters of the descriptor limit (`ulimit -n`).
+    /// At the cap, the connection that has waited longest for a request is closed for a
+    /// new one.
+    pub max_connections: usize,
+    /// The time a client has to send a request's head, from the connection (or from the
+    /// first byte of a next request).
+    pub header_read_timeout_seconds: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    pub keepalive_timeout_seconds: u64,
+    /// The time a client has to send a request's body, from its head (408 after).
+    pub body_read_timeout_seconds: u64,
     /// How long a request other than a battle's generation may take (408 after).
     pub server_request_timeout_seconds: u64,
     /// How often the server ends stale battles.
@@ -102,6 +119,9 @@ pub struct Config {
     pub utility_model: String,
     /// The largest attachment (an image, a file) of a chat message, in bytes (413 beyond).
     pub max_attachment_bytes: u64,
+    /// Whether `/api/prompt_statistics` also shows users' own prompts (`custom_prompt`, chat
+    /// messages), word for word; by default it shows the pool's prompts alone.
+    pub publish_custom_prompts: bool,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -133,14 +153,20 @@ impl Default for Config {
             max_prompt_bytes: 1 << 20,
             language: "en".into(),
             cors_allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             shutdown_grace_seconds: 30,
             max_request_body_bytes: 1 << 20,
             max_inflight_requests: 512,
+            max_connections: 0,
+            header_read_timeout_seconds: 10,
+            keepalive_timeout_seconds: 60,
+            body_read_timeout_seconds: 60,
             server_request_timeout_seconds: 30,
             expiry_interval_seconds: 60,
             sse_keepalive_seconds: 15,
             utility_model: String::new(),
             max_attachment_bytes: 5 << 20,
+            publish_custom_prompts: false,
         }
     }
 }
@@ -526,6 +552,21 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             ));
         }
     }
+    for host in &c.allowed_hosts {
+        let name = host.strip_prefix('.').unwrap_or(host);
+        let ok = host == "*"
+            || (!name.is_empty() && !name.contains('*') && url::Host::parse(name).is_ok());
+        if !ok {
+            return Err(bad(
+                "allowed_hosts",
+                &format!(
+                    "holds `{host}`: a host name alone, without scheme or port, such as \
+                     arena.example.com (.example.com for it and every name below it, \
+                     \"*\" for any)"
+                ),
+            ));
+        }
+    }
     for (field, value, max) in [
         ("shutdown_grace_seconds", c.shutdown_grace_seconds, 3600),
         (
@@ -534,6 +575,21 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             MAX_TIMEOUT_SECONDS,
         ),
         ("expiry_interval_seconds", c.expiry_interval_seconds, 86_400),
+        (
+            "header_read_timeout_seconds",
+            c.header_read_timeout_seconds,
+            3600,
+        ),
+        (
+            "keepalive_timeout_seconds",
+            c.keepalive_timeout_seconds,
+            3600,
+        ),
+        (
+            "body_read_timeout_seconds",
+            c.body_read_timeout_seconds,
+            3600,
+        ),
     ] {
         if value == 0 || value > max {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
@@ -555,6 +611,12 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
         return Err(bad(
             "max_inflight_requests",
             "must be between 1 and 1000000 (default 512)",
+        ));
+    }
+    if c.max_connections > 1_000_000 {
+        return Err(bad(
+            "max_connections",
+            "must be at most 1000000 (default 0: from the descriptor limit)",
         ));
     }
     if c.battle_model.trim().is_empty() {
@@ -1129,6 +1191,38 @@ mod tests {
 
     fn models(text: &str) -> Result<Vec<ModelSpec>> {
         parse_models(Path::new("models.json"), text, &Config::default())
+    }
+
+    #[test]
+    fn allowed_hosts_are_host_names_and_the_slow_client_timeouts_are_bounded() {
+        let path = Path::new("config.jsonc");
+        let ok = r#"{"allowed_hosts": ["arena.example.com", ".lan.example", "192.168.1.7",
+                     "[fe80::1]", "*"], "max_connections": 100}"#;
+        assert!(parse_config(path, ok).is_ok());
+        for bad in [
+            "http://arena.example.com",
+            "arena.example.com:8080",
+            "*.example.com",
+            "",
+        ] {
+            let text = format!(r#"{{"allowed_hosts": ["{bad}"]}}"#);
+            let e = parse_config(path, &text).expect_err(bad).to_string();
+            assert!(
+                e.contains("allowed_hosts") && e.contains("without scheme"),
+                "{e}"
+            );
+        }
+        for key in [
+            "header_read_timeout_seconds",
+            "keepalive_timeout_seconds",
+            "body_read_timeout_seconds",
+        ] {
+            for value in [0, 3601] {
+                let text = format!(r#"{{"{key}": {value}}}"#);
+                let e = parse_config(path, &text).expect_err(key).to_string();
+                assert!(e.contains(key), "{e}");
+            }
+        }
     }
 
     #[test]

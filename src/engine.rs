@@ -88,7 +88,7 @@ pub struct Arena {
     health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
     /// The last `/api/prompt_statistics` and the votes version it counted: a pass over
     /// every vote, so done once per version, one at a time.
-    prompt_stats: Arc<tokio::sync::Mutex<Option<(i64, PromptStatistics)>>>,
+    prompt_stats: Arc<tokio::sync::Mutex<Option<(i64, bool, PromptStatistics)>>>,
 }
 
 /// The Glicko-2 rating period of `options.now_ms`: periodic ratings change when one ends,
@@ -416,9 +416,6 @@ impl Arena {
             interval_ms: i64::try_from(c.battle_interval_seconds)
                 .unwrap_or(i64::MAX / 1000)
                 .saturating_mul(1000),
-            vote_expiry_ms: i64::try_from(c.pending_vote_expiry_minutes)
-                .unwrap_or(i64::MAX / 60_000)
-                .saturating_mul(60_000),
         }
     }
 
@@ -898,18 +895,21 @@ impl Arena {
             .map_err(Error::Input)
     }
 
-    /// The figures of `/api/prompt_statistics`, counted again only after new votes.
-    pub async fn prompt_statistics(&self) -> Result<PromptStatistics> {
+    /// The per-prompt figures, counted again only after new votes: of every prompt, or with
+    /// `pool_only` of the pool's prompts alone (a user's own prompt is theirs, not the
+    /// public's: `/api/prompt_statistics` shows those only with `publish_custom_prompts`).
+    pub async fn prompt_statistics(&self, pool_only: bool) -> Result<PromptStatistics> {
         let mut last = self.prompt_stats.lock().await;
         let version = self.store.votes_version().await?;
-        if let Some((v, s)) = last.as_ref()
+        if let Some((v, p, s)) = last.as_ref()
             && *v == version
+            && *p == pool_only
         {
             return Ok(s.clone());
         }
-        let (names, rows) = self.store.prompt_votes().await?;
+        let (names, rows) = self.store.prompt_votes(pool_only).await?;
         let s = blocking(move || stats::prompts(&names, &rows)).await?;
-        *last = Some((version, s.clone()));
+        *last = Some((version, pool_only, s.clone()));
         Ok(s)
     }
 

@@ -60,10 +60,16 @@ pub enum Error {
     #[error("battle `{0}` belongs to another user: only the user who started it can act on it")]
     NotOwner(uuid::Uuid),
 
-    /// Too many battles for now; `available_at` (Unix milliseconds) says when the next one
-    /// can start.
+    /// Too many battles for now. `available_at` (Unix milliseconds) says when the next one
+    /// can start, where a clock decides it; `None` where the user does (a vote frees a place
+    /// of [`RateLimit::Concurrent`]). `refused_at` is when the limit was met, by the engine's
+    /// clock, so that a wait can be told from the two.
     #[error("{limit}")]
-    RateLimited { limit: RateLimit, available_at: i64 },
+    RateLimited {
+        limit: RateLimit,
+        available_at: Option<i64>,
+        refused_at: i64,
+    },
 
     /// An upstream model server failed or could not be reached; `status` is the HTTP status
     /// it answered with, if it answered.
@@ -101,18 +107,29 @@ impl std::fmt::Display for RateLimit {
         match self {
             RateLimit::Concurrent { max } => write!(
                 f,
-                "you have {max} battles generating or waiting for a vote, the most at once: vote \
-                 on one first"
+                "you have {} generating or waiting for a vote, the most at once: vote on one \
+                 first",
+                battles(*max)
             ),
             RateLimit::Hourly { max } => write!(
                 f,
-                "you have started {max} battles within an hour, the most allowed: try again later"
+                "you have started {} within an hour, the most allowed: try again later",
+                battles(*max)
             ),
             RateLimit::Interval { seconds } => write!(
                 f,
                 "battles must be at least {seconds} s apart: try again shortly"
             ),
         }
+    }
+}
+
+/// "1 battle", "3 battles".
+fn battles(n: u32) -> String {
+    if n == 1 {
+        "1 battle".to_owned()
+    } else {
+        format!("{n} battles")
     }
 }
 

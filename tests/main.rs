@@ -14,6 +14,7 @@ mod keys;
 mod leaderboard;
 mod models;
 mod openai;
+mod perimeter;
 mod prompts;
 mod reference;
 mod reliability;

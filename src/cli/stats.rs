@@ -64,7 +64,8 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
             })?;
         }
         StatsWhat::Prompts { format } => {
-            let s = arena.prompt_statistics().await?;
+            // The operator's own database: every prompt, users' own ones too.
+            let s = arena.prompt_statistics(false).await?;
             let header = ["prompt", "theme", "battles", "models (win rate of battles)"];
             render::data(format.format(), &s, &header, || {
                 s.prompt_statistics

@@ -98,6 +98,9 @@ fn rejected(r: &JsonRejection) -> ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as JSON, with Content-Type: application/json",
         ),
+        JsonRejection::BytesRejection(e) if let Some(t) = super::body_timed_out(e) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, t.to_string())
+        }
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -7,25 +7,35 @@
 //!   `error` the error bodies, `extract` strict JSON bodies, `i18n` the messages,
 //!   `openapi` the document at `/openapi.json`.
 //!
-//! Every request gets an `x-request-id` (the client's, or a new one), echoed in the response,
-//! and one log line with method, path, status and latency; no body, user id or key is ever
-//! logged. Beyond `max_inflight_requests` at once, requests are answered 503 at once.
+//! - `conn` is the accept loop: a cap on connections, and timeouts for heads, idle
+//!   keep-alives and bodies, so that slow clients cannot hold every descriptor.
+//! - `perimeter` is what a request must be to reach a handler at all: its `Host`, its
+//!   `Origin`, a JSON content type, a place of `max_inflight_requests`.
+//!
+//! Every request gets an `x-request-id` (the client's when it is a short token, else a new
+//! one), echoed in the response, and one log line with method, path, status and latency; no
+//! body, user id or key is ever logged.
 
 mod auth;
+mod conn;
 mod error;
 mod extract;
 mod i18n;
 mod openai;
 mod openapi;
+mod perimeter;
 mod rest;
 mod stats;
 
 pub use auth::constant_time_eq;
+pub use conn::{BodyTimedOut, ConnectionLimits, body_timed_out};
 pub use error::{ApiError, Detail};
 pub use i18n::Lang;
 pub use openapi::document;
+pub use perimeter::{REQUEST_ID_MAX, request_id_is_token};
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +46,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::Arena;
@@ -54,6 +64,9 @@ pub struct AppState {
     /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
     /// same version is the same body, sent again without building or serialising it.
     pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
+    /// The address the server listens on, once [`serve`] knows it: which `Host` names are
+    /// its own depends on it.
+    bound: Option<SocketAddr>,
 }
 
 /// A response body and the version of the figures it shows.
@@ -78,6 +91,7 @@ impl AppState {
             lang: Lang::from_config(&config.language),
             api_key,
             leaderboard_body: Arc::default(),
+            bound: None,
             arena,
         }
     }
@@ -102,6 +116,7 @@ pub(crate) fn chat_body_limit(config: &crate::config::Config) -> u64 {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let config = state.arena.config().clone();
+    let bound = state.bound;
     let openapi::Routes {
         quick, slow, chat, ..
     } = openapi::routes();
@@ -167,19 +182,14 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::map_request(perimeter::clean_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
             .layer(axum::middleware::from_fn(log_request))
-            .layer(HandleErrorLayer::new(
-                move |_: tower::BoxError| async move {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        i18n::text(lang, Msg::Overloaded),
-                    )
-                },
-            ))
-            .load_shed()
-            .concurrency_limit(config.max_inflight_requests),
+            .layer(axum::middleware::from_fn_with_state(
+                perimeter::Perimeter::new(&config, lang, bound),
+                perimeter::guard,
+            )),
     )
 }
 
@@ -198,11 +208,15 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
                 .collect::<Vec<_>>(),
         )
     };
+    // The wildcard of `Access-Control-Allow-Headers` does not cover `Authorization`: the
+    // headers a preflight asks for are named back instead (the SDKs send `x-stainless-*`
+    // headers that a fixed list would refuse).
     Some(
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods(tower_http::cors::Any)
-            .allow_headers(tower_http::cors::Any),
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(perimeter::exposed_headers()),
     )
 }
 
@@ -244,28 +258,27 @@ pub async fn serve(
     let grace = Duration::from_secs(arena.config().shutdown_grace_seconds);
     let background = background(arena.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut state = state;
+    state.bound = listener.local_addr().ok();
     let app = router(state);
-    // Each chunk of a stream goes out as it is written, not held back for the next.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let (limits, warning) = conn::ConnectionLimits::of(arena.config());
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    let server = conn::run(listener, app, limits, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
     let mut stopping = stop_rx.clone();
-    let served = tokio::select! {
-        served = server => served.map_err(|e| Error::Internal(format!("the server failed: {e}"))),
+    tokio::select! {
+        () = server => {}
         () = async {
             let _ = stopping.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         } => {
             tracing::warn!("requests still running after the grace period: stopping them");
-            Ok(())
         }
-    };
+    }
     for task in background {
         task.abort();
     }
@@ -282,7 +295,6 @@ pub async fn serve(
             tracing::warn!("battles still generating after the grace period");
         }
     }
-    served?;
     arena.close().await
 }
 

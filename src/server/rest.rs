@@ -166,9 +166,10 @@ pub struct ErrorOut {
     pub detail: serde_json::Value,
 }
 
-/// `detail`: the message, or for a limit `{message, available_at}`.
+/// `detail`: the message, or for a limit `{message, available_at}` (null `available_at`
+/// where a vote, not a clock, frees a place).
 fn detail_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaType, Type};
     OneOfBuilder::new()
         .item(ObjectBuilder::new().schema_type(Type::String))
         .item(
@@ -177,7 +178,8 @@ fn detail_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::
                 .property("message", ObjectBuilder::new().schema_type(Type::String))
                 .property(
                     "available_at",
-                    ObjectBuilder::new().schema_type(Type::Number),
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::Number, Type::Null])),
                 )
                 .required("message")
                 .required("available_at"),

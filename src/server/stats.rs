@@ -69,15 +69,19 @@ pub async fn battle_statistics(
     Ok(Json(m))
 }
 
-/// Per prompt: its battles and each model's win rate, most battles first.
+/// Per prompt of the pool: its battles and each model's win rate, most battles first.
+///
+/// Users' own prompts (`custom_prompt`, chat messages) are theirs and not shown, unless the
+/// server's `publish_custom_prompts` says they are public.
 #[utoipa::path(get, path = "/api/prompt_statistics", tag = "statistics",
     responses((status = 200, description = "the figures per prompt", body = PromptStatisticsDoc)))]
 pub async fn prompt_statistics(
     State(state): State<AppState>,
 ) -> Result<Json<PromptStatistics>, ApiError> {
+    let pool_only = !state.arena.config().publish_custom_prompts;
     let s = state
         .arena
-        .prompt_statistics()
+        .prompt_statistics(pool_only)
         .await
         .map_err(|e| state.error(&e))?;
     Ok(Json(s))

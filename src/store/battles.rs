@@ -75,9 +75,6 @@ pub struct Limits {
     pub per_hour: u32,
     /// The shortest time between two battles, in milliseconds.
     pub interval_ms: i64,
-    /// How long a battle may wait for its vote, in milliseconds (0 = for ever): when a
-    /// waiting battle frees its place at the latest.
-    pub vote_expiry_ms: i64,
 }
 
 /// Refuses a new battle of `user` when it would break a limit: read in the transaction that
@@ -86,24 +83,21 @@ fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result
     use crate::error::RateLimit;
     const HOUR: i64 = 3_600_000;
     if l.concurrent > 0 {
-        let (open, oldest): (u32, Option<i64>) = tx
+        let open: u32 = tx
             .prepare_cached(
-                "SELECT count(*), min(created_at) FROM battles
+                "SELECT count(*) FROM battles
                  WHERE user_id = ?1 AND status IN ('pending_generation', 'pending_vote')",
             )
             .map_err(db)?
-            .query_row([user], |r| {
-                r.get::<_, u32>(0).map(|n| (n, r.get(1).ok().flatten()))
-            })
+            .query_row([user], |r| r.get(0))
             .map_err(db)?;
         if open >= l.concurrent {
-            let free_at = match (oldest, l.vote_expiry_ms) {
-                (Some(t), e) if e > 0 => t + e,
-                _ => now,
-            };
+            // A place frees when the user votes, which no clock foretells; the expiry of the
+            // oldest battle (a week by default) would only be the latest it could take.
             return Err(Error::RateLimited {
                 limit: RateLimit::Concurrent { max: l.concurrent },
-                available_at: free_at.max(now),
+                available_at: None,
+                refused_at: now,
             });
         }
     }
@@ -123,7 +117,8 @@ fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result
             let index = starts.len() - l.per_hour as usize;
             return Err(Error::RateLimited {
                 limit: RateLimit::Hourly { max: l.per_hour },
-                available_at: starts[index] + HOUR,
+                available_at: Some(starts[index] + HOUR),
+                refused_at: now,
             });
         }
     }
@@ -140,7 +135,8 @@ fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result
                 limit: RateLimit::Interval {
                     seconds: u64::try_from(l.interval_ms / 1000).unwrap_or(0),
                 },
-                available_at: last + l.interval_ms,
+                available_at: Some(last + l.interval_ms),
+                refused_at: now,
             });
         }
     }

@@ -437,23 +437,32 @@ impl Store {
         .await
     }
 
-    /// Every vote with the prompt and theme of its battle, for per-prompt statistics.
-    pub async fn prompt_votes(&self) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
-        self.read(|conn| {
+    /// Every vote with the prompt and theme of its battle, for per-prompt statistics; with
+    /// `pool_only`, only those of battles on a prompt of the pool (not a user's own).
+    pub async fn prompt_votes(
+        &self,
+        pool_only: bool,
+    ) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
+        self.read(move |conn| {
             let names = model_names(conn)?;
             let index: std::collections::HashMap<i64, u32> = names
                 .iter()
                 .enumerate()
                 .map(|(i, (id, _))| (*id, u32::try_from(i).unwrap_or(u32::MAX)))
                 .collect();
+            // A prompt of the pool: drawn from it, or (imported battles name no prompt id)
+            // one of its texts.
             let mut stmt = conn
                 .prepare(
                     "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
                      FROM votes v JOIN battles b ON b.id = v.battle_id
-                     WHERE b.prompt <> '' ORDER BY v.id",
+                     WHERE b.prompt <> ''
+                       AND (NOT ?1 OR b.prompt_id IS NOT NULL
+                            OR b.prompt IN (SELECT text FROM prompts))
+                     ORDER BY v.id",
                 )
                 .map_err(db)?;
-            let mut rows = stmt.query([]).map_err(db)?;
+            let mut rows = stmt.query([pool_only]).map_err(db)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db)? {
                 let a: i64 = row.get(2).map_err(db)?;

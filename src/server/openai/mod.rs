@@ -49,6 +49,8 @@ pub struct OpenAiError {
     pub kind: &'static str,
     pub param: Option<&'static str>,
     pub code: Option<&'static str>,
+    /// Seconds for `Retry-After`, where the error knows them.
+    pub retry_after: Option<u64>,
 }
 
 impl OpenAiError {
@@ -68,6 +70,7 @@ impl OpenAiError {
             kind,
             param: None,
             code: None,
+            retry_after: None,
         }
     }
 
@@ -105,7 +108,11 @@ impl OpenAiError {
             | Error::BattleFailed { .. } => {
                 Self::new(StatusCode::CONFLICT, crate::provider::blind(&e.to_string()))
             }
-            Error::RateLimited { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            Error::RateLimited { .. } => {
+                let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+                error.retry_after = super::error::retry_after(e);
+                error
+            }
             Error::Upstream { message, status } => {
                 // The client learns what failed, not the upstream's id or address; the log
                 // has them (this is a proxied model, not a battle's hidden one).
@@ -160,7 +167,11 @@ pub(super) fn upstream_status(message: &str, status: Option<u16>) -> StatusCode 
 
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            super::error::set_retry_after(&mut response, seconds);
+        }
+        response
     }
 }
 
@@ -198,7 +209,11 @@ impl FromRequest<AppState> for Object {
                 )
                 .code("request_too_large"))
             }
-            Err(e) => Err(OpenAiError::new(e.status(), e.body_text())),
+            Err(e) => match super::body_timed_out(&e) {
+                Some(t) => Err(OpenAiError::new(StatusCode::REQUEST_TIMEOUT, t.to_string())
+                    .code("request_timeout")),
+                None => Err(OpenAiError::new(e.status(), e.body_text())),
+            },
         }
     }
 }
