@@ -6,6 +6,7 @@
 
 mod mock;
 mod openai;
+pub mod sse;
 
 pub use openai::{Relay, RelayStream};
 pub mod wire;
