@@ -22,4 +22,5 @@ mod server;
 mod store;
 mod terminal;
 mod transfer;
+mod upstream_wire;
 mod vote;
