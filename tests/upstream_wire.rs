@@ -208,12 +208,21 @@ fn one_token_limit_goes_upstream_the_clients() {
         assert_eq!(status, 200, "{answer}");
         up.requests().last().expect("a request").body.clone()
     };
+    // The client's limit, alone, under the name the params use (the operator's `max_tokens`
+    // says the upstream reads that name).
     let mut body = ask("capped", "hi", false);
     body["max_completion_tokens"] = json!(5);
     let got = sent(body);
-    assert_eq!(got["max_completion_tokens"], json!(5));
-    assert!(got.get("max_tokens").is_none(), "{got}");
+    assert_eq!(got["max_tokens"], json!(5), "{got}");
+    assert!(got.get("max_completion_tokens").is_none(), "{got}");
     assert_eq!(got["top_p"], json!(0.5), "other params still fill in");
+    let mut body = ask("newer", "hi", false);
+    body["max_tokens"] = json!(9);
+    let got = sent(body);
+    assert_eq!(
+        (&got["max_completion_tokens"], got.get("max_tokens")),
+        (&json!(9), None)
+    );
     let mut body = ask("capped", "hi", true);
     body["max_tokens"] = json!(7);
     let got = sent(body);

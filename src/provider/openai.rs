@@ -517,9 +517,11 @@ fn chat_body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest, usag
 }
 
 /// The body of a proxied request: every field the client sent; `model` the endpoint's
-/// upstream id; the model's `params` for the fields the client left out, with the two names
-/// of the token limit counted as one field (a client's `max_completion_tokens` is not joined
-/// by the params' `max_tokens`); and `stream` as asked.
+/// upstream id; the model's `params` for the fields the client left out; and `stream` as
+/// asked. The two names of the token limit count as one field: a client's limit is the one
+/// limit sent (never joined by the params' under the other name), under the name the params
+/// use when they use one (an operator's `max_tokens` says the upstream reads that name:
+/// llama.cpp's server ignores `max_completion_tokens`).
 fn relay_body(
     model: &ModelSpec,
     endpoint: &Endpoint,
@@ -527,12 +529,24 @@ fn relay_body(
     body: &Map<String, Value>,
     stream: bool,
 ) -> Value {
+    const LIMITS: [&str; 2] = ["max_tokens", "max_completion_tokens"];
     let mut payload = body.clone();
-    let limited = ["max_tokens", "max_completion_tokens"]
-        .iter()
-        .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
+    let client: Vec<&str> = LIMITS
+        .into_iter()
+        .filter(|k| body.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    let params: Vec<&str> = LIMITS
+        .into_iter()
+        .filter(|k| model.params.contains_key(*k))
+        .collect();
+    if let ([asked], [name]) = (client.as_slice(), params.as_slice())
+        && asked != name
+        && let Some(limit) = payload.remove(*asked)
+    {
+        payload.insert((*name).to_owned(), limit);
+    }
     for (k, v) in &model.params {
-        if limited && matches!(k.as_str(), "max_tokens" | "max_completion_tokens") {
+        if !client.is_empty() && LIMITS.contains(&k.as_str()) {
             continue;
         }
         payload.entry(k.clone()).or_insert_with(|| v.clone());
