@@ -93,7 +93,7 @@ JSON
 }
 models "" >"$work/free.json"
 models ', "max_concurrent": 1' >"$work/queued.json"
-arena() { (cd "$work" && env -u ARENA_DB -u ARENA_CONFIG -u ARENA_MODELS -u ARENA_API_KEY \
+arena() { (cd "$work" && exec env -u ARENA_DB -u ARENA_CONFIG -u ARENA_MODELS -u ARENA_API_KEY \
   HOME="$work" "$ARENA" --db "$work/arena.sqlite3" --config "$work/config.jsonc" "$@"); }
 arena --models "$work/queued.json" init --dir "$work/templates" >/dev/null
 prompt="Write two sentences about the sea."
@@ -138,7 +138,10 @@ print('winner:', r.get('winner'), '| A was', r.get('model_a'), '| B was', r.get(
 
 echo
 echo "== 4. arena serve: the proxy and battle mode"
-arena --models "$work/queued.json" serve >"$work/serve.log" 2>&1 &
+# Started without the function's subshells, so that $! is the server itself.
+(cd "$work" && exec env -u ARENA_DB -u ARENA_CONFIG -u ARENA_MODELS -u ARENA_API_KEY HOME="$work" \
+  "$ARENA" --db "$work/arena.sqlite3" --config "$work/config.jsonc" \
+  --models "$work/queued.json" serve >"$work/serve.log" 2>&1) &
 pids+=($!)
 wait_for "http://127.0.0.1:$arena_port/health"
 python3 - "$base" "http://127.0.0.1:$arena_port/v1" <<'PY'
