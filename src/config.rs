@@ -303,6 +303,9 @@ pub struct Endpoint {
     pub api_key_env: Option<String>,
     /// Whether the key may travel over plain `http://` to a host that is not this machine.
     pub allow_http_key: bool,
+    /// The most requests this endpoint's server takes at once; more wait their turn. For a
+    /// local server with one slot, whose running answer a second request would cut short.
+    pub max_concurrent: Option<u32>,
 }
 
 /// A model of the pool, normalised from any of the three forms of `models.json`.
@@ -649,6 +652,7 @@ struct ModelEntry {
     #[serde(default)]
     kind: ModelKind,
     images_per_request: Option<u32>,
+    max_concurrent: Option<u64>,
 }
 
 fn one() -> f64 {
@@ -662,6 +666,37 @@ struct EndpointEntry {
     model: Option<String>,
     #[serde(default, deserialize_with = "present")]
     api_key_env: Option<Option<String>>,
+    max_concurrent: Option<u64>,
+}
+
+/// A model's `max_concurrent` (`limit`), checked: a whole number from 1, located at the
+/// first such key after the model's name that holds `limit`.
+fn slots(path: &Path, text: &str, name: &str, limit: Option<u64>) -> Result<Option<u32>> {
+    let Some(n) = limit else { return Ok(None) };
+    if let Ok(n) = u32::try_from(n)
+        && n >= 1
+    {
+        return Ok(Some(n));
+    }
+    let from = text.find(&format!("\"{name}\"")).unwrap_or(0);
+    let at = text[from..]
+        .match_indices("\"max_concurrent\"")
+        .map(|(i, _)| i + from)
+        .find(|&i| {
+            text[i + 16..]
+                .trim_start()
+                .strip_prefix(':')
+                .is_some_and(|v| v.trim_start().starts_with(&n.to_string()))
+        });
+    Err(located(
+        path,
+        text,
+        at,
+        format!(
+            "model `{name}` has max_concurrent {n}: give the number of requests its server \
+             takes at once, from 1 to 4294967295, or leave max_concurrent out for no limit"
+        ),
+    ))
 }
 
 /// A field that is present, `null` included: absent stays `None` (by `default`), `null`
@@ -698,6 +733,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
         model: model.to_owned(),
         api_key_env: config.upstream.api_key_env.clone(),
         allow_http_key: false,
+        max_concurrent: None,
     };
     let simple = |name: String, id: String| ModelSpec {
         endpoints: vec![default_endpoint(&id)],
@@ -720,6 +756,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                 .models
                 .into_iter()
                 .map(|e| {
+                    let limit = slots(path, text, &e.name, e.max_concurrent)?;
                     let model = e.model.unwrap_or_else(|| e.name.clone());
                     // A key goes only to the host it was named for: the default upstream's
                     // key only to the default upstream, never to a base_url of the model's
@@ -734,6 +771,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                         Some(list) if !list.is_empty() => list
                             .into_iter()
                             .map(|p| {
+                                let own = slots(path, text, &e.name, p.max_concurrent)?;
                                 // An endpoint inherits the key its model named; the default
                                 // upstream's key only when it also inherits the default URL.
                                 let api_key_env = match (p.api_key_env, &p.base_url) {
@@ -741,22 +779,25 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                                     (None, None) => key.clone(),
                                     (None, Some(_)) => e.api_key_env.clone().flatten(),
                                 };
-                                Endpoint {
+                                Ok(Endpoint {
                                     base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
                                     model: p.model.unwrap_or_else(|| model.clone()),
                                     api_key_env,
                                     allow_http_key: e.allow_http_key,
-                                }
+                                    // An endpoint inherits its model's limit.
+                                    max_concurrent: own.or(limit),
+                                })
                             })
-                            .collect(),
+                            .collect::<Result<_>>()?,
                         _ => vec![Endpoint {
                             base_url,
                             model,
                             api_key_env: key,
                             allow_http_key: e.allow_http_key,
+                            max_concurrent: limit,
                         }],
                     };
-                    ModelSpec {
+                    Ok(ModelSpec {
                         name: e.name,
                         provider: e.provider,
                         endpoints,
@@ -765,9 +806,9 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
                         params: e.params,
                         kind: e.kind,
                         images_per_request: e.images_per_request,
-                    }
+                    })
                 })
-                .collect()
+                .collect::<Result<_>>()?
         }
         Value::Object(map) if map.contains_key("models") => {
             return Err(locate(
@@ -918,6 +959,35 @@ fn validate_models(
             column: 1,
             message: "no models: list at least two models to compare".into(),
         });
+    }
+    // A limit belongs to a server: two that differ for one base_url leave it unknown.
+    let mut limits: std::collections::BTreeMap<&str, (u32, &str)> =
+        std::collections::BTreeMap::new();
+    for m in specs {
+        for e in &m.endpoints {
+            let Some(n) = e.max_concurrent else { continue };
+            let server = e.base_url.trim_end_matches('/');
+            match limits.get(server) {
+                Some(&(first, by)) if first != n => {
+                    let quoted = format!("\"{}\"", m.name);
+                    return Err(locate(
+                        path,
+                        text,
+                        &quoted,
+                        format!(
+                            "model `{}` sets max_concurrent {n} for {server}, but model `{by}` \
+                             sets {first}: the limit is the server's, counted over every model \
+                             at that base_url, so give them all the same value",
+                            m.name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    limits.insert(server, (n, &m.name));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -1306,6 +1376,44 @@ mod tests {
         assert!(!shown.contains("server-key-123"), "{shown}");
         assert!(!shown.contains("0123456789abcdef"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn max_concurrent_is_a_servers_limit_of_one_or_more() {
+        let c = models(
+            r#"{"models": [
+              {"name": "a", "base_url": "http://127.0.0.1:8080/v1", "max_concurrent": 1},
+              {"name": "b", "base_url": "http://127.0.0.1:8080/v1/", "max_concurrent": 1},
+              {"name": "p", "max_concurrent": 2, "endpoints": [
+                 {"base_url": "http://127.0.0.1:1/v1"},
+                 {"base_url": "http://127.0.0.1:2/v1", "max_concurrent": 5}]}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(c[0].endpoints[0].max_concurrent, Some(1));
+        assert_eq!(c[2].endpoints[0].max_concurrent, Some(2));
+        assert_eq!(c[2].endpoints[1].max_concurrent, Some(5));
+        let err = models("{\"models\": [\n {\"name\": \"a\",\n  \"max_concurrent\": 0}]}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("models.json:3:3: model `a` has max_concurrent 0: give the number"),
+            "{err}"
+        );
+        let err = models("{\"models\": [\n {\"name\": \"a\", \"max_concurrent\": -1}]}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("models.json:2:"), "{err}");
+        let err = models(
+            "{\"models\": [\n {\"name\": \"a\", \"base_url\": \"http://h/v1\", \"max_concurrent\": 1},\n \
+             {\"name\": \"b\", \"base_url\": \"http://h/v1\", \"max_concurrent\": 2}]}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("models.json:3:11: model `b` sets max_concurrent 2 for http://h/v1"),
+            "{err}"
+        );
     }
 
     #[test]

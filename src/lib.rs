@@ -11,7 +11,8 @@
 //!   command grammar, blinding.
 //! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
-//! - [`provider`]: the OpenAI-compatible upstream client and the offline mock.
+//! - [`provider`]: the upstream pipeline (a slot of the server, fail over, cap, parse SSE)
+//!   shared by battles and the proxy, its wire types, and the offline mock.
 //! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
 //! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
 //! - [`config`]: `config.jsonc` and `models.json`, path resolution.

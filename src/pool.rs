@@ -66,18 +66,23 @@ pub async fn check(config: &Config, models: &Models, names: &[String]) -> Result
         models.require(n)?;
     }
     let upstream = Upstream::new(config)?;
-    let request = ChatRequest {
-        messages: vec![Message::new("user", "Reply with the single word: ok")],
-        temperature: Some(0.0),
-        max_tokens: Some(8),
-    };
     let calls = models
         .models
         .iter()
         .filter(|m| names.is_empty() || names.contains(&m.name))
         .map(|m| {
             let up = upstream.clone();
-            let request = request.clone();
+            // The model's own params, as a battle sends them: a check that set its own
+            // temperature or limit over them would pass a model whose every battle fails. A
+            // short limit only where the params give none, to keep the check cheap.
+            let limited = ["max_tokens", "max_completion_tokens"]
+                .iter()
+                .any(|k| m.params.contains_key(*k));
+            let request = ChatRequest {
+                messages: vec![Message::new("user", "Reply with the single word: ok")],
+                temperature: None,
+                max_tokens: (!limited).then_some(16),
+            };
             async move {
                 let start = Instant::now();
                 let mut stream = up.stream(m, &request);
@@ -86,7 +91,7 @@ pub async fn check(config: &Config, models: &Models, names: &[String]) -> Result
                 while let Some(item) = stream.next().await {
                     match item {
                         Ok(Chunk::Delta(d)) => text.push_str(&d),
-                        Ok(Chunk::Usage(_)) => {}
+                        Ok(Chunk::Usage(_) | Chunk::Finish(_)) => {}
                         Err(e) => error = Some(e.message),
                     }
                 }

@@ -23,4 +23,5 @@ mod server;
 mod store;
 mod terminal;
 mod transfer;
+mod upstream_wire;
 mod vote;

@@ -202,18 +202,17 @@ async fn generate(
     let mut text = String::new();
     let mut first_token = None;
     let mut usage = None;
-    let mut chunks = 0i64;
     let mut stream = upstream.stream(model, chat);
     let consumed = tokio::time::timeout(limit, async {
         while let Some(item) = stream.next().await {
             match item? {
                 Chunk::Delta(delta) => {
                     first_token.get_or_insert_with(|| started.elapsed());
-                    chunks += 1;
                     text.push_str(&delta);
                     let _ = events.send(BattleEvent::Delta { side, text: delta }).await;
                 }
                 Chunk::Usage(u) => usage = Some(u),
+                Chunk::Finish(_) => {}
             }
         }
         Ok::<(), crate::provider::UpstreamError>(())
@@ -248,6 +247,9 @@ async fn generate(
         .await;
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let as_i64 = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
+    // Without the upstream's count, an estimate from the text (see
+    // `wire::estimate_tokens`), never the number of chunks.
+    let estimate = crate::provider::wire::estimate_tokens(&text);
     SideOutcome {
         response: (!text.is_empty()).then_some(text),
         error,
@@ -255,6 +257,7 @@ async fn generate(
         latency_ms: Some(ms(elapsed)),
         first_token_ms: first_token.map(ms),
         prompt_tokens: as_i64(usage.and_then(|u| u.prompt_tokens)),
-        completion_tokens: as_i64(usage.and_then(|u| u.completion_tokens)).or(Some(chunks)),
+        completion_tokens: as_i64(usage.and_then(|u| u.completion_tokens))
+            .or_else(|| as_i64(Some(estimate))),
     }
 }

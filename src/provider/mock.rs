@@ -84,6 +84,7 @@ pub(super) async fn answer(
             completion_tokens: Some(count),
         })))
         .await;
+    let _ = tx.send(Ok(Chunk::Finish("stop".into()))).await;
     Ok(())
 }
 

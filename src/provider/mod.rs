@@ -1,11 +1,14 @@
-//! Upstream models: the OpenAI-compatible client (`openai`) and the offline mock (`mock`).
+//! Upstream models: the OpenAI-compatible client (`openai`), the offline mock (`mock`), and
+//! the server-sent events parser they read streams with (`sse`).
 //!
 //! [`Upstream::stream`] hands out the answer of one model as a stream of [`Chunk`]s. The stream
 //! is fed by a task of its own, so a consumer can drop it at any time; timeouts (whole request
-//! and stream idle) and the retry over an endpoint pool live here, so every caller gets them.
+//! and stream idle), each endpoint's concurrency limit and the retry over an endpoint pool
+//! live here, so every caller gets them.
 
 mod mock;
 mod openai;
+pub mod sse;
 
 pub use openai::{Relay, RelayStream};
 pub mod wire;
@@ -64,6 +67,9 @@ pub enum Chunk {
     Delta(String),
     /// Token counts reported by the upstream, when it reports them.
     Usage(Usage),
+    /// Why the answer ended, as the upstream said (`stop`, `length`, `content_filter`, …):
+    /// the last piece of an answer that came whole. A stream that fails has none.
+    Finish(String),
 }
 
 /// Token counts of one answer.
@@ -152,6 +158,8 @@ pub struct Upstream {
     direct: reqwest::Client,
     timeouts: Timeouts,
     limits: Limits,
+    /// What every clone shares: the endpoints' concurrency slots, what endpoints refused.
+    shared: std::sync::Arc<openai::Shared>,
 }
 
 impl Upstream {
@@ -182,6 +190,7 @@ impl Upstream {
                 error_body_bytes: config.max_error_body_bytes,
                 listing_bytes: config.max_listing_bytes,
             },
+            shared: std::sync::Arc::default(),
         })
     }
 
@@ -373,11 +382,18 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
 
 /// Takes the keys a model's upstreams are sent out of its answer as the answer streams: an
 /// upstream that echoes its key never gets it shown or stored. Text is passed on at once,
-/// but for a tail that could still become a key with the next piece.
+/// but for a tail that could still become a key with the next piece: a tail that begins a
+/// key where a key can begin (not glued to the word before it), or one glued to a word but
+/// longer than the key's public prefix (`sk-`, `test-`). So the `s` of "values" goes out at
+/// once, and a key glued to a word is still taken out: its public prefix may show, the
+/// secret rest never does.
 #[derive(Debug, Default)]
 pub struct KeyFilter {
     keys: Vec<String>,
     held: String,
+    /// The end of what was passed on (as long as the longest key), where a key glued to a
+    /// word may have begun.
+    recent: String,
 }
 
 impl KeyFilter {
@@ -387,6 +403,7 @@ impl KeyFilter {
         KeyFilter {
             keys: keys.into_iter().filter(|k| k.len() >= 4).collect(),
             held: String::new(),
+            recent: String::new(),
         }
     }
 
@@ -396,35 +413,81 @@ impl KeyFilter {
             return text.to_owned();
         }
         self.held.push_str(text);
+        self.finish_begun_keys();
         for key in &self.keys {
             if self.held.contains(key.as_str()) {
                 self.held = self.held.replace(key.as_str(), "[redacted]");
             }
         }
-        // Held back: the longest tail that begins a key. A key begins on a character, so
-        // the cut is on one too.
-        let keep = self
-            .keys
-            .iter()
-            .map(|k| {
-                let (t, k) = (self.held.as_bytes(), k.as_bytes());
-                (1..k.len().min(t.len() + 1))
-                    .rev()
-                    .find(|&m| t.ends_with(&k[..m]))
-                    .unwrap_or(0)
-            })
-            .max()
-            .unwrap_or(0);
+        let keep = self.keys.iter().map(|k| self.to_hold(k)).max().unwrap_or(0);
+        // A key begins on a character, so the cut is on one too.
         let cut = self.held.len() - keep;
         let out = self.held[..cut].to_owned();
         self.held.drain(..cut);
+        self.remember(&out);
         out
     }
 
     /// What is still held, at the end of the answer.
     pub fn finish(&mut self) -> String {
+        self.recent.clear();
         std::mem::take(&mut self.held)
     }
+
+    /// A key whose public prefix was passed on, completed by what is held now: its rest is
+    /// taken out.
+    fn finish_begun_keys(&mut self) {
+        for key in &self.keys {
+            let k = key.as_bytes();
+            let r = self.recent.as_bytes();
+            let begun = (1..k.len().min(r.len() + 1))
+                .rev()
+                .find(|&m| r.ends_with(&k[..m]) && self.held.as_bytes().starts_with(&k[m..]));
+            if let Some(m) = begun {
+                self.held.replace_range(..k.len() - m, "[redacted]");
+                self.recent.clear();
+            }
+        }
+    }
+
+    /// How much of the held text's end must wait, for `key`.
+    fn to_hold(&self, key: &str) -> usize {
+        let t = [self.recent.as_bytes(), self.held.as_bytes()].concat();
+        let k = key.as_bytes();
+        let public = public_prefix(key);
+        for m in (1..k.len().min(t.len() + 1)).rev() {
+            if !t.ends_with(&k[..m]) {
+                continue;
+            }
+            let start = t.len() - m;
+            let glued = start > 0 && t[start - 1].is_ascii_alphanumeric();
+            if !glued || m > public {
+                return m.min(self.held.len());
+            }
+        }
+        0
+    }
+
+    fn remember(&mut self, out: &str) {
+        let longest = self.keys.iter().map(String::len).max().unwrap_or(0);
+        self.recent.push_str(out);
+        if self.recent.len() > longest {
+            let mut from = self.recent.len() - longest;
+            while !self.recent.is_char_boundary(from) {
+                from += 1;
+            }
+            self.recent.drain(..from);
+        }
+    }
+}
+
+/// The length of a key's public prefix: up to its first `-` or `_` within 8 bytes (`sk-`,
+/// `sk-proj-` starts with `sk-`), which every key of its kind shares; none for other keys.
+fn public_prefix(key: &str) -> usize {
+    key.bytes()
+        .take(8)
+        .position(|b| b == b'-' || b == b'_')
+        .map_or(0, |i| i + 1)
 }
 
 /// Replaces `Bearer <token>` and `sk-<token>` shapes, whatever key they carry.
@@ -532,6 +595,40 @@ mod tests {
         // A tail that only looked like a key's start comes out at the end.
         let (_, all) = filtered(&["sk-live-0123456789"], &["ends in sk-li"]);
         assert_eq!(all, "ends in sk-li");
+    }
+
+    #[test]
+    fn only_what_could_still_become_a_key_is_held_back() {
+        let key = "sk-live-0123456789";
+        // The `s` of a word cannot begin a key of its own; the public `sk-` glued to a word
+        // passes too.
+        let (out, _) = filtered(&[key], &["three values", " and the tasks", " sk", "-l"]);
+        assert_eq!(out, ["three values", " and the tasks", " ", ""]);
+        let (out, _) = filtered(&[key], &["a tasksk-"]);
+        assert_eq!(out, ["a tasksk-"]);
+        // A key glued to a word is taken out however it is cut: at most its public prefix
+        // shows.
+        let text = format!("glued{key}, end");
+        for cut in 1..text.len() {
+            let (_, all) = filtered(&[key], &[&text[..cut], &text[cut..]]);
+            assert!(
+                all == "glued[redacted], end"
+                    || all == "gluedsk-[redacted], end"
+                    || all == "glueds[redacted], end"
+                    || all == "gluedsk[redacted], end",
+                "cut {cut}: {all}"
+            );
+        }
+        let pieces: Vec<String> = text.chars().map(String::from).collect();
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        let (_, all) = filtered(&[key], &pieces);
+        assert!(
+            !all.contains("live-0123456789") && all.ends_with(", end"),
+            "{all}"
+        );
+        // A key with no public prefix is held back wherever it may begin.
+        let (out, all) = filtered(&["abcdefgh"], &["xab", "cdefgh!"]);
+        assert_eq!((out[0].as_str(), all.as_str()), ("x", "x[redacted]!"));
     }
 
     #[test]

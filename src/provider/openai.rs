@@ -1,44 +1,200 @@
-//! The OpenAI-compatible client: `POST {base_url}/chat/completions` with `"stream": true`,
-//! read as server-sent events, or as one JSON body when the upstream does not stream.
-//! A pool's endpoints are tried in a random order until one starts answering.
+//! The OpenAI-compatible client, one pipeline for battles and the proxy: wait for a slot of
+//! the endpoint's server (`max_concurrent`), `POST {base_url}/{path}`, fail over to another
+//! endpoint of the pool before the answer has begun, cap what is read, and read the answer as
+//! server-sent events ([`super::sse`]) or as one JSON body when the upstream does not stream.
+//!
+//! An answer is whole only when a chunk said why it ended (`finish_reason`): a stream that
+//! closes, or says `data: [DONE]`, without one was cut short (llama.cpp's server ends a
+//! running answer that way when a second request takes its slot).
 //!
 //! Everything read is bounded ([`Limits`]); every piece of upstream text that ends up in an
 //! error is scrubbed of credentials ([`super::scrub`]); a key never travels over plain http
 //! to another machine unless the model allows it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use rand::seq::SliceRandom;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Instant, timeout};
 
-use super::{ChatRequest, Chunk, Limits, Upstream, UpstreamError, Usage};
+use super::{ChatRequest, Chunk, Upstream, UpstreamError, Usage, sse};
 use crate::config::{Endpoint, ModelSpec};
 
 type Tx = mpsc::Sender<Result<Chunk, UpstreamError>>;
 
+/// What every clone of an [`Upstream`] shares.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    /// The slots of each server with a `max_concurrent`, by base URL and limit.
+    slots: Mutex<HashMap<(String, u32), Arc<Semaphore>>>,
+    /// Endpoints (base URL, upstream id) that refused `stream_options`: asked without it.
+    no_usage: Mutex<HashSet<(String, String)>>,
+}
+
+impl Shared {
+    fn semaphore(&self, endpoint: &Endpoint) -> Option<Arc<Semaphore>> {
+        let n = endpoint.max_concurrent?;
+        let server = endpoint.base_url.trim_end_matches('/').to_owned();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let permits = usize::try_from(n).unwrap_or(usize::MAX);
+        Some(
+            slots
+                .entry((server, n))
+                .or_insert_with(|| Arc::new(Semaphore::new(permits)))
+                .clone(),
+        )
+    }
+
+    /// Whether a request to `endpoint` would wait for its slot now.
+    fn busy(&self, endpoint: &Endpoint) -> bool {
+        self.semaphore(endpoint)
+            .is_some_and(|s| s.available_permits() == 0)
+    }
+
+    /// Waits for a slot of `endpoint`'s server; none is needed without a limit.
+    async fn slot(&self, endpoint: &Endpoint) -> Option<OwnedSemaphorePermit> {
+        // The semaphores are never closed, so acquiring only fails if that changes.
+        self.semaphore(endpoint)?.acquire_owned().await.ok()
+    }
+
+    fn takes_usage(&self, endpoint: &Endpoint) -> bool {
+        !self
+            .no_usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&(endpoint.base_url.clone(), endpoint.model.clone()))
+    }
+
+    fn refused_usage(&self, endpoint: &Endpoint) {
+        self.no_usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((endpoint.base_url.clone(), endpoint.model.clone()));
+    }
+}
+
 /// Streams the answer of `model` into `tx`, trying each endpoint of its pool once until one
-/// starts answering. An error after the first piece of text is not retried: the answer so far
-/// has been handed out already.
+/// starts answering with text. An error after the first piece of text is not retried: the
+/// answer so far has been handed out already. Asks for usage in the stream
+/// (`stream_options.include_usage`) from every endpoint that has not refused it.
 pub(super) async fn answer(
     up: &Upstream,
     model: &ModelSpec,
     request: &ChatRequest,
     tx: &Tx,
 ) -> Result<(), UpstreamError> {
+    let call = Call {
+        path: "chat/completions",
+        body: &|endpoint: &Endpoint, usage: bool| chat_body(model, endpoint, request, usage),
+        begun: has_text,
+        ask_usage: true,
+    };
+    let mut used = 0u64;
+    let cap = up.limits.answer_bytes;
+    match open(up, model, &call).await? {
+        Opened::Whole(value, ctx) => {
+            let finish = finish_reason(&value).map(str::to_owned);
+            for chunk in chunks(&value, "message") {
+                if !pass(chunk, &mut used, cap, &ctx, tx).await? {
+                    return Ok(());
+                }
+            }
+            let _ = tx
+                .send(Ok(Chunk::Finish(finish.unwrap_or_else(|| "stop".into()))))
+                .await;
+            Ok(())
+        }
+        Opened::Stream(head, mut rest) => {
+            let mut finish = None;
+            let mut next = head.into_iter();
+            loop {
+                let value = match next.next() {
+                    Some(v) => v,
+                    None => match rest.next().await {
+                        Some(item) => item?,
+                        None => break,
+                    },
+                };
+                if finish.is_none() {
+                    finish = finish_reason(&value).map(str::to_owned);
+                }
+                for chunk in chunks(&value, "delta") {
+                    if !pass(chunk, &mut used, cap, &rest.ctx, tx).await? {
+                        // The consumer is gone: stop reading, which drops the connection.
+                        return Ok(());
+                    }
+                }
+            }
+            // A stream ends without error only once a chunk said why it ended.
+            let finish = finish.unwrap_or_else(|| "stop".into());
+            let _ = tx.send(Ok(Chunk::Finish(finish))).await;
+            Ok(())
+        }
+    }
+}
+
+/// Hands a chunk on, its text counted against the answer's limit: `false` when the consumer
+/// is gone, an error once the answer is too long (what still fits handed on first).
+async fn pass(
+    chunk: Chunk,
+    used: &mut u64,
+    cap: u64,
+    ctx: &Ctx,
+    tx: &Tx,
+) -> Result<bool, UpstreamError> {
+    let chunk = match chunk {
+        Chunk::Delta(text) => match cap_text(text, used, cap) {
+            Ok(text) => Chunk::Delta(text),
+            Err(rest) => {
+                if !rest.is_empty() {
+                    let _ = tx.send(Ok(Chunk::Delta(rest))).await;
+                }
+                return Err(ctx.too_long(cap));
+            }
+        },
+        other => other,
+    };
+    Ok(tx.send(Ok(chunk)).await.is_ok())
+}
+
+/// One call to a model, whichever endpoint answers it.
+struct Call<'a> {
+    /// Under the endpoint's base URL: `chat/completions`, `completions`, `images/generations`.
+    path: &'a str,
+    /// The body for an endpoint, asking for usage in the stream or not.
+    body: &'a (dyn Fn(&Endpoint, bool) -> Value + Sync),
+    /// Whether an event (or a whole body) shows that the answer has begun: until then,
+    /// another endpoint may still be tried, since nothing has been handed out.
+    begun: fn(&Value) -> bool,
+    /// Whether to ask for usage (`stream_options.include_usage`) where it is taken.
+    ask_usage: bool,
+}
+
+/// An answer that has begun.
+enum Opened {
+    /// One JSON body.
+    Whole(Value, Ctx),
+    /// Server-sent events: those read until the answer began, and the rest.
+    Stream(Vec<Value>, Box<Events>),
+}
+
+/// Calls the endpoints of `model` one after another, in a random order (those whose server
+/// has a free slot first), until one's answer begins. An endpoint's failure moves on to the
+/// next only when another might do better ([`try_another`]): a request the upstream refuses
+/// as invalid is refused by the others too.
+async fn open(up: &Upstream, model: &ModelSpec, call: &Call<'_>) -> Result<Opened, UpstreamError> {
     let mut order: Vec<&Endpoint> = model.endpoints.iter().collect();
     order.shuffle(&mut rand::rng());
+    order.sort_by_key(|e| up.shared.busy(e));
     let mut failures = Vec::new();
     for endpoint in order {
-        match attempt(up, model, endpoint, request, tx).await {
-            Ok(()) => return Ok(()),
-            Err(Attempt::Started(e)) => return Err(e),
-            Err(Attempt::NotStarted(e)) => {
+        match open_one(up, model, endpoint, call).await {
+            Ok(opened) => return Ok(opened),
+            Err(e) if try_another(e.status) => {
                 // Blinded: this runs while a battle waits for its vote, and no log may name
                 // its models (the full errors reach the battle's record).
                 tracing::debug!(
@@ -47,6 +203,7 @@ pub(super) async fn answer(
                 );
                 failures.push(e);
             }
+            Err(e) => return Err(e),
         }
     }
     match failures.len() {
@@ -70,18 +227,261 @@ pub(super) async fn answer(
     }
 }
 
-enum Attempt {
-    /// Failed before any text was handed out: another endpoint may be tried.
-    NotStarted(UpstreamError),
-    /// Failed after text was handed out.
-    Started(UpstreamError),
+/// One endpoint's answer, up to where it begins.
+async fn open_one(
+    up: &Upstream,
+    model: &ModelSpec,
+    endpoint: &Endpoint,
+    call: &Call<'_>,
+) -> Result<Opened, UpstreamError> {
+    let target = url(&endpoint.base_url, call.path);
+    let key = key(endpoint.api_key_env.as_deref());
+    let ctx = Ctx {
+        name: model.name.clone(),
+        endpoint: endpoint.clone(),
+        target,
+        secret: key.as_ref().map(|(_, v)| v.clone()),
+    };
+    // The request's time starts once its server has a slot for it.
+    let slot = up.shared.slot(endpoint).await;
+    let deadline = Instant::now() + up.timeouts.request;
+    let mut usage = call.ask_usage && up.shared.takes_usage(endpoint);
+    let response = loop {
+        let payload = (call.body)(endpoint, usage);
+        match post(up, &ctx, key.as_ref(), &payload, deadline).await {
+            Err(e) if usage && refuses_usage(&e) => {
+                // Asked again without it, here and from now on; the answer's tokens are
+                // then estimated.
+                tracing::info!("an endpoint does not take stream_options: asking without it");
+                up.shared.refused_usage(endpoint);
+                usage = false;
+            }
+            other => break other?,
+        }
+    };
+    let is_sse = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_sse {
+        let cap = up.limits.raw_answer_bytes();
+        let text = match read_capped(response, cap, deadline).await {
+            Ok((_, true)) => {
+                return Err(ctx.err(
+                    None,
+                    &format!(
+                        "the upstream sent a body of more than {cap} bytes (max_answer_bytes in \
+                         config.jsonc)"
+                    ),
+                ));
+            }
+            Ok((t, false)) => t,
+            Err(e) => return Err(ctx.transport(&e)),
+        };
+        drop(slot);
+        if Instant::now() >= deadline {
+            return Err(ctx.timed_out(up.timeouts.request));
+        }
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| ctx.broken("a body that is not JSON", &e.to_string()))?;
+        if let Some(message) = in_band_error(&value) {
+            return Err(ctx.in_band(&message));
+        }
+        if !(call.begun)(&value) {
+            return Err(ctx.empty());
+        }
+        return Ok(Opened::Whole(value, ctx));
+    }
+    let mut events = Events {
+        response,
+        parser: sse::Parser::new(),
+        ready: VecDeque::new(),
+        raw: 0,
+        raw_cap: up.limits.raw_answer_bytes(),
+        deadline,
+        idle: up.timeouts.idle,
+        request: up.timeouts.request,
+        finished: false,
+        over: false,
+        ctx,
+        slot,
+    };
+    let mut head = Vec::new();
+    loop {
+        match events.next().await {
+            Some(Ok(v)) => {
+                let begun = (call.begun)(&v);
+                head.push(v);
+                if begun {
+                    return Ok(Opened::Stream(head, Box::new(events)));
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(events.ctx.empty()),
+        }
+    }
+}
+
+/// Whether an upstream's refusal is of `stream_options`: a 400 (or 422) whose message names
+/// it, as OpenAI-compatible servers that do not know the field answer.
+fn refuses_usage(e: &UpstreamError) -> bool {
+    matches!(e.status, Some(400 | 422))
+        && (e.message.contains("stream_options") || e.message.contains("include_usage"))
+}
+
+/// Whether a chunk or completion carries text of the answer.
+fn has_text(value: &Value) -> bool {
+    chunks(value, "delta")
+        .iter()
+        .chain(chunks(value, "message").iter())
+        .any(|c| matches!(c, Chunk::Delta(_)))
+}
+
+/// The JSON events of an upstream's stream, read with its caps and timeouts, while holding
+/// its server's slot.
+pub(super) struct Events {
+    response: reqwest::Response,
+    parser: sse::Parser,
+    /// Events parsed and not yet handed out.
+    ready: VecDeque<sse::Event>,
+    /// Raw bytes read, and the most that may be.
+    raw: u64,
+    raw_cap: u64,
+    deadline: Instant,
+    idle: Duration,
+    request: Duration,
+    /// A chunk has said why the answer ended.
+    finished: bool,
+    /// The stream has ended (or failed): nothing more comes.
+    over: bool,
+    ctx: Ctx,
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Events {
+    /// The next JSON event: `None` once the answer is whole; an error for a stream that is
+    /// broken, stalled, too long or cut short, or that reports an error, after which it ends.
+    pub(super) async fn next(&mut self) -> Option<Result<Value, UpstreamError>> {
+        if self.over {
+            return None;
+        }
+        let item = self.read().await;
+        if !matches!(item, Some(Ok(_))) {
+            self.over = true;
+            // The server's slot is free as soon as this answer is over.
+            self.slot = None;
+        }
+        item
+    }
+
+    async fn read(&mut self) -> Option<Result<Value, UpstreamError>> {
+        loop {
+            let Some(event) = self.ready.pop_front() else {
+                if let Err(e) = self.fill().await {
+                    return e;
+                }
+                continue;
+            };
+            let data = event.data.trim();
+            if data == "[DONE]" {
+                return (!self.finished).then(|| {
+                    Err(self.ctx.broken(
+                        "the stream said `data: [DONE]` but no chunk gave a finish_reason, so \
+                         the answer may be cut short (a server with one slot ends a running \
+                         answer so when another request arrives: set max_concurrent for it in \
+                         models.json)",
+                        "",
+                    ))
+                });
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let value: Value = match serde_json::from_str(data) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Some(Err(self
+                        .ctx
+                        .broken("an event that is not JSON", &e.to_string())));
+                }
+            };
+            if let Some(message) = in_band_error(&value) {
+                return Some(Err(self.ctx.in_band(&message)));
+            }
+            self.finished |= says_finished(&value);
+            return Some(Ok(value));
+        }
+    }
+
+    /// Reads the next piece of the stream into the parser; `Err` with what [`Self::read`]
+    /// answers when the stream ends or fails instead.
+    async fn fill(&mut self) -> Result<(), Option<Result<Value, UpstreamError>>> {
+        let wait = self
+            .idle
+            .min(self.deadline.saturating_duration_since(Instant::now()));
+        let piece = match timeout(wait, self.response.chunk()).await {
+            Err(_) if Instant::now() >= self.deadline => {
+                return Err(Some(Err(self.ctx.timed_out(self.request))));
+            }
+            Err(_) => return Err(Some(Err(self.ctx.idle(self.idle)))),
+            Ok(Ok(None)) if self.finished => return Err(None),
+            Ok(Ok(None)) => {
+                return Err(Some(Err(self.ctx.broken(
+                    "the stream ended without `data: [DONE]` or a finish_reason, so the answer \
+                     may be cut short",
+                    "",
+                ))));
+            }
+            Ok(Err(e)) => {
+                return Err(Some(Err(self
+                    .ctx
+                    .broken("the connection failed", &error_chain(&e)))));
+            }
+            Ok(Ok(Some(piece))) => piece,
+        };
+        // The raw stream is cut after the bytes an answer of the largest size could take,
+        // so an endless stream, or one endless event, cannot grow in memory.
+        self.raw += piece.len() as u64;
+        if self.raw > self.raw_cap {
+            return Err(Some(Err(self.ctx.err(
+                None,
+                &format!(
+                    "the stream passed {} bytes without ending (max_answer_bytes in \
+                     config.jsonc)",
+                    self.raw_cap
+                ),
+            ))));
+        }
+        let mut out = Vec::new();
+        self.parser.push(&piece, &mut out);
+        self.ready.extend(out);
+        Ok(())
+    }
+}
+
+/// Whether a chunk says why its answer ended: a `finish_reason` on one of its choices.
+fn says_finished(value: &Value) -> bool {
+    value
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_some_and(|c| {
+            c.iter().any(|c| {
+                c.get("finish_reason")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| !f.is_empty())
+            })
+        })
 }
 
 fn url(base: &str, path: &str) -> String {
     format!("{}/{path}", base.trim_end_matches('/'))
 }
 
-fn body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest) -> Value {
+/// The body of a battle's request: the model's `params`, then the request's own settings.
+/// The request's token limit is the one limit sent, under the name the params use
+/// (`max_completion_tokens` for upstreams that want it), never both names.
+fn chat_body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest, usage: bool) -> Value {
     let mut body = Map::new();
     for (k, v) in &model.params {
         body.insert(k.clone(), v.clone());
@@ -93,9 +493,69 @@ fn body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest) -> Value 
         body.insert("temperature".into(), json!(t));
     }
     if let Some(m) = request.max_tokens {
-        body.insert("max_tokens".into(), json!(m));
+        let name = if body.contains_key("max_completion_tokens") && !body.contains_key("max_tokens")
+        {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body.remove("max_tokens");
+        body.remove("max_completion_tokens");
+        body.insert(name.into(), json!(m));
+    }
+    if usage {
+        match body.get_mut("stream_options") {
+            Some(Value::Object(options)) => {
+                options.entry("include_usage").or_insert(json!(true));
+            }
+            _ => {
+                body.insert("stream_options".into(), json!({"include_usage": true}));
+            }
+        }
     }
     Value::Object(body)
+}
+
+/// The body of a proxied request: every field the client sent; `model` the endpoint's
+/// upstream id; the model's `params` for the fields the client left out; and `stream` as
+/// asked. The two names of the token limit count as one field: a client's limit is the one
+/// limit sent (never joined by the params' under the other name), under the name the params
+/// use when they use one (an operator's `max_tokens` says the upstream reads that name:
+/// llama.cpp's server ignores `max_completion_tokens`).
+fn relay_body(
+    model: &ModelSpec,
+    endpoint: &Endpoint,
+    path: &str,
+    body: &Map<String, Value>,
+    stream: bool,
+) -> Value {
+    const LIMITS: [&str; 2] = ["max_tokens", "max_completion_tokens"];
+    let mut payload = body.clone();
+    let client: Vec<&str> = LIMITS
+        .into_iter()
+        .filter(|k| body.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    let params: Vec<&str> = LIMITS
+        .into_iter()
+        .filter(|k| model.params.contains_key(*k))
+        .collect();
+    if let ([asked], [name]) = (client.as_slice(), params.as_slice())
+        && asked != name
+        && let Some(limit) = payload.remove(*asked)
+    {
+        payload.insert((*name).to_owned(), limit);
+    }
+    for (k, v) in &model.params {
+        if !client.is_empty() && LIMITS.contains(&k.as_str()) {
+            continue;
+        }
+        payload.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    payload.insert("model".into(), json!(endpoint.model));
+    if path != "images/generations" {
+        payload.insert("stream".into(), json!(stream));
+    }
+    Value::Object(payload)
 }
 
 /// The key of an endpoint: the variable named and its value, when it is set.
@@ -150,14 +610,14 @@ async fn read_capped(
 /// read up to the error cap.
 async fn post(
     up: &Upstream,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     key: Option<&(String, String)>,
     payload: &Value,
     deadline: Instant,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let mut builder = up.client_for(ctx.target).post(ctx.target);
+    let mut builder = up.client_for(&ctx.target).post(&ctx.target);
     if let Some((var, value)) = key {
-        if let Some(why) = refuse_plain_http(ctx.target, var, ctx.endpoint.allow_http_key) {
+        if let Some(why) = refuse_plain_http(&ctx.target, var, ctx.endpoint.allow_http_key) {
             return Err(ctx.err(None, &why));
         }
         builder = builder.bearer_auth(value);
@@ -183,168 +643,6 @@ async fn post(
     Ok(response)
 }
 
-async fn attempt(
-    up: &Upstream,
-    model: &ModelSpec,
-    endpoint: &Endpoint,
-    request: &ChatRequest,
-    tx: &Tx,
-) -> Result<(), Attempt> {
-    let target = url(&endpoint.base_url, "chat/completions");
-    let started = Instant::now();
-    let deadline = started + up.timeouts.request;
-    let key = key(endpoint.api_key_env.as_deref());
-    let ctx = Ctx {
-        model,
-        endpoint,
-        target: &target,
-        secret: key.as_ref().map(|(_, v)| v.clone()),
-    };
-    let payload = body(model, endpoint, request);
-    let response = post(up, &ctx, key.as_ref(), &payload, deadline)
-        .await
-        .map_err(Attempt::NotStarted)?;
-    let is_sse = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if !is_sse {
-        let text = match read_capped(response, up.limits.raw_answer_bytes(), deadline).await {
-            Ok((_, true)) => {
-                return Err(Attempt::NotStarted(ctx.err(
-                    None,
-                    &format!(
-                        "the upstream sent a body of more than {} bytes (max_answer_bytes in \
-                         config.jsonc)",
-                        up.limits.raw_answer_bytes()
-                    ),
-                )));
-            }
-            Ok((t, false)) => t,
-            Err(e) => return Err(Attempt::NotStarted(ctx.transport(&e))),
-        };
-        if Instant::now() >= deadline {
-            return Err(Attempt::NotStarted(ctx.timed_out(up.timeouts.request)));
-        }
-        return whole(&ctx, &text, up.limits, tx)
-            .await
-            .map_err(Attempt::NotStarted);
-    }
-
-    // The raw stream is cut after the bytes an answer of the largest size could take, so
-    // an endless stream, or one endless event, cannot grow in memory.
-    let raw_cap = up.limits.raw_answer_bytes();
-    let overflowed = Arc::new(AtomicBool::new(false));
-    let flag = overflowed.clone();
-    let bytes = response.bytes_stream().scan(0u64, move |seen, item| {
-        if let Ok(piece) = &item {
-            *seen += piece.len() as u64;
-            if *seen > raw_cap {
-                flag.store(true, Ordering::SeqCst);
-                return std::future::ready(None);
-            }
-        }
-        std::future::ready(Some(item))
-    });
-    let mut events = bytes.eventsource();
-    let mut started_text = false;
-    let mut text_bytes = 0u64;
-    // An answer is complete only with `[DONE]` or a `finish_reason`: a connection that just
-    // closes may have cut it short.
-    let mut finished = false;
-    loop {
-        let wait = up
-            .timeouts
-            .idle
-            .min(deadline.saturating_duration_since(Instant::now()));
-        let fail = |e: UpstreamError| {
-            if started_text {
-                Attempt::Started(e)
-            } else {
-                Attempt::NotStarted(e)
-            }
-        };
-        let next = match timeout(wait, events.next()).await {
-            Err(_) if Instant::now() >= deadline => {
-                return Err(fail(ctx.timed_out(up.timeouts.request)));
-            }
-            Err(_) => return Err(fail(ctx.idle(up.timeouts.idle))),
-            Ok(None) if overflowed.load(Ordering::SeqCst) => {
-                return Err(fail(ctx.err(
-                    None,
-                    &format!(
-                        "the stream passed {raw_cap} bytes without ending (max_answer_bytes in \
-                         config.jsonc)"
-                    ),
-                )));
-            }
-            Ok(None) if !finished => {
-                return Err(fail(ctx.broken(
-                    "the stream ended without `data: [DONE]` or a finish_reason, so the answer \
-                     may be cut short",
-                    "",
-                )));
-            }
-            Ok(None) => {
-                return if started_text {
-                    Ok(())
-                } else {
-                    Err(Attempt::NotStarted(ctx.empty()))
-                };
-            }
-            Ok(Some(Err(e))) => {
-                return Err(fail(ctx.broken("the connection failed", &error_chain(&e))));
-            }
-            Ok(Some(Ok(event))) => event,
-        };
-        let data = next.data.trim();
-        if data == "[DONE]" {
-            return if started_text {
-                Ok(())
-            } else {
-                Err(Attempt::NotStarted(ctx.empty()))
-            };
-        }
-        if data.is_empty() {
-            continue;
-        }
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(fail(
-                    ctx.broken("an event that is not JSON", &e.to_string()),
-                ));
-            }
-        };
-        if let Some(message) = in_band_error(&value) {
-            return Err(fail(ctx.in_band(&message)));
-        }
-        finished |= finish_reason(&value).is_some();
-        for chunk in chunks(&value, "delta") {
-            let chunk = match chunk {
-                Chunk::Delta(text) => {
-                    started_text = true;
-                    match cap_text(text, &mut text_bytes, up.limits.answer_bytes) {
-                        Ok(text) => Chunk::Delta(text),
-                        Err(rest) => {
-                            if !rest.is_empty() {
-                                let _ = tx.send(Ok(Chunk::Delta(rest))).await;
-                            }
-                            return Err(Attempt::Started(ctx.too_long(up.limits.answer_bytes)));
-                        }
-                    }
-                }
-                other => other,
-            };
-            if tx.send(Ok(chunk)).await.is_err() {
-                // The consumer is gone: stop reading, which drops the connection.
-                return Ok(());
-            }
-        }
-    }
-}
-
 /// Counts `text` against the answer's limit: the text when it fits, else `Err` with the
 /// part that still fits.
 fn cap_text(text: String, used: &mut u64, cap: u64) -> Result<String, String> {
@@ -359,36 +657,6 @@ fn cap_text(text: String, used: &mut u64, cap: u64) -> Result<String, String> {
     }
     *used = cap;
     Err(text[..end].to_owned())
-}
-
-/// A non-streamed `chat.completion` body.
-async fn whole(ctx: &Ctx<'_>, text: &str, limits: Limits, tx: &Tx) -> Result<(), UpstreamError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ctx.broken("a body that is not JSON", &e.to_string()))?;
-    if let Some(message) = in_band_error(&value) {
-        return Err(ctx.in_band(&message));
-    }
-    let pieces = chunks(&value, "message");
-    if !pieces.iter().any(|c| matches!(c, Chunk::Delta(_))) {
-        return Err(ctx.empty());
-    }
-    let mut used = 0;
-    for chunk in pieces {
-        let chunk = match chunk {
-            Chunk::Delta(text) => match cap_text(text, &mut used, limits.answer_bytes) {
-                Ok(text) => Chunk::Delta(text),
-                Err(rest) => {
-                    let _ = tx.send(Ok(Chunk::Delta(rest))).await;
-                    return Err(ctx.too_long(limits.answer_bytes));
-                }
-            },
-            other => other,
-        };
-        if tx.send(Ok(chunk)).await.is_err() {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// The text and usage in a completion or chunk object; `field` is `delta` or `message`.
@@ -423,6 +691,7 @@ fn finish_reason(value: &Value) -> Option<&str> {
         .first()?
         .get("finish_reason")?
         .as_str()
+        .filter(|f| !f.is_empty())
 }
 
 fn in_band_error(value: &Value) -> Option<String> {
@@ -436,14 +705,16 @@ fn in_band_error(value: &Value) -> Option<String> {
 }
 
 /// Who was called, for messages; and the key sent, to scrub from what comes back.
-struct Ctx<'a> {
-    model: &'a ModelSpec,
-    endpoint: &'a Endpoint,
-    target: &'a str,
+#[derive(Debug, Clone)]
+struct Ctx {
+    /// The model's public name.
+    name: String,
+    endpoint: Endpoint,
+    target: String,
     secret: Option<String>,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// Upstream text made safe to keep: see [`super::scrub`].
     fn clean(&self, text: &str) -> String {
         let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
@@ -460,7 +731,7 @@ impl Ctx<'_> {
         let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
         let place = format!("{} at {}", self.endpoint.model, self.target);
         UpstreamError {
-            message: worded(what, &self.model.name, &place, said, &secrets),
+            message: worded(what, &self.name, &place, said, &secrets),
             status,
         }
     }
@@ -734,9 +1005,8 @@ fn try_another(status: Option<u16>) -> bool {
 
 /// Forwards `body` to `path` (`chat/completions`, `completions`, `images/generations`) of
 /// one endpoint of `model` after another, in a random order, until one answers: only before
-/// anything of an answer was taken, so a client never gets two answers spliced. The body
-/// keeps every field the client sent; `model` becomes the endpoint's upstream id, the
-/// model's `params` fill in fields the client left out, and `stream` is `stream`.
+/// anything of an answer was taken, so a client never gets two answers spliced. The body is
+/// the client's (see [`relay_body`]).
 pub(super) async fn relay(
     up: &Upstream,
     model: &ModelSpec,
@@ -744,25 +1014,25 @@ pub(super) async fn relay(
     body: &Map<String, Value>,
     stream: bool,
 ) -> Result<Relay, UpstreamError> {
-    let mut order: Vec<&Endpoint> = model.endpoints.iter().collect();
-    order.shuffle(&mut rand::rng());
-    let mut last = None;
-    for endpoint in order {
-        match relay_once(up, model, endpoint, path, body, stream).await {
-            Ok(r) => return Ok(unkeyed(r, Upstream::key_values(model))),
-            Err(e) if try_another(e.status) => {
-                tracing::debug!("an endpoint failed, trying another: {}", e.message);
-                last = Some(e);
-            }
-            Err(e) => return Err(e),
+    let call = Call {
+        path,
+        body: &|endpoint: &Endpoint, _| relay_body(model, endpoint, path, body, stream),
+        begun: |_| true,
+        ask_usage: false,
+    };
+    let relay = match open(up, model, &call).await? {
+        Opened::Whole(value, _) => Relay::Whole(value),
+        Opened::Stream(head, rest) => {
+            let rest = futures_util::stream::unfold(rest, |mut events| async move {
+                let item = events.next().await?;
+                Some((item, events))
+            });
+            Relay::Stream(Box::pin(
+                futures_util::stream::iter(head.into_iter().map(Ok)).chain(rest),
+            ))
         }
-    }
-    Err(last.unwrap_or_else(|| {
-        UpstreamError::new(format!(
-            "no endpoint to call {}",
-            super::who(&model.name, "")
-        ))
-    }))
+    };
+    Ok(unkeyed(relay, Upstream::key_values(model)))
 }
 
 /// A relayed answer without the keys an upstream echoes in its text (`content` of a choice's
@@ -837,185 +1107,5 @@ fn for_each_text(value: &mut Value, mut f: impl FnMut(u64, &mut String, bool)) {
                 m.remove("content");
             }
         }
-    }
-}
-
-async fn relay_once(
-    up: &Upstream,
-    model: &ModelSpec,
-    endpoint: &Endpoint,
-    path: &str,
-    body: &Map<String, Value>,
-    stream: bool,
-) -> Result<Relay, UpstreamError> {
-    let target = url(&endpoint.base_url, path);
-    let deadline = Instant::now() + up.timeouts.request;
-    let key = key(endpoint.api_key_env.as_deref());
-    let ctx = Ctx {
-        model,
-        endpoint,
-        target: &target,
-        secret: key.as_ref().map(|(_, v)| v.clone()),
-    };
-    let mut payload = body.clone();
-    for (k, v) in &model.params {
-        payload.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    payload.insert("model".into(), json!(endpoint.model));
-    if path != "images/generations" {
-        payload.insert("stream".into(), json!(stream));
-    }
-    let payload = Value::Object(payload);
-    let response = post(up, &ctx, key.as_ref(), &payload, deadline).await?;
-    let is_sse = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if !is_sse {
-        let (text, cut) = read_capped(response, up.limits.raw_answer_bytes(), deadline)
-            .await
-            .map_err(|e| ctx.transport(&e))?;
-        if cut {
-            return Err(ctx.err(
-                None,
-                "the upstream's answer is larger than max_answer_bytes allows",
-            ));
-        }
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| ctx.broken("a body that is not JSON", &e.to_string()))?;
-        if let Some(message) = in_band_error(&value) {
-            return Err(ctx.in_band(&message));
-        }
-        return Ok(Relay::Whole(value));
-    }
-    let raw_cap = up.limits.raw_answer_bytes();
-    let bytes = response.bytes_stream().scan(0u64, move |seen, item| {
-        if let Ok(piece) = &item {
-            *seen += piece.len() as u64;
-            if *seen > raw_cap {
-                return std::future::ready(None);
-            }
-        }
-        std::future::ready(Some(item))
-    });
-    let events: EventStream = Box::pin(bytes.eventsource());
-    let idle = up.timeouts.idle;
-    let label = format!("{} at {target}", endpoint.model);
-    let secret = ctx.secret.clone();
-    let name = model.name.clone();
-    let fail = move |what: &str, said: &str| UpstreamError {
-        message: worded(
-            what,
-            &name,
-            &label,
-            said,
-            &secret.iter().map(String::as_str).collect::<Vec<_>>(),
-        ),
-        status: None,
-    };
-    // The first event decides whether this endpoint answers at all.
-    let mut state = (events, deadline, false, fail, false);
-    let first = next_event(&mut state, idle).await;
-    let first = match first {
-        None => {
-            return Err((state.3)(
-                "the upstream's stream ended before any answer",
-                "",
-            ));
-        }
-        Some(Err(e)) => return Err(e),
-        Some(Ok(v)) => v,
-    };
-    let rest = futures_util::stream::unfold(state, move |mut state| async move {
-        let item = next_event(&mut state, idle).await?;
-        Some((item, state))
-    });
-    Ok(Relay::Stream(Box::pin(
-        futures_util::stream::once(std::future::ready(Ok(first))).chain(rest),
-    )))
-}
-
-/// The events of an upstream's stream.
-type EventStream = std::pin::Pin<
-    Box<
-        dyn futures_util::Stream<
-                Item = Result<
-                    eventsource_stream::Event,
-                    eventsource_stream::EventStreamError<reqwest::Error>,
-                >,
-            > + Send,
-    >,
->;
-
-/// A relayed stream's events, its deadline, whether it is over, how to word a failure, and
-/// whether a chunk has said its answer is finished.
-type EventState<F> = (EventStream, Instant, bool, F, bool);
-
-/// The next JSON event of a relayed stream: `None` at `[DONE]` (or the end), an error for a
-/// broken or stalled stream or an in-band error, after which the stream ends.
-async fn next_event<F: Fn(&str, &str) -> UpstreamError>(
-    state: &mut EventState<F>,
-    idle: Duration,
-) -> Option<Result<Value, UpstreamError>> {
-    let (events, deadline, done, fail, finished) = state;
-    if *done {
-        return None;
-    }
-    loop {
-        let wait = idle.min(deadline.saturating_duration_since(Instant::now()));
-        let next = timeout(wait, events.next()).await;
-        let event = match next {
-            Err(_) => {
-                *done = true;
-                return Some(Err(fail(
-                    "the stream stalled or ran past request_timeout_seconds",
-                    "",
-                )));
-            }
-            Ok(None) => {
-                *done = true;
-                // Without `[DONE]`, only a finish_reason tells a whole answer from a cut one.
-                return (!*finished).then(|| {
-                    Err(fail(
-                        "the stream ended before the answer did (no finish_reason, no [DONE])",
-                        "",
-                    ))
-                });
-            }
-            Ok(Some(Err(e))) => {
-                *done = true;
-                return Some(Err(fail("the stream broke off", &error_chain(&e))));
-            }
-            Ok(Some(Ok(event))) => event,
-        };
-        let data = event.data.trim();
-        if data == "[DONE]" {
-            *done = true;
-            return None;
-        }
-        if data.is_empty() {
-            continue;
-        }
-        return Some(match serde_json::from_str::<Value>(data) {
-            Ok(v) => match in_band_error(&v) {
-                Some(m) => {
-                    *done = true;
-                    Err(fail("the upstream reported an error", &m))
-                }
-                None => {
-                    let says_finished = v
-                        .get("choices")
-                        .and_then(Value::as_array)
-                        .is_some_and(|c| c.iter().any(|c| c["finish_reason"].is_string()));
-                    *finished |= says_finished;
-                    Ok(v)
-                }
-            },
-            Err(e) => {
-                *done = true;
-                Err(fail("an event that is not JSON", &e.to_string()))
-            }
-        });
     }
 }

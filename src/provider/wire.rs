@@ -205,7 +205,44 @@ pub fn completion(id: &str, created: u64, model: &str, text: &str, usage: Value)
     })
 }
 
-/// Usage counted by words when an upstream says nothing.
+/// An estimate of the tokens of `text`, for when an upstream reports no usage: no model's
+/// tokenizer, but a rule close to common BPE vocabularies on English and code. A run of ASCII
+/// letters is one token per started 8 letters; a run of digits one per started 3 digits;
+/// every other character that is not white space (punctuation, a CJK character, an emoji) is
+/// one token. It is counted over the whole text, so how a stream was cut never changes it.
+#[must_use]
+pub fn estimate_tokens(text: &str) -> u64 {
+    let mut tokens = 0u64;
+    let mut letters = 0u64;
+    let mut digits = 0u64;
+    let end_runs = |letters: &mut u64, digits: &mut u64, tokens: &mut u64| {
+        *tokens += letters.div_ceil(8) + digits.div_ceil(3);
+        *letters = 0;
+        *digits = 0;
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() {
+            if digits > 0 {
+                end_runs(&mut letters, &mut digits, &mut tokens);
+            }
+            letters += 1;
+        } else if c.is_ascii_digit() {
+            if letters > 0 {
+                end_runs(&mut letters, &mut digits, &mut tokens);
+            }
+            digits += 1;
+        } else {
+            end_runs(&mut letters, &mut digits, &mut tokens);
+            if !c.is_whitespace() {
+                tokens += 1;
+            }
+        }
+    }
+    end_runs(&mut letters, &mut digits, &mut tokens);
+    tokens
+}
+
+/// Usage of `prompt_tokens` and `completion_tokens`, with their total.
 #[must_use]
 pub fn usage(prompt_tokens: u64, completion_tokens: u64) -> Value {
     json!({
@@ -255,6 +292,25 @@ mod tests {
             ]),
             3000
         );
+    }
+
+    #[test]
+    fn the_token_estimate_counts_punctuation_once_and_ignores_how_text_was_cut() {
+        assert_eq!(
+            estimate_tokens("The quick brown fox jumps over the lazy dog."),
+            10
+        );
+        assert_eq!(estimate_tokens("Hello, world!"), 4);
+        assert_eq!(
+            estimate_tokens("internationalization 2024 1234567"),
+            3 + 2 + 3
+        );
+        assert_eq!(estimate_tokens("猫が好き 🐈"), 5);
+        assert_eq!(estimate_tokens("  \n\t "), 0);
+        // The same text cut into a stream's pieces counts the same once joined: a sum over
+        // pieces would count "," and a word cut in two as words of their own.
+        let pieces = ["Hel", "lo", ",", " wor", "ld", "!"];
+        assert_eq!(estimate_tokens(&pieces.concat()), 4);
     }
 
     #[test]

@@ -28,6 +28,19 @@
 //! - `hold-*`: streams its first piece, then holds the rest until [`Upstream::release`];
 //! - `slow-*`: a piece every 100 ms for ten seconds; records when the client went away
 //!   ([`Upstream::cancelled`]);
+//! - `done-no-finish-*`: as `stream-*`, but the stream ends with `data: [DONE]` and no chunk
+//!   ever gives a finish_reason (how llama.cpp's server ends an answer it cut);
+//! - `length-*`: as `stream-*`, but its finish_reason is `length` (max_tokens cut it);
+//! - `refuse-usage-*`: 400 naming `stream_options` when the body has that field (as servers
+//!   that do not know it answer), else as `stream-*` without usage;
+//! - `one-slot-*`: a server with one slot, as llama.cpp's: as `stream-*`, but a running
+//!   stream that sees another `one-slot-*` request arrive after its own ends at once with
+//!   `data: [DONE]` and no finish_reason; after its first piece it waits up to one second
+//!   for such a rival, so two requests sent at once always collide and two sent in turn never
+//!   do;
+//! - `litellm-*`: as `stream-*`, but after the finish chunk comes a chunk with an empty delta
+//!   and a null finish_reason, as LiteLLM sends with `include_usage`;
+//! - `strict-*`: as `stream-*`, but a `temperature` above 2 is refused with a 400;
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
 //! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends.
@@ -63,6 +76,9 @@ const SILENT: Duration = Duration::from_secs(30);
 
 /// The longest a `meet-*` request waits for its partner.
 const MEET: Duration = Duration::from_secs(10);
+
+/// The longest a `one-slot-*` stream waits, after its first piece, for a rival to cut it.
+const ONE_SLOT: Duration = Duration::from_secs(1);
 
 /// What `ansi-*` answers: escape sequences that clear the screen, retitle the window and move
 /// the cursor, around plain words.
@@ -109,6 +125,9 @@ struct Shared {
     release: Notify,
     released: std::sync::atomic::AtomicBool,
     cancelled: AtomicUsize,
+    /// How many `one-slot-*` requests have arrived, and a wake-up for each arrival.
+    one_slot_arrivals: AtomicUsize,
+    one_slot: Notify,
 }
 
 type Log = Arc<Shared>;
@@ -254,7 +273,14 @@ async fn completions(State(log): State<Log>, body: String) -> Response {
                                "model": model, "choices": [{"index": 0, "text": p, "finish_reason": null}]});
                 format!("data: {v}\n\n")
             })
-            .chain(["data: [DONE]\n\n".to_owned()])
+            .chain([
+                format!(
+                    "data: {}\n\n",
+                    json!({"id": "cmpl-fake", "object": "text_completion", "created": 0,
+                           "model": model, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]})
+                ),
+                "data: [DONE]\n\n".to_owned(),
+            ])
             .collect();
         return Response::builder()
             .status(StatusCode::OK)
@@ -333,18 +359,65 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         log.meet.notify_waiters();
     }
     let finished = Finished { log, index };
+    let asked = |pointer: &str| {
+        lock(&finished.log)
+            .get(index)
+            .and_then(|r| r.body.pointer(pointer).cloned())
+    };
 
-    if model.starts_with("stream-") || meeting {
+    if model.starts_with("refuse-usage-") && asked("/stream_options").is_some() {
+        finished.now();
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"message": "Unrecognized request argument supplied: stream_options",
+                              "type": "invalid_request_error", "param": "stream_options", "code": null}}),
+        );
+    }
+    if model.starts_with("strict-")
+        && asked("/temperature")
+            .and_then(|t| t.as_f64())
+            .is_some_and(|t| t > 2.0)
+    {
+        finished.now();
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"message": "temperature must be between 0 and 2",
+                              "type": "invalid_request_error", "param": "temperature", "code": null}}),
+        );
+    }
+    if model.starts_with("one-slot-") {
+        let me = finished
+            .log
+            .one_slot_arrivals
+            .fetch_add(1, Ordering::SeqCst)
+            + 1;
+        finished.log.one_slot.notify_waiters();
+        return one_slot(&model, me, finished);
+    }
+    let like_stream = [
+        "stream-",
+        "done-no-finish-",
+        "length-",
+        "refuse-usage-",
+        "litellm-",
+        "strict-",
+    ];
+    if like_stream.iter().any(|p| model.starts_with(p)) || meeting {
         let mut pieces = vec![role_chunk(&model)];
         pieces.extend(
             answer(&model)
                 .split_inclusive(' ')
                 .map(|piece| content_chunk(&model, piece)),
         );
-        pieces.push(finish_chunk(&model));
-        if lock(&finished.log).get(index).is_some_and(|r| {
-            r.body.pointer("/stream_options/include_usage") == Some(&Value::Bool(true))
-        }) {
+        if model.starts_with("length-") {
+            pieces.push(chunk(&model, &json!({}), Some("length")));
+        } else if !model.starts_with("done-no-finish-") {
+            pieces.push(finish_chunk(&model));
+        }
+        if model.starts_with("litellm-") {
+            pieces.push(chunk(&model, &json!({}), None));
+        }
+        if asked("/stream_options/include_usage") == Some(Value::Bool(true)) {
             // As OpenAI does: usage in a chunk of its own, with no choices.
             let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
                 "created": 0, "model": model, "choices": [],
@@ -535,6 +608,53 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         status,
         &json!({"error": {"message": message, "type": kind, "code": null}}),
     )
+}
+
+/// A `one-slot-*` stream, the `me`-th such request: cut with `[DONE]` (no finish_reason) as
+/// soon as a later one has arrived.
+fn one_slot(model: &str, me: usize, finished: Finished) -> Response {
+    let mut pieces: Vec<String> = answer(model)
+        .split_inclusive(' ')
+        .map(|piece| content_chunk(model, piece))
+        .collect();
+    pieces.insert(0, role_chunk(model));
+    pieces.push(finish_chunk(model));
+    pieces.push("data: [DONE]\n\n".to_owned());
+    let total = pieces.len();
+    let state = (pieces.into_iter().enumerate(), Some(finished));
+    let body = stream::unfold(state, move |(mut pieces, finished)| async move {
+        let finished = finished?;
+        let (i, piece) = pieces.next()?;
+        let rivalled = || finished.log.one_slot_arrivals.load(Ordering::SeqCst) > me;
+        if i == 2 {
+            // After the first piece of text: wait for a rival, a little.
+            let deadline = tokio::time::Instant::now() + ONE_SLOT;
+            loop {
+                let notified = finished.log.one_slot.notified();
+                if rivalled() || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    break;
+                }
+            }
+        } else if i > 0 {
+            tokio::time::sleep(CHUNK_DELAY).await;
+        }
+        if i > 1 && rivalled() {
+            finished.now();
+            return Some((
+                Ok::<_, Infallible>("data: [DONE]\n\n".to_owned()),
+                (pieces, None),
+            ));
+        }
+        if i + 1 == total {
+            finished.now();
+        }
+        Some((Ok(piece), (pieces, Some(finished))))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(body))
+        .expect("an SSE response")
 }
 
 fn authorization_of(log: &Log, index: usize) -> Option<String> {

@@ -1,13 +1,19 @@
 //! Chat and text completions of a pool model, proxied to its upstream.
 
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::battle_mode::battle_mode;
-use super::stream::{gather, own_stream, own_whole, relayed, sse, whole_as_chunk};
+use super::stream::{
+    done, error_frame, gather, keep_alive, own_stream, own_whole, relayed, sse, whole_as_chunk,
+};
 use super::{Object, OpenAiError};
 use crate::config::ProviderKind;
 use crate::provider::wire::{self, Shaping};
@@ -172,19 +178,13 @@ pub(super) async fn proxy(state: &AppState, asked: Asked, path: &'static str) ->
     if path == "chat/completions" {
         body.insert("messages".into(), Value::Array(messages));
     }
-    let relay = match state.arena.proxy(&model, path, &body, stream).await {
-        Ok(r) => r,
-        Err(e) => return OpenAiError::from_error(&e).into_response(),
-    };
-    match relay {
-        Relay::Whole(v) if stream => {
-            // An upstream that would not stream: its answer as a stream of one chunk.
-            let legacy = path == "completions";
-            let chunk = if legacy { v } else { whole_as_chunk(v) };
-            let one: RelayStream = Box::pin(futures_util::stream::iter([Ok(chunk)]));
-            sse(state, relayed(one, model, legacy, include_usage))
-        }
-        Relay::Whole(mut v) => {
+    let legacy = path == "completions";
+    if stream {
+        return proxy_stream(state, model, path, body, include_usage).await;
+    }
+    match state.arena.proxy(&model, path, &body, stream).await {
+        Err(e) => OpenAiError::from_error(&e).into_response(),
+        Ok(Relay::Whole(mut v)) => {
             if let Some(o) = v.as_object_mut() {
                 o.insert("model".into(), json!(model));
                 o.remove("system_fingerprint");
@@ -194,16 +194,94 @@ pub(super) async fn proxy(state: &AppState, asked: Asked, path: &'static str) ->
             }
             Json(v).into_response()
         }
-        Relay::Stream(upstream) if !stream => {
-            match gather(upstream, &model, path == "completions").await {
-                Ok(v) => Json(v).into_response(),
-                Err(e) => e.into_response(),
-            }
+        Ok(Relay::Stream(upstream)) => match gather(upstream, &model, legacy).await {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => e.into_response(),
+        },
+    }
+}
+
+/// A streamed proxy. An answer that begins within one keep-alive interval
+/// (`sse_keepalive_seconds`), or fails within it, is answered as it comes: a failure with
+/// its own HTTP status. One slow to begin (a model loading, a queue for the server's slot,
+/// another endpoint of the pool being tried) gets its response started at the end of that
+/// interval with a `: keep-alive` comment, then one every interval, so that no client or
+/// proxy on the way gives up on a silent connection; a failure after that can only be an
+/// error frame. Either way, no byte of an answer goes out before it has begun, so the
+/// failover to another endpoint stays invisible.
+async fn proxy_stream(
+    state: &AppState,
+    model: String,
+    path: &'static str,
+    body: Map<String, Value>,
+    include_usage: bool,
+) -> Response {
+    let legacy = path == "completions";
+    let every = state.arena.config().sse_keepalive_seconds;
+    let arena = state.arena.clone();
+    let name = model.clone();
+    let mut call = Box::pin(async move { arena.proxy(&name, path, &body, true).await });
+    if every > 0 {
+        let begun = tokio::time::timeout(Duration::from_secs(every), &mut call).await;
+        if begun.is_err() {
+            let late = futures_util::stream::once(call).flat_map(move |relay| {
+                let events: Events = match relay {
+                    Ok(relay) => Box::pin(relayed(
+                        as_stream(relay, legacy),
+                        model.clone(),
+                        legacy,
+                        include_usage,
+                    )),
+                    Err(e) => Box::pin(futures_util::stream::iter([
+                        error_frame(&OpenAiError::from_error(&e)),
+                        done(),
+                    ])),
+                };
+                events
+            });
+            return sse(
+                state,
+                futures_util::stream::once(std::future::ready(keep_alive())).chain(late),
+            );
         }
-        Relay::Stream(upstream) => sse(
+        if let Ok(relay) = begun {
+            return answer_stream(state, relay, model, legacy, include_usage);
+        }
+    }
+    let relay = call.await;
+    answer_stream(state, relay, model, legacy, include_usage)
+}
+
+type Events = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<axum::response::sse::Event, Infallible>> + Send>,
+>;
+
+/// A streamed proxy's response to a relay that began (or failed) before the response did.
+fn answer_stream(
+    state: &AppState,
+    relay: crate::Result<Relay>,
+    model: String,
+    legacy: bool,
+    include_usage: bool,
+) -> Response {
+    match relay {
+        Ok(relay) => sse(
             state,
-            relayed(upstream, model, path == "completions", include_usage),
+            relayed(as_stream(relay, legacy), model, legacy, include_usage),
         ),
+        Err(e) => OpenAiError::from_error(&e).into_response(),
+    }
+}
+
+/// A relayed answer as a stream: an upstream that would not stream gives a stream of one
+/// chunk.
+fn as_stream(relay: Relay, legacy: bool) -> RelayStream {
+    match relay {
+        Relay::Stream(s) => s,
+        Relay::Whole(v) => {
+            let chunk = if legacy { v } else { whole_as_chunk(v) };
+            Box::pin(futures_util::stream::iter([Ok(chunk)]))
+        }
     }
 }
 

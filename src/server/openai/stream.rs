@@ -17,7 +17,11 @@ use crate::provider::wire::{self};
 use crate::provider::{Chunk, RelayStream};
 use crate::server::AppState;
 
-/// An SSE response of `events`, with the headers streaming clients and proxies need.
+/// The keep-alive comment, as the README documents it.
+const KEEP_ALIVE: &str = "keep-alive";
+
+/// An SSE response of `events`, with the headers streaming clients and proxies need, and a
+/// `: keep-alive` comment whenever the stream has been quiet for `sse_keepalive_seconds`.
 pub(super) fn sse(
     state: &AppState,
     events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
@@ -25,7 +29,11 @@ pub(super) fn sse(
     let every = state.arena.config().sse_keepalive_seconds;
     let mut response = if every > 0 {
         Sse::new(events)
-            .keep_alive(KeepAlive::new().interval(Duration::from_secs(every)))
+            .keep_alive(
+                KeepAlive::new()
+                    .interval(Duration::from_secs(every))
+                    .text(KEEP_ALIVE),
+            )
             .into_response()
     } else {
         Sse::new(events).into_response()
@@ -46,6 +54,11 @@ pub(super) fn done() -> Result<Event, Infallible> {
 
 pub(super) fn error_frame(e: &OpenAiError) -> Result<Event, Infallible> {
     data(&e.body())
+}
+
+/// A keep-alive comment, for a stream that starts before it has anything to say.
+pub(super) fn keep_alive() -> Result<Event, Infallible> {
+    Ok(Event::default().comment(KEEP_ALIVE))
 }
 
 /// A stream of arena's own making (battle mode, a mock model): `model` labels every chunk.
@@ -70,18 +83,20 @@ pub(super) fn own_stream(
                 None,
             )))
             .await;
-        let mut words = 0u64;
+        let mut answer = String::new();
         let mut usage = None;
+        let mut finish = None;
         while let Some(item) = chunks.next().await {
             match item {
                 Ok(Chunk::Delta(text)) => {
-                    words += text.split_whitespace().count() as u64;
+                    answer.push_str(&text);
                     let frame = wire::chunk(&id, created, &model, json!({"content": text}), None);
                     if tx.send(data(&frame)).await.is_err() {
                         return;
                     }
                 }
                 Ok(Chunk::Usage(u)) => usage = Some(u),
+                Ok(Chunk::Finish(f)) => finish = Some(f),
                 Err(e) => {
                     let e = Error::from(e);
                     let err = if hidden {
@@ -95,21 +110,25 @@ pub(super) fn own_stream(
                 }
             }
         }
+        // The upstream's reason (`length` when max_tokens cut the answer), else `stop`.
         let _ = tx
             .send(data(&wire::chunk(
                 &id,
                 created,
                 &model,
                 json!({}),
-                Some("stop"),
+                Some(finish.as_deref().unwrap_or("stop")),
             )))
             .await;
         if include_usage {
             let u = usage.unwrap_or_default();
+            let completion = u
+                .completion_tokens
+                .unwrap_or_else(|| wire::estimate_tokens(&answer));
             let frame = json!({
                 "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [],
-                "usage": wire::usage(u.prompt_tokens.unwrap_or(0), u.completion_tokens.unwrap_or(words)),
+                "usage": wire::usage(u.prompt_tokens.unwrap_or(0), completion),
             });
             let _ = tx.send(data(&frame)).await;
         }
@@ -145,6 +164,7 @@ pub(super) async fn own_whole(
 ) -> Result<Value, OpenAiError> {
     let mut text = String::new();
     let mut usage = None;
+    let mut finish = None;
     while let Some(item) = chunks.next().await {
         let item = item.map_err(|e| {
             let e = Error::from(e);
@@ -157,27 +177,32 @@ pub(super) async fn own_whole(
         match item? {
             Chunk::Delta(d) => text.push_str(&d),
             Chunk::Usage(u) => usage = Some(u),
+            Chunk::Finish(f) => finish = Some(f),
         }
     }
-    let words = text.split_whitespace().count() as u64;
     let u = usage.unwrap_or_default();
-    Ok(wire::completion(
+    let completion = u
+        .completion_tokens
+        .unwrap_or_else(|| wire::estimate_tokens(&text));
+    let mut v = wire::completion(
         &new_id(),
         now_secs(),
         model,
         &text,
-        wire::usage(
-            u.prompt_tokens.unwrap_or(0),
-            u.completion_tokens.unwrap_or(words),
-        ),
-    ))
+        wire::usage(u.prompt_tokens.unwrap_or(0), completion),
+    );
+    if let (Some(f), Some(at)) = (finish, v.pointer_mut("/choices/0/finish_reason")) {
+        *at = json!(f);
+    }
+    Ok(v)
 }
 
 /// A proxied stream as the client gets it, chunk by chunk as the upstream sends them: each
-/// chunk normalised and named by the public model, the first delta with its role, usage in a
-/// usage-only chunk exactly when the client asked for one (the upstream's, else counted by
-/// words), an upstream's failure as an error frame, and `[DONE]` at the end. Dropping it
-/// drops the upstream connection.
+/// chunk normalised and named by the public model, the first delta with its role, nothing
+/// after the finish chunk but usage (LiteLLM sends an empty chunk there), usage in a
+/// usage-only chunk exactly when the client asked for one (the upstream's, else estimated
+/// from the text: [`wire::estimate_tokens`]), an upstream's failure as an error frame, and
+/// `[DONE]` at the end. Dropping it drops the upstream connection.
 pub(super) fn relayed(
     upstream: RelayStream,
     model: String,
@@ -191,7 +216,8 @@ pub(super) fn relayed(
         created: u64,
         first: bool,
         usage: Option<Value>,
-        words: u64,
+        text: String,
+        finished: bool,
         over: bool,
     }
     let state = Relaying {
@@ -201,7 +227,8 @@ pub(super) fn relayed(
         created: now_secs(),
         first: true,
         usage: None,
-        words: 0,
+        text: String::new(),
+        finished: false,
         over: false,
     };
     futures_util::stream::unfold(state, move |mut st| async move {
@@ -221,7 +248,10 @@ pub(super) fn relayed(
                     let mut end = Vec::with_capacity(2);
                     if include_usage && !legacy {
                         let id = st.id.clone().unwrap_or_else(new_id);
-                        let usage = st.usage.take().unwrap_or_else(|| wire::usage(0, st.words));
+                        let usage = st
+                            .usage
+                            .take()
+                            .unwrap_or_else(|| wire::usage(0, wire::estimate_tokens(&st.text)));
                         end.push(data(&json!({
                             "id": id, "object": "chat.completion.chunk", "created": st.created,
                             "model": st.model, "choices": [], "usage": usage,
@@ -254,10 +284,14 @@ pub(super) fn relayed(
                 .get("choices")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
-            if choices == 0 {
+            if choices == 0 || (st.finished && says_nothing(o)) {
                 continue;
             }
             wire::normalise_chunk(o, &st.model, &id, st.created);
+            st.finished |= o
+                .get("choices")
+                .and_then(Value::as_array)
+                .is_some_and(|c| c.iter().any(|c| c["finish_reason"].is_string()));
             if let Some(Value::Object(delta)) = o
                 .get_mut("choices")
                 .and_then(|c| c.get_mut(0))
@@ -267,7 +301,7 @@ pub(super) fn relayed(
                     delta.entry("role").or_insert(json!("assistant"));
                 }
                 if let Some(text) = delta.get("content").and_then(Value::as_str) {
-                    st.words += text.split_whitespace().count() as u64;
+                    st.text.push_str(text);
                 }
             }
             st.first = false;
@@ -275,6 +309,29 @@ pub(super) fn relayed(
         }
     })
     .flat_map(futures_util::stream::iter)
+}
+
+/// Whether a chunk carries nothing for its choices: no finish_reason, and deltas with no
+/// value that is not null or empty.
+fn says_nothing(chunk: &serde_json::Map<String, Value>) -> bool {
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    chunk
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_some_and(|choices| {
+            choices.iter().all(|c| {
+                c.get("finish_reason").is_none_or(empty)
+                    && c.get("delta")
+                        .and_then(Value::as_object)
+                        .is_none_or(|d| d.values().all(empty))
+            })
+        })
 }
 
 /// A whole `chat.completion` as one `chat.completion.chunk`: each choice's message becomes
@@ -327,7 +384,7 @@ pub(super) async fn gather(
         }
     }
     let id = id.unwrap_or_else(new_id);
-    let usage = usage.unwrap_or_else(|| wire::usage(0, text.split_whitespace().count() as u64));
+    let usage = usage.unwrap_or_else(|| wire::usage(0, wire::estimate_tokens(&text)));
     let finish = finish.unwrap_or_else(|| "stop".to_owned());
     let mut v = if legacy {
         json!({
@@ -356,13 +413,12 @@ pub(super) fn text_reply(
     include_usage: bool,
 ) -> Response {
     if !stream {
-        let words = text.split_whitespace().count() as u64;
         return Json(wire::completion(
             &new_id(),
             now_secs(),
             model,
             text,
-            wire::usage(0, words),
+            wire::usage(0, wire::estimate_tokens(text)),
         ))
         .into_response();
     }
