@@ -102,6 +102,10 @@ pub struct Config {
     pub utility_model: String,
     /// The largest attachment (an image, a file) of a chat message, in bytes (413 beyond).
     pub max_attachment_bytes: u64,
+    /// Serve the pool's models on `/v1` (a proxy to each); `false` serves only the battle
+    /// model, for public arenas where calling a pool model directly would let voters learn
+    /// how each one answers.
+    pub expose_pool: bool,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -141,6 +145,7 @@ impl Default for Config {
             sse_keepalive_seconds: 15,
             utility_model: String::new(),
             max_attachment_bytes: 5 << 20,
+            expose_pool: true,
         }
     }
 }

@@ -15,6 +15,7 @@ mod leaderboard;
 mod models;
 mod openai;
 mod prompts;
+mod proxy_wire;
 mod reference;
 mod reliability;
 mod sdk;

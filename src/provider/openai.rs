@@ -65,6 +65,7 @@ pub(super) async fn answer(
                     all.join("; ")
                 ),
                 status,
+                refusal: None,
             })
         }
     }
@@ -106,18 +107,20 @@ pub(super) fn key(api_key_env: Option<&str>) -> Option<(String, String)> {
 }
 
 /// Why the key must not go to `target`, if it must not: plain http to a host that is not
-/// this machine, unless the model allows it.
-fn refuse_plain_http(target: &str, var: &str, allowed: bool) -> Option<String> {
+/// this machine, unless the model allows it. Names neither the key's variable nor the host
+/// (a battle's side may not be told apart by them): the caller adds them where the model's
+/// name goes.
+fn refuse_plain_http(target: &str, allowed: bool) -> Option<String> {
     let parsed = reqwest::Url::parse(target).ok()?;
     if allowed || parsed.scheme() != "http" || super::is_loopback(&parsed) {
         return None;
     }
-    Some(format!(
-        "refusing to send the key in {var} over plain http to {}: anyone on the way could read \
+    Some(
+        "refusing to send the provider's key over plain http: anyone on the way could read \
          it. Use https, or set \"allow_http_key\": true for this model in models.json if the \
-         network is trusted",
-        parsed.host_str().unwrap_or("the host")
-    ))
+         network is trusted"
+            .to_owned(),
+    )
 }
 
 /// Reads a body of at most `cap` bytes: the text, and whether there was more.
@@ -152,17 +155,20 @@ async fn post(
     up: &Upstream,
     ctx: &Ctx<'_>,
     key: Option<&(String, String)>,
-    payload: &Value,
+    payload: Vec<u8>,
     deadline: Instant,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let mut builder = up.client_for(ctx.target).post(ctx.target);
+    let mut builder = up
+        .client_for(ctx.target)
+        .post(ctx.target)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some((var, value)) = key {
-        if let Some(why) = refuse_plain_http(ctx.target, var, ctx.endpoint.allow_http_key) {
-            return Err(ctx.err(None, &why));
+        if let Some(why) = refuse_plain_http(ctx.target, ctx.endpoint.allow_http_key) {
+            return Err(ctx.err_noted(None, &why, &format!("the key in {var}"), ""));
         }
         builder = builder.bearer_auth(value);
     }
-    let response = match tokio::time::timeout_at(deadline, builder.json(payload).send()).await {
+    let response = match tokio::time::timeout_at(deadline, builder.body(payload).send()).await {
         Err(_) => return Err(ctx.timed_out(up.timeouts.request)),
         Ok(Err(e)) => return Err(ctx.transport(&e)),
         Ok(Ok(r)) => r,
@@ -200,8 +206,8 @@ async fn attempt(
         target: &target,
         secret: key.as_ref().map(|(_, v)| v.clone()),
     };
-    let payload = body(model, endpoint, request);
-    let response = post(up, &ctx, key.as_ref(), &payload, deadline)
+    let payload = serde_json::to_vec(&body(model, endpoint, request)).unwrap_or_default();
+    let response = post(up, &ctx, key.as_ref(), payload, deadline)
         .await
         .map_err(Attempt::NotStarted)?;
     let is_sse = response
@@ -457,11 +463,22 @@ impl Ctx<'_> {
     /// [`Self::err`] with the upstream's own words (`said`), which go where the model's name
     /// goes: see [`worded`].
     fn err_said(&self, status: Option<u16>, what: &str, said: &str) -> UpstreamError {
+        self.err_noted(status, what, "", said)
+    }
+
+    /// [`Self::err_said`] with a note of arena's (`note`, such as the key's variable) beside
+    /// the model's name and address, hidden with them.
+    fn err_noted(&self, status: Option<u16>, what: &str, note: &str, said: &str) -> UpstreamError {
         let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
-        let place = format!("{} at {}", self.endpoint.model, self.target);
+        let mut place = format!("{} at {}", self.endpoint.model, self.target);
+        if !note.is_empty() {
+            place.push_str("; ");
+            place.push_str(note);
+        }
         UpstreamError {
             message: worded(what, &self.model.name, &place, said, &secrets),
             status,
+            refusal: None,
         }
     }
 
@@ -528,14 +545,24 @@ impl Ctx<'_> {
 
     fn status(&self, code: u16, body: &str, location: Option<&str>) -> UpstreamError {
         let detail = upstream_message(body);
-        let key_hint = match self.endpoint.api_key_env.as_deref() {
-            Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => {
-                format!("; the environment variable {var} is not set")
-            }
-            Some(var) => format!("; check the key in the environment variable {var}"),
-            None => "; no key was sent: name the environment variable that holds it with \
-                     api_key_env for this model in models.json"
-                .into(),
+        // The key's variable goes with the model's name, hidden before a battle's vote: a
+        // variable such as VENDOR_API_KEY names the side's vendor. What shows names the
+        // provider.
+        let (key_hint, key_note) = match self.endpoint.api_key_env.as_deref() {
+            Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => (
+                "; the provider's key is not set (the log names its variable)".to_owned(),
+                format!("the environment variable {var} is not set"),
+            ),
+            Some(var) => (
+                "; check the provider's key (the log names its variable)".to_owned(),
+                format!("the key is in the environment variable {var}"),
+            ),
+            None => (
+                "; no key was sent: name the environment variable that holds it with \
+                 api_key_env for this model in models.json"
+                    .to_owned(),
+                String::new(),
+            ),
         };
         let what = match code {
             300..=399 => {
@@ -570,7 +597,54 @@ impl Ctx<'_> {
         } else {
             detail.as_str()
         };
-        self.err_said(Some(code), &what, said)
+        let note = if matches!(code, 401 | 403) {
+            key_note.as_str()
+        } else {
+            ""
+        };
+        let mut e = self.err_noted(Some(code), &what, note, said);
+        e.refusal = self.refusal(body).map(Box::new);
+        e
+    }
+
+    /// The upstream's OpenAI-style error, fit to pass on: see [`super::Refusal`].
+    fn refusal(&self, body: &str) -> Option<super::Refusal> {
+        let v: Value = serde_json::from_str(body).ok()?;
+        let error = v.get("error").filter(|e| e.is_object())?;
+        let field = |name: &str| {
+            error.get(name).and_then(|f| match f {
+                Value::String(s) => Some(self.public(s)),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        };
+        Some(super::Refusal {
+            message: field("message")?,
+            kind: field("type"),
+            code: field("code"),
+            param: field("param"),
+        })
+    }
+
+    /// Upstream text as a client of the public model may see it: keys scrubbed, the
+    /// upstream's id of the model and its address replaced.
+    fn public(&self, text: &str) -> String {
+        let mut out = self.clean(text);
+        let base = self.endpoint.base_url.trim_end_matches('/');
+        let host = reqwest::Url::parse(base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        for (from, to) in [
+            (Some(self.target.to_owned()), "the upstream"),
+            (Some(base.to_owned()), "the upstream"),
+            (host, "the upstream"),
+            (Some(self.endpoint.model.clone()), self.model.name.as_str()),
+        ] {
+            if let Some(from) = from.filter(|f| f.len() >= 2 && f != to) {
+                out = out.replace(&from, to);
+            }
+        }
+        out
     }
 }
 
@@ -665,8 +739,10 @@ pub(super) async fn list_models(
         |what: &str| UpstreamError::new(format!("{target}: {}", super::scrub(what, &secrets)));
     let mut builder = up.client_for(&target).get(&target);
     if let Some((var, value)) = &key {
-        if let Some(why) = refuse_plain_http(&target, var, allow_http_key) {
-            return Err(UpstreamError::new(format!("{target}: {why}")));
+        if let Some(why) = refuse_plain_http(&target, allow_http_key) {
+            return Err(UpstreamError::new(format!(
+                "{target}: {why} (the key in {var})"
+            )));
         }
         builder = builder.bearer_auth(value);
     }
@@ -693,6 +769,7 @@ pub(super) async fn list_models(
                 super::scrub(&upstream_message(&text), &secrets)
             ),
             status: Some(status.as_u16()),
+            refusal: None,
         });
     }
     if cut {
@@ -735,13 +812,14 @@ fn try_another(status: Option<u16>) -> bool {
 /// Forwards `body` to `path` (`chat/completions`, `completions`, `images/generations`) of
 /// one endpoint of `model` after another, in a random order, until one answers: only before
 /// anything of an answer was taken, so a client never gets two answers spliced. The body
-/// keeps every field the client sent; `model` becomes the endpoint's upstream id, the
-/// model's `params` fill in fields the client left out, and `stream` is `stream`.
+/// keeps every field the client sent (but [`super::wire::DROPPED`]'s, out already); `model`
+/// becomes the endpoint's upstream id, the model's `params` fill in fields the client left
+/// out, and `stream` is `stream`.
 pub(super) async fn relay(
     up: &Upstream,
     model: &ModelSpec,
     path: &str,
-    body: &Map<String, Value>,
+    body: &super::wire::RequestBody,
     stream: bool,
 ) -> Result<Relay, UpstreamError> {
     let mut order: Vec<&Endpoint> = model.endpoints.iter().collect();
@@ -845,7 +923,7 @@ async fn relay_once(
     model: &ModelSpec,
     endpoint: &Endpoint,
     path: &str,
-    body: &Map<String, Value>,
+    body: &super::wire::RequestBody,
     stream: bool,
 ) -> Result<Relay, UpstreamError> {
     let target = url(&endpoint.base_url, path);
@@ -857,16 +935,9 @@ async fn relay_once(
         target: &target,
         secret: key.as_ref().map(|(_, v)| v.clone()),
     };
-    let mut payload = body.clone();
-    for (k, v) in &model.params {
-        payload.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    payload.insert("model".into(), json!(endpoint.model));
-    if path != "images/generations" {
-        payload.insert("stream".into(), json!(stream));
-    }
-    let payload = Value::Object(payload);
-    let response = post(up, &ctx, key.as_ref(), &payload, deadline).await?;
+    let stream_field = (path != "images/generations").then_some(stream);
+    let payload = body.upstream_body(&endpoint.model, stream_field, &model.params);
+    let response = post(up, &ctx, key.as_ref(), payload, deadline).await?;
     let is_sse = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -913,6 +984,7 @@ async fn relay_once(
             &secret.iter().map(String::as_str).collect::<Vec<_>>(),
         ),
         status: None,
+        refusal: None,
     };
     // The first event decides whether this endpoint answers at all.
     let mut state = (events, deadline, false, fail, false);

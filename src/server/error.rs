@@ -77,7 +77,9 @@ impl ApiError {
                 },
             },
             Error::Input(m) | Error::Conflict(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
-            Error::Upstream { message, status } => {
+            Error::Upstream {
+                message, status, ..
+            } => {
                 let code = if message.contains("no complete answer within")
                     || message.contains("stalled")
                 {
