@@ -220,7 +220,7 @@ async fn post_all(client: &reqwest::Client, url: &str, bodies: Vec<Bytes>) -> Ve
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn mb(kb: u64) -> f64 {
+fn mib_of(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
@@ -239,15 +239,15 @@ async fn round(client: &reqwest::Client, s: &Served, label: &str, bodies: Vec<By
     #[allow(clippy::cast_precision_loss)]
     let mib = total as f64 / MIB as f64;
     println!(
-        "{label}: {mib:.1} MiB, statuses {statuses:?} in {:.2} s; RSS {:.1} MB before, \
-         peak +{:.1} MB ({:.2} MB per MiB of body), {:.1} MB {} s after (+{:.1} MB)",
+        "{label}: {mib:.1} MiB, statuses {statuses:?} in {:.2} s; RSS {:.1} MiB before, \
+         peak +{:.1} MiB ({:.2} per MiB of body), {:.1} MiB {} s after (+{:.1} MiB)",
         took.as_secs_f64(),
-        mb(before),
-        mb(peak.saturating_sub(before)),
-        mb(peak.saturating_sub(before)) / mib,
-        mb(after),
+        mib_of(before),
+        mib_of(peak.saturating_sub(before)),
+        mib_of(peak.saturating_sub(before)) / mib,
+        mib_of(after),
         SETTLE.as_secs(),
-        mb(after.saturating_sub(before)),
+        mib_of(after.saturating_sub(before)),
     );
 }
 
@@ -288,8 +288,8 @@ fn main() {
             let dir = tempfile::tempdir().expect("temporary directory");
             let s = start(dir.path(), &upstream);
             println!(
-                "{shape}: a fresh server, RSS {:.1} MB",
-                mb(common::rss_kb(s.child.id()))
+                "{shape}: a fresh server, RSS {:.1} MiB",
+                mib_of(common::rss_kb(s.child.id()))
             );
             for &size in &sizes {
                 let b = Bytes::from(body(shape, size * MIB));
@@ -302,8 +302,8 @@ fn main() {
             let dir = tempfile::tempdir().expect("temporary directory");
             let s = start(dir.path(), &upstream);
             println!(
-                "parallel: a fresh server, RSS {:.1} MB",
-                mb(common::rss_kb(s.child.id()))
+                "parallel: a fresh server, RSS {:.1} MiB",
+                mib_of(common::rss_kb(s.child.id()))
             );
             let b = Bytes::from(body("objects", largest * MIB));
             let bodies = vec![b; parallel];
@@ -316,8 +316,8 @@ fn main() {
             .await;
             tokio::time::sleep(Duration::from_secs(10)).await;
             println!(
-                "parallel: RSS {:.1} MB {} s later",
-                mb(common::rss_kb(s.child.id())),
+                "parallel: RSS {:.1} MiB {} s later",
+                mib_of(common::rss_kb(s.child.id())),
                 10 + SETTLE.as_secs()
             );
         }
