@@ -406,6 +406,13 @@ fn before_the_vote_a_failed_side_never_names_its_key_variable() {
             seen.push_str(&body);
         }
     }
+    // A REST battle between the same two fails on the same side.
+    let (status, body) = s.post("/battle", &json!({"discord_id": "k2"}));
+    seen.push_str(&body);
+    if let Some(id) = json(&body)["battle_id"].as_str() {
+        seen.push_str(&s.get(&format!("/battle/{id}")).1);
+    }
+    assert!(status >= 400 || seen.contains("failed"), "{status} {body}");
     assert!(seen.contains("could not answer"), "no side failed: {seen}");
     assert!(!seen.contains(VAR), "the key's variable showed: {seen}");
     let t = Test::new().with_models(&models);
