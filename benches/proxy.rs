@@ -198,7 +198,7 @@ fn start_arena(dir: &std::path::Path, upstream: &str) -> Proxy {
     let models = dir.join("models.json");
     let models_json = json!({"models": [
         {"name": "bench", "model": "fast", "base_url": upstream},
-        {"name": "slow", "model": "slow", "base_url": upstream, "weight": 0},
+        {"name": "slow", "model": "slow", "base_url": upstream},
     ]});
     std::fs::write(&models, models_json.to_string()).expect("models");
     let mut child = Command::new(ARENA)

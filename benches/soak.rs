@@ -104,8 +104,8 @@ fn main() {
             {"name": "mock-1", "provider": "mock", "params": {"delay_ms": 0}},
             {"name": "mock-2", "provider": "mock", "params": {"delay_ms": 0}},
             {"name": "mock-3", "provider": "mock", "params": {"delay_ms": 0}},
-            {"name": "proxied", "model": "fast", "base_url": format!("http://{up_addr}/v1"),
-             "weight": 0},
+            // In rotation too: a model of weight 0 is not served on /v1.
+            {"name": "proxied", "model": "fast", "base_url": format!("http://{up_addr}/v1")},
         ]})
         .to_string(),
     )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the official openai SDKs the compatibility tests drive (tests/sdk.rs):
-# the Python package into target/sdk/venv, the npm package into tests/sdk/node/node_modules,
-# both at the versions pinned beside their scripts. Needs python3 (with venv) and npm.
+# Installs the official openai SDKs the compatibility tests drive (tests/sdk.rs), and the
+# OpenAPI validator that checks /openapi.json (tests/proxy_wire.rs): the Python packages
+# into target/sdk/venv, the npm package into tests/sdk/node/node_modules, all at the
+# versions pinned beside their scripts. Needs python3 (with venv) and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv target/sdk/venv

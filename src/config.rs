@@ -122,6 +122,10 @@ pub struct Config {
     /// Whether `/api/prompt_statistics` also shows users' own prompts (`custom_prompt`, chat
     /// messages), word for word; by default it shows the pool's prompts alone.
     pub publish_custom_prompts: bool,
+    /// Serve the pool's models on `/v1` (a proxy to each); `false` serves only the battle
+    /// model, for public arenas where calling a pool model directly would let voters learn
+    /// how each one answers.
+    pub expose_pool: bool,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -167,6 +171,7 @@ impl Default for Config {
             utility_model: String::new(),
             max_attachment_bytes: 5 << 20,
             publish_custom_prompts: false,
+            expose_pool: true,
         }
     }
 }

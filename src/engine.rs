@@ -471,7 +471,7 @@ impl Arena {
         &self,
         name: &str,
         path: &str,
-        body: &serde_json::Map<String, serde_json::Value>,
+        body: &crate::provider::wire::RequestBody,
         stream: bool,
     ) -> Result<crate::provider::Relay> {
         let model = self.models.require(name)?;

@@ -72,11 +72,13 @@ pub enum Error {
     },
 
     /// An upstream model server failed or could not be reached; `status` is the HTTP status
-    /// it answered with, if it answered.
+    /// it answered with, if it answered, and `refusal` its own error, when it refused the
+    /// request with one.
     #[error("{message}")]
     Upstream {
         message: String,
         status: Option<u16>,
+        refusal: Option<Box<crate::provider::Refusal>>,
     },
 
     /// The database failed.
@@ -178,6 +180,7 @@ impl Error {
         Error::Upstream {
             message: message.into(),
             status: None,
+            refusal: None,
         }
     }
 

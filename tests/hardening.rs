@@ -223,7 +223,7 @@ fn network_rules_redirects_plain_http_proxies_and_tls() {
     // Only the first request reached the fake: the redirect was not followed.
     assert_eq!(up.hits("redirect"), 1);
     let remote = t.arena().args(["models", "check", "remote"]).run().code(3);
-    remote.stdout_contains("refusing to send the key");
+    remote.stdout_contains("refusing to send the provider's key");
     t.arena()
         .args(["models", "check", "tls"])
         .run()

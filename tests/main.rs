@@ -16,6 +16,7 @@ mod models;
 mod openai;
 mod perimeter;
 mod prompts;
+mod proxy_wire;
 mod reference;
 mod reliability;
 mod sdk;

@@ -9,22 +9,33 @@ use serde_json::{Value, json};
 use crate::support::server::{Server, json};
 use crate::support::{Upstream, refused_port};
 
+/// A pool for the proxy tests: every model served on `/v1` (none of weight 0). No battle
+/// runs on it: see [`battle_models`].
 fn models(up: &Upstream) -> Value {
     let base = up.base_url();
     json!({"models": [
         {"name": "saturn", "model": "stream-one", "base_url": base, "tier": "high"},
         {"name": "neptune", "model": "stream-two", "base_url": base, "tier": "high"},
-        {"name": "holder", "model": "hold-one", "base_url": base, "weight": 0},
-        {"name": "slowpoke", "model": "slow-one", "base_url": base, "weight": 0},
-        {"name": "escapist", "model": "ansi-free", "base_url": base, "weight": 0},
-        {"name": "wholesome", "model": "json-free", "base_url": base, "weight": 0},
-        {"name": "pooled", "weight": 0, "endpoints": [
+        {"name": "holder", "model": "hold-one", "base_url": base},
+        {"name": "slowpoke", "model": "slow-one", "base_url": base},
+        {"name": "escapist", "model": "ansi-free", "base_url": base},
+        {"name": "wholesome", "model": "json-free", "base_url": base},
+        {"name": "pooled", "endpoints": [
             {"base_url": format!("http://127.0.0.1:{}/v1", refused_port()), "model": "stream-pool"},
             {"base_url": base, "model": "stream-pool"}]},
         {"name": "painter", "model": "img-one", "base_url": base, "kind": "image",
-         "images_per_request": 1, "weight": 0},
-        {"name": "muralist", "model": "img-many", "base_url": base, "kind": "image", "weight": 0},
+         "images_per_request": 1},
+        {"name": "muralist", "model": "img-many", "base_url": base, "kind": "image"},
     ]})
+}
+
+/// The pool of the battle tests: two models (and the image models, never in battles).
+fn battle_models(up: &Upstream) -> Value {
+    let mut m = models(up);
+    if let Some(list) = m["models"].as_array_mut() {
+        list.retain(|e| matches!(e["name"].as_str(), Some("saturn" | "neptune")));
+    }
+    m
 }
 
 /// The SSE `data:` payloads of a stream body, in order.
@@ -42,7 +53,7 @@ fn chat(s: &Server, body: &Value) -> (u16, String) {
 #[test]
 fn models_lists_the_battle_model_and_the_pool_in_rotation() {
     let up = Upstream::start();
-    let s = Server::start(&json!({}), &models(&up));
+    let s = Server::start(&json!({}), &battle_models(&up));
     let (status, body) = s.get("/v1/models");
     assert_eq!(status, 200);
     let list = json(&body);
@@ -329,7 +340,7 @@ fn assert_blind(raw: &str) {
 #[test]
 fn a_whole_battle_through_in_chat_commands() {
     let up = Upstream::start();
-    let s = Server::start(&json!({}), &models(&up));
+    let s = Server::start(&json!({}), &battle_models(&up));
     let turn = |messages: Value, stream: bool| {
         chat(
             &s,
@@ -413,7 +424,7 @@ fn a_whole_battle_through_in_chat_commands() {
 #[test]
 fn battle_mode_explains_errors_or_fails_strictly_and_skips_housekeeping() {
     let up = Upstream::start();
-    let s = Server::start(&json!({}), &models(&up));
+    let s = Server::start(&json!({}), &battle_models(&up));
     let (status, body) = chat(
         &s,
         &json!({"model": "arena", "messages": [{"role": "user", "content": "hello"}]}),
@@ -576,9 +587,7 @@ fn an_upstream_that_breaks_mid_stream_ends_in_an_error_frame_then_done() {
     let up = Upstream::start();
     let mut m = models(&up);
     if let Some(list) = m["models"].as_array_mut() {
-        list.push(
-            json!({"name": "cutter", "model": "cut-one", "base_url": up.base_url(), "weight": 0}),
-        );
+        list.push(json!({"name": "cutter", "model": "cut-one", "base_url": up.base_url()}));
     }
     let s = Server::start(&json!({}), &m);
     let response = s.runtime.block_on(
@@ -613,7 +622,7 @@ fn an_upstream_that_breaks_mid_stream_ends_in_an_error_frame_then_done() {
 #[test]
 fn parallel_results_of_one_battle_count_once() {
     let up = Upstream::start();
-    let s = Server::start(&json!({}), &models(&up));
+    let s = Server::start(&json!({}), &battle_models(&up));
     let turn = |messages: Value| {
         chat(
             &s,

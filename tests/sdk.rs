@@ -1,7 +1,7 @@
 //! The official `openai` SDKs, Python and npm, against a running server: their scripts
 //! (`tests/sdk/`) list models, chat with a pool model whole and streamed (with
 //! `stream_options.include_usage`), run a battle through in-chat commands, and meet their
-//! error classes on a 401, 404, 409 and 429.
+//! error classes on a 401, 404, 409 and 429 (a second battle over the hourly limit).
 //!
 //! The SDKs come from the package registries (`scripts/sdk-setup.sh`). Without them these
 //! tests say so and pass, unless `ARENA_SDK_TESTS=1` (as in CI), where a missing SDK fails.
@@ -21,7 +21,6 @@ fn models(up: &Upstream) -> Value {
     json!({"models": [
         {"name": "saturn", "model": "stream-one", "base_url": base},
         {"name": "neptune", "model": "stream-two", "base_url": base},
-        {"name": "limited", "model": "fail-429", "base_url": base, "weight": 0},
     ]})
 }
 
@@ -66,13 +65,15 @@ fn run(python: bool) {
         }
     };
     let up = Upstream::start();
-    let s = Server::start(&json!({"api_key": KEY}), &models(&up));
+    let s = Server::start(
+        &json!({"api_key": KEY, "battles_per_hour": 1}),
+        &models(&up),
+    );
     let output = Command::new(&interpreter)
         .arg(&script)
         .env("ARENA_BASE_URL", s.url("/v1"))
         .env("ARENA_API_KEY", KEY)
         .env("ARENA_POOL_MODEL", "saturn")
-        .env("ARENA_LIMITED_MODEL", "limited")
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .output()

@@ -86,6 +86,8 @@ pub struct UpstreamError {
     pub message: String,
     /// The HTTP status the upstream answered with, if it answered.
     pub status: Option<u16>,
+    /// The upstream's own error, when it refused the request with an OpenAI-style one.
+    pub refusal: Option<Box<Refusal>>,
 }
 
 impl UpstreamError {
@@ -93,8 +95,21 @@ impl UpstreamError {
         UpstreamError {
             message: message.into(),
             status: None,
+            refusal: None,
         }
     }
+}
+
+/// An upstream's OpenAI-style error (`{"error": {"message", "type", "code", "param"}}`),
+/// made fit to pass on to the client of a proxied model: every field scrubbed of keys
+/// ([`scrub`]), and the upstream's id of the model and its address replaced by the model's
+/// public name and "the upstream".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub message: String,
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub param: Option<String>,
 }
 
 impl From<UpstreamError> for Error {
@@ -102,6 +117,7 @@ impl From<UpstreamError> for Error {
         Error::Upstream {
             message: e.message,
             status: e.status,
+            refusal: e.refusal,
         }
     }
 }
@@ -280,7 +296,7 @@ impl Upstream {
         &self,
         model: &ModelSpec,
         path: &str,
-        body: &serde_json::Map<String, serde_json::Value>,
+        body: &wire::RequestBody,
         stream: bool,
     ) -> Result<Relay, UpstreamError> {
         openai::relay(self, model, path, body, stream).await

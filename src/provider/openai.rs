@@ -89,7 +89,9 @@ pub(super) async fn answer(
 ) -> Result<(), UpstreamError> {
     let call = Call {
         path: "chat/completions",
-        body: &|endpoint: &Endpoint, usage: bool| chat_body(model, endpoint, request, usage),
+        body: &|endpoint: &Endpoint, usage: bool| {
+            serde_json::to_vec(&chat_body(model, endpoint, request, usage)).unwrap_or_default()
+        },
         begun: has_text,
         ask_usage: true,
     };
@@ -166,7 +168,7 @@ struct Call<'a> {
     /// Under the endpoint's base URL: `chat/completions`, `completions`, `images/generations`.
     path: &'a str,
     /// The body for an endpoint, asking for usage in the stream or not.
-    body: &'a (dyn Fn(&Endpoint, bool) -> Value + Sync),
+    body: &'a (dyn Fn(&Endpoint, bool) -> Vec<u8> + Sync),
     /// Whether an event (or a whole body) shows that the answer has begun: until then,
     /// another endpoint may still be tried, since nothing has been handed out.
     begun: fn(&Value) -> bool,
@@ -222,6 +224,7 @@ async fn open(up: &Upstream, model: &ModelSpec, call: &Call<'_>) -> Result<Opene
                     all.join("; ")
                 ),
                 status,
+                refusal: None,
             })
         }
     }
@@ -248,7 +251,7 @@ async fn open_one(
     let mut usage = call.ask_usage && up.shared.takes_usage(endpoint);
     let response = loop {
         let payload = (call.body)(endpoint, usage);
-        match post(up, &ctx, key.as_ref(), &payload, deadline).await {
+        match post(up, &ctx, key.as_ref(), payload, deadline).await {
             Err(e) if usage && refuses_usage(&e) => {
                 // Asked again without it, here and from now on; the answer's tokens are
                 // then estimated.
@@ -516,48 +519,6 @@ fn chat_body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest, usag
     Value::Object(body)
 }
 
-/// The body of a proxied request: every field the client sent; `model` the endpoint's
-/// upstream id; the model's `params` for the fields the client left out; and `stream` as
-/// asked. The two names of the token limit count as one field: a client's limit is the one
-/// limit sent (never joined by the params' under the other name), under the name the params
-/// use when they use one (an operator's `max_tokens` says the upstream reads that name:
-/// llama.cpp's server ignores `max_completion_tokens`).
-fn relay_body(
-    model: &ModelSpec,
-    endpoint: &Endpoint,
-    path: &str,
-    body: &Map<String, Value>,
-    stream: bool,
-) -> Value {
-    const LIMITS: [&str; 2] = ["max_tokens", "max_completion_tokens"];
-    let mut payload = body.clone();
-    let client: Vec<&str> = LIMITS
-        .into_iter()
-        .filter(|k| body.get(*k).is_some_and(|v| !v.is_null()))
-        .collect();
-    let params: Vec<&str> = LIMITS
-        .into_iter()
-        .filter(|k| model.params.contains_key(*k))
-        .collect();
-    if let ([asked], [name]) = (client.as_slice(), params.as_slice())
-        && asked != name
-        && let Some(limit) = payload.remove(*asked)
-    {
-        payload.insert((*name).to_owned(), limit);
-    }
-    for (k, v) in &model.params {
-        if !client.is_empty() && LIMITS.contains(&k.as_str()) {
-            continue;
-        }
-        payload.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    payload.insert("model".into(), json!(endpoint.model));
-    if path != "images/generations" {
-        payload.insert("stream".into(), json!(stream));
-    }
-    Value::Object(payload)
-}
-
 /// The key of an endpoint: the variable named and its value, when it is set.
 pub(super) fn key(api_key_env: Option<&str>) -> Option<(String, String)> {
     let var = api_key_env?;
@@ -566,18 +527,20 @@ pub(super) fn key(api_key_env: Option<&str>) -> Option<(String, String)> {
 }
 
 /// Why the key must not go to `target`, if it must not: plain http to a host that is not
-/// this machine, unless the model allows it.
-fn refuse_plain_http(target: &str, var: &str, allowed: bool) -> Option<String> {
+/// this machine, unless the model allows it. Names neither the key's variable nor the host
+/// (a battle's side may not be told apart by them): the caller adds them where the model's
+/// name goes.
+fn refuse_plain_http(target: &str, allowed: bool) -> Option<String> {
     let parsed = reqwest::Url::parse(target).ok()?;
     if allowed || parsed.scheme() != "http" || super::is_loopback(&parsed) {
         return None;
     }
-    Some(format!(
-        "refusing to send the key in {var} over plain http to {}: anyone on the way could read \
+    Some(
+        "refusing to send the provider's key over plain http: anyone on the way could read \
          it. Use https, or set \"allow_http_key\": true for this model in models.json if the \
-         network is trusted",
-        parsed.host_str().unwrap_or("the host")
-    ))
+         network is trusted"
+            .to_owned(),
+    )
 }
 
 /// Reads a body of at most `cap` bytes: the text, and whether there was more.
@@ -612,17 +575,20 @@ async fn post(
     up: &Upstream,
     ctx: &Ctx,
     key: Option<&(String, String)>,
-    payload: &Value,
+    payload: Vec<u8>,
     deadline: Instant,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let mut builder = up.client_for(&ctx.target).post(&ctx.target);
+    let mut builder = up
+        .client_for(&ctx.target)
+        .post(&ctx.target)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some((var, value)) = key {
-        if let Some(why) = refuse_plain_http(&ctx.target, var, ctx.endpoint.allow_http_key) {
-            return Err(ctx.err(None, &why));
+        if let Some(why) = refuse_plain_http(&ctx.target, ctx.endpoint.allow_http_key) {
+            return Err(ctx.err_noted(None, &why, &format!("the key in {var}"), ""));
         }
         builder = builder.bearer_auth(value);
     }
-    let response = match tokio::time::timeout_at(deadline, builder.json(payload).send()).await {
+    let response = match tokio::time::timeout_at(deadline, builder.body(payload).send()).await {
         Err(_) => return Err(ctx.timed_out(up.timeouts.request)),
         Ok(Err(e)) => return Err(ctx.transport(&e)),
         Ok(Ok(r)) => r,
@@ -728,11 +694,22 @@ impl Ctx {
     /// [`Self::err`] with the upstream's own words (`said`), which go where the model's name
     /// goes: see [`worded`].
     fn err_said(&self, status: Option<u16>, what: &str, said: &str) -> UpstreamError {
+        self.err_noted(status, what, "", said)
+    }
+
+    /// [`Self::err_said`] with a note of arena's (`note`, such as the key's variable) beside
+    /// the model's name and address, hidden with them.
+    fn err_noted(&self, status: Option<u16>, what: &str, note: &str, said: &str) -> UpstreamError {
         let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
-        let place = format!("{} at {}", self.endpoint.model, self.target);
+        let mut place = format!("{} at {}", self.endpoint.model, self.target);
+        if !note.is_empty() {
+            place.push_str("; ");
+            place.push_str(note);
+        }
         UpstreamError {
             message: worded(what, &self.name, &place, said, &secrets),
             status,
+            refusal: None,
         }
     }
 
@@ -799,14 +776,24 @@ impl Ctx {
 
     fn status(&self, code: u16, body: &str, location: Option<&str>) -> UpstreamError {
         let detail = upstream_message(body);
-        let key_hint = match self.endpoint.api_key_env.as_deref() {
-            Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => {
-                format!("; the environment variable {var} is not set")
-            }
-            Some(var) => format!("; check the key in the environment variable {var}"),
-            None => "; no key was sent: name the environment variable that holds it with \
-                     api_key_env for this model in models.json"
-                .into(),
+        // The key's variable goes with the model's name, hidden before a battle's vote: a
+        // variable such as VENDOR_API_KEY names the side's vendor. What shows names the
+        // provider.
+        let (key_hint, key_note) = match self.endpoint.api_key_env.as_deref() {
+            Some(var) if std::env::var_os(var).is_none_or(|v| v.is_empty()) => (
+                "; the provider's key is not set (the log names its variable)".to_owned(),
+                format!("the environment variable {var} is not set"),
+            ),
+            Some(var) => (
+                "; check the provider's key (the log names its variable)".to_owned(),
+                format!("the key is in the environment variable {var}"),
+            ),
+            None => (
+                "; no key was sent: name the environment variable that holds it with \
+                 api_key_env for this model in models.json"
+                    .to_owned(),
+                String::new(),
+            ),
         };
         let what = match code {
             300..=399 => {
@@ -841,7 +828,54 @@ impl Ctx {
         } else {
             detail.as_str()
         };
-        self.err_said(Some(code), &what, said)
+        let note = if matches!(code, 401 | 403) {
+            key_note.as_str()
+        } else {
+            ""
+        };
+        let mut e = self.err_noted(Some(code), &what, note, said);
+        e.refusal = self.refusal(body).map(Box::new);
+        e
+    }
+
+    /// The upstream's OpenAI-style error, fit to pass on: see [`super::Refusal`].
+    fn refusal(&self, body: &str) -> Option<super::Refusal> {
+        let v: Value = serde_json::from_str(body).ok()?;
+        let error = v.get("error").filter(|e| e.is_object())?;
+        let field = |name: &str| {
+            error.get(name).and_then(|f| match f {
+                Value::String(s) => Some(self.public(s)),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+        };
+        Some(super::Refusal {
+            message: field("message")?,
+            kind: field("type"),
+            code: field("code"),
+            param: field("param"),
+        })
+    }
+
+    /// Upstream text as a client of the public model may see it: keys scrubbed, the
+    /// upstream's id of the model and its address replaced.
+    fn public(&self, text: &str) -> String {
+        let mut out = self.clean(text);
+        let base = self.endpoint.base_url.trim_end_matches('/');
+        let host = reqwest::Url::parse(base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        for (from, to) in [
+            (Some(self.target.to_owned()), "the upstream"),
+            (Some(base.to_owned()), "the upstream"),
+            (host, "the upstream"),
+            (Some(self.endpoint.model.clone()), self.name.as_str()),
+        ] {
+            if let Some(from) = from.filter(|f| f.len() >= 2 && f != to) {
+                out = out.replace(&from, to);
+            }
+        }
+        out
     }
 }
 
@@ -936,8 +970,10 @@ pub(super) async fn list_models(
         |what: &str| UpstreamError::new(format!("{target}: {}", super::scrub(what, &secrets)));
     let mut builder = up.client_for(&target).get(&target);
     if let Some((var, value)) = &key {
-        if let Some(why) = refuse_plain_http(&target, var, allow_http_key) {
-            return Err(UpstreamError::new(format!("{target}: {why}")));
+        if let Some(why) = refuse_plain_http(&target, allow_http_key) {
+            return Err(UpstreamError::new(format!(
+                "{target}: {why} (the key in {var})"
+            )));
         }
         builder = builder.bearer_auth(value);
     }
@@ -964,6 +1000,7 @@ pub(super) async fn list_models(
                 super::scrub(&upstream_message(&text), &secrets)
             ),
             status: Some(status.as_u16()),
+            refusal: None,
         });
     }
     if cut {
@@ -1005,18 +1042,23 @@ fn try_another(status: Option<u16>) -> bool {
 
 /// Forwards `body` to `path` (`chat/completions`, `completions`, `images/generations`) of
 /// one endpoint of `model` after another, in a random order, until one answers: only before
-/// anything of an answer was taken, so a client never gets two answers spliced. The body is
-/// the client's (see [`relay_body`]).
+/// anything of an answer was taken, so a client never gets two answers spliced. The body
+/// keeps every field the client sent (but [`super::wire::DROPPED`]'s, out already); `model`
+/// becomes the endpoint's upstream id, the model's `params` fill in fields the client left
+/// out, and `stream` is `stream` (see [`super::wire::RequestBody::upstream_body`]).
 pub(super) async fn relay(
     up: &Upstream,
     model: &ModelSpec,
     path: &str,
-    body: &Map<String, Value>,
+    body: &super::wire::RequestBody,
     stream: bool,
 ) -> Result<Relay, UpstreamError> {
     let call = Call {
         path,
-        body: &|endpoint: &Endpoint, _| relay_body(model, endpoint, path, body, stream),
+        body: &|endpoint: &Endpoint, _| {
+            let stream = (path != "images/generations").then_some(stream);
+            body.upstream_body(&endpoint.model, stream, &model.params)
+        },
         begun: |_| true,
         ask_usage: false,
     };

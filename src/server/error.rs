@@ -116,7 +116,9 @@ impl ApiError {
                 retry_after: retry_after(e),
             },
             Error::Input(m) | Error::Conflict(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
-            Error::Upstream { message, status } => {
+            Error::Upstream {
+                message, status, ..
+            } => {
                 let code = if message.contains("no complete answer within")
                     || message.contains("stalled")
                 {

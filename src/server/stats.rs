@@ -17,6 +17,7 @@ use crate::rating::stats::{Matrices, PromptStatistics};
 
 /// The query of `/api/battle_statistics`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MatrixQuery {
     /// Only the N models with the most battles (needed above 500 models).
     pub top: Option<usize>,

@@ -25,6 +25,11 @@
 //! - `endless-json`: a non-SSE body that never ends;
 //! - `endless-error`: status 500 with a body that never ends;
 //! - `redirect`: 307 to another address;
+//! - `ctx-400`: 400 with OpenAI's error for a conversation longer than the model's context
+//!   (`type` `invalid_request_error`, `code` `context_length_exceeded`, `param` `messages`),
+//!   whose message names the upstream id it was asked for and its own address;
+//! - `fp-*`: a `system_fingerprint` (`fp_fake`) in every chunk of a streamed answer, or in
+//!   the whole `chat.completion` when the request does not ask for a stream;
 //! - `hold-*`: streams its first piece, then holds the rest until [`Upstream::release`];
 //! - `slow-*`: a piece every 100 ms for ten seconds; records when the client went away
 //!   ([`Upstream::cancelled`]);
@@ -98,6 +103,8 @@ pub struct Request {
     pub model: String,
     /// The whole JSON body.
     pub body: Value,
+    /// The body as it arrived, byte for byte.
+    pub raw: String,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
     /// When the handler received the request.
@@ -254,12 +261,13 @@ pub fn refused_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-async fn completions(State(log): State<Log>, body: String) -> Response {
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+async fn completions(State(log): State<Log>, raw: String) -> Response {
+    let body: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     lock(&log).push(Request {
         model: model.clone(),
         body: body.clone(),
+        raw,
         authorization: None,
         started: Instant::now(),
         ended: Some(Instant::now()),
@@ -298,13 +306,14 @@ async fn completions(State(log): State<Log>, body: String) -> Response {
     )
 }
 
-async fn images(State(log): State<Log>, body: String) -> Response {
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+async fn images(State(log): State<Log>, raw: String) -> Response {
+    let body: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     let n = body["n"].as_u64().unwrap_or(1);
     lock(&log).push(Request {
         model: model.clone(),
         body: body.clone(),
+        raw,
         authorization: None,
         started: Instant::now(),
         ended: Some(Instant::now()),
@@ -330,9 +339,9 @@ async fn models() -> Response {
     json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
 }
 
-async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Response {
+async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Response {
     let started = Instant::now();
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
     let model = body
         .get("model")
         .and_then(Value::as_str)
@@ -342,11 +351,13 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let asked_stream = body["stream"] == json!(true);
     let index = {
         let mut requests = lock(&log);
         requests.push(Request {
             model: model.clone(),
             body,
+            raw,
             authorization,
             started,
             ended: None,
@@ -394,6 +405,36 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         finished.log.one_slot.notify_waiters();
         return one_slot(&model, me, finished);
     }
+    if model.starts_with("fp-") {
+        let with_fingerprint = |piece: String| {
+            piece.replacen(
+                "\"object\"",
+                "\"system_fingerprint\":\"fp_fake\",\"object\"",
+                1,
+            )
+        };
+        if !asked_stream {
+            finished.now();
+            let completion = json!({
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
+                "model": model, "system_fingerprint": "fp_fake",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer(&model)},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
+            });
+            return json_response(StatusCode::OK, &completion);
+        }
+        let mut pieces = vec![with_fingerprint(role_chunk(&model))];
+        pieces.extend(
+            answer(&model)
+                .split_inclusive(' ')
+                .map(|piece| with_fingerprint(content_chunk(&model, piece))),
+        );
+        pieces.push(with_fingerprint(finish_chunk(&model)));
+        pieces.push("data: [DONE]\n\n".to_owned());
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
+    }
+
     let like_stream = [
         "stream-",
         "done-no-finish-",
@@ -585,6 +626,28 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, body: String) -> Respo
         return json_response(StatusCode::OK, &completion);
     }
     finished.now();
+    if model == "ctx-400" {
+        let address = format!(
+            "http://{}",
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("?")
+        );
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {
+                "message": format!(
+                    "This model's maximum context length is 8192 tokens. However, your messages \
+                     resulted in 9000 tokens. Please reduce the length of the messages. \
+                     (model {model} at {address}/v1)"
+                ),
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "context_length_exceeded",
+            }}),
+        );
+    }
     let (status, message, kind) = match model.as_str() {
         "fail-500" => (StatusCode::INTERNAL_SERVER_ERROR, "boom", "server_error"),
         "fail-401" => (

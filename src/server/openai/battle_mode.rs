@@ -3,26 +3,22 @@
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
 
-use super::proxy::{Asked, proxy};
+use super::housekeeping::{housekeeping, is_housekeeping};
+use super::proxy::Asked;
 use super::stream::{own_stream, own_whole, sse, text_reply, tokio_stream_from};
 use super::{OpenAiError, battle_error};
 use crate::battle::commands::{self, Action, Verdict, Which};
 use crate::battle::{Side, Winner};
 use crate::chat::ChatOptions;
 use crate::provider::Message;
-use crate::provider::wire::{self, Shaping};
+use crate::provider::wire::{self, Role, Shaping};
 use crate::server::AppState;
 
 /// Who is asking in battle mode: the request's `user`, else its key, else everyone without
 /// either, together.
-pub(super) fn caller(headers: &HeaderMap, body: &Map<String, Value>) -> String {
-    if let Some(user) = body
-        .get("user")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-    {
+pub(super) fn caller(headers: &HeaderMap, asked: &Asked) -> String {
+    if let Some(user) = asked.body.value::<String>("user").filter(|u| !u.is_empty()) {
         return format!("openai-user:{user}");
     }
     match crate::server::auth::bearer(headers) {
@@ -31,58 +27,44 @@ pub(super) fn caller(headers: &HeaderMap, body: &Map<String, Value>) -> String {
     }
 }
 
-/// A field of the request, top-level or under `extra_body`.
-pub(super) fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    body.get(name)
-        .or_else(|| body.get("extra_body").and_then(|e| e.get(name)))
-        .and_then(Value::as_str)
-}
-
 pub(super) const HELP: &str = "This is arena's battle model. Start a blind battle with $sA<id> and your \
     question (for example: $sA1 Write a haiku about autumn); $A or $B to see either answer, or \
     to go on with it; then $wA, $wB, $tie or $bad for the result. The models are revealed only \
     with the result.";
 
-pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: Asked) -> Response {
-    let strict = asked.body.get("strict").and_then(Value::as_bool) == Some(true)
-        || asked
-            .body
-            .get("extra_body")
-            .and_then(|e| e.get("strict"))
-            .and_then(Value::as_bool)
-            == Some(true);
+pub(super) async fn battle_mode(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut asked: Asked,
+) -> Response {
+    let strict = asked.flag("strict");
     let battle_model = state.arena.config().battle_model.clone();
+    let (stream, include_usage) = (asked.stream, asked.include_usage);
     let fail = |e: OpenAiError| {
         if strict {
             e.into_response()
         } else {
-            text_reply(
-                state,
-                &battle_model,
-                &e.message,
-                asked.stream,
-                asked.include_usage,
-            )
+            text_reply(state, &battle_model, &e.message, stream, include_usage)
         }
     };
     let last_user = asked
-        .messages
+        .messages()
         .iter()
         .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| wire::text_of(m.get("content").unwrap_or(&Value::Null)))
+        .find(|m| m.role == Role::User)
+        .map(wire::Message::text)
         .unwrap_or_default();
     // A client's housekeeping (Open WebUI's titles and tags) is no battle.
-    if last_user.trim_start().starts_with("### Task:") {
-        return housekeeping(state, asked).await;
+    if is_housekeeping(&last_user) {
+        return housekeeping(state, asked, &last_user).await;
     }
     let command = match commands::parse(&last_user) {
         Some((parsed, _)) => Some(parsed),
         None => commands::from_fields(
-            field(&asked.body, "rpid"),
-            field(&asked.body, "start_models"),
-            field(&asked.body, "battle_models"),
-            field(&asked.body, "win_models"),
+            asked.field("rpid").as_deref(),
+            asked.field("start_models").as_deref(),
+            asked.field("battle_models").as_deref(),
+            asked.field("win_models").as_deref(),
         ),
     };
     let command = match command {
@@ -90,11 +72,8 @@ pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: As
         Some(Err(e)) => return fail(OpenAiError::new(StatusCode::BAD_REQUEST, e.to_string())),
         Some(Ok(c)) => c,
     };
-    let rpid = command
-        .rpid
-        .clone()
-        .or_else(|| field(&asked.body, "rpid").map(str::to_owned));
-    let who = caller(headers, &asked.body);
+    let rpid = command.rpid.clone().or_else(|| asked.field("rpid"));
+    let who = caller(headers, &asked);
     match command.action {
         Action::Result(verdict) => {
             let winner = match verdict {
@@ -123,18 +102,15 @@ pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: As
                 Which::B => Side::B,
             };
             // Every user message loses its command before the conversation goes upstream.
-            let mut conversation = Vec::with_capacity(asked.messages.len());
-            for mut m in asked.messages {
-                if m.get("role").and_then(Value::as_str) == Some("user")
-                    && let Some(content) = m.get_mut("content")
-                {
-                    let text = wire::text_of(content);
+            let mut conversation = asked.take_messages();
+            for m in &mut conversation {
+                if m.role == Role::User && m.content.is_some() {
+                    let text = m.text();
                     let stripped = commands::strip(&text);
                     if stripped.len() != text.len() {
-                        wire::set_text(content, stripped);
+                        m.set_text(stripped);
                     }
                 }
-                conversation.push(m);
             }
             wire::shape(
                 &mut conversation,
@@ -144,16 +120,16 @@ pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: As
                 },
             );
             let messages: Vec<Message> = conversation
-                .into_iter()
-                .filter_map(|m| serde_json::from_value(m).ok())
+                .iter()
+                .map(wire::Message::to_provider)
                 .collect();
+            drop(conversation);
             let options = ChatOptions {
-                temperature: asked.body.get("temperature").and_then(Value::as_f64),
+                temperature: asked.body.value::<f64>("temperature"),
                 max_tokens: asked
                     .body
-                    .get("max_tokens")
-                    .or_else(|| asked.body.get("max_completion_tokens"))
-                    .and_then(Value::as_u64)
+                    .value::<u64>("max_tokens")
+                    .or_else(|| asked.body.value::<u64>("max_completion_tokens"))
                     .and_then(|n| u32::try_from(n).ok()),
             };
             let start = matches!(command.action, Action::Start(_));
@@ -213,25 +189,4 @@ pub(super) fn reveal_text(r: &crate::chat::ChatResult) -> String {
         text.push_str("\nThis result was recorded already; the ratings did not change again.");
     }
     text
-}
-
-/// A client's housekeeping request: the utility model answers it, or a short fixed text.
-pub(super) async fn housekeeping(state: &AppState, mut asked: Asked) -> Response {
-    let utility = state.arena.config().utility_model.clone();
-    if utility.is_empty() || state.arena.models().get(&utility).is_none() {
-        let text = if asked
-            .messages
-            .iter()
-            .any(|m| wire::text_of(m.get("content").unwrap_or(&Value::Null)).contains("title"))
-        {
-            r#"{"title": "Arena battle"}"#
-        } else {
-            r#"{"tags": ["arena"]}"#
-        };
-        let model = state.arena.config().battle_model.clone();
-        return text_reply(state, &model, text, asked.stream, asked.include_usage);
-    }
-    asked.model = utility.clone();
-    asked.body.insert("model".into(), json!(utility));
-    proxy(state, asked, "chat/completions").await
 }

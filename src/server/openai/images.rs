@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Object, OpenAiError, now_secs};
-use crate::provider::Relay;
+use super::models::callable;
+use super::{Body, OpenAiError, now_secs};
+use crate::provider::{Relay, wire};
 use crate::server::AppState;
 
 /// Images of the pool's image models (`"kind": "image"`), `n` at a time.
@@ -18,27 +19,27 @@ use crate::server::AppState;
         (status = 400, description = "an invalid request"),
         (status = 404, description = "no such image model"),
     ))]
-pub async fn images(State(state): State<AppState>, Object(body): Object) -> Response {
+pub async fn images(State(state): State<AppState>, Body(body): Body) -> Response {
     let arena = &state.arena;
-    let name = match body.get("model").and_then(Value::as_str) {
-        Some(m) => m.to_owned(),
-        None => match arena.models().models.iter().find(|m| m.is_image()) {
+    let name = match body.value::<String>("model") {
+        Some(m) => m,
+        None => match arena
+            .models()
+            .models
+            .iter()
+            .find(|m| m.is_image() && callable(&state, &m.name).is_ok())
+        {
             Some(m) => m.name.clone(),
             None => {
-                return OpenAiError::new(StatusCode::NOT_FOUND, "no image model in models.json")
+                return OpenAiError::new(StatusCode::NOT_FOUND, "no image model is served here")
                     .param("model")
                     .into_response();
             }
         },
     };
-    let Some(spec) = arena.models().get(&name).cloned() else {
-        return OpenAiError::new(
-            StatusCode::NOT_FOUND,
-            format!("the model `{name}` does not exist"),
-        )
-        .param("model")
-        .code("model_not_found")
-        .into_response();
+    let spec = match callable(&state, &name) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
     };
     if !spec.is_image() {
         return OpenAiError::new(
@@ -49,19 +50,24 @@ pub async fn images(State(state): State<AppState>, Object(body): Object) -> Resp
         .into_response();
     }
     if body
-        .get("prompt")
-        .and_then(Value::as_str)
+        .value::<String>("prompt")
         .is_none_or(|p| p.trim().is_empty())
     {
         return OpenAiError::new(StatusCode::BAD_REQUEST, "`prompt` is required")
             .param("prompt")
             .into_response();
     }
-    let n = body.get("n").and_then(Value::as_u64).unwrap_or(1);
+    let n = match body.get("n").filter(|n| n.get() != "null") {
+        None => 1,
+        Some(raw) => wire::whole_number(raw).unwrap_or(0),
+    };
     if !(1..=10).contains(&n) {
-        return OpenAiError::new(StatusCode::BAD_REQUEST, "`n` goes from 1 to 10")
-            .param("n")
-            .into_response();
+        return OpenAiError::new(
+            StatusCode::BAD_REQUEST,
+            "`n` is a whole number from 1 to 10",
+        )
+        .param("n")
+        .into_response();
     }
     // The upstream takes n itself, unless the model says it takes one at a time: then n
     // requests run in parallel.
@@ -69,8 +75,8 @@ pub async fn images(State(state): State<AppState>, Object(body): Object) -> Resp
     let (calls, per_call) = if one_at_a_time { (n, 1) } else { (1, n) };
     let requests = (0..calls).map(|_| {
         let mut b = body.clone();
-        b.insert("model".into(), json!(name));
-        b.insert("n".into(), json!(per_call));
+        b.set("model", &json!(name));
+        b.set("n", &json!(per_call));
         let arena = arena.clone();
         let name = name.clone();
         async move { arena.proxy(&name, "images/generations", &b, false).await }

@@ -11,12 +11,23 @@
 //! `id:` or `retry:` fields and may carry keep-alive comments.
 //!
 //! In battle mode the real model never shows before the result: chunks say "Assistant A" or
-//! "Assistant B", with arena's own `id` and no `system_fingerprint`.
-
+//! "Assistant B", with arena's own `id` and no `system_fingerprint`. A proxied model's
+//! answers keep the upstream's `system_fingerprint`, and an upstream's refusal of a proxied
+//! request (a 400 for a context too long, a 429) reaches the client with its status,
+//! `type`, `code`, `param` and message (scrubbed; the upstream's id of the model replaced
+//! by its public name).
 //!
-//! Layout: `models` (`/v1/models`, `/v1/leaderboard`), `proxy` (chat and text completions of
-//! a pool model), `battle_mode` (the battle model's in-chat commands), `stream` (SSE frames,
-//! streams of arena's own making, relayed streams), `images`.
+//! Bodies are read by [`crate::provider::wire::RequestBody`], never into a tree of JSON
+//! values: a chat body (up to [`super::chat_body_limit`], 40 MiB by default) costs about
+//! its own size.
+//!
+//! Layout: `models` (`/v1/models`, `/v1/leaderboard`, who may call which model), `proxy`
+//! (chat and text completions of a pool model), `battle_mode` (the battle model's in-chat
+//! commands), `housekeeping` (a chat client's titles, tags and suggestions sent to the
+//! battle model), `stream` (SSE frames, streams of arena's own making, relayed streams),
+//! `images`.
+
+use std::borrow::Cow;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -24,12 +35,14 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::AppState;
 use crate::error::Error;
+use crate::provider::wire::RequestBody;
 
 mod battle_mode;
+mod housekeeping;
 mod images;
 mod models;
 mod proxy;
@@ -46,9 +59,9 @@ pub use proxy::{__path_chat_completions, __path_completions, chat_completions, c
 pub struct OpenAiError {
     pub status: StatusCode,
     pub message: String,
-    pub kind: &'static str,
-    pub param: Option<&'static str>,
-    pub code: Option<&'static str>,
+    pub kind: Cow<'static, str>,
+    pub param: Option<Cow<'static, str>>,
+    pub code: Option<Cow<'static, str>>,
     /// Seconds for `Retry-After`, where the error knows them.
     pub retry_after: Option<u64>,
 }
@@ -67,7 +80,7 @@ impl OpenAiError {
         OpenAiError {
             status,
             message: message.into(),
-            kind,
+            kind: Cow::Borrowed(kind),
             param: None,
             code: None,
             retry_after: None,
@@ -75,12 +88,12 @@ impl OpenAiError {
     }
 
     fn param(mut self, param: &'static str) -> Self {
-        self.param = Some(param);
+        self.param = Some(Cow::Borrowed(param));
         self
     }
 
     pub(super) fn code(mut self, code: &'static str) -> Self {
-        self.code = Some(code);
+        self.code = Some(Cow::Borrowed(code));
         self
     }
 
@@ -113,14 +126,31 @@ impl OpenAiError {
                 error.retry_after = super::error::retry_after(e);
                 error
             }
-            Error::Upstream { message, status } => {
+            Error::Upstream {
+                message,
+                status,
+                refusal,
+            } => {
                 // The client learns what failed, not the upstream's id or address; the log
                 // has them (this is a proxied model, not a battle's hidden one).
                 tracing::warn!("upstream failure: {message}");
-                Self::new(
-                    upstream_status(message, *status),
-                    crate::provider::blind(message),
-                )
+                let status = upstream_status(message, *status);
+                match refusal {
+                    // The client's own request was refused: it is told as the upstream
+                    // told it, in the upstream's words (made public: see `Refusal`).
+                    Some(r) if passes_on(status) => OpenAiError {
+                        status,
+                        message: r.message.clone(),
+                        kind: r
+                            .kind
+                            .clone()
+                            .map_or_else(|| Self::new(status, "").kind, Cow::Owned),
+                        param: r.param.clone().map(Cow::Owned),
+                        code: r.code.clone().map(Cow::Owned),
+                        retry_after: (status == StatusCode::TOO_MANY_REQUESTS).then_some(5),
+                    },
+                    _ => Self::new(status, crate::provider::blind(message)),
+                }
             }
             Error::File { .. } | Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");
@@ -137,7 +167,10 @@ impl OpenAiError {
 /// upstream's failure says which side failed and its status, never the upstream's own words
 /// (they may name the model).
 pub(super) fn battle_error(e: &Error, side: &str) -> OpenAiError {
-    let Error::Upstream { message, status } = e else {
+    let Error::Upstream {
+        message, status, ..
+    } = e
+    else {
         return OpenAiError::from_error(e);
     };
     tracing::warn!("{side}'s model failed: {}", crate::provider::blind(message));
@@ -150,12 +183,21 @@ pub(super) fn battle_error(e: &Error, side: &str) -> OpenAiError {
     )
 }
 
+/// Whether an upstream's refusal with this status is the client's to read: its request was
+/// at fault (or too much), not the server's configuration (a key, a model id: 401, 403,
+/// 404 are the operator's, and a 502 to the client).
+fn passes_on(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 400 | 409 | 413 | 415 | 422 | 429)
+}
+
 /// The status for an upstream's failure: the client's request is at fault only for what an
 /// upstream refuses as such.
 pub(super) fn upstream_status(message: &str, status: Option<u16>) -> StatusCode {
     match status {
         Some(400) => StatusCode::BAD_REQUEST,
+        Some(409) => StatusCode::CONFLICT,
         Some(413) => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(415) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Some(422) => StatusCode::UNPROCESSABLE_ENTITY,
         Some(429) => StatusCode::TOO_MANY_REQUESTS,
         _ if message.contains("stalled") || message.contains("no complete answer") => {
@@ -183,31 +225,43 @@ pub(super) fn new_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::now_v7().simple())
 }
 
-/// A request body that is a JSON object; anything else is an OpenAI error that says why.
-pub struct Object(pub Map<String, Value>);
+/// A request body read leniently ([`RequestBody`]: chat bodies with their messages typed);
+/// anything that is not a request is an OpenAI error that says why. The bytes are let go
+/// once read.
+pub struct Body(pub RequestBody);
 
-impl FromRequest<AppState> for Object {
+impl FromRequest<AppState> for Body {
     type Rejection = OpenAiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let chat = req.uri().path().ends_with("completions");
+        let chat = req.uri().path().ends_with("/chat/completions");
+        let limited = req.uri().path().ends_with("completions");
         match Bytes::from_request(req, state).await {
-            Ok(body) => object(&body).map(Object),
+            Ok(bytes) => RequestBody::parse(&bytes, chat).map(Body).map_err(|e| {
+                let error = OpenAiError::new(StatusCode::BAD_REQUEST, e.message);
+                match e.param {
+                    Some(p) => error.param(p),
+                    None => error,
+                }
+            }),
             Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
                 let config = state.arena.config();
-                let limit = if chat {
-                    super::chat_body_limit(config)
-                } else {
-                    config.max_request_body_bytes
-                };
-                Err(OpenAiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                let message = if limited {
                     format!(
-                        "the request body is larger than the server takes ({limit} bytes; \
-                         max_request_body_bytes, max_attachment_bytes)"
-                    ),
-                )
-                .code("request_too_large"))
+                        "the request body is larger than the server takes: {} bytes for chat \
+                         and completions (the larger of max_request_body_bytes and 8 × \
+                         max_attachment_bytes)",
+                        super::chat_body_limit(config)
+                    )
+                } else {
+                    format!(
+                        "the request body is larger than the server takes ({} bytes; \
+                         max_request_body_bytes)",
+                        config.max_request_body_bytes
+                    )
+                };
+                Err(OpenAiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+                    .code("request_too_large"))
             }
             Err(e) => match super::body_timed_out(&e) {
                 Some(t) => Err(OpenAiError::new(StatusCode::REQUEST_TIMEOUT, t.to_string())
@@ -215,20 +269,5 @@ impl FromRequest<AppState> for Object {
                 None => Err(OpenAiError::new(e.status(), e.body_text())),
             },
         }
-    }
-}
-
-/// The body as a JSON object, or an OpenAI error that says why not.
-pub(super) fn object(body: &Bytes) -> Result<Map<String, Value>, OpenAiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(OpenAiError::new(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(OpenAiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-        )),
     }
 }

@@ -1,4 +1,5 @@
-//! `/v1/models` and `/v1/leaderboard`.
+//! `/v1/models` and `/v1/leaderboard`, and which models a client may call on `/v1`: the
+//! battle model, and the pool's models of a weight above 0 unless `expose_pool` is off.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::OpenAiError;
+use crate::config::ModelSpec;
 use crate::error::Error;
 use crate::rating::Method;
 use crate::server::AppState;
@@ -29,6 +31,30 @@ pub struct ModelList {
     pub data: Vec<ModelOut>,
 }
 
+/// Whether a client may call the pool model `m` on `/v1`: a model out of rotation (weight
+/// 0) never, and none when the pool is not exposed.
+fn exposed(state: &AppState, m: &ModelSpec) -> bool {
+    state.arena.config().expose_pool && m.weight > 0.0
+}
+
+/// The pool model `name` if a client may call it on `/v1`; else the 404 of a model that
+/// does not exist (which names no file of the server, and no model it may not call).
+pub(super) fn callable(state: &AppState, name: &str) -> Result<ModelSpec, OpenAiError> {
+    match state.arena.models().get(name) {
+        Some(m) if exposed(state, m) => Ok(m.clone()),
+        _ => Err(no_such_model(name)),
+    }
+}
+
+pub(super) fn no_such_model(name: &str) -> OpenAiError {
+    OpenAiError::new(
+        StatusCode::NOT_FOUND,
+        format!("the model `{name}` does not exist: GET /v1/models lists the models"),
+    )
+    .param("model")
+    .code("model_not_found")
+}
+
 pub(super) fn model_list(state: &AppState) -> Vec<ModelOut> {
     let arena = &state.arena;
     let mut out = vec![ModelOut {
@@ -42,7 +68,7 @@ pub(super) fn model_list(state: &AppState) -> Vec<ModelOut> {
             .models()
             .models
             .iter()
-            .filter(|m| m.weight > 0.0)
+            .filter(|m| exposed(state, m))
             .map(|m| ModelOut {
                 id: m.name.clone(),
                 object: "model".into(),
@@ -53,7 +79,7 @@ pub(super) fn model_list(state: &AppState) -> Vec<ModelOut> {
     out
 }
 
-/// The battle model and every pool model in rotation.
+/// The battle model and every pool model in rotation (none with `expose_pool: false`).
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
     responses((status = 200, description = "the models", body = ModelList)))]
 pub async fn list_models(State(state): State<AppState>) -> Json<ModelList> {
@@ -80,14 +106,7 @@ pub async fn get_model(
         .into_iter()
         .find(|m| m.id == id)
         .map(Json)
-        .ok_or_else(|| {
-            OpenAiError::new(
-                StatusCode::NOT_FOUND,
-                format!("the model `{id}` does not exist"),
-            )
-            .param("model")
-            .code("model_not_found")
-        })
+        .ok_or_else(|| no_such_model(&id))
 }
 
 /// One model of `/v1/leaderboard`.
@@ -101,7 +120,7 @@ pub struct EloRow {
 }
 
 /// Online Elo, in the battle server's shape.
-#[utoipa::path(get, path = "/v1/leaderboard", tag = "openai",
+#[utoipa::path(get, path = "/v1/leaderboard", tag = "openai", operation_id = "v1_leaderboard",
     responses((status = 200, description = "the ranking", body = [EloRow])))]
 pub async fn leaderboard(State(state): State<AppState>) -> Result<Json<Vec<EloRow>>, OpenAiError> {
     let arena = &state.arena;

@@ -1,4 +1,10 @@
 //! Chat and text completions of a pool model, proxied to its upstream.
+//!
+//! The body goes on as the client wrote it (see [`crate::provider::wire::RequestBody`]),
+//! with the upstream's id for `model`, the conversation shaped for the upstream, the
+//! model's `params` as defaults for what the client left out, and without the fields that
+//! would redirect or authenticate the request at an upstream proxy
+//! ([`crate::provider::wire::DROPPED`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -8,49 +14,87 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::battle_mode::battle_mode;
+use super::models::callable;
 use super::stream::{
     done, error_frame, gather, keep_alive, own_stream, own_whole, relayed, sse, whole_as_chunk,
 };
-use super::{Object, OpenAiError};
-use crate::config::ProviderKind;
-use crate::provider::wire::{self, Shaping};
+use super::{Body, OpenAiError};
+use crate::config::{ModelSpec, ProviderKind};
+use crate::provider::wire::{self, Message, RequestBody, Shaping};
 use crate::provider::{ChatRequest, Relay, RelayStream};
 use crate::server::AppState;
 
-/// What every chat request is checked for.
+/// A chat request, checked: its body (the messages in it), and what every path reads.
 pub(super) struct Asked {
-    pub(super) body: Map<String, Value>,
+    pub(super) body: RequestBody,
     pub(super) model: String,
     pub(super) stream: bool,
     pub(super) include_usage: bool,
-    pub(super) messages: Vec<Value>,
 }
 
-pub(super) fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked, OpenAiError> {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            OpenAiError::new(
-                StatusCode::BAD_REQUEST,
-                "`model` is required: a model of /v1/models",
-            )
-            .param("model")
-        })?
-        .to_owned();
-    if body.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
-        return Err(OpenAiError::new(
+impl Asked {
+    /// The conversation.
+    pub(super) fn messages(&self) -> &[Message] {
+        self.body.messages.as_deref().unwrap_or_default()
+    }
+
+    /// The conversation, taken out of the body (not copied).
+    pub(super) fn take_messages(&mut self) -> Vec<Message> {
+        self.body.messages.take().unwrap_or_default()
+    }
+
+    /// A string field of the request, top-level or under `extra_body`.
+    pub(super) fn field(&self, name: &str) -> Option<String> {
+        self.body
+            .value::<String>(name)
+            .or_else(|| self.body.extra_body_value::<String>(name))
+    }
+
+    /// Whether a flag of the request (`strict`) is `true`, top-level or under `extra_body`.
+    pub(super) fn flag(&self, name: &str) -> bool {
+        self.body.value::<bool>(name) == Some(true)
+            || self.body.extra_body_value::<bool>(name) == Some(true)
+    }
+}
+
+/// `n`, when sent, is a whole number: 1 (the one answer arena gives), or `null`.
+fn check_n(body: &RequestBody) -> Result<(), OpenAiError> {
+    let Some(raw) = body.get("n").filter(|n| n.get() != "null") else {
+        return Ok(());
+    };
+    match wire::whole_number(raw) {
+        Some(1) => Ok(()),
+        Some(n) if n > 1 => Err(OpenAiError::new(
             StatusCode::BAD_REQUEST,
             "`n` above 1 is not supported: ask once per answer",
         )
-        .param("n"));
+        .param("n")),
+        _ => Err(OpenAiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`n` must be a whole number of 1 or more, written as one (`1`), not `{}`",
+                crate::util::terminal_safe(&raw.get().chars().take(40).collect::<String>())
+            ),
+        )
+        .param("n")),
     }
-    let stream = match body.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+}
+
+pub(super) fn asked(body: RequestBody, state: &AppState) -> Result<Asked, OpenAiError> {
+    let model = body.value::<String>("model").ok_or_else(|| {
+        OpenAiError::new(
+            StatusCode::BAD_REQUEST,
+            "`model` is required: a model of /v1/models",
+        )
+        .param("model")
+    })?;
+    check_n(&body)?;
+    let stream = match body.get("stream").map(|s| s.get()) {
+        None | Some("null" | "false") => false,
+        Some("true") => true,
         Some(_) => {
             return Err(OpenAiError::new(
                 StatusCode::BAD_REQUEST,
@@ -59,32 +103,16 @@ pub(super) fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked,
             .param("stream"));
         }
     };
-    let include_usage = body
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let messages = match body.get("messages") {
-        Some(Value::Array(m)) if !m.is_empty() => m.clone(),
-        _ => {
-            return Err(OpenAiError::new(
-                StatusCode::BAD_REQUEST,
-                "`messages` must be a non-empty array of messages",
-            )
-            .param("messages"));
-        }
+    let include_usage = body.nested_value::<bool>("stream_options", "include_usage") == Some(true);
+    let Some(messages) = body.messages.as_deref() else {
+        return Err(OpenAiError::new(
+            StatusCode::BAD_REQUEST,
+            "`messages` must be a non-empty array of messages",
+        )
+        .param("messages"));
     };
-    if messages
-        .iter()
-        .any(|m| m.get("role").and_then(Value::as_str).is_none())
-    {
-        return Err(
-            OpenAiError::new(StatusCode::BAD_REQUEST, "every message needs a `role`")
-                .param("messages"),
-        );
-    }
     let limit = state.arena.config().max_attachment_bytes;
-    let largest = wire::largest_attachment(&messages) as u64;
+    let largest = wire::largest_attachment(messages) as u64;
     if largest > limit {
         return Err(OpenAiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -100,7 +128,6 @@ pub(super) fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked,
         model,
         stream,
         include_usage,
-        messages,
     })
 }
 
@@ -109,16 +136,16 @@ pub(super) fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked,
     request_body(content = Object, description = "an OpenAI chat completion request"),
     responses(
         (status = 200, description = "a `chat.completion`, or with `stream` server-sent `chat.completion.chunk`s then `[DONE]`"),
-        (status = 400, description = "an invalid request"),
+        (status = 400, description = "an invalid request, or one the upstream refused as such (its `type`, `code` and `param`)"),
         (status = 404, description = "no such model"),
-        (status = 413, description = "an attachment too large"),
+        (status = 413, description = "a body or an attachment too large"),
         (status = 429, description = "rate limited"),
         (status = 502, description = "the upstream failed"),
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Object(body): Object,
+    Body(body): Body,
 ) -> Response {
     let asked = match asked(body, &state) {
         Ok(a) => a,
@@ -127,39 +154,55 @@ pub async fn chat_completions(
     if asked.model == state.arena.config().battle_model {
         return battle_mode(&state, &headers, asked).await;
     }
-    proxy(&state, asked, "chat/completions").await
+    match callable(&state, &asked.model) {
+        Ok(spec) => proxy(&state, asked, &spec, "chat/completions").await,
+        Err(e) => e.into_response(),
+    }
 }
 
-pub(super) async fn proxy(state: &AppState, asked: Asked, path: &'static str) -> Response {
+/// Forwards `asked` to `spec`'s upstream (or, for a mock model, answers it in process).
+/// Whoever calls it has decided that `spec` may be called.
+pub(super) async fn proxy(
+    state: &AppState,
+    asked: Asked,
+    spec: &ModelSpec,
+    path: &'static str,
+) -> Response {
     let Asked {
         mut body,
         model,
         stream,
         include_usage,
-        mut messages,
     } = asked;
-    let spec = match state.arena.models().require(&model) {
-        Ok(s) => s.clone(),
-        Err(e) => return OpenAiError::from_error(&e).into_response(),
-    };
+    if !body.dropped.is_empty() {
+        tracing::info!(
+            "left out of a request to `{model}`, as they would redirect or authenticate it \
+             upstream: {}",
+            body.dropped.join(", ")
+        );
+    }
     let openai = spec
         .endpoints
         .iter()
         .all(|e| e.base_url.contains("api.openai.com"));
-    wire::shape(
-        &mut messages,
-        Shaping {
-            tavern_mode: state.arena.config().tavern_mode,
-            developer_as_system: !openai,
-        },
-    );
+    if let Some(messages) = body.messages.as_mut() {
+        wire::shape(
+            messages,
+            Shaping {
+                tavern_mode: state.arena.config().tavern_mode,
+                developer_as_system: !openai,
+            },
+        );
+    }
     if spec.provider == ProviderKind::Mock {
         let request = ChatRequest {
-            messages: messages
-                .into_iter()
-                .filter_map(|m| serde_json::from_value(m).ok())
+            messages: body
+                .messages
+                .iter()
+                .flatten()
+                .map(Message::to_provider)
                 .collect(),
-            temperature: body.get("temperature").and_then(Value::as_f64),
+            temperature: body.value::<f64>("temperature"),
             max_tokens: None,
         };
         let chunks = match state.arena.answer(&model, &request) {
@@ -175,19 +218,18 @@ pub(super) async fn proxy(state: &AppState, asked: Asked, path: &'static str) ->
             }
         };
     }
-    if path == "chat/completions" {
-        body.insert("messages".into(), Value::Array(messages));
-    }
     let legacy = path == "completions";
     if stream {
         return proxy_stream(state, model, path, body, include_usage).await;
     }
-    match state.arena.proxy(&model, path, &body, stream).await {
+    let relay = state.arena.proxy(&model, path, &body, stream).await;
+    // The answer may take long: the request's memory goes now.
+    drop(body);
+    match relay {
         Err(e) => OpenAiError::from_error(&e).into_response(),
         Ok(Relay::Whole(mut v)) => {
             if let Some(o) = v.as_object_mut() {
                 o.insert("model".into(), json!(model));
-                o.remove("system_fingerprint");
                 if !o.contains_key("usage") {
                     o.insert("usage".into(), wire::usage(0, 0));
                 }
@@ -213,7 +255,7 @@ async fn proxy_stream(
     state: &AppState,
     model: String,
     path: &'static str,
-    body: Map<String, Value>,
+    body: RequestBody,
     include_usage: bool,
 ) -> Response {
     let legacy = path == "completions";
@@ -293,8 +335,8 @@ fn as_stream(relay: Relay, legacy: bool) -> RelayStream {
         (status = 400, description = "an invalid request"),
         (status = 404, description = "no such model"),
     ))]
-pub async fn completions(State(state): State<AppState>, Object(body): Object) -> Response {
-    let Some(model) = body.get("model").and_then(Value::as_str).map(str::to_owned) else {
+pub async fn completions(State(state): State<AppState>, Body(body): Body) -> Response {
+    let Some(model) = body.value::<String>("model") else {
         return OpenAiError::new(StatusCode::BAD_REQUEST, "`model` is required")
             .param("model")
             .into_response();
@@ -307,18 +349,19 @@ pub async fn completions(State(state): State<AppState>, Object(body): Object) ->
         .param("model")
         .into_response();
     }
-    if body.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
-        return OpenAiError::new(StatusCode::BAD_REQUEST, "`n` above 1 is not supported")
-            .param("n")
-            .into_response();
+    if let Err(e) = check_n(&body) {
+        return e.into_response();
     }
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let stream = body.value::<bool>("stream").unwrap_or(false);
+    let spec = match callable(&state, &model) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
     let asked = Asked {
         body,
         model,
         stream,
         include_usage: false,
-        messages: Vec::new(),
     };
-    proxy(&state, asked, "completions").await
+    proxy(&state, asked, &spec, "completions").await
 }

@@ -360,10 +360,14 @@ pub(super) async fn gather(
     let mut id = None;
     let mut finish = None;
     let mut usage = None;
+    let mut fingerprint = None;
     while let Some(item) = upstream.next().await {
         let v = item.map_err(|e| OpenAiError::from_error(&Error::from(e)))?;
         if id.is_none() {
             id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+        }
+        if let Some(f) = v.get("system_fingerprint").filter(|f| f.is_string()) {
+            fingerprint = Some(f.clone());
         }
         if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
             usage = Some(u.clone());
@@ -400,6 +404,9 @@ pub(super) async fn gather(
     };
     if let Some(c) = v.pointer_mut("/choices/0/finish_reason") {
         *c = json!(finish);
+    }
+    if let (Some(f), Some(o)) = (fingerprint, v.as_object_mut()) {
+        o.insert("system_fingerprint".into(), f);
     }
     Ok(v)
 }

@@ -1,15 +1,14 @@
 // The official `openai` npm package against a running `arena serve`.
 //
 // Environment: ARENA_BASE_URL (ending in /v1), ARENA_API_KEY, ARENA_POOL_MODEL (a pool model
-// that streams), ARENA_LIMITED_MODEL (a pool model whose upstream answers 429). Exits non-zero,
-// naming the failed check, on any mismatch.
+// that streams); the server allows one battle an hour per user. Exits non-zero, naming the
+// failed check, on any mismatch.
 
 import OpenAI from "openai";
 import { VERSION } from "openai/version";
 
 const { ARENA_BASE_URL: baseURL, ARENA_API_KEY: apiKey } = process.env;
 const POOL = process.env.ARENA_POOL_MODEL;
-const LIMITED = process.env.ARENA_LIMITED_MODEL;
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 30_000 });
 
 function check(what, ok, detail = "") {
@@ -88,6 +87,9 @@ await refused("401", 401, OpenAI.AuthenticationError, () =>
   new OpenAI({ baseURL, apiKey: "wrong", maxRetries: 0 }).models.list(),
 );
 await refused("404", 404, OpenAI.NotFoundError, () => whole("no-such-model", "hi"));
-await refused("429", 429, OpenAI.RateLimitError, () => whole(LIMITED, "hi"));
+// A second battle within the hour: over the server's limit.
+await refused("429", 429, OpenAI.RateLimitError, () =>
+  whole("arena", "$sA43 Write a haiku about lakes", { ...user, strict: true }),
+);
 
 console.log(`node sdk ${VERSION}: ok`);

@@ -1,8 +1,8 @@
 """The official `openai` Python SDK against a running `arena serve`.
 
 Environment: ARENA_BASE_URL (ending in /v1), ARENA_API_KEY, ARENA_POOL_MODEL (a pool model
-that streams), ARENA_LIMITED_MODEL (a pool model whose upstream answers 429). Exits non-zero,
-naming the failed check, on any mismatch.
+that streams); the server allows one battle an hour per user. Exits non-zero, naming the
+failed check, on any mismatch.
 """
 
 import os
@@ -14,7 +14,6 @@ from openai import OpenAI
 BASE = os.environ["ARENA_BASE_URL"]
 KEY = os.environ["ARENA_API_KEY"]
 POOL = os.environ["ARENA_POOL_MODEL"]
-LIMITED = os.environ["ARENA_LIMITED_MODEL"]
 
 client = OpenAI(base_url=BASE, api_key=KEY, max_retries=0, timeout=30)
 
@@ -102,7 +101,8 @@ try:
 except openai.NotFoundError as e:
     check("404 status", e.status_code == 404, e)
 try:
-    whole(LIMITED, "hi")
+    # A second battle within the hour: over the server's limit.
+    whole("arena", "$sA42 Write a haiku about lakes", extra_body={"strict": True}, **user)
     check("429", False)
 except openai.RateLimitError as e:
     check("429 status", e.status_code == 429, e)
