@@ -3,7 +3,7 @@
 //! - [`router`] builds the whole application (for in-process tests too), [`serve`] runs it on
 //!   a listener until a shutdown future resolves, then lets in-flight requests and running
 //!   generations finish within the grace period and closes the store.
-//! - `rest` is the writing arena's REST API, `stats` its statistics, `auth` the key check,
+//! - `rest` is the writing arena's REST API, `stats` its statistics, `auth` who is calling,
 //!   `error` the error bodies, `extract` strict JSON bodies, `i18n` the messages,
 //!   `openapi` the document at `/openapi.json`.
 //!
@@ -20,7 +20,7 @@ mod openapi;
 mod rest;
 mod stats;
 
-pub use auth::constant_time_eq;
+pub use auth::{ANONYMOUS, Caller, Principal, Who, constant_time_eq};
 pub use error::{ApiError, Detail};
 pub use i18n::Lang;
 pub use openapi::document;
@@ -49,8 +49,12 @@ use i18n::Msg;
 pub struct AppState {
     pub arena: Arena,
     pub lang: Lang,
-    /// The server's key, when it needs one.
+    /// The config's `api_key` (a service key), when it has one.
     api_key: Option<Arc<Secret>>,
+    /// Whether the server listens on this machine only (one person's server, without keys).
+    loopback: bool,
+    /// When each stored key's use was last written (see `auth`).
+    keys_touched: Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
     /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
     /// same version is the same body, sent again without building or serialising it.
     pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
@@ -64,6 +68,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("lang", &self.lang)
             .field("api_key", &self.api_key.is_some())
+            .field("loopback", &self.loopback)
             .finish_non_exhaustive()
     }
 }
@@ -77,9 +82,19 @@ impl AppState {
         AppState {
             lang: Lang::from_config(&config.language),
             api_key,
+            loopback: true,
+            keys_touched: Arc::default(),
             leaderboard_body: Arc::default(),
             arena,
         }
+    }
+
+    /// The state of a server listening on `ip`: beyond this machine, callers are strangers
+    /// whatever the keys (see `auth`), and the per-user limits those of a shared server.
+    #[must_use]
+    pub fn listening_on(mut self, ip: std::net::IpAddr) -> AppState {
+        self.loopback = ip.is_loopback();
+        self
     }
 
     /// The response to an engine error.
@@ -155,7 +170,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_key,
+            auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             usize::try_from(config.max_request_body_bytes).unwrap_or(usize::MAX),

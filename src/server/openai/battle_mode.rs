@@ -1,7 +1,7 @@
 //! Battle mode: the battle model's in-chat commands.
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -14,21 +14,23 @@ use crate::chat::ChatOptions;
 use crate::provider::Message;
 use crate::provider::wire::{self, Shaping};
 use crate::server::AppState;
+use crate::server::auth::{Named, Refusal, Who};
 
-/// Who is asking in battle mode: the request's `user`, else its key, else everyone without
-/// either, together.
-pub(super) fn caller(headers: &HeaderMap, body: &Map<String, Value>) -> String {
-    if let Some(user) = body
-        .get("user")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-    {
-        return format!("openai-user:{user}");
-    }
-    match crate::server::auth::bearer(headers) {
-        Some(key) => format!("key:{key}"),
-        None => "anonymous:".into(),
-    }
+/// Who is asking in battle mode: the user the request names (`user`, else OpenAI's newer
+/// `safety_identifier`, which gateways such as LiteLLM forward instead), weighed by
+/// [`Who::caller`] with the request's key; a caller naming no user only where
+/// [`Who::chat_user`] lets it.
+pub(super) fn caller(who: &Who, body: &Map<String, Value>) -> Result<String, OpenAiError> {
+    let named = ["user", "safety_identifier"].into_iter().find_map(|field| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| format!("openai-user:{u}"))
+    });
+    who.caller(named, Named::Chat)
+        .and_then(|caller| who.chat_user(caller))
+        .map_err(Refusal::openai)
 }
 
 /// A field of the request, top-level or under `extra_body`.
@@ -43,7 +45,7 @@ pub(super) const HELP: &str = "This is arena's battle model. Start a blind battl
     to go on with it; then $wA, $wB, $tie or $bad for the result. The models are revealed only \
     with the result.";
 
-pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: Asked) -> Response {
+pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Response {
     let strict = asked.body.get("strict").and_then(Value::as_bool) == Some(true)
         || asked
             .body
@@ -94,7 +96,10 @@ pub(super) async fn battle_mode(state: &AppState, headers: &HeaderMap, asked: As
         .rpid
         .clone()
         .or_else(|| field(&asked.body, "rpid").map(str::to_owned));
-    let who = caller(headers, &asked.body);
+    let who = match caller(who, &asked.body) {
+        Ok(who) => who,
+        Err(e) => return fail(e),
+    };
     match command.action {
         Action::Result(verdict) => {
             let winner = match verdict {

@@ -1,9 +1,9 @@
 //! Chat and text completions of a pool model, proxied to its upstream.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Map, Value, json};
 
 use super::battle_mode::battle_mode;
@@ -13,6 +13,7 @@ use crate::config::ProviderKind;
 use crate::provider::wire::{self, Shaping};
 use crate::provider::{ChatRequest, Relay, RelayStream};
 use crate::server::AppState;
+use crate::server::auth::Who;
 
 /// What every chat request is checked for.
 pub(super) struct Asked {
@@ -111,7 +112,7 @@ pub(super) fn asked(body: Map<String, Value>, state: &AppState) -> Result<Asked,
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Who>,
     Object(body): Object,
 ) -> Response {
     let asked = match asked(body, &state) {
@@ -119,7 +120,7 @@ pub async fn chat_completions(
         Err(e) => return e.into_response(),
     };
     if asked.model == state.arena.config().battle_model {
-        return battle_mode(&state, &headers, asked).await;
+        return battle_mode(&state, &who, asked).await;
     }
     proxy(&state, asked, "chat/completions").await
 }
