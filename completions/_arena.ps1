@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'The server''s API keys: add (user or service), list, revoke')
             [CompletionResult]::new('rebuild', 'rebuild', [CompletionResultType]::ParameterValue, 'Recompute the running counts and online Elo from the votes table')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -470,6 +471,84 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'arena;keys' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a key and print it (shown only this once; only its hash is kept)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the keys: name, kind, created, last used, revoked (never a key)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key: a running server refuses it from its next request on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'arena;keys;add' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'A service key: acts for the users its requests name (a bot, a chat front end), rather than being one user')
+            [CompletionResult]::new('--trust-forwarded-user', '--trust-forwarded-user', [CompletionResultType]::ParameterName, 'The service key may name its user with Open WebUI''s X-OpenWebUI-User-Id header (turn on ENABLE_FORWARD_USER_INFO_HEADERS in Open WebUI)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'arena;keys;list' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'arena;keys;revoke' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never draw progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'arena;keys;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a key and print it (shown only this once; only its hash is kept)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the keys: name, kind, created, last used, revoked (never a key)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key: a running server refuses it from its next request on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'arena;keys;help;add' {
+            break
+        }
+        'arena;keys;help;list' {
+            break
+        }
+        'arena;keys;help;revoke' {
+            break
+        }
+        'arena;keys;help;help' {
+            break
+        }
         'arena;rebuild' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
@@ -538,6 +617,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The model pool: list, check upstreams, sync upstream model lists')
             [CompletionResult]::new('prompts', 'prompts', [CompletionResultType]::ParameterValue, 'The prompt pool: list, add, import, remove')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'The server''s API keys: add (user or service), list, revoke')
             [CompletionResult]::new('rebuild', 'rebuild', [CompletionResultType]::ParameterValue, 'Recompute the running counts and online Elo from the votes table')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust config.jsonc or models.json of the current directory (by path and content)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -618,6 +698,21 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;help;serve' {
+            break
+        }
+        'arena;help;keys' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a key and print it (shown only this once; only its hash is kept)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the keys: name, kind, created, last used, revoked (never a key)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key: a running server refuses it from its next request on')
+            break
+        }
+        'arena;help;keys;add' {
+            break
+        }
+        'arena;help;keys;list' {
+            break
+        }
+        'arena;help;keys;revoke' {
             break
         }
         'arena;help;rebuild' {

@@ -40,6 +40,9 @@ _arena() {
             arena,init)
                 cmd="arena__subcmd__init"
                 ;;
+            arena,keys)
+                cmd="arena__subcmd__keys"
+                ;;
             arena,leaderboard)
                 cmd="arena__subcmd__leaderboard"
                 ;;
@@ -94,6 +97,9 @@ _arena() {
             arena__subcmd__help,init)
                 cmd="arena__subcmd__help__subcmd__init"
                 ;;
+            arena__subcmd__help,keys)
+                cmd="arena__subcmd__help__subcmd__keys"
+                ;;
             arena__subcmd__help,leaderboard)
                 cmd="arena__subcmd__help__subcmd__leaderboard"
                 ;;
@@ -124,6 +130,15 @@ _arena() {
             arena__subcmd__help,vote)
                 cmd="arena__subcmd__help__subcmd__vote"
                 ;;
+            arena__subcmd__help__subcmd__keys,add)
+                cmd="arena__subcmd__help__subcmd__keys__subcmd__add"
+                ;;
+            arena__subcmd__help__subcmd__keys,list)
+                cmd="arena__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            arena__subcmd__help__subcmd__keys,revoke)
+                cmd="arena__subcmd__help__subcmd__keys__subcmd__revoke"
+                ;;
             arena__subcmd__help__subcmd__models,check)
                 cmd="arena__subcmd__help__subcmd__models__subcmd__check"
                 ;;
@@ -150,6 +165,30 @@ _arena() {
                 ;;
             arena__subcmd__help__subcmd__stats,prompts)
                 cmd="arena__subcmd__help__subcmd__stats__subcmd__prompts"
+                ;;
+            arena__subcmd__keys,add)
+                cmd="arena__subcmd__keys__subcmd__add"
+                ;;
+            arena__subcmd__keys,help)
+                cmd="arena__subcmd__keys__subcmd__help"
+                ;;
+            arena__subcmd__keys,list)
+                cmd="arena__subcmd__keys__subcmd__list"
+                ;;
+            arena__subcmd__keys,revoke)
+                cmd="arena__subcmd__keys__subcmd__revoke"
+                ;;
+            arena__subcmd__keys__subcmd__help,add)
+                cmd="arena__subcmd__keys__subcmd__help__subcmd__add"
+                ;;
+            arena__subcmd__keys__subcmd__help,help)
+                cmd="arena__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            arena__subcmd__keys__subcmd__help,list)
+                cmd="arena__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            arena__subcmd__keys__subcmd__help,revoke)
+                cmd="arena__subcmd__keys__subcmd__help__subcmd__revoke"
                 ;;
             arena__subcmd__models,check)
                 cmd="arena__subcmd__models__subcmd__check"
@@ -230,7 +269,7 @@ _arena() {
 
     case "${cmd}" in
         arena)
-            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts serve rebuild trust completions generate-completions help"
+            opts="-v -q -h -V --db --config --verbose --quiet --color --no-progress --models --help --version init battle vote show battles unstuck import export leaderboard stats models prompts serve keys rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,7 +501,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__help)
-            opts="init battle vote show battles unstuck import export leaderboard stats models prompts serve rebuild trust completions generate-completions help"
+            opts="init battle vote show battles unstuck import export leaderboard stats models prompts serve keys rebuild trust completions generate-completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,6 +615,62 @@ _arena() {
         arena__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__keys)
+            opts="add list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__keys__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__help__subcmd__keys__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -906,6 +1001,184 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys)
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help add list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__add)
+            opts="-v -q -h --service --trust-forwarded-user --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__help)
+            opts="add list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__list)
+            opts="-v -q -h --format --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table json jsonl csv markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        arena__subcmd__keys__subcmd__revoke)
+            opts="-v -q -h --db --config --verbose --quiet --color --no-progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

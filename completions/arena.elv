@@ -44,6 +44,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
             cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
+            cand keys 'The server''s API keys: add (user or service), list, revoke'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
@@ -429,6 +430,75 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'arena;keys'= {
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand add 'Add a key and print it (shown only this once; only its hash is kept)'
+            cand list 'List the keys: name, kind, created, last used, revoked (never a key)'
+            cand revoke 'Revoke a key: a running server refuses it from its next request on'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;keys;add'= {
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand --service 'A service key: acts for the users its requests name (a bot, a chat front end), rather than being one user'
+            cand --trust-forwarded-user 'The service key may name its user with Open WebUI''s X-OpenWebUI-User-Id header (turn on ENABLE_FORWARD_USER_INFO_HEADERS in Open WebUI)'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;keys;list'= {
+            cand --format 'Output format'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;keys;revoke'= {
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'arena;keys;help'= {
+            cand add 'Add a key and print it (shown only this once; only its hash is kept)'
+            cand list 'List the keys: name, kind, created, last used, revoked (never a key)'
+            cand revoke 'Revoke a key: a running server refuses it from its next request on'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'arena;keys;help;add'= {
+        }
+        &'arena;keys;help;list'= {
+        }
+        &'arena;keys;help;revoke'= {
+        }
+        &'arena;keys;help;help'= {
+        }
         &'arena;rebuild'= {
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
@@ -493,6 +563,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand models 'The model pool: list, check upstreams, sync upstream model lists'
             cand prompts 'The prompt pool: list, add, import, remove'
             cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
+            cand keys 'The server''s API keys: add (user or service), list, revoke'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
@@ -551,6 +622,17 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;prompts;remove'= {
         }
         &'arena;help;serve'= {
+        }
+        &'arena;help;keys'= {
+            cand add 'Add a key and print it (shown only this once; only its hash is kept)'
+            cand list 'List the keys: name, kind, created, last used, revoked (never a key)'
+            cand revoke 'Revoke a key: a running server refuses it from its next request on'
+        }
+        &'arena;help;keys;add'= {
+        }
+        &'arena;help;keys;list'= {
+        }
+        &'arena;help;keys;revoke'= {
         }
         &'arena;help;rebuild'= {
         }

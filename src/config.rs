@@ -60,9 +60,16 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     pub request_timeout_seconds: u64,
     pub stream_idle_timeout_seconds: u64,
-    pub max_concurrent_battles: u32,
-    pub battles_per_hour: u32,
-    pub battle_interval_seconds: u64,
+    /// The per-user limits of the server's battles; unset, the defaults of the server's
+    /// setup (see [`Config::limits_for`]).
+    pub max_concurrent_battles: Option<u32>,
+    pub battles_per_hour: Option<u32>,
+    pub battle_interval_seconds: Option<u64>,
+    /// Refuse battles and votes of callers that name no user (a user key names its own).
+    pub require_user: bool,
+    /// The service key `api_key` may name its user with Open WebUI's forwarded
+    /// `X-OpenWebUI-User-Id` header.
+    pub trust_forwarded_user: bool,
     pub pending_vote_expiry_minutes: u64,
     pub generation_timeout_seconds: u64,
     pub elo: EloConfig,
@@ -141,9 +148,11 @@ impl Default for Config {
             upstream: UpstreamConfig::default(),
             request_timeout_seconds: 360,
             stream_idle_timeout_seconds: 120,
-            max_concurrent_battles: 3,
-            battles_per_hour: 20,
-            battle_interval_seconds: 30,
+            max_concurrent_battles: None,
+            battles_per_hour: None,
+            battle_interval_seconds: None,
+            require_user: false,
+            trust_forwarded_user: false,
             pending_vote_expiry_minutes: 7 * 24 * 60,
             generation_timeout_seconds: 600,
             elo: EloConfig::default(),
@@ -176,7 +185,43 @@ impl Default for Config {
     }
 }
 
+/// Who a server is for, which decides the defaults of its per-user limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// No key, and listening on this machine only: one person's server.
+    Personal,
+    /// Keys, or listening beyond this machine: several people, maybe strangers.
+    Shared,
+}
+
+/// The per-user limits of the server's battles, whatever set them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BattleLimits {
+    /// Battles generating or waiting for a vote at once (0 = no limit).
+    pub concurrent: u32,
+    /// Battles started within an hour (0 = no limit).
+    pub per_hour: u32,
+    /// The shortest time between two battles (0 = none).
+    pub interval_seconds: u64,
+}
+
 impl Config {
+    /// The per-user limits for `setup`: each one the config sets, else the setup's default.
+    /// One person on their own machine is limited by nothing (as the command line is), a
+    /// shared server by the writing arena's limits: 3 at once, 20 an hour, 30 s apart.
+    #[must_use]
+    pub fn limits_for(&self, setup: Setup) -> BattleLimits {
+        let (concurrent, per_hour, interval_seconds) = match setup {
+            Setup::Personal => (0, 0, 0),
+            Setup::Shared => (3, 20, 30),
+        };
+        BattleLimits {
+            concurrent: self.max_concurrent_battles.unwrap_or(concurrent),
+            per_hour: self.battles_per_hour.unwrap_or(per_hour),
+            interval_seconds: self.battle_interval_seconds.unwrap_or(interval_seconds),
+        }
+    }
+
     /// The configuration with what the environment overrides: `ARENA_API_KEY`.
     #[must_use]
     pub fn with_env(mut self) -> Self {
@@ -603,7 +648,7 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
         }
     }
-    if c.battle_interval_seconds > 30 * 86_400 {
+    if c.battle_interval_seconds.is_some_and(|s| s > 30 * 86_400) {
         return Err(bad(
             "battle_interval_seconds",
             "must be at most 2592000 seconds (30 days); 0 turns the interval off",

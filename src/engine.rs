@@ -24,7 +24,7 @@ use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
     BattleId, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
 };
-use crate::config::{Config, Models, Secret, Tier};
+use crate::config::{Config, Models, Secret, Setup, Tier};
 use crate::error::{Error, Result};
 use crate::provider::{ChatRequest, Message, Upstream};
 use crate::rating::elo::EloParams;
@@ -89,6 +89,10 @@ pub struct Arena {
     /// The last `/api/prompt_statistics` and the votes version it counted: a pass over
     /// every vote, so done once per version, one at a time.
     prompt_stats: Arc<tokio::sync::Mutex<Option<(i64, bool, PromptStatistics)>>>,
+    /// Whether the server is shared (keys, or a bind beyond this machine) rather than one
+    /// person's: the defaults of the per-user limits follow it. Kept by the server, which
+    /// sees keys come and go.
+    shared: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The Glicko-2 rating period of `options.now_ms`: periodic ratings change when one ends,
@@ -192,6 +196,7 @@ impl Arena {
             generations: Arc::new(run::Tracker::default()),
             health: Arc::default(),
             prompt_stats: Arc::default(),
+            shared: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         })
     }
 
@@ -407,13 +412,31 @@ impl Arena {
         })
     }
 
-    /// The per-user limits of the configuration.
+    /// Says who the server is for now (see [`Setup`]): the per-user limits the config
+    /// leaves unset take that setup's defaults. A new engine is [`Setup::Shared`].
+    pub fn set_setup(&self, setup: Setup) {
+        self.shared
+            .store(setup == Setup::Shared, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Who the server is for, as last set.
+    #[must_use]
+    pub fn setup(&self) -> Setup {
+        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+            Setup::Shared
+        } else {
+            Setup::Personal
+        }
+    }
+
+    /// The per-user limits of the configuration, for the server's setup.
     pub(crate) fn limits(&self) -> crate::store::Limits {
         let c = &self.config;
+        let l = c.limits_for(self.setup());
         crate::store::Limits {
-            concurrent: c.max_concurrent_battles,
-            per_hour: c.battles_per_hour,
-            interval_ms: i64::try_from(c.battle_interval_seconds)
+            concurrent: l.concurrent,
+            per_hour: l.per_hour,
+            interval_ms: i64::try_from(l.interval_seconds)
                 .unwrap_or(i64::MAX / 1000)
                 .saturating_mul(1000),
         }

@@ -7,6 +7,7 @@
 //! # Layout
 //!
 //! - [`engine`]: [`Arena`], the façade that the command line and the server call.
+//! - [`api_keys`]: the server's API keys: made, kept as a hash, revoked, listed.
 //! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
 //!   command grammar, blinding.
 //! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
@@ -24,6 +25,7 @@
 //! - [`transfer`]: battle logs and prompt sets in and out.
 //! - [`util`]: times, terminal-safe text, private and atomic files.
 
+pub mod api_keys;
 pub mod battle;
 pub mod chat;
 pub mod cli;

@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod battle;
+mod callers;
 mod completions;
 mod hardening;
 mod init;

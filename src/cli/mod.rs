@@ -21,6 +21,7 @@ mod completions;
 mod export;
 mod import;
 mod init;
+mod keys;
 mod leaderboard;
 mod models;
 mod prompts;
@@ -195,6 +196,8 @@ pub enum Command {
     Prompts(prompts::PromptsArgs),
     /// Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)
     Serve(serve::ServeArgs),
+    /// The server's API keys: add (user or service), list, revoke
+    Keys(keys::KeysArgs),
     /// Recompute the running counts and online Elo from the votes table
     Rebuild(rebuild::RebuildArgs),
     /// Trust config.jsonc or models.json of the current directory (by path and content)
@@ -343,6 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Prompts(args) => prompts::run(&ctx, args).await,
         Command::Rebuild(args) => rebuild::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
+        Command::Keys(args) => keys::run(&ctx, &args).await,
         Command::Trust(args) => trust::run(&ctx, &args),
         Command::Completions(args) => completions::print(&args),
         Command::GenerateCompletions(args) => completions::generate(&args),

@@ -31,23 +31,22 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
             "--host `{host}`: expected an IP address such as 127.0.0.1, ::1 or 0.0.0.0"
         ))
     })?;
-    if !ip.is_loopback() {
-        if args.host.is_none() {
-            return Err(Error::Input(format!(
-                "host `{host}` in config.jsonc is not this machine: a server open to the \
-                 network must be asked for with --host {host}"
-            ))
-            .into());
-        }
-        if config.api_key.is_empty() {
-            tracing::warn!(
-                "listening on {ip}, beyond this machine, with no api_key: anyone who can reach \
-                 it can use it (set api_key in config.jsonc or ARENA_API_KEY)"
-            );
-        }
+    if !ip.is_loopback() && args.host.is_none() {
+        return Err(Error::Input(format!(
+            "host `{host}` in config.jsonc is not this machine: a server open to the network \
+             must be asked for with --host {host}"
+        ))
+        .into());
     }
     let models = ctx.models(&config)?;
     let store = Store::open_with_readers(&ctx.db_path()?, Mode::Create, READERS).await?;
+    if !ip.is_loopback() && config.api_key.is_empty() && !store.key_by_hash(None).await?.any {
+        tracing::warn!(
+            "listening on {ip}, beyond this machine, with no key: anyone who can reach it can \
+             use it, as any user they name (add keys with `arena keys add`, or set api_key in \
+             config.jsonc or ARENA_API_KEY)"
+        );
+    }
     // A server's memory should not grow with its database: 4 MiB of page cache for the
     // writer, 2 MiB for each reader (reads are memory-mapped).
     store.limit_memory(4096, 2048).await?;
@@ -62,7 +61,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
         .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
     // Said even with --quiet: a caller needs the port (with --port 0 above all).
     eprintln!("arena serve: listening on http://{addr}");
-    let state = crate::server::AppState::new(arena);
+    let state = crate::server::AppState::new(arena).listening_on(ip);
     crate::server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("arena serve: stopped");
     Ok(0)

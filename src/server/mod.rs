@@ -3,7 +3,7 @@
 //! - [`router`] builds the whole application (for in-process tests too), [`serve`] runs it on
 //!   a listener until a shutdown future resolves, then lets in-flight requests and running
 //!   generations finish within the grace period and closes the store.
-//! - `rest` is the writing arena's REST API, `stats` its statistics, `auth` the key check,
+//! - `rest` is the writing arena's REST API, `stats` its statistics, `auth` who is calling,
 //!   `error` the error bodies, `extract` strict JSON bodies, `i18n` the messages,
 //!   `openapi` the document at `/openapi.json`.
 //!
@@ -27,7 +27,7 @@ mod perimeter;
 mod rest;
 mod stats;
 
-pub use auth::constant_time_eq;
+pub use auth::{ANONYMOUS, Caller, Principal, Who, constant_time_eq};
 pub use conn::{BodyTimedOut, ConnectionLimits, body_timed_out};
 pub use error::{ApiError, Detail};
 pub use i18n::Lang;
@@ -59,8 +59,12 @@ use i18n::Msg;
 pub struct AppState {
     pub arena: Arena,
     pub lang: Lang,
-    /// The server's key, when it needs one.
+    /// The config's `api_key` (a service key), when it has one.
     api_key: Option<Arc<Secret>>,
+    /// Whether the server listens on this machine only (one person's server, without keys).
+    loopback: bool,
+    /// When each stored key's use was last written (see `auth`).
+    keys_touched: Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
     /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
     /// same version is the same body, sent again without building or serialising it.
     pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
@@ -77,6 +81,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("lang", &self.lang)
             .field("api_key", &self.api_key.is_some())
+            .field("loopback", &self.loopback)
             .finish_non_exhaustive()
     }
 }
@@ -90,10 +95,20 @@ impl AppState {
         AppState {
             lang: Lang::from_config(&config.language),
             api_key,
+            loopback: true,
+            keys_touched: Arc::default(),
             leaderboard_body: Arc::default(),
             bound: None,
             arena,
         }
+    }
+
+    /// The state of a server listening on `ip`: beyond this machine, callers are strangers
+    /// whatever the keys (see `auth`), and the per-user limits those of a shared server.
+    #[must_use]
+    pub fn listening_on(mut self, ip: std::net::IpAddr) -> AppState {
+        self.loopback = ip.is_loopback();
+        self
     }
 
     /// The response to an engine error.
@@ -170,7 +185,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_key,
+            auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             usize::try_from(config.max_request_body_bytes).unwrap_or(usize::MAX),

@@ -4,14 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::auth::{Named, Refusal, Who};
 use super::error::ApiError;
 use super::extract::{BattlePath, Body};
 use super::i18n::{self, Msg};
@@ -203,6 +204,7 @@ fn battle_id(text: &str, state: &AppState) -> Result<uuid::Uuid, ApiError> {
         (status = 400, description = "invalid parameters", body = ErrorOut),
         (status = 413, description = "a body too large", body = ErrorOut),
         (status = 415, description = "a body that is not JSON", body = ErrorOut),
+        (status = 403, description = "a user key naming another user", body = ErrorOut),
         (status = 422, description = "a body of the wrong shape", body = ErrorOut),
         (status = 429, description = "a per-user limit", body = ErrorOut),
         (status = 502, description = "a model failed to answer", body = ErrorOut),
@@ -210,9 +212,12 @@ fn battle_id(text: &str, state: &AppState) -> Result<uuid::Uuid, ApiError> {
     ))]
 pub async fn create_battle(
     State(state): State<AppState>,
+    Extension(who): Extension<Who>,
     Body(body): Body<NewBattleBody>,
 ) -> Result<Response, ApiError> {
-    let user = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
+    let named = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
+    let caller = who.caller(named, Named::Rest).map_err(Refusal::rest)?;
+    let user = Some(who.battle_user(caller).map_err(Refusal::rest)?);
     let prompt = match body.custom_prompt {
         Some(text) if text.trim().is_empty() => {
             return Err(ApiError::field("custom_prompt", "must not be empty"));
@@ -298,7 +303,8 @@ fn winner_text(winner: Winner, a: &str, b: &str) -> String {
     responses(
         (status = 200, description = "the vote, and the models revealed", body = VoteOut),
         (status = 400, description = "already voted, or not waiting for a vote", body = ErrorOut),
-        (status = 403, description = "the battle belongs to another user", body = ErrorOut),
+        (status = 403, description = "the battle belongs to another user, or a user key \
+            names another user", body = ErrorOut),
         (status = 404, description = "no such battle", body = ErrorOut),
         (status = 413, description = "a body too large", body = ErrorOut),
         (status = 415, description = "a body that is not JSON", body = ErrorOut),
@@ -306,6 +312,7 @@ fn winner_text(winner: Winner, a: &str, b: &str) -> String {
     ))]
 pub async fn vote(
     State(state): State<AppState>,
+    Extension(who): Extension<Who>,
     BattlePath(id): BattlePath,
     Body(body): Body<VoteBody>,
 ) -> Result<Json<VoteOut>, ApiError> {
@@ -316,7 +323,9 @@ pub async fn vote(
             "expected model_a, model_b, tie, both_bad or skip",
         )
     })?;
-    let user = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
+    let named = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
+    let caller = who.caller(named, Named::Rest).map_err(Refusal::rest)?;
+    let user = Some(who.battle_user(caller).map_err(Refusal::rest)?);
     let out = |a: &str, b: &str| VoteOut {
         status: "success".into(),
         message: i18n::text(state.lang, Msg::VoteSubmitted).into(),
@@ -371,9 +380,11 @@ pub struct UserBody {
 }
 
 impl UserBody {
-    fn required(&self) -> Result<String, ApiError> {
-        UserFields::of(self.discord_id.as_ref(), self.user_id.as_ref())
-            .user()?
+    /// The user the request acts for: named in the body, or the user of its key.
+    fn required(&self, who: &Who) -> Result<String, ApiError> {
+        let named = UserFields::of(self.discord_id.as_ref(), self.user_id.as_ref()).user()?;
+        let caller = who.caller(named, Named::Rest).map_err(Refusal::rest)?;
+        who.required_user(caller)
             .ok_or_else(|| ApiError::field("discord_id", "required (or user_id as platform:id)"))
     }
 }
@@ -391,9 +402,10 @@ impl UserBody {
     ))]
 pub async fn battleback(
     State(state): State<AppState>,
+    Extension(who): Extension<Who>,
     Body(body): Body<UserBody>,
 ) -> Result<Response, ApiError> {
-    let user = body.required()?;
+    let user = body.required(&who)?;
     let latest = state
         .arena
         .latest_battle(&user)
@@ -424,9 +436,10 @@ pub async fn battleback(
     ))]
 pub async fn battleunstuck(
     State(state): State<AppState>,
+    Extension(who): Extension<Who>,
     Body(body): Body<UserBody>,
 ) -> Result<Json<MessageOut>, ApiError> {
-    let user = body.required()?;
+    let user = body.required(&who)?;
     let n = state
         .arena
         .unstuck(Some(&user))

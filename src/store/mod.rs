@@ -13,11 +13,13 @@
 //! counts, ...), never SQL, so another database can stand beside SQLite behind the same calls.
 //!
 //! Layout: `schema` (the append-only migrations), `battles`, `votes`, `counts` (the running
-//! per-pair counts and online Elo, kept with every vote), `prompts`, `import`.
+//! per-pair counts and online Elo, kept with every vote), `prompts`, `import`, `keys` (the
+//! server's API keys, by hash).
 
 mod battles;
 mod counts;
 mod import;
+mod keys;
 mod prompts;
 mod schema;
 mod votes;
@@ -25,6 +27,7 @@ mod votes;
 pub use battles::{BattleFilter, Failure, Limits, NewBattle, SideOutcome};
 pub use counts::CountFilter;
 pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
+pub use keys::{KeyKind, KeyLookup, StoredKey};
 pub use prompts::Prompt;
 pub use votes::{ExportedVote, VoteFilter, VoteOutcome};
 

@@ -157,6 +157,21 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX battles_user ON battles(user_id, created_at);
     ",
+    // 6: the server's API keys (`arena keys`). Only the SHA-256 of a key is kept; a revoked
+    // key keeps its row, so that a server that had keys never turns open by revoking them.
+    // kind: user (the key is its user) or service (acts for the users a request names).
+    r"
+    CREATE TABLE api_keys (
+        id                      INTEGER PRIMARY KEY,
+        name                    TEXT NOT NULL UNIQUE,
+        hash                    TEXT NOT NULL UNIQUE,
+        kind                    TEXT NOT NULL CHECK (kind IN ('user', 'service')),
+        trust_forwarded_user    INTEGER NOT NULL DEFAULT 0,
+        created_at              INTEGER NOT NULL,
+        last_used_at            INTEGER,
+        revoked_at              INTEGER
+    );
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

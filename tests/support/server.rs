@@ -27,6 +27,16 @@ impl Server {
     /// A server with the default config changed by `config` (a JSON object) and the models
     /// of `models` (any form of models.json).
     pub fn start(config: &Value, models: &Value) -> Server {
+        Self::start_as(config, models, false)
+    }
+
+    /// [`Server::start`] on 127.0.0.1, but told it listens beyond this machine (as
+    /// `--host 0.0.0.0` would), which tests may not do.
+    pub fn start_beyond_loopback(config: &Value, models: &Value) -> Server {
+        Self::start_as(config, models, true)
+    }
+
+    fn start_as(config: &Value, models: &Value, beyond_loopback: bool) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -87,7 +97,11 @@ impl Server {
             let base = format!("http://{}", listener.local_addr().expect("address"));
             let task = tokio::spawn(arena::server::serve(
                 listener,
-                AppState::new(engine),
+                if beyond_loopback {
+                    AppState::new(engine).listening_on([0, 0, 0, 0].into())
+                } else {
+                    AppState::new(engine)
+                },
                 async move {
                     let _ = stopped.await;
                 },

@@ -1,7 +1,7 @@
 //! Battle mode: the battle model's in-chat commands.
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::housekeeping::{housekeeping, is_housekeeping};
@@ -14,17 +14,24 @@ use crate::chat::ChatOptions;
 use crate::provider::Message;
 use crate::provider::wire::{self, Role, Shaping};
 use crate::server::AppState;
+use crate::server::auth::{Named, Refusal, Who};
 
-/// Who is asking in battle mode: the request's `user`, else its key, else everyone without
-/// either, together.
-pub(super) fn caller(headers: &HeaderMap, asked: &Asked) -> String {
-    if let Some(user) = asked.body.value::<String>("user").filter(|u| !u.is_empty()) {
-        return format!("openai-user:{user}");
-    }
-    match crate::server::auth::bearer(headers) {
-        Some(key) => format!("key:{key}"),
-        None => "anonymous:".into(),
-    }
+/// Who is asking in battle mode: the user the request names (`user`, else OpenAI's newer
+/// `safety_identifier`, which gateways such as LiteLLM forward instead), weighed by
+/// [`Who::caller`] with the request's key; a caller naming no user only where
+/// [`Who::chat_user`] lets it.
+pub(super) fn caller(who: &Who, asked: &Asked) -> Result<String, OpenAiError> {
+    let named = ["user", "safety_identifier"].into_iter().find_map(|field| {
+        asked
+            .body
+            .value::<String>(field)
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .map(|u| format!("openai-user:{u}"))
+    });
+    who.caller(named, Named::Chat)
+        .and_then(|caller| who.chat_user(caller))
+        .map_err(Refusal::openai)
 }
 
 pub(super) const HELP: &str = "This is arena's battle model. Start a blind battle with $sA<id> and your \
@@ -32,11 +39,7 @@ pub(super) const HELP: &str = "This is arena's battle model. Start a blind battl
     to go on with it; then $wA, $wB, $tie or $bad for the result. The models are revealed only \
     with the result.";
 
-pub(super) async fn battle_mode(
-    state: &AppState,
-    headers: &HeaderMap,
-    mut asked: Asked,
-) -> Response {
+pub(super) async fn battle_mode(state: &AppState, who: &Who, mut asked: Asked) -> Response {
     let strict = asked.flag("strict");
     let battle_model = state.arena.config().battle_model.clone();
     let (stream, include_usage) = (asked.stream, asked.include_usage);
@@ -73,7 +76,10 @@ pub(super) async fn battle_mode(
         Some(Ok(c)) => c,
     };
     let rpid = command.rpid.clone().or_else(|| asked.field("rpid"));
-    let who = caller(headers, &asked);
+    let who = match caller(who, &asked) {
+        Ok(who) => who,
+        Err(e) => return fail(e),
+    };
     match command.action {
         Action::Result(verdict) => {
             let winner = match verdict {

@@ -9,10 +9,10 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -26,6 +26,7 @@ use crate::config::{ModelSpec, ProviderKind};
 use crate::provider::wire::{self, Message, RequestBody, Shaping};
 use crate::provider::{ChatRequest, Relay, RelayStream};
 use crate::server::AppState;
+use crate::server::auth::Who;
 
 /// A chat request, checked: its body (the messages in it), and what every path reads.
 pub(super) struct Asked {
@@ -144,7 +145,7 @@ pub(super) fn asked(body: RequestBody, state: &AppState) -> Result<Asked, OpenAi
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Who>,
     Body(body): Body,
 ) -> Response {
     let asked = match asked(body, &state) {
@@ -152,7 +153,7 @@ pub async fn chat_completions(
         Err(e) => return e.into_response(),
     };
     if asked.model == state.arena.config().battle_model {
-        return battle_mode(&state, &headers, asked).await;
+        return battle_mode(&state, &who, asked).await;
     }
     match callable(&state, &asked.model) {
         Ok(spec) => proxy(&state, asked, &spec, "chat/completions").await,
