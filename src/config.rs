@@ -102,6 +102,8 @@ pub struct Config {
     pub utility_model: String,
     /// The largest attachment (an image, a file) of a chat message, in bytes (413 beyond).
     pub max_attachment_bytes: u64,
+    /// What marks an answer as naming a model (its vote is then left out of the ratings).
+    pub identity_leak: IdentityLeakConfig,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -141,6 +143,7 @@ impl Default for Config {
             sse_keepalive_seconds: 15,
             utility_model: String::new(),
             max_attachment_bytes: 5 << 20,
+            identity_leak: IdentityLeakConfig::default(),
         }
     }
 }
@@ -172,6 +175,30 @@ impl Default for UpstreamConfig {
         UpstreamConfig {
             base_url: "https://api.openai.com/v1".into(),
             api_key_env: Some("OPENAI_API_KEY".into()),
+        }
+    }
+}
+
+/// Identity leaks (see [`crate::battle::identity`]): the words that mark an answer, and
+/// whether the pool's own names and upstream ids do too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityLeakConfig {
+    /// Vendor and model-family words, matched as whole words in any case; the default list
+    /// is [`crate::battle::identity::DEFAULT_WORDS`]; `[]` matches none.
+    pub words: Vec<String>,
+    /// Also the pool's public names and upstream model ids (of three characters or more).
+    pub pool_names: bool,
+}
+
+impl Default for IdentityLeakConfig {
+    fn default() -> Self {
+        IdentityLeakConfig {
+            words: crate::battle::identity::DEFAULT_WORDS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
+            pool_names: true,
         }
     }
 }
@@ -1129,6 +1156,25 @@ mod tests {
 
     fn models(text: &str) -> Result<Vec<ModelSpec>> {
         parse_models(Path::new("models.json"), text, &Config::default())
+    }
+
+    #[test]
+    fn the_template_shows_the_default_identity_words() {
+        let path = Path::new("config.jsonc");
+        let template = parse_config(path, include_str!("../config.jsonc")).expect("template");
+        let default = IdentityLeakConfig::default();
+        assert_eq!(template.identity_leak.words, default.words);
+        assert!(template.identity_leak.pool_names);
+        let off = parse_config(
+            path,
+            r#"{"identity_leak": {"words": [], "pool_names": false}}"#,
+        )
+        .expect("off");
+        assert!(off.identity_leak.words.is_empty() && !off.identity_leak.pool_names);
+        let e = parse_config(path, r#"{"identity_leak": {"word": []}}"#)
+            .expect_err("an unknown key")
+            .to_string();
+        assert!(e.contains("words"), "{e}");
     }
 
     #[test]

@@ -19,10 +19,12 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 
+use crate::battle::identity::IdentityTerms;
 use crate::battle::run::{self, BattleRun, Generation};
 use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
-    BattleId, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
+    BattleId, BattleView, EloChanges, LeftOutCounts, Origin, RatingChange, Reveal, Status,
+    VoteFlags, Winner,
 };
 use crate::config::{Config, Models, Secret, Tier};
 use crate::error::{Error, Result};
@@ -59,6 +61,8 @@ pub struct Selection {
     pub theme: Option<String>,
     /// Only battles between models of this tier of `models.json`.
     pub tier: Option<Tier>,
+    /// Votes whose answers named a model count too (they are left out by default).
+    pub include_identity_leaks: bool,
 }
 
 impl Selection {
@@ -66,6 +70,16 @@ impl Selection {
     #[must_use]
     pub fn any(&self) -> bool {
         self.since.is_some() || self.until.is_some() || self.theme.is_some() || self.tier.is_some()
+    }
+
+    /// The left-out votes this selection takes as well.
+    #[must_use]
+    pub fn admit(&self) -> VoteFlags {
+        if self.include_identity_leaks {
+            VoteFlags::IDENTITY_LEAK
+        } else {
+            VoteFlags::NONE
+        }
     }
 }
 
@@ -78,6 +92,8 @@ pub struct Arena {
     pub(crate) upstream: Upstream,
     /// The key that hashes user ids; `None` for a store that only reads.
     user_key: Option<Arc<Secret>>,
+    /// What marks a battle's answers as naming a model, checked at its vote.
+    identity: Arc<IdentityTerms>,
     boards: Arc<BoardCache>,
     /// Glicko-2 kept vote by vote for the leaderboards of every vote.
     glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
@@ -180,8 +196,16 @@ impl Arena {
                 .await?;
             Some(key)
         };
+        let identity = IdentityTerms::new(
+            config.identity_leak.words.iter().map(String::as_str),
+            config.identity_leak.pool_names,
+            models.models.iter().flat_map(|m| {
+                std::iter::once(m.name.as_str()).chain(m.endpoints.iter().map(|e| e.model.as_str()))
+            }),
+        );
         Ok(Arena {
             store,
+            identity: Arc::new(identity),
             config: Arc::new(config),
             models: Arc::new(models),
             upstream,
@@ -364,7 +388,8 @@ impl Arena {
     }
 
     /// Records a vote and reveals the models with their online Elo change. The cost does
-    /// not grow with the number of votes.
+    /// not grow with the number of votes. A battle whose answers name a model keeps its vote,
+    /// left out of the ratings (see [`crate::battle::identity`]); the reveal says so.
     pub async fn vote(&self, id: BattleId, winner: Winner, user: Option<&str>) -> Result<Reveal> {
         self.vote_as(id, winner, self.user_hash(user)?).await
     }
@@ -378,7 +403,13 @@ impl Arena {
     ) -> Result<Reveal> {
         let outcome = self
             .store
-            .record_vote(id, winner, user_hash, self.elo_params())
+            .record_vote_checked(
+                id,
+                winner,
+                user_hash,
+                self.elo_params(),
+                (*self.identity).clone(),
+            )
             .await?;
         let record = &outcome.record;
         let label = |name: &str| {
@@ -402,6 +433,8 @@ impl Arena {
                     rating_after: outcome.elo_b.1,
                 },
             },
+            left_out: record.left_out,
+            identity_leak: record.identity_leak.clone(),
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
         })
@@ -665,11 +698,12 @@ impl Arena {
         self.store.export_votes(sink).await
     }
 
-    /// Recomputes the running counts and online Elo from the votes table.
-    pub async fn rebuild(&self) -> Result<()> {
+    /// Recomputes the running counts and online Elo from the votes table (the votes that
+    /// count); returns how many votes are kept but left out, by reason.
+    pub async fn rebuild(&self) -> Result<LeftOutCounts> {
         self.store.rebuild(self.elo_params()).await?;
         self.boards.clear();
-        Ok(())
+        self.left_out(&Selection::default()).await
     }
 
     /// The model names of `tier` in `models.json`.
@@ -711,6 +745,7 @@ impl Arena {
             since_day,
             until_day,
             models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+            admit: selection.admit(),
         }))
     }
 
@@ -720,12 +755,19 @@ impl Arena {
             until: selection.until,
             theme: selection.theme.clone(),
             models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+            admit: selection.admit(),
         })
     }
 
+    /// How many votes of `selection` are kept but left out of its ratings, by reason.
+    pub async fn left_out(&self, selection: &Selection) -> Result<LeftOutCounts> {
+        self.store.left_out(self.vote_filter(selection)?).await
+    }
+
     /// The leaderboard over the votes of `selection`. Read from the per-pair counts where
-    /// they answer it (Bradley-Terry always, online Elo with no selection), from the votes
-    /// otherwise; computed on a blocking thread, and cached until the votes change.
+    /// they answer it (Bradley-Terry always, with the left-out votes it admits read beside
+    /// them; online Elo with no selection), from the votes otherwise; computed on a blocking
+    /// thread, and cached until the votes change. It says how many votes it left out.
     pub async fn leaderboard(
         &self,
         options: &LeaderboardOptions,
@@ -769,9 +811,12 @@ impl Arena {
         options: LeaderboardOptions,
         selection: Selection,
     ) -> Result<Arc<Leaderboard>> {
+        // The running Elo and the kept Glicko-2 hold only the votes that count: admitting
+        // others takes the votes in their order.
+        let admits = !selection.admit().is_empty();
         let count_filter = match options.method {
             Method::Glicko2 => None,
-            Method::Elo if selection.any() || options.min_battles > 1 => None,
+            Method::Elo if selection.any() || options.min_battles > 1 || admits => None,
             _ if !self.store.counts_current().await? => None,
             _ => self.count_filter(&selection)?,
         };
@@ -793,6 +838,7 @@ impl Arena {
         let kept_glicko2 = match (options.method, &count_filter) {
             (Method::Glicko2, _)
                 if !selection.any()
+                    && !admits
                     && options.min_battles <= 1
                     && self.store.counts_current().await? =>
             {
@@ -808,7 +854,8 @@ impl Arena {
             (Method::Elo, Some(_)) => self.store.elo_ratings(options.elo).await?,
             _ => None,
         };
-        let board = match count_filter {
+        let left_out = self.left_out(&selection).await?;
+        let mut board = match count_filter {
             // Elo from counts needs its running ratings; stale ones (after an import) mean a
             // scan of the votes instead.
             Some(filter)
@@ -837,6 +884,11 @@ impl Arena {
                     .await?
             }
         };
+        board.include_identity_leaks = selection.include_identity_leaks;
+        board.left_out = left_out;
+        board
+            .notes
+            .extend(left_out.note(!selection.include_identity_leaks));
         Ok(Arc::new(board))
     }
 

@@ -12,6 +12,7 @@ mod integrity;
 mod interactive;
 mod keys;
 mod leaderboard;
+mod left_out;
 mod models;
 mod openai;
 mod prompts;

@@ -51,9 +51,10 @@ pub struct AppState {
     pub lang: Lang,
     /// The server's key, when it needs one.
     api_key: Option<Arc<Secret>>,
-    /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
-    /// same version is the same body, sent again without building or serialising it.
-    pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
+    /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at, without
+    /// and with `include_identity_leaks`: the same version is the same body, sent again
+    /// without building or serialising it.
+    pub(crate) leaderboard_body: Arc<std::sync::Mutex<[Option<VersionedBody>; 2]>>,
 }
 
 /// A response body and the version of the figures it shows.

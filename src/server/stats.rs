@@ -17,9 +17,12 @@ use crate::rating::stats::{Matrices, PromptStatistics};
 
 /// The query of `/api/battle_statistics`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MatrixQuery {
     /// Only the N models with the most battles (needed above 500 models).
     pub top: Option<usize>,
+    /// Count the votes whose answers named a model (left out by default).
+    pub include_identity_leaks: Option<bool>,
 }
 
 /// The shape of `/api/battle_statistics`, for the document.
@@ -63,7 +66,13 @@ pub async fn battle_statistics(
 ) -> Result<Json<Matrices>, ApiError> {
     let m = state
         .arena
-        .battle_statistics(&Selection::default(), q.top)
+        .battle_statistics(
+            &Selection {
+                include_identity_leaks: q.include_identity_leaks.unwrap_or(false),
+                ..Selection::default()
+            },
+            q.top,
+        )
         .await
         .map_err(|e| state.error(&e))?;
     Ok(Json(m))
