@@ -462,3 +462,135 @@ fn an_older_database_marks_its_chat_votes_once_and_rebuild_counts_them() {
         .success()
         .stdout_contains("a chat battle from before both sides saw the same conversation");
 }
+
+/// The ratings of a board by model: (rating, realtime rating).
+fn ratings(board: &arena::rating::Leaderboard) -> Vec<(String, f64, f64)> {
+    let mut rows: Vec<(String, f64, f64)> = board
+        .leaderboard
+        .iter()
+        .map(|r| {
+            (
+                r.model_name.clone(),
+                r.rating,
+                r.rating_realtime.unwrap_or_default(),
+            )
+        })
+        .collect();
+    rows.sort_by(|x, y| x.0.cmp(&y.0));
+    rows
+}
+
+#[track_caller]
+fn assert_same_ratings(fast: &arena::rating::Leaderboard, slow: &arena::rating::Leaderboard) {
+    let (fast, slow) = (ratings(fast), ratings(slow));
+    assert_eq!(fast.len(), slow.len(), "{fast:?} vs {slow:?}");
+    for (f, s) in fast.iter().zip(&slow) {
+        assert_eq!(f.0, s.0);
+        assert!(
+            (f.1 - s.1).abs() < 1e-6 && (f.2 - s.2).abs() < 1e-6,
+            "{fast:?} vs {slow:?}"
+        );
+    }
+}
+
+/// The ratings kept beside the votes (counts, running Elo, Glicko-2 kept vote by vote in a
+/// long-lived engine) equal those computed from the votes that count, before and after a vote
+/// left out and after a rebuild. A theme selects the same votes through a scan of the votes.
+#[test]
+fn kept_ratings_leave_it_out_vote_by_vote() {
+    use arena::battle::{Origin, VoteFlags, Winner};
+    use arena::engine::Selection;
+    use arena::rating::Method;
+    use arena::store::{Mode, NewBattle, SideOutcome, Store};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::open(&dir.path().join("a.sqlite3"), Mode::Create)
+            .await
+            .expect("open");
+        let config = arena::config::Config {
+            user_id_salt: arena::config::Secret::new("0123456789abcdef0123456789abcdef-left-out"),
+            ..arena::config::Config::default()
+        };
+        let now = arena::store::now_ms();
+        let engine = arena::Arena::new(store.clone(), config, arena::config::Models::default())
+            .await
+            .expect("engine")
+            .with_clock(std::sync::Arc::new(move || now));
+        let battle = |a: &str, b: &str, text_a: &str, text_b: &str| {
+            let store = store.clone();
+            let new = NewBattle {
+                id: uuid::Uuid::now_v7(),
+                origin: Origin::Cli,
+                user_hash: None,
+                prompt: "Q".into(),
+                prompt_id: None,
+                theme: "general".into(),
+                system: None,
+                model_a: a.into(),
+                model_b: b.into(),
+                rpid: None,
+                now,
+                limits: None,
+                open: false,
+            };
+            let side = |t: &str| SideOutcome {
+                response: Some(t.into()),
+                ..SideOutcome::default()
+            };
+            let (ta, tb) = (side(text_a), side(text_b));
+            async move {
+                let id = store.create_battle(new).await.expect("create").id;
+                store.finish_generation(id, ta, tb).await.expect("finish");
+                id
+            }
+        };
+        let all = Selection::default();
+        let scanned = Selection {
+            theme: Some("general".into()),
+            ..Selection::default()
+        };
+        let compare = |when: &'static str| {
+            let engine = engine.clone();
+            let (all, scanned) = (all.clone(), scanned.clone());
+            async move {
+                for method in [Method::Glicko2, Method::Elo, Method::Bt] {
+                    let options = engine.leaderboard_options(method).expect("options");
+                    let fast = engine.leaderboard(&options, &all).await.expect("board");
+                    let slow = engine.leaderboard(&options, &scanned).await.expect("board");
+                    assert_eq!(fast.votes, slow.votes, "{when} {method:?}");
+                    assert_same_ratings(&fast, &slow);
+                }
+            }
+        };
+        for (a, b, w) in [
+            ("xenon", "yttrium", Winner::ModelA),
+            ("yttrium", "zinc", Winner::ModelA),
+            ("zinc", "xenon", Winner::Tie),
+        ] {
+            let id = battle(a, b, "An answer.", "Another.").await;
+            engine.vote(id, w, None).await.expect("vote");
+        }
+        // Every board computed once: the Glicko-2 kept vote by vote exists now.
+        compare("before").await;
+        let id = battle("xenon", "yttrium", "Fine.", "I am Yttrium, of course.").await;
+        let reveal = engine.vote(id, Winner::ModelB, None).await.expect("vote");
+        assert_eq!(reveal.left_out, VoteFlags::IDENTITY_LEAK);
+        assert_eq!(
+            reveal.identity_leak.as_ref().map(|l| l.b.clone()),
+            Some(vec!["yttrium".to_owned()])
+        );
+        let id = battle("zinc", "yttrium", "One.", "Two.").await;
+        engine.vote(id, Winner::ModelA, None).await.expect("vote");
+        compare("after").await;
+        let options = engine
+            .leaderboard_options(Method::Glicko2)
+            .expect("options");
+        let fast = engine.leaderboard(&options, &all).await.expect("board");
+        assert_eq!(fast.votes, 4);
+        assert_eq!(fast.left_out.identity_leak, 1);
+        engine.rebuild().await.expect("rebuild");
+        compare("rebuilt").await;
+    });
+}
