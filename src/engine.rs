@@ -96,7 +96,8 @@ pub struct Arena {
     identity: Arc<IdentityTerms>,
     boards: Arc<BoardCache>,
     /// Glicko-2 kept vote by vote for the leaderboards of every vote.
-    glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
+    /// One per set of left-out votes admitted (none by default; identity leaks when asked).
+    glicko2: Arc<tokio::sync::Mutex<HashMap<VoteFlags, Glicko2Keeper>>>,
     clock: Clock,
     generations: Arc<run::Tracker>,
     /// The last `/health` figures and when they were counted: counting passes over the
@@ -811,8 +812,8 @@ impl Arena {
         options: LeaderboardOptions,
         selection: Selection,
     ) -> Result<Arc<Leaderboard>> {
-        // The running Elo and the kept Glicko-2 hold only the votes that count: admitting
-        // others takes the votes in their order.
+        // The running Elo holds only the votes that count: admitting others takes the votes
+        // in their order. Glicko-2 is kept apart for each set of votes admitted.
         let admits = !selection.admit().is_empty();
         let count_filter = match options.method {
             Method::Glicko2 => None,
@@ -838,11 +839,10 @@ impl Arena {
         let kept_glicko2 = match (options.method, &count_filter) {
             (Method::Glicko2, _)
                 if !selection.any()
-                    && !admits
                     && options.min_battles <= 1
                     && self.store.counts_current().await? =>
             {
-                Some(self.glicko2_view(&options).await?)
+                Some(self.glicko2_view(&options, selection.admit()).await?)
             }
             _ => None,
         };
@@ -895,12 +895,16 @@ impl Arena {
     /// Glicko-2 over every vote at the options' time, from the state kept vote by vote: it
     /// reads only the votes since the last call (all of them the first time, or after votes
     /// that went back in time, such as an import's).
-    async fn glicko2_view(&self, options: &LeaderboardOptions) -> Result<Glicko2View> {
+    async fn glicko2_view(
+        &self,
+        options: &LeaderboardOptions,
+        admit: VoteFlags,
+    ) -> Result<Glicko2View> {
         let mut guard = self.glicko2.lock().await;
         let params = options.glicko2;
         let now = options.now_ms;
-        if let Some(mut keeper) = guard.take().filter(|k| *k.state.params() == params) {
-            let (batch, last) = self.store.votes_after(keeper.last_id).await?;
+        if let Some(mut keeper) = guard.remove(&admit).filter(|k| *k.state.params() == params) {
+            let (batch, last) = self.store.votes_after(keeper.last_id, admit).await?;
             let (keeper, view) = blocking(move || {
                 let view = keeper.apply(batch).then(|| {
                     keeper.last_id = last;
@@ -910,13 +914,13 @@ impl Arena {
             })
             .await?;
             if let Some(view) = view {
-                *guard = Some(keeper);
+                guard.insert(admit, keeper);
                 return Ok(view);
             }
         }
         // The first time, or after votes earlier than those in (an import's): every vote,
         // once, off the runtime.
-        let (all, last) = self.store.votes_after(0).await?;
+        let (all, last) = self.store.votes_after(0, admit).await?;
         let (keeper, view) = blocking(move || {
             let mut keeper = Glicko2Keeper::new(&params);
             // Sorted by time, a whole history always goes in.
@@ -926,7 +930,9 @@ impl Arena {
             (whole.then_some(keeper), view)
         })
         .await?;
-        *guard = keeper;
+        if let Some(keeper) = keeper {
+            guard.insert(admit, keeper);
+        }
         Ok(view)
     }
 

@@ -494,8 +494,9 @@ fn assert_same_ratings(fast: &arena::rating::Leaderboard, slow: &arena::rating::
 }
 
 /// The ratings kept beside the votes (counts, running Elo, Glicko-2 kept vote by vote in a
-/// long-lived engine) equal those computed from the votes that count, before and after a vote
-/// left out and after a rebuild. A theme selects the same votes through a scan of the votes.
+/// long-lived engine, with and without the identity leaks) equal those computed from a scan
+/// of the same votes, before and after a vote left out and after a rebuild. A theme selects
+/// the same votes through a scan of the votes.
 #[test]
 fn kept_ratings_leave_it_out_vote_by_vote() {
     use arena::battle::{Origin, VoteFlags, Winner};
@@ -546,21 +547,26 @@ fn kept_ratings_leave_it_out_vote_by_vote() {
                 id
             }
         };
-        let all = Selection::default();
-        let scanned = Selection {
-            theme: Some("general".into()),
-            ..Selection::default()
-        };
         let compare = |when: &'static str| {
             let engine = engine.clone();
-            let (all, scanned) = (all.clone(), scanned.clone());
             async move {
-                for method in [Method::Glicko2, Method::Elo, Method::Bt] {
-                    let options = engine.leaderboard_options(method).expect("options");
-                    let fast = engine.leaderboard(&options, &all).await.expect("board");
-                    let slow = engine.leaderboard(&options, &scanned).await.expect("board");
-                    assert_eq!(fast.votes, slow.votes, "{when} {method:?}");
-                    assert_same_ratings(&fast, &slow);
+                for include_identity_leaks in [false, true] {
+                    let all = Selection {
+                        include_identity_leaks,
+                        ..Selection::default()
+                    };
+                    let scanned = Selection {
+                        theme: Some("general".into()),
+                        ..all.clone()
+                    };
+                    for method in [Method::Glicko2, Method::Elo, Method::Bt] {
+                        let options = engine.leaderboard_options(method).expect("options");
+                        let fast = engine.leaderboard(&options, &all).await.expect("board");
+                        let slow = engine.leaderboard(&options, &scanned).await.expect("board");
+                        let what = format!("{when} {method:?} {include_identity_leaks}");
+                        assert_eq!(fast.votes, slow.votes, "{what}");
+                        assert_same_ratings(&fast, &slow);
+                    }
                 }
             }
         };
@@ -587,9 +593,18 @@ fn kept_ratings_leave_it_out_vote_by_vote() {
         let options = engine
             .leaderboard_options(Method::Glicko2)
             .expect("options");
-        let fast = engine.leaderboard(&options, &all).await.expect("board");
+        let fast = engine
+            .leaderboard(&options, &Selection::default())
+            .await
+            .expect("board");
         assert_eq!(fast.votes, 4);
         assert_eq!(fast.left_out.identity_leak, 1);
+        let with = Selection {
+            include_identity_leaks: true,
+            ..Selection::default()
+        };
+        let included = engine.leaderboard(&options, &with).await.expect("board");
+        assert_eq!(included.votes, 5);
         engine.rebuild().await.expect("rebuild");
         compare("rebuilt").await;
     });

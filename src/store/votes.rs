@@ -360,10 +360,12 @@ impl Store {
 }
 
 impl Store {
-    /// The votes that count inserted after the vote with row id `after`, in insertion order,
-    /// over every model (indexed as in `names`, which lists every model by id), and the last
-    /// row id (left-out votes included): what a rating kept vote by vote has not seen yet.
-    pub async fn votes_after(&self, after: i64) -> Result<(Votes, i64)> {
+    /// The votes that count (and the left-out ones `admit` takes) inserted after the vote with
+    /// row id `after`, in insertion order, over every model (indexed as in `names`, which
+    /// lists every model by id), and the last row id (left-out votes included): what a rating
+    /// kept vote by vote has not seen yet.
+    pub async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
+        let excluded = VoteFlags::ALL_BITS.without(admit).bits();
         self.read(move |conn| {
             let names = model_names(conn)?;
             let position: HashMap<i64, u32> = names
@@ -402,7 +404,7 @@ impl Store {
                     row.get(5).map_err(db)?,
                 );
                 last = id;
-                if row.get::<_, i64>(6).map_err(db)? != 0 {
+                if row.get::<_, i64>(6).map_err(db)? & excluded != 0 {
                     continue;
                 }
                 let (Some(&a), Some(&b), Some(winner)) = (
