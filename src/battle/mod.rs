@@ -403,3 +403,44 @@ pub struct BattleRecord {
     /// The words of its answers that named a model, found when the vote was recorded.
     pub identity_leak: Option<identity::IdentityLeak>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vote_flags_name_their_reasons_and_count_them() {
+        let both = VoteFlags::IDENTITY_LEAK.union(VoteFlags::UNEQUAL_CHAT);
+        assert_eq!(both.names(), ["identity_leak", "unequal_chat"]);
+        assert_eq!(
+            serde_json::to_value(both).ok(),
+            Some(serde_json::json!(["identity_leak", "unequal_chat"]))
+        );
+        assert_eq!(VoteFlags::from_bits(both.bits()), both);
+        assert_eq!(
+            both.without(VoteFlags::IDENTITY_LEAK),
+            VoteFlags::UNEQUAL_CHAT
+        );
+        assert!(VoteFlags::NONE.is_empty() && VoteFlags::NONE.names().is_empty());
+        assert_eq!(VoteFlags::parse(" named ").ok(), Some(VoteFlags::NAMED));
+        assert!(VoteFlags::parse("bribed").is_err());
+        // Bits this version does not know still keep a vote out.
+        assert!(!VoteFlags::from_bits(64).is_empty());
+
+        let mut counts = LeftOutCounts::default();
+        assert_eq!(counts.note(true), None);
+        counts.add(both, 1);
+        counts.add(VoteFlags::IDENTITY_LEAK, 2);
+        assert_eq!(
+            (counts.identity_leak, counts.unequal_chat, counts.named),
+            (3, 1, 0)
+        );
+        let note = counts.note(true).unwrap_or_default();
+        assert!(
+            note.contains("3 whose answers named a model (--include-identity-leaks"),
+            "{note}"
+        );
+        assert!(note.contains("1 of chat battles"), "{note}");
+        assert!(!counts.note(false).unwrap_or_default().contains("--include"));
+    }
+}

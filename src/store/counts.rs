@@ -417,17 +417,19 @@ impl Store {
     /// a read of the left-out votes alone, through their index.
     pub async fn left_out(&self, filter: VoteFilter) -> Result<LeftOutCounts> {
         self.read(move |conn| {
-            let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
-                model_names(conn)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(_, n)| m.contains(n))
-                    .map(|(id, _)| id)
-                    .collect()
-            });
+            let allowed: Option<std::collections::HashSet<i64>> = match &filter.models {
+                None => None,
+                Some(m) => Some(
+                    model_names(conn)?
+                        .into_iter()
+                        .filter(|(_, n)| m.contains(n))
+                        .map(|(id, _)| id)
+                        .collect(),
+                ),
+            };
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT flags, model_a, model_b FROM votes v
+                    "SELECT flags, model_a, model_b FROM votes
                      WHERE flags <> 0 AND created_at >= ?1 AND created_at < ?2
                        AND (?3 IS NULL OR battle_id IN (SELECT id FROM battles WHERE theme = ?3))",
                 )

@@ -1167,6 +1167,43 @@ mod tests {
     }
 
     #[test]
+    fn the_reasons_a_vote_is_left_out_are_read_from_json_and_csv() {
+        let (r, _, skips) = rows(
+            "a.jsonl",
+            "{\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": [\"identity_leak\"]}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": \"identity_leak,unequal_chat\"}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": []}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\"}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": [\"bribed\"]}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": 3}\n",
+        );
+        let flags: Vec<VoteFlags> = r.iter().map(|r| r.left_out).collect();
+        assert_eq!(
+            flags,
+            [
+                VoteFlags::IDENTITY_LEAK,
+                VoteFlags::IDENTITY_LEAK.union(VoteFlags::UNEQUAL_CHAT),
+                VoteFlags::NONE,
+                VoteFlags::NONE,
+            ]
+        );
+        assert_eq!(skips.total(), 2, "{skips:?}");
+        let (r, _, skips) = rows(
+            "a.csv",
+            "model_a,model_b,winner,left_out\nx,y,tie,\nx,y,tie,\"identity_leak,named\"\nx,y,tie,oops\n",
+        );
+        let flags: Vec<VoteFlags> = r.iter().map(|r| r.left_out).collect();
+        assert_eq!(
+            flags,
+            [
+                VoteFlags::NONE,
+                VoteFlags::IDENTITY_LEAK.union(VoteFlags::NAMED)
+            ]
+        );
+        assert_eq!(skips.total(), 1, "{skips:?}");
+    }
+
+    #[test]
     fn jsonl_with_skips_and_duplicates() {
         let text = r#"{"model_a": "x", "model_b": "y", "winner": "model_a"}
 {"model_a": "x", "model_b": "y", "winner": "model_a"}
