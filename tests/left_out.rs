@@ -87,15 +87,22 @@ fn a_vote_whose_answer_names_its_model_is_kept_but_left_out_of_every_rating() {
     assert!(shown.contains("self-one"), "{shown}");
     let view = t.show(&leak_id);
     assert_eq!(view["left_out"], json!(["identity_leak"]), "{view:#}");
+    // The reveal in words too (this vote is a skip, and left out as well).
+    let another = t.battle(&["Name three colours", "--models", "saturn,jupiter"]);
+    t.arena()
+        .args(["vote", text(&another, "battle_id"), "skip"])
+        .run()
+        .success()
+        .stdout_contains("Kept, but left out of the ratings: an answer named a model (Assistant");
 
     for method in ["bt", "elo", "glicko2"] {
         let default = board(&t, &["--method", method]);
         assert_eq!(default["votes"], json!(1), "{method}: {default:#}");
         assert_eq!(models_of(&default), ["jupiter", "neptune"], "{method}");
-        assert_eq!(default["left_out"]["identity_leak"], json!(1), "{method}");
+        assert_eq!(default["left_out"]["identity_leak"], json!(2), "{method}");
         assert_eq!(default["include_identity_leaks"], json!(false));
         let included = board(&t, &["--method", method, "--include-identity-leaks"]);
-        assert_eq!(included["votes"], json!(2), "{method}: {included:#}");
+        assert_eq!(included["votes"], json!(3), "{method}: {included:#}");
         assert_eq!(
             models_of(&included),
             ["jupiter", "neptune", "saturn"],
@@ -109,7 +116,7 @@ fn a_vote_whose_answer_names_its_model_is_kept_but_left_out_of_every_rating() {
         .args(["leaderboard"])
         .run()
         .success()
-        .stderr_contains("left out of the ratings: 1 whose answers named a model");
+        .stderr_contains("left out of the ratings: 2 whose answers named a model");
 
     // The matrices too.
     let matrix = |extra: &[&str]| {
@@ -129,14 +136,14 @@ fn a_vote_whose_answer_names_its_model_is_kept_but_left_out_of_every_rating() {
         .args(["stats", "matrix"])
         .run()
         .success()
-        .stderr_contains("1 whose answers named a model");
+        .stderr_contains("2 whose answers named a model");
 
     // A rebuild from the votes keeps it out, and says so.
     t.arena()
         .arg("rebuild")
         .run()
         .success()
-        .stderr_contains("left out of the ratings: 1 whose answers named a model");
+        .stderr_contains("left out of the ratings: 2 whose answers named a model");
     for method in ["bt", "elo"] {
         let rebuilt = board(&t, &["--method", method]);
         assert_eq!(rebuilt["votes"], json!(1), "{method}: {rebuilt:#}");
