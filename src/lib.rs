@@ -8,7 +8,8 @@
 //!
 //! - [`engine`]: [`Arena`], the façade that the command line and the server call.
 //! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
-//!   command grammar, blinding.
+//!   command grammar, blinding, answers that name a model and why a vote is left out of the
+//!   ratings.
 //! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
 //! - [`provider`]: the OpenAI-compatible upstream client and the offline mock.
