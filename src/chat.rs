@@ -259,6 +259,8 @@ impl Arena {
                             rating_after: f64::NAN,
                         },
                     },
+                    left_out: record.left_out,
+                    identity_leak: record.identity_leak.clone(),
                     label_a: record.a.model.clone(),
                     label_b: record.b.model.clone(),
                 },

@@ -133,6 +133,8 @@ pub struct Config {
     /// model, for public arenas where calling a pool model directly would let voters learn
     /// how each one answers.
     pub expose_pool: bool,
+    /// What marks an answer as naming a model (its vote is then left out of the ratings).
+    pub identity_leak: IdentityLeakConfig,
 }
 
 /// The shortest configured `user_id_salt`: 128 bits written as hex.
@@ -181,6 +183,7 @@ impl Default for Config {
             max_attachment_bytes: 5 << 20,
             publish_custom_prompts: false,
             expose_pool: true,
+            identity_leak: IdentityLeakConfig::default(),
         }
     }
 }
@@ -248,6 +251,30 @@ impl Default for UpstreamConfig {
         UpstreamConfig {
             base_url: "https://api.openai.com/v1".into(),
             api_key_env: Some("OPENAI_API_KEY".into()),
+        }
+    }
+}
+
+/// Identity leaks (see [`crate::battle::identity`]): the words that mark an answer, and
+/// whether the pool's own names and upstream ids do too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityLeakConfig {
+    /// Vendor and model-family words, matched as whole words in any case; the default list
+    /// is [`crate::battle::identity::DEFAULT_WORDS`]; `[]` matches none.
+    pub words: Vec<String>,
+    /// Also the pool's public names and upstream model ids (of three characters or more).
+    pub pool_names: bool,
+}
+
+impl Default for IdentityLeakConfig {
+    fn default() -> Self {
+        IdentityLeakConfig {
+            words: crate::battle::identity::DEFAULT_WORDS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
+            pool_names: true,
         }
     }
 }
@@ -1343,6 +1370,25 @@ mod tests {
                 assert!(e.contains(key), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn the_template_shows_the_default_identity_words() {
+        let path = Path::new("config.jsonc");
+        let template = parse_config(path, include_str!("../config.jsonc")).expect("template");
+        let default = IdentityLeakConfig::default();
+        assert_eq!(template.identity_leak.words, default.words);
+        assert!(template.identity_leak.pool_names);
+        let off = parse_config(
+            path,
+            r#"{"identity_leak": {"words": [], "pool_names": false}}"#,
+        )
+        .expect("off");
+        assert!(off.identity_leak.words.is_empty() && !off.identity_leak.pool_names);
+        let e = parse_config(path, r#"{"identity_leak": {"word": []}}"#)
+            .expect_err("an unknown key")
+            .to_string();
+        assert!(e.contains("words"), "{e}");
     }
 
     #[test]

@@ -19,10 +19,12 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 
+use crate::battle::identity::IdentityTerms;
 use crate::battle::run::{self, BattleRun, Generation};
 use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
-    BattleId, BattleView, EloChanges, Origin, RatingChange, Reveal, Status, Winner,
+    BattleId, BattleView, EloChanges, LeftOutCounts, Origin, RatingChange, Reveal, Status,
+    VoteFlags, Winner,
 };
 use crate::config::{Config, Models, Secret, Setup, Tier};
 use crate::error::{Error, Result};
@@ -59,6 +61,8 @@ pub struct Selection {
     pub theme: Option<String>,
     /// Only battles between models of this tier of `models.json`.
     pub tier: Option<Tier>,
+    /// Votes whose answers named a model count too (they are left out by default).
+    pub include_identity_leaks: bool,
 }
 
 impl Selection {
@@ -66,6 +70,16 @@ impl Selection {
     #[must_use]
     pub fn any(&self) -> bool {
         self.since.is_some() || self.until.is_some() || self.theme.is_some() || self.tier.is_some()
+    }
+
+    /// The left-out votes this selection takes as well.
+    #[must_use]
+    pub fn admit(&self) -> VoteFlags {
+        if self.include_identity_leaks {
+            VoteFlags::IDENTITY_LEAK
+        } else {
+            VoteFlags::NONE
+        }
     }
 }
 
@@ -78,9 +92,12 @@ pub struct Arena {
     pub(crate) upstream: Upstream,
     /// The key that hashes user ids; `None` for a store that only reads.
     user_key: Option<Arc<Secret>>,
+    /// What marks a battle's answers as naming a model, checked at its vote.
+    identity: Arc<IdentityTerms>,
     boards: Arc<BoardCache>,
     /// Glicko-2 kept vote by vote for the leaderboards of every vote.
-    glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
+    /// One per set of left-out votes admitted (none by default; identity leaks when asked).
+    glicko2: Arc<tokio::sync::Mutex<HashMap<VoteFlags, Glicko2Keeper>>>,
     clock: Clock,
     generations: Arc<run::Tracker>,
     /// The last `/health` figures and when they were counted: counting passes over the
@@ -184,8 +201,16 @@ impl Arena {
                 .await?;
             Some(key)
         };
+        let identity = IdentityTerms::new(
+            config.identity_leak.words.iter().map(String::as_str),
+            config.identity_leak.pool_names,
+            models.models.iter().flat_map(|m| {
+                std::iter::once(m.name.as_str()).chain(m.endpoints.iter().map(|e| e.model.as_str()))
+            }),
+        );
         Ok(Arena {
             store,
+            identity: Arc::new(identity),
             config: Arc::new(config),
             models: Arc::new(models),
             upstream,
@@ -369,7 +394,8 @@ impl Arena {
     }
 
     /// Records a vote and reveals the models with their online Elo change. The cost does
-    /// not grow with the number of votes.
+    /// not grow with the number of votes. A battle whose answers name a model keeps its vote,
+    /// left out of the ratings (see [`crate::battle::identity`]); the reveal says so.
     pub async fn vote(&self, id: BattleId, winner: Winner, user: Option<&str>) -> Result<Reveal> {
         self.vote_as(id, winner, self.user_hash(user)?).await
     }
@@ -383,7 +409,13 @@ impl Arena {
     ) -> Result<Reveal> {
         let outcome = self
             .store
-            .record_vote(id, winner, user_hash, self.elo_params())
+            .record_vote_checked(
+                id,
+                winner,
+                user_hash,
+                self.elo_params(),
+                (*self.identity).clone(),
+            )
             .await?;
         let record = &outcome.record;
         let label = |name: &str| {
@@ -407,6 +439,8 @@ impl Arena {
                     rating_after: outcome.elo_b.1,
                 },
             },
+            left_out: record.left_out,
+            identity_leak: record.identity_leak.clone(),
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
         })
@@ -685,11 +719,12 @@ impl Arena {
         self.store.export_votes(sink).await
     }
 
-    /// Recomputes the running counts and online Elo from the votes table.
-    pub async fn rebuild(&self) -> Result<()> {
+    /// Recomputes the running counts and online Elo from the votes table (the votes that
+    /// count); returns how many votes are kept but left out, by reason.
+    pub async fn rebuild(&self) -> Result<LeftOutCounts> {
         self.store.rebuild(self.elo_params()).await?;
         self.boards.clear();
-        Ok(())
+        self.left_out(&Selection::default()).await
     }
 
     /// The model names of `tier` in `models.json`.
@@ -731,6 +766,7 @@ impl Arena {
             since_day,
             until_day,
             models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+            admit: selection.admit(),
         }))
     }
 
@@ -740,12 +776,19 @@ impl Arena {
             until: selection.until,
             theme: selection.theme.clone(),
             models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
+            admit: selection.admit(),
         })
     }
 
+    /// How many votes of `selection` are kept but left out of its ratings, by reason.
+    pub async fn left_out(&self, selection: &Selection) -> Result<LeftOutCounts> {
+        self.store.left_out(self.vote_filter(selection)?).await
+    }
+
     /// The leaderboard over the votes of `selection`. Read from the per-pair counts where
-    /// they answer it (Bradley-Terry always, online Elo with no selection), from the votes
-    /// otherwise; computed on a blocking thread, and cached until the votes change.
+    /// they answer it (Bradley-Terry always, with the left-out votes it admits read beside
+    /// them; online Elo with no selection), from the votes otherwise; computed on a blocking
+    /// thread, and cached until the votes change. It says how many votes it left out.
     pub async fn leaderboard(
         &self,
         options: &LeaderboardOptions,
@@ -789,9 +832,12 @@ impl Arena {
         options: LeaderboardOptions,
         selection: Selection,
     ) -> Result<Arc<Leaderboard>> {
+        // The running Elo holds only the votes that count: admitting others takes the votes
+        // in their order. Glicko-2 is kept apart for each set of votes admitted.
+        let admits = !selection.admit().is_empty();
         let count_filter = match options.method {
             Method::Glicko2 => None,
-            Method::Elo if selection.any() || options.min_battles > 1 => None,
+            Method::Elo if selection.any() || options.min_battles > 1 || admits => None,
             _ if !self.store.counts_current().await? => None,
             _ => self.count_filter(&selection)?,
         };
@@ -816,7 +862,7 @@ impl Arena {
                     && options.min_battles <= 1
                     && self.store.counts_current().await? =>
             {
-                Some(self.glicko2_view(&options).await?)
+                Some(self.glicko2_view(&options, selection.admit()).await?)
             }
             _ => None,
         };
@@ -828,7 +874,8 @@ impl Arena {
             (Method::Elo, Some(_)) => self.store.elo_ratings(options.elo).await?,
             _ => None,
         };
-        let board = match count_filter {
+        let left_out = self.left_out(&selection).await?;
+        let mut board = match count_filter {
             // Elo from counts needs its running ratings; stale ones (after an import) mean a
             // scan of the votes instead.
             Some(filter)
@@ -857,18 +904,27 @@ impl Arena {
                     .await?
             }
         };
+        board.include_identity_leaks = selection.include_identity_leaks;
+        board.left_out = left_out;
+        board
+            .notes
+            .extend(left_out.note(!selection.include_identity_leaks));
         Ok(Arc::new(board))
     }
 
     /// Glicko-2 over every vote at the options' time, from the state kept vote by vote: it
     /// reads only the votes since the last call (all of them the first time, or after votes
     /// that went back in time, such as an import's).
-    async fn glicko2_view(&self, options: &LeaderboardOptions) -> Result<Glicko2View> {
+    async fn glicko2_view(
+        &self,
+        options: &LeaderboardOptions,
+        admit: VoteFlags,
+    ) -> Result<Glicko2View> {
         let mut guard = self.glicko2.lock().await;
         let params = options.glicko2;
         let now = options.now_ms;
-        if let Some(mut keeper) = guard.take().filter(|k| *k.state.params() == params) {
-            let (batch, last) = self.store.votes_after(keeper.last_id).await?;
+        if let Some(mut keeper) = guard.remove(&admit).filter(|k| *k.state.params() == params) {
+            let (batch, last) = self.store.votes_after(keeper.last_id, admit).await?;
             let (keeper, view) = blocking(move || {
                 let view = keeper.apply(batch).then(|| {
                     keeper.last_id = last;
@@ -878,13 +934,13 @@ impl Arena {
             })
             .await?;
             if let Some(view) = view {
-                *guard = Some(keeper);
+                guard.insert(admit, keeper);
                 return Ok(view);
             }
         }
         // The first time, or after votes earlier than those in (an import's): every vote,
         // once, off the runtime.
-        let (all, last) = self.store.votes_after(0).await?;
+        let (all, last) = self.store.votes_after(0, admit).await?;
         let (keeper, view) = blocking(move || {
             let mut keeper = Glicko2Keeper::new(&params);
             // Sorted by time, a whole history always goes in.
@@ -894,7 +950,9 @@ impl Arena {
             (whole.then_some(keeper), view)
         })
         .await?;
-        *guard = keeper;
+        if let Some(keeper) = keeper {
+            guard.insert(admit, keeper);
+        }
         Ok(view)
     }
 

@@ -9,7 +9,8 @@
 //! - [`engine`]: [`Arena`], the façade that the command line and the server call.
 //! - [`api_keys`]: the server's API keys: made, kept as a hash, revoked, listed.
 //! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
-//!   command grammar, blinding.
+//!   command grammar, blinding, answers that name a model and why a vote is left out of the
+//!   ratings.
 //! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
 //! - [`provider`]: the upstream pipeline (a slot of the server, fail over, cap, parse SSE)

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use crate::support::{KEY, KEY_VAR, Test, Upstream, answer, is_battle_id, refused_port, text};
 
-/// Public names that never occur in the fake's answers (which name the upstream ids), so any
-/// appearance of them before the vote is a leak.
+/// Public names that never occur in the fake's answers, so any appearance of them before the
+/// vote is a leak.
 const SATURN: &str = "saturn";
 const NEPTUNE: &str = "neptune";
 

@@ -234,7 +234,7 @@ fn exports_are_data_formats_and_a_closed_pipe_is_quiet() {
     let text = std::fs::read_to_string(t.path("empty.csv")).expect("csv");
     assert_eq!(
         text,
-        "vote_id,battle_id,model_a,model_b,winner,tstamp,question_id\n"
+        "vote_id,battle_id,model_a,model_b,winner,tstamp,question_id,left_out\n"
     );
     let summary = import(&t, "empty.csv");
     assert_eq!(summary["imported"], json!(0));

@@ -1,8 +1,8 @@
 //! `arena leaderboard` after a fixed series of votes, snapshotted in every format.
 //!
 //! Sides are drawn at random, so each vote is cast for a model, not a side: the fake
-//! upstream's answer names the upstream id, which tells which side a model stands on before
-//! the vote. Online Elo is symmetric in the sides, so the ratings depend only on the votes.
+//! upstream's answer is one of its own per upstream id, which tells which side a model stands
+//! on before the vote. Online Elo is symmetric in the sides, so the ratings depend only on the votes.
 
 use serde_json::{Value, json};
 

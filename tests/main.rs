@@ -13,6 +13,7 @@ mod integrity;
 mod interactive;
 mod keys;
 mod leaderboard;
+mod left_out;
 mod models;
 mod openai;
 mod perimeter;

@@ -409,7 +409,7 @@ fn nothing_before_the_vote_names_a_battles_models_and_no_file_holds_a_raw_user()
     ] {
         let (status, body) = s.get(&path);
         assert_eq!(status, 200, "{path}: {body}");
-        // The battle's own answers name their upstream ids (the fake says so): drop them.
+        // Only the battle's own answers may name a model (see `left_out`): drop them.
         let mut v = json(&body);
         if let Some(o) = v.as_object_mut() {
             o.remove("response_a");
@@ -466,7 +466,7 @@ fn a_failing_side_is_named_by_neither_the_upstream_words_nor_its_address() {
     seen.push_str(&back);
     // (Battle mode in chat: `openai::a_side_that_fails_in_a_battle_names_neither_its_model_nor_its_upstream`.)
     let address = base.trim_start_matches("http://");
-    // (The fake's answers carry their upstream id, so `stream-one` is not looked for.)
+    // (An answer may name its model, so `stream-one` is not looked for.)
     for name in ["mercury", "venus", "fail-404", address] {
         assert!(!seen.contains(name), "{name} before the vote: {seen}");
     }

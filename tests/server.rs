@@ -28,7 +28,7 @@ const SECRETS: [&str; 6] = [
 ];
 
 fn assert_anonymous(body: &str) {
-    // The fake's answers name the upstream id: only the response texts may.
+    // Only the response texts may name a model (an identity leak, kept apart from ratings).
     let v = json(body);
     let mut rest = v.clone();
     if let Some(o) = rest.as_object_mut() {

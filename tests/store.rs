@@ -180,7 +180,7 @@ fn running_counts_and_elo_equal_a_scan_of_the_votes_and_a_rebuild() {
             .pair_counts(CountFilter {
                 since_day: Some(today),
                 until_day: Some(today + 1),
-                models: None,
+                ..CountFilter::default()
             })
             .await
             .expect("counts");

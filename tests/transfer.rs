@@ -152,7 +152,7 @@ fn export_votes_round_trips_through_import() {
         .success()
         .stdout();
     assert!(
-        csv.starts_with("vote_id,battle_id,model_a,model_b,winner,tstamp,question_id\n"),
+        csv.starts_with("vote_id,battle_id,model_a,model_b,winner,tstamp,question_id,left_out\n"),
         "{csv}"
     );
     let array = t

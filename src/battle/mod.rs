@@ -1,8 +1,10 @@
 //! Battles: their states and outcomes, the pairing of two models (`sampler`), their
-//! generation (`run`), the in-chat command grammar (`commands`), and what a caller may see of a battle before and after the vote
-//! (`view`).
+//! generation (`run`), the in-chat command grammar (`commands`), answers that name a model
+//! (`identity`), why a vote is kept but left out of the ratings ([`VoteFlags`]), and what a
+//! caller may see of a battle before and after the vote (`view`).
 
 pub mod commands;
+pub mod identity;
 pub mod run;
 pub mod sampler;
 mod view;
@@ -165,6 +167,185 @@ impl FromStr for Winner {
     }
 }
 
+/// Why a vote is kept but left out of the ratings: the bits of `votes.flags`, none when it
+/// counts. The running counts, online Elo and the kept Glicko-2 hold only votes that count;
+/// a leaderboard that admits some left-out votes reads the votes themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct VoteFlags(u8);
+
+impl VoteFlags {
+    /// Counts.
+    pub const NONE: VoteFlags = VoteFlags(0);
+    /// An answer named a model (see [`identity`]); `--include-identity-leaks` admits it.
+    pub const IDENTITY_LEAK: VoteFlags = VoteFlags(1);
+    /// A chat battle recorded before each side saw only its own conversation: model B was
+    /// sent model A's answer as its own (or a blank turn), so the two never answered the same
+    /// conversation. Marked once, by the migration that added the flags; never admitted.
+    pub const UNEQUAL_CHAT: VoteFlags = VoteFlags(2);
+    /// Reserved: a side-by-side vote cast with the model names shown (the page's named
+    /// view). Kept apart from the default board; nothing records it yet.
+    pub const NAMED: VoteFlags = VoteFlags(4);
+
+    /// Every reason's bit, those to come included.
+    pub const ALL_BITS: VoteFlags = VoteFlags(u8::MAX);
+
+    /// Every reason, with its name in JSON, exports and messages.
+    pub const ALL: [(VoteFlags, &'static str); 3] = [
+        (VoteFlags::IDENTITY_LEAK, "identity_leak"),
+        (VoteFlags::UNEQUAL_CHAT, "unequal_chat"),
+        (VoteFlags::NAMED, "named"),
+    ];
+
+    #[must_use]
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    /// The flags of stored bits; unknown bits are kept, so a vote never counts by mistake.
+    #[must_use]
+    pub fn from_bits(bits: i64) -> VoteFlags {
+        VoteFlags(u8::try_from(bits & 0xFF).unwrap_or(u8::MAX))
+    }
+
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether the vote counts: [`VoteFlags::is_empty`] by reference, for serde's
+    /// `skip_serializing_if`.
+    #[must_use]
+    pub fn counts(&self) -> bool {
+        self.is_empty()
+    }
+
+    #[must_use]
+    pub fn contains(self, other: VoteFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    #[must_use]
+    pub fn union(self, other: VoteFlags) -> VoteFlags {
+        VoteFlags(self.0 | other.0)
+    }
+
+    /// The flags not in `other`.
+    #[must_use]
+    pub fn without(self, other: VoteFlags) -> VoteFlags {
+        VoteFlags(self.0 & !other.0)
+    }
+
+    /// The names of the reasons set, in [`VoteFlags::ALL`] order.
+    #[must_use]
+    pub fn names(self) -> Vec<&'static str> {
+        VoteFlags::ALL
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    /// The reason called `name`.
+    pub fn parse(name: &str) -> Result<VoteFlags, Error> {
+        let name = name.trim();
+        VoteFlags::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "unknown reason `{name}` for leaving a vote out: expected identity_leak, \
+                     unequal_chat or named"
+                ))
+            })
+    }
+
+    /// Reasons in words, for people.
+    #[must_use]
+    pub fn describe(self) -> String {
+        let mut out = Vec::new();
+        if self.contains(VoteFlags::IDENTITY_LEAK) {
+            out.push("an answer named a model");
+        }
+        if self.contains(VoteFlags::UNEQUAL_CHAT) {
+            out.push("a chat battle from before both sides saw the same conversation");
+        }
+        if self.contains(VoteFlags::NAMED) {
+            out.push("cast with the models named");
+        }
+        out.join("; ")
+    }
+}
+
+/// A list of reason names, as JSON and exports carry them.
+impl Serialize for VoteFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// How many votes were left out, by reason: a vote left out for two reasons counts under
+/// both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LeftOutCounts {
+    pub identity_leak: u64,
+    pub unequal_chat: u64,
+    pub named: u64,
+}
+
+impl LeftOutCounts {
+    /// Counts one vote left out for `reasons`.
+    pub fn add(&mut self, reasons: VoteFlags, n: u64) {
+        if reasons.contains(VoteFlags::IDENTITY_LEAK) {
+            self.identity_leak += n;
+        }
+        if reasons.contains(VoteFlags::UNEQUAL_CHAT) {
+            self.unequal_chat += n;
+        }
+        if reasons.contains(VoteFlags::NAMED) {
+            self.named += n;
+        }
+    }
+
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.identity_leak + self.unequal_chat + self.named > 0
+    }
+
+    /// "3 votes left out of the ratings: 1 whose answers named a model, ...", or `None`.
+    #[must_use]
+    pub fn note(&self, identity_leaks_admissible: bool) -> Option<String> {
+        if !self.any() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if self.identity_leak > 0 {
+            let hint = if identity_leaks_admissible {
+                " (--include-identity-leaks counts them)"
+            } else {
+                ""
+            };
+            parts.push(format!(
+                "{} whose answers named a model{hint}",
+                self.identity_leak
+            ));
+        }
+        if self.unequal_chat > 0 {
+            parts.push(format!(
+                "{} of chat battles from before both sides saw the same conversation",
+                self.unequal_chat
+            ));
+        }
+        if self.named > 0 {
+            parts.push(format!("{} cast with the models named", self.named));
+        }
+        Some(format!(
+            "votes kept but left out of the ratings: {}",
+            parts.join(", ")
+        ))
+    }
+}
+
 /// Where a battle came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -217,4 +398,49 @@ pub struct BattleRecord {
     pub voted_at: Option<i64>,
     /// The in-chat id of a battle of a chat client.
     pub rpid: Option<String>,
+    /// Why its vote is left out of the ratings (none before the vote, or when it counts).
+    pub left_out: VoteFlags,
+    /// The words of its answers that named a model, found when the vote was recorded.
+    pub identity_leak: Option<identity::IdentityLeak>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vote_flags_name_their_reasons_and_count_them() {
+        let both = VoteFlags::IDENTITY_LEAK.union(VoteFlags::UNEQUAL_CHAT);
+        assert_eq!(both.names(), ["identity_leak", "unequal_chat"]);
+        assert_eq!(
+            serde_json::to_value(both).ok(),
+            Some(serde_json::json!(["identity_leak", "unequal_chat"]))
+        );
+        assert_eq!(VoteFlags::from_bits(both.bits()), both);
+        assert_eq!(
+            both.without(VoteFlags::IDENTITY_LEAK),
+            VoteFlags::UNEQUAL_CHAT
+        );
+        assert!(VoteFlags::NONE.is_empty() && VoteFlags::NONE.names().is_empty());
+        assert_eq!(VoteFlags::parse(" named ").ok(), Some(VoteFlags::NAMED));
+        assert!(VoteFlags::parse("bribed").is_err());
+        // Bits this version does not know still keep a vote out.
+        assert!(!VoteFlags::from_bits(64).is_empty());
+
+        let mut counts = LeftOutCounts::default();
+        assert_eq!(counts.note(true), None);
+        counts.add(both, 1);
+        counts.add(VoteFlags::IDENTITY_LEAK, 2);
+        assert_eq!(
+            (counts.identity_leak, counts.unequal_chat, counts.named),
+            (3, 1, 0)
+        );
+        let note = counts.note(true).unwrap_or_default();
+        assert!(
+            note.contains("3 whose answers named a model (--include-identity-leaks"),
+            "{note}"
+        );
+        assert!(note.contains("1 of chat battles"), "{note}");
+        assert!(!counts.note(false).unwrap_or_default().contains("--include"));
+    }
 }

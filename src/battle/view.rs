@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{BattleRecord, Status, Winner};
+use super::identity::IdentityLeak;
+use super::{BattleRecord, Status, VoteFlags, Winner};
 
 /// A battle as callers see it; the JSON shape of the REST API (SPEC §2). Model names are
 /// present only once the battle has a vote.
@@ -24,6 +25,12 @@ pub struct BattleView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub winner: Option<Winner>,
     pub created_at: String,
+    /// After the vote: why it is kept but left out of the ratings, if it is.
+    #[serde(skip_serializing_if = "VoteFlags::counts")]
+    pub left_out: VoteFlags,
+    /// After the vote: the words of the answers that named a model, per side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_leak: Option<IdentityLeak>,
 }
 
 impl BattleView {
@@ -61,6 +68,13 @@ impl BattleView {
             model_b: revealed.then(|| record.b.model.clone()),
             winner: record.winner,
             created_at: crate::util::format_ms(record.created_at),
+            // The words name models: like the names, they wait for the vote.
+            left_out: if revealed {
+                record.left_out
+            } else {
+                VoteFlags::NONE
+            },
+            identity_leak: record.identity_leak.clone().filter(|_| revealed),
         }
     }
 }
@@ -89,6 +103,12 @@ pub struct Reveal {
     pub model_a: String,
     pub model_b: String,
     pub elo: EloChanges,
+    /// Why the vote is kept but left out of the ratings (its Elo then does not move).
+    #[serde(skip_serializing_if = "VoteFlags::counts")]
+    pub left_out: VoteFlags,
+    /// The words of the answers that named a model, per side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_leak: Option<IdentityLeak>,
     /// `mock` models are labelled as not models.
     #[serde(skip)]
     pub label_a: String,
@@ -97,6 +117,24 @@ pub struct Reveal {
 }
 
 impl Reveal {
+    /// "Kept, but left out of the ratings: an answer named a model (Assistant A: gpt)", or
+    /// `None` for a vote that counts.
+    #[must_use]
+    pub fn left_out_text(&self) -> Option<String> {
+        if self.left_out.is_empty() {
+            return None;
+        }
+        let words = self
+            .identity_leak
+            .as_ref()
+            .map(|l| format!(" ({})", l.describe()))
+            .unwrap_or_default();
+        Some(format!(
+            "Kept, but left out of the ratings: {}{words}.",
+            self.left_out.describe()
+        ))
+    }
+
     /// The name of the winning model, "Tie", "Both bad" or "Skipped".
     #[must_use]
     pub fn outcome_text(&self) -> String {

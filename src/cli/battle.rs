@@ -414,6 +414,18 @@ pub(super) fn battle_text(view: &BattleView) -> String {
                 render::terminal_safe(b),
                 w.as_str()
             ));
+            if !view.left_out.is_empty() {
+                out.push_str(&format!(
+                    "Left out of the ratings: {}\n",
+                    view.left_out.describe()
+                ));
+            }
+            if let Some(leak) = &view.identity_leak {
+                out.push_str(&format!(
+                    "Named a model: {}\n",
+                    render::terminal_safe(&leak.describe())
+                ));
+            }
         }
         _ => out.push_str(&format!("\nStatus: {}\n", view.status)),
     }

@@ -27,6 +27,9 @@ pub struct FilterArgs {
     /// Only battles on prompts of this theme
     #[arg(long)]
     theme: Option<String>,
+    /// Count the votes whose answers named a model (kept, but left out by default)
+    #[arg(long)]
+    include_identity_leaks: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -56,6 +59,7 @@ impl FilterArgs {
                 TierArg::High => Tier::High,
                 TierArg::Low => Tier::Low,
             }),
+            include_identity_leaks: self.include_identity_leaks,
         })
     }
 }
@@ -190,6 +194,8 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
                 )
             } else if args.filter.any() {
                 "no votes match these filters (--since, --until, --tier, --theme)".to_owned()
+            } else if board.left_out.any() {
+                "no vote counts yet: every vote is left out (see the note above)".to_owned()
             } else {
                 "no votes yet: run `arena battle` and vote, or `arena import FILE`".to_owned()
             });

@@ -1,4 +1,5 @@
-//! `arena rebuild`: recomputes the running counts and online Elo from the votes table.
+//! `arena rebuild`: recomputes the running counts and online Elo from the votes table, and
+//! says how many votes are kept but left out of them.
 
 use clap::Args;
 
@@ -11,10 +12,15 @@ pub struct RebuildArgs {}
 pub async fn run(ctx: &Context, _args: &RebuildArgs) -> anyhow::Result<u8> {
     let arena = ctx.arena_without_models(Mode::Write).await?;
     let started = std::time::Instant::now();
-    arena.rebuild().await?;
+    let left_out = arena.rebuild().await?;
     ctx.note(format!(
         "rebuilt the counts and online Elo from the votes in {:.2} s",
         started.elapsed().as_secs_f64()
     ));
+    ctx.note(
+        left_out
+            .note(true)
+            .unwrap_or_else(|| "every vote counts: none is left out of the ratings".to_owned()),
+    );
     Ok(0)
 }

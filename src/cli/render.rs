@@ -134,11 +134,14 @@ pub fn reveal(r: &Reveal) -> String {
             .apply_to(terminal_safe(&r.outcome_text())),
         r.battle_id
     ));
+    if let Some(text) = r.left_out_text() {
+        out.push_str(&format!("{}\n", terminal_safe(&text)));
+    }
     out
 }
 
 /// The CSV columns of a battle, under its JSON field names (`battles` and `export battles`).
-pub const BATTLE_CSV_HEADER: [&str; 11] = [
+pub const BATTLE_CSV_HEADER: [&str; 12] = [
     "battle_id",
     "created_at",
     "status",
@@ -150,6 +153,7 @@ pub const BATTLE_CSV_HEADER: [&str; 11] = [
     "model_b",
     "winner",
     "error",
+    "left_out",
 ];
 
 /// One battle as a CSV row of [`BATTLE_CSV_HEADER`], each cell as [`csv_cell`] makes it.
@@ -166,6 +170,7 @@ pub fn battle_csv_row(b: &BattleView) -> Vec<String> {
         b.model_b.clone().unwrap_or_default(),
         b.winner.map(|w| w.as_str().to_owned()).unwrap_or_default(),
         b.error.clone().unwrap_or_default(),
+        b.left_out.names().join(","),
     ];
     row.iter().map(|c| csv_cell(c)).collect()
 }

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::leaderboard::FilterArgs;
 use super::render;
-use super::{Context, RowsFormat};
+use super::{Context, Format, RowsFormat};
 use crate::store::Mode;
 
 #[derive(Debug, Args)]
@@ -41,7 +41,8 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
             filter,
             format,
         } => {
-            let m = arena.battle_statistics(&filter.selection()?, *top).await?;
+            let selection = filter.selection()?;
+            let m = arena.battle_statistics(&selection, *top).await?;
             let models: Vec<&String> = m.win_rate_matrix.keys().collect();
             let mut header = vec!["win rate (battles)"];
             header.extend(models.iter().map(|s| s.as_str()));
@@ -62,6 +63,14 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
                     })
                     .collect()
             })?;
+            if matches!(format.format(), Format::Table | Format::Markdown)
+                && let Some(note) = arena
+                    .left_out(&selection)
+                    .await?
+                    .note(!selection.include_identity_leaks)
+            {
+                ctx.note(format!("note: {note}"));
+            }
         }
         StatsWhat::Prompts { format } => {
             // The operator's own database: every prompt, users' own ones too.

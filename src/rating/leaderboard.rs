@@ -11,6 +11,7 @@ use super::elo::{self, EloParams};
 use super::glicko2::{self, Glicko2Params};
 use super::{PairCounts, totals};
 use super::{VoteRow, Votes};
+use crate::battle::LeftOutCounts;
 
 /// How ratings are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,6 +147,10 @@ pub struct Leaderboard {
     pub seed: Option<u64>,
     /// Votes that entered the computation (skips included).
     pub votes: u64,
+    /// Whether votes whose answers named a model were counted (they are not by default).
+    pub include_identity_leaks: bool,
+    /// Votes of the selection kept but left out of the computation, by reason.
+    pub left_out: LeftOutCounts,
     pub generated_at: String,
     /// Glicko-2: when the running rating period ends.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -483,6 +488,8 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
         params: params.as_object().cloned().unwrap_or_default(),
         seed,
         votes: counts.votes(),
+        include_identity_leaks: false,
+        left_out: LeftOutCounts::default(),
         generated_at,
         next_update_time,
         leaderboard: rows,

@@ -65,9 +65,10 @@ pub struct AppState {
     loopback: bool,
     /// When each stored key's use was last written (see `auth`).
     keys_touched: Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
-    /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at: the
-    /// same version is the same body, sent again without building or serialising it.
-    pub(crate) leaderboard_body: Arc<std::sync::Mutex<Option<VersionedBody>>>,
+    /// The last `/leaderboard` body and the [`Arena::board_version`] it was made at, without
+    /// and with `include_identity_leaks`: the same version is the same body, sent again
+    /// without building or serialising it.
+    pub(crate) leaderboard_body: Arc<std::sync::Mutex<[Option<VersionedBody>; 2]>>,
     /// The address the server listens on, once [`serve`] knows it: which `Host` names are
     /// its own depends on it.
     bound: Option<SocketAddr>,

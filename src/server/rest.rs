@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{Named, Refusal, Who};
 use super::error::ApiError;
-use super::extract::{BattlePath, Body};
+use super::extract::{BattlePath, Body, Params};
 use super::i18n::{self, Msg};
 use crate::battle::sampler::Pairing;
 use crate::battle::{BattleView, Origin, Status, Winner};
@@ -134,6 +134,33 @@ pub struct BattleOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub created_at: String,
+    /// After the vote: why it is kept but left out of the ratings (`identity_leak`,
+    /// `unequal_chat`, `named`); absent when it counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// After the vote: the words of the answers that named a model, per side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_leak: Option<IdentityLeakOut>,
+}
+
+/// The words of a battle's answers that named a model, per side.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityLeakOut {
+    pub a: Vec<String>,
+    pub b: Vec<String>,
+}
+
+impl IdentityLeakOut {
+    fn of(leak: Option<&crate::battle::identity::IdentityLeak>) -> Option<Self> {
+        leak.map(|l| IdentityLeakOut {
+            a: l.a.clone(),
+            b: l.b.clone(),
+        })
+    }
+}
+
+fn names(flags: crate::battle::VoteFlags) -> Vec<String> {
+    flags.names().into_iter().map(str::to_owned).collect()
 }
 
 impl From<&BattleView> for BattleOut {
@@ -150,6 +177,8 @@ impl From<&BattleView> for BattleOut {
             winner: v.winner.map(|w| w.as_str().to_owned()),
             error: v.error.clone(),
             created_at: v.created_at.clone(),
+            left_out: names(v.left_out),
+            identity_leak: IdentityLeakOut::of(v.identity_leak.as_ref()),
         }
     }
 }
@@ -284,6 +313,12 @@ pub struct VoteOut {
     pub model_b_name: String,
     pub battle_id: String,
     pub vote_choice: String,
+    /// Why the vote is kept but left out of the ratings; absent when it counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// The words of the answers that named a model, per side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_leak: Option<IdentityLeakOut>,
 }
 
 fn winner_text(winner: Winner, a: &str, b: &str) -> String {
@@ -326,7 +361,10 @@ pub async fn vote(
     let named = UserFields::of(body.discord_id.as_ref(), body.user_id.as_ref()).user()?;
     let caller = who.caller(named, Named::Rest).map_err(Refusal::rest)?;
     let user = Some(who.battle_user(caller).map_err(Refusal::rest)?);
-    let out = |a: &str, b: &str| VoteOut {
+    let out = |a: &str,
+               b: &str,
+               left_out: crate::battle::VoteFlags,
+               leak: Option<&crate::battle::identity::IdentityLeak>| VoteOut {
         status: "success".into(),
         message: i18n::text(state.lang, Msg::VoteSubmitted).into(),
         winner: winner_text(winner, a, b),
@@ -334,9 +372,16 @@ pub async fn vote(
         model_b_name: b.to_owned(),
         battle_id: id.to_string(),
         vote_choice: winner.as_str().to_owned(),
+        left_out: names(left_out),
+        identity_leak: IdentityLeakOut::of(leak),
     };
     match state.arena.vote(id, winner, user.as_deref()).await {
-        Ok(reveal) => Ok(Json(out(&reveal.model_a, &reveal.model_b))),
+        Ok(reveal) => Ok(Json(out(
+            &reveal.model_a,
+            &reveal.model_b,
+            reveal.left_out,
+            reveal.identity_leak.as_ref(),
+        ))),
         Err(Error::AlreadyVoted(_)) => {
             // A retry of the same vote by the same user is answered as the first was.
             state
@@ -346,7 +391,9 @@ pub async fn vote(
                 .map_err(|e| state.error(&e))?;
             let view = state.arena.battle(id).await.map_err(|e| state.error(&e))?;
             match (&view.model_a, &view.model_b, view.winner) {
-                (Some(a), Some(b), Some(w)) if w == winner => Ok(Json(out(a, b))),
+                (Some(a), Some(b), Some(w)) if w == winner => {
+                    Ok(Json(out(a, b, view.left_out, view.identity_leak.as_ref())))
+                }
                 _ => Err(state.error(&Error::AlreadyVoted(id))),
             }
         }
@@ -482,12 +529,41 @@ pub struct LeaderboardOut {
     pub leaderboard: Vec<LeaderboardRow>,
     /// When the running rating period ends and the periodic ratings next change.
     pub next_update_time: Option<String>,
+    /// Votes kept but left out of these ratings, by reason.
+    pub left_out: LeftOutOut,
+}
+
+/// Votes kept but left out of the ratings, by reason (a vote with two reasons counts under
+/// both).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeftOutOut {
+    /// Answers named a model; `include_identity_leaks=true` counts them.
+    pub identity_leak: u64,
+    /// Chat battles from before both sides saw the same conversation.
+    pub unequal_chat: u64,
+    /// Cast with the models named.
+    pub named: u64,
+}
+
+/// The query of `GET /leaderboard`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaderboardQuery {
+    /// Count the votes whose answers named a model (left out by default).
+    pub include_identity_leaks: Option<bool>,
 }
 
 /// The ranking of every model with votes.
-#[utoipa::path(get, path = "/leaderboard", tag = "ratings",
-    responses((status = 200, description = "the ranking", body = LeaderboardOut)))]
-pub async fn leaderboard(State(state): State<AppState>) -> Result<Response, ApiError> {
+#[utoipa::path(get, path = "/leaderboard", tag = "ratings", params(LeaderboardQuery),
+    responses(
+        (status = 200, description = "the ranking", body = LeaderboardOut),
+        (status = 400, description = "a query parameter that is not `true` or `false`", body = ErrorOut),
+    ))]
+pub async fn leaderboard(
+    State(state): State<AppState>,
+    Params(q): Params<LeaderboardQuery>,
+) -> Result<Response, ApiError> {
+    let include = q.include_identity_leaks.unwrap_or(false);
     let version = state
         .arena
         .board_version()
@@ -499,19 +575,20 @@ pub async fn leaderboard(State(state): State<AppState>) -> Result<Response, ApiE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    let cached = lock()
+    let slot = usize::from(include);
+    let cached = lock()[slot]
         .as_ref()
         .filter(|(v, _)| *v == version)
         .map(|(_, body)| body.clone());
     let body = match cached {
         Some(body) => body,
         None => {
-            let out = leaderboard_out(&state).await?;
+            let out = leaderboard_out(&state, include).await?;
             let body = axum::body::Bytes::from(
                 serde_json::to_vec(&out)
                     .map_err(|e| state.error(&Error::Internal(e.to_string())))?,
             );
-            *lock() = Some((version, body.clone()));
+            lock()[slot] = Some((version, body.clone()));
             body
         }
     };
@@ -523,10 +600,13 @@ pub async fn leaderboard(State(state): State<AppState>) -> Result<Response, ApiE
 }
 
 /// The `/leaderboard` of now: periodic and realtime Glicko-2 with tiers, Bradley-Terry beside.
-async fn leaderboard_out(state: &AppState) -> Result<LeaderboardOut, ApiError> {
+async fn leaderboard_out(state: &AppState, include: bool) -> Result<LeaderboardOut, ApiError> {
     let arena = &state.arena;
     let e = |e: Error| state.error(&e);
-    let selection = Selection::default();
+    let selection = Selection {
+        include_identity_leaks: include,
+        ..Selection::default()
+    };
     let glicko = arena
         .leaderboard(
             &arena.leaderboard_options(Method::Glicko2).map_err(e)?,
@@ -580,9 +660,15 @@ async fn leaderboard_out(state: &AppState) -> Result<LeaderboardOut, ApiError> {
             }
         })
         .collect();
+    let l = glicko.left_out;
     Ok(LeaderboardOut {
         leaderboard: rows,
         next_update_time: glicko.next_update_time.clone(),
+        left_out: LeftOutOut {
+            identity_leak: l.identity_leak,
+            unequal_chat: l.unequal_chat,
+            named: l.named,
+        },
     })
 }
 

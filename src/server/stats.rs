@@ -21,6 +21,8 @@ use crate::rating::stats::{Matrices, PromptStatistics};
 pub struct MatrixQuery {
     /// Only the N models with the most battles (needed above 500 models).
     pub top: Option<usize>,
+    /// Count the votes whose answers named a model (left out by default).
+    pub include_identity_leaks: Option<bool>,
 }
 
 /// The shape of `/api/battle_statistics`, for the document.
@@ -64,7 +66,13 @@ pub async fn battle_statistics(
 ) -> Result<Json<Matrices>, ApiError> {
     let m = state
         .arena
-        .battle_statistics(&Selection::default(), q.top)
+        .battle_statistics(
+            &Selection {
+                include_identity_leaks: q.include_identity_leaks.unwrap_or(false),
+                ..Selection::default()
+            },
+            q.top,
+        )
         .await
         .map_err(|e| state.error(&e))?;
     Ok(Json(m))

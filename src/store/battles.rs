@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Store, db, now_ms};
-use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, Winner};
+use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 
 /// The error kept on both sides of a battle that expired waiting for its vote.
@@ -172,7 +172,7 @@ const SELECT: &str = "
            b.prompt_tokens_a, b.completion_tokens_a,
            mb.name, b.response_b, b.error_b, b.latency_ms_b, b.first_token_ms_b,
            b.prompt_tokens_b, b.completion_tokens_b,
-           v.outcome, b.created_at, v.created_at, b.rpid
+           v.outcome, b.created_at, v.created_at, b.rpid, v.flags, b.identity_leak
     FROM battles b
     JOIN models ma ON ma.id = b.model_a
     JOIN models mb ON mb.id = b.model_b
@@ -206,6 +206,11 @@ fn record(row: &Row<'_>) -> rusqlite::Result<BattleRecord> {
         created_at: row.get(21)?,
         voted_at: row.get(22)?,
         rpid: row.get(23)?,
+        left_out: VoteFlags::from_bits(row.get::<_, Option<i64>>(24)?.unwrap_or(0)),
+        // Written by this program only; text it cannot read is treated as no words.
+        identity_leak: row
+            .get::<_, Option<String>>(25)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 

@@ -4,14 +4,19 @@
 //! so that a computed leaderboard can be cached until the next one. The votes table stays
 //! the single source of truth: [`Store::rebuild`] recomputes all of it from there.
 //!
+//! Only votes that count (`flags = 0`) are in the counts and the Elo ratings; the few left
+//! out are read from the votes through their own index when a question admits them, and
+//! counted for the leaderboard's note ([`Store::left_out`]).
+//!
 //! A pair is stored once, lower model id first: `wins_a` are the wins of that model.
 
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
-use super::{Store, db};
-use crate::battle::Winner;
+use super::votes::model_names;
+use super::{Store, VoteFilter, db};
+use crate::battle::{LeftOutCounts, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{PairCount, PairCounts};
@@ -28,6 +33,8 @@ pub struct CountFilter {
     pub until_day: Option<i64>,
     /// Only pairs of these models.
     pub models: Option<Vec<String>>,
+    /// Left-out votes counted as well, by their reasons (none: only votes that count).
+    pub admit: VoteFlags,
 }
 
 /// The five counters of a pair, as an outcome code (0..=4) of the votes table indexes them,
@@ -202,8 +209,9 @@ pub(super) fn ensure_elo(tx: &Connection, p: &EloParams) -> rusqlite::Result<()>
     }
     let mut ratings: HashMap<i64, f64> = HashMap::new();
     {
-        let mut stmt =
-            tx.prepare("SELECT model_a, model_b, outcome FROM votes ORDER BY created_at, id")?;
+        let mut stmt = tx.prepare(
+            "SELECT model_a, model_b, outcome FROM votes WHERE flags = 0 ORDER BY created_at, id",
+        )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let (a, b, o): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
@@ -263,7 +271,7 @@ pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
         &format!(
             "INSERT INTO pair_totals (model_a, model_b, wins_a, wins_b, ties, both_bad, skips)
              SELECT min(model_a, model_b), max(model_a, model_b), {sums}
-             FROM votes GROUP BY 1, 2"
+             FROM votes WHERE flags = 0 GROUP BY 1, 2"
         ),
         [],
     )?;
@@ -272,13 +280,13 @@ pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
             "INSERT INTO pair_days (day, model_a, model_b, wins_a, wins_b, ties, both_bad, skips)
              SELECT created_at / {DAY_MS} - (created_at % {DAY_MS} < 0),
                     min(model_a, model_b), max(model_a, model_b), {sums}
-             FROM votes GROUP BY 1, 2, 3"
+             FROM votes WHERE flags = 0 GROUP BY 1, 2, 3"
         ),
         [],
     )?;
     tx.execute(
         "INSERT INTO settings (key, value) SELECT 'last_vote_ms', CAST(max(created_at) AS TEXT)
-         FROM votes HAVING count(*) > 0
+         FROM votes WHERE flags = 0 HAVING count(*) > 0
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [],
     )?;
@@ -288,18 +296,11 @@ pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
 }
 
 impl Store {
-    /// The counts of the votes that pass `filter`, over the models they name.
+    /// The counts of the votes that pass `filter`, over the models they name: the running
+    /// counts, plus the left-out votes that `filter.admit` lets in, read through their index.
     pub async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
         self.read(move |conn| {
-            let names: Vec<(i64, String)> = {
-                let mut stmt = conn
-                    .prepare_cached("SELECT id, name FROM models ORDER BY id")
-                    .map_err(db)?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(db)?
-            };
+            let names = model_names(conn)?;
             let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
                 names
                     .iter()
@@ -307,6 +308,11 @@ impl Store {
                     .map(|(id, _)| *id)
                     .collect()
             });
+            let passes = |a: i64, b: i64| {
+                allowed
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&a) && s.contains(&b))
+            };
             let by_day = filter.since_day.is_some() || filter.until_day.is_some();
             let sql = if by_day {
                 "SELECT model_a, model_b, sum(wins_a), sum(wins_b), sum(ties), sum(both_bad),
@@ -316,53 +322,141 @@ impl Store {
                 "SELECT model_a, model_b, wins_a, wins_b, ties, both_bad, skips
                  FROM pair_totals WHERE ?1 <= ?2"
             };
+            let (since_day, until_day) = (
+                filter.since_day.unwrap_or(i64::MIN),
+                filter.until_day.unwrap_or(i64::MAX),
+            );
+            // By (lower id, higher id): wins of the lower, of the higher, ties, both bad, skips.
+            let mut cells: HashMap<(i64, i64), [u64; 5]> = HashMap::new();
+            let mut order: Vec<(i64, i64)> = Vec::new();
             let mut stmt = conn.prepare(sql).map_err(db)?;
-            let mut rows = stmt
-                .query(params![
-                    filter.since_day.unwrap_or(i64::MIN),
-                    filter.until_day.unwrap_or(i64::MAX)
-                ])
-                .map_err(db)?;
-            let mut index: HashMap<i64, u32> = HashMap::new();
-            let mut kept: Vec<String> = Vec::new();
-            let name_of: HashMap<i64, &str> =
-                names.iter().map(|(id, n)| (*id, n.as_str())).collect();
-            let mut pairs = Vec::new();
+            let mut rows = stmt.query(params![since_day, until_day]).map_err(db)?;
             while let Some(row) = rows.next().map_err(db)? {
                 let get = |i: usize| row.get::<_, i64>(i).map_err(db);
                 let (a, b) = (get(0)?, get(1)?);
-                if allowed
-                    .as_ref()
-                    .is_some_and(|s| !s.contains(&a) || !s.contains(&b))
-                {
+                if !passes(a, b) {
                     continue;
                 }
+                let cell = cells.entry((a, b)).or_insert_with(|| {
+                    order.push((a, b));
+                    [0; 5]
+                });
+                for (i, c) in cell.iter_mut().enumerate() {
+                    *c += get(i + 2)?.unsigned_abs();
+                }
+            }
+            if !filter.admit.is_empty() {
+                let excluded = VoteFlags::ALL_BITS.without(filter.admit);
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT model_a, model_b, outcome FROM votes
+                         WHERE flags <> 0 AND flags & ?1 = 0
+                           AND created_at >= ?2 AND created_at < ?3",
+                    )
+                    .map_err(db)?;
+                let ms = |day: i64| day.saturating_mul(DAY_MS);
+                let mut rows = stmt
+                    .query(params![excluded.bits(), ms(since_day), ms(until_day)])
+                    .map_err(db)?;
+                while let Some(row) = rows.next().map_err(db)? {
+                    let (a, b, o): (i64, i64, i64) = (
+                        row.get(0).map_err(db)?,
+                        row.get(1).map_err(db)?,
+                        row.get(2).map_err(db)?,
+                    );
+                    let Some(winner) = Winner::from_code(o) else {
+                        continue;
+                    };
+                    if !passes(a, b) {
+                        continue;
+                    }
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    cells.entry((lo, hi)).or_insert_with(|| {
+                        order.push((lo, hi));
+                        [0; 5]
+                    })[column(winner, a < b)] += 1;
+                }
+            }
+            // Only the models of these votes, indexed as they first appear.
+            let name_of: HashMap<i64, &str> =
+                names.iter().map(|(id, n)| (*id, n.as_str())).collect();
+            let mut index: HashMap<i64, u32> = HashMap::new();
+            let mut kept: Vec<String> = Vec::new();
+            let mut pairs = Vec::with_capacity(order.len());
+            for key in order {
+                let Some(c) = cells.get(&key) else { continue };
                 let mut slot = |id: i64| -> u32 {
                     *index.entry(id).or_insert_with(|| {
                         kept.push(name_of.get(&id).copied().unwrap_or("?").to_owned());
                         u32::try_from(kept.len() - 1).unwrap_or(u32::MAX)
                     })
                 };
-                let (ia, ib) = (slot(a), slot(b));
-                let n = |i: usize| get(i).map(i64::unsigned_abs);
-                let (wa, wb) = (n(2)?, n(3)?);
+                let (ia, ib) = (slot(key.0), slot(key.1));
                 let (lo, hi, wins_a, wins_b) = if ia < ib {
-                    (ia, ib, wa, wb)
+                    (ia, ib, c[0], c[1])
                 } else {
-                    (ib, ia, wb, wa)
+                    (ib, ia, c[1], c[0])
                 };
                 pairs.push(PairCount {
                     a: lo,
                     b: hi,
                     wins_a,
                     wins_b,
-                    ties: n(4)?,
-                    both_bad: n(5)?,
-                    skips: n(6)?,
+                    ties: c[2],
+                    both_bad: c[3],
+                    skips: c[4],
                 });
             }
             pairs.sort_unstable_by_key(|p| (p.a, p.b));
             Ok(PairCounts { names: kept, pairs })
+        })
+        .await
+    }
+
+    /// How many votes `filter` would take but leaves out, by the reasons it does not admit:
+    /// a read of the left-out votes alone, through their index.
+    pub async fn left_out(&self, filter: VoteFilter) -> Result<LeftOutCounts> {
+        self.read(move |conn| {
+            let allowed: Option<std::collections::HashSet<i64>> = match &filter.models {
+                None => None,
+                Some(m) => Some(
+                    model_names(conn)?
+                        .into_iter()
+                        .filter(|(_, n)| m.contains(n))
+                        .map(|(id, _)| id)
+                        .collect(),
+                ),
+            };
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT flags, model_a, model_b FROM votes
+                     WHERE flags <> 0 AND created_at >= ?1 AND created_at < ?2
+                       AND (?3 IS NULL OR battle_id IN (SELECT id FROM battles WHERE theme = ?3))",
+                )
+                .map_err(db)?;
+            let mut rows = stmt
+                .query(params![
+                    filter.since.unwrap_or(i64::MIN),
+                    filter.until.unwrap_or(i64::MAX),
+                    filter.theme
+                ])
+                .map_err(db)?;
+            let mut out = LeftOutCounts::default();
+            while let Some(row) = rows.next().map_err(db)? {
+                let (flags, a, b): (i64, i64, i64) = (
+                    row.get(0).map_err(db)?,
+                    row.get(1).map_err(db)?,
+                    row.get(2).map_err(db)?,
+                );
+                if allowed
+                    .as_ref()
+                    .is_some_and(|s| !s.contains(&a) || !s.contains(&b))
+                {
+                    continue;
+                }
+                out.add(VoteFlags::from_bits(flags).without(filter.admit), 1);
+            }
+            Ok(out)
         })
         .await
     }

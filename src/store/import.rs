@@ -13,10 +13,10 @@ use rusqlite::{Transaction, params, params_from_iter};
 
 use super::battles::{model_id, user_id};
 use super::{Store, counts, db, now_ms};
-use crate::battle::Winner;
+use crate::battle::{VoteFlags, Winner};
 use crate::error::Result;
 
-/// Rows per multi-row statement (9 parameters each; well under SQLite's limit of 32766).
+/// Rows per multi-row statement (10 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
 
 /// One imported vote.
@@ -39,6 +39,8 @@ pub struct ImportRow {
     pub battle_id: Option<uuid::Uuid>,
     /// The log's own id of the conversation, kept for exports.
     pub question_id: Option<String>,
+    /// Why the vote is left out of the ratings, as an export of ours says.
+    pub left_out: VoteFlags,
 }
 
 /// A batch of rows and the model names they index into (all names seen so far).
@@ -138,7 +140,7 @@ struct NewVote<'r> {
 }
 
 impl VoteBuffer {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 10;
 
     fn push(&mut self, v: &NewVote<'_>) {
         self.values.extend([
@@ -151,6 +153,7 @@ impl VoteBuffer {
             Value::Integer(v.row.key),
             Value::Integer(i64::from(v.row.tstamp_ms.is_some())),
             v.row.question_id.clone().map_or(Value::Null, Value::Text),
+            Value::Integer(v.row.left_out.bits()),
         ]);
     }
 
@@ -164,7 +167,7 @@ impl VoteBuffer {
         }
         let sql = values_sql(
             "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
-                                import_key, time_known, question_id)",
+                                import_key, time_known, question_id, flags)",
             self.rows(),
             Self::COLUMNS,
             "",
@@ -323,8 +326,11 @@ fn write_chunk(
             at,
             row,
         });
-        session.tally.add(a, b, row.winner, at);
-        session.latest = session.latest.max(Some(at));
+        // A vote left out stays out of the counts and of the order online Elo takes.
+        if row.left_out.is_empty() {
+            session.tally.add(a, b, row.winner, at);
+            session.latest = session.latest.max(Some(at));
+        }
         if votes.rows() == BATCH {
             votes.flush(tx)?;
         }

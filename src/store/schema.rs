@@ -172,6 +172,35 @@ const MIGRATIONS: &[&str] = &[
         revoked_at              INTEGER
     );
     ",
+    // 7: votes kept but left out of the ratings. `flags` says why (0: it counts; the bits
+    // of `battle::VoteFlags`: 1 an answer named a model, 2 a chat battle from before each
+    // side saw only its own conversation, 4 reserved for votes cast with the models named);
+    // the running counts hold only votes that count. `identity_leak` keeps the words that
+    // named a model, as JSON `{"a": [...], "b": [...]}`.
+    //
+    // Until this version, battle mode sent model B a conversation holding model A's answer as
+    // B's own (or only a blank user turn), and A likewise after B: no chat battle compared
+    // the two models on one conversation. Every vote on a chat battle recorded so far is
+    // marked. A narrower rule from the stored answers is not sound: turn 0 with both
+    // `response_a` and `response_b` set also comes from `$B` alone in a new chat (B was
+    // sent a blank turn and answered at turn 0), and the second side's prompt is not kept,
+    // so a battle whose two sides answered one question cannot be told apart from one
+    // whose sides answered different ones.
+    r"
+    ALTER TABLE votes ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE battles ADD COLUMN identity_leak TEXT;
+    -- The left-out votes, read on their own for the counts of what a leaderboard left out.
+    CREATE INDEX votes_flagged ON votes(flags) WHERE flags <> 0;
+    UPDATE votes SET flags = flags | 2
+    WHERE battle_id IN (SELECT id FROM battles WHERE origin = 'chat');
+    -- Said once, by the open that ran this, then removed (see `prepare`).
+    INSERT INTO settings (key, value)
+    SELECT 'marked_unequal_chat', CAST(count(*) AS TEXT) FROM votes WHERE flags & 2 <> 0
+    HAVING count(*) > 0;
+    -- The counts held those votes: they are rebuilt from the votes that count.
+    INSERT INTO settings (key, value) VALUES ('counts_stale', '1')
+    ON CONFLICT(key) DO NOTHING;
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.
@@ -231,12 +260,35 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
     migrations
         .to_latest(conn)
         .map_err(|e| Error::Internal(format!("database migration failed: {e}")))?;
-    if before < COUNTS_MIGRATION {
+    report_marked(conn)?;
+    // A migration that changed which votes count marks the counts stale.
+    if before < COUNTS_MIGRATION || !super::counts::current(conn).map_err(db)? {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
         super::counts::rebuild(&tx).map_err(db)?;
         tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Says how many votes a migration marked as left out of the ratings, once.
+fn report_marked(conn: &Connection) -> Result<()> {
+    use rusqlite::OptionalExtension;
+    let marked: Option<String> = conn
+        .query_row(
+            "DELETE FROM settings WHERE key = 'marked_unequal_chat' RETURNING value",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    if let Some(n) = marked {
+        tracing::warn!(
+            "database upgraded: {n} vote(s) of chat battles recorded before both sides saw the \
+             same conversation are kept but left out of the ratings (`arena rebuild` lists \
+             what is left out)"
+        );
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::battles::{Failure, read, user_id};
 use super::{Store, counts, db, now_ms};
-use crate::battle::{BattleId, BattleRecord, Status, Winner};
+use crate::battle::identity::{IdentityLeak, IdentityTerms};
+use crate::battle::{BattleId, BattleRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{VoteRow, Votes};
@@ -23,10 +24,12 @@ pub struct VoteFilter {
     pub theme: Option<String>,
     /// Only votes between models of this set (e.g. one tier).
     pub models: Option<Vec<String>>,
+    /// Left-out votes taken as well, by their reasons (none: only votes that count).
+    pub admit: VoteFlags,
 }
 
 /// Every model's id and name, by id.
-fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
+pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
     let mut stmt = conn
         .prepare_cached("SELECT id, name FROM models ORDER BY id")
         .map_err(db)?;
@@ -36,9 +39,10 @@ fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
     rows.collect::<rusqlite::Result<_>>().map_err(db)
 }
 
-/// What recording a vote did: the completed battle, and the online Elo ratings of its two
-/// models before and after the vote (at the end of the history, which is where a vote cast
-/// now stands).
+/// What recording a vote did: the completed battle (with why its vote is left out of the
+/// ratings, if it is), and the online Elo ratings of its two models before and after the
+/// vote (at the end of the history, which is where a vote cast now stands; unchanged for a
+/// vote left out).
 #[derive(Debug, Clone)]
 pub struct VoteOutcome {
     pub record: BattleRecord,
@@ -46,18 +50,74 @@ pub struct VoteOutcome {
     pub elo_b: (f64, f64),
 }
 
+/// The words of the battle's answers (every turn of both sides) that name a model: `terms`
+/// with the names of the battle's own models `a` and `b`.
+fn identity_leak(
+    tx: &rusqlite::Transaction<'_>,
+    battle: i64,
+    a: i64,
+    b: i64,
+    terms: &IdentityTerms,
+) -> Result<Option<IdentityLeak>> {
+    let name = |id: i64| -> Result<String> {
+        tx.prepare_cached("SELECT name FROM models WHERE id = ?1")
+            .map_err(db)?
+            .query_row([id], |r| r.get(0))
+            .map_err(db)
+    };
+    let terms = terms.with_names([name(a)?.as_str(), name(b)?.as_str()]);
+    if terms.is_empty() {
+        return Ok(None);
+    }
+    let mut side_a: Vec<String> = Vec::new();
+    let mut side_b: Vec<String> = Vec::new();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT response_a, response_b FROM battles WHERE id = ?1
+             UNION ALL
+             SELECT response_a, response_b FROM turns WHERE battle_id = ?1",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query([battle]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        side_a.extend(row.get::<_, Option<String>>(0).map_err(db)?);
+        side_b.extend(row.get::<_, Option<String>>(1).map_err(db)?);
+    }
+    Ok(terms.matcher().check(
+        side_a.iter().map(String::as_str),
+        side_b.iter().map(String::as_str),
+    ))
+}
+
 impl Store {
     /// Records the vote on a battle in `pending_vote` and completes it, in one transaction
     /// with the running counts and Elo ratings (`params`). A battle that is not `pending_vote`
     /// is refused with the error that says why, and nothing changes; so is a vote by anyone
     /// but the battle's creator, when it has one. The work does not grow with the number of
-    /// votes (except once after an import, when the Elo ratings are replayed).
+    /// votes (except once after an import, when the Elo ratings are replayed). The answers
+    /// are not checked for model names: see [`Store::record_vote_checked`].
     pub async fn record_vote(
         &self,
         id: BattleId,
         winner: Winner,
         user_hash: Option<String>,
         params: EloParams,
+    ) -> Result<VoteOutcome> {
+        self.record_vote_checked(id, winner, user_hash, params, IdentityTerms::default())
+            .await
+    }
+
+    /// [`Store::record_vote`], the battle's answers (every turn of both sides) checked for
+    /// `terms` and the names of its own models first: a battle whose answers name a model
+    /// keeps the words, and its vote is recorded but left out of the counts and Elo, in the
+    /// same transaction.
+    pub async fn record_vote_checked(
+        &self,
+        id: BattleId,
+        winner: Winner,
+        user_hash: Option<String>,
+        params: EloParams,
+        terms: IdentityTerms,
     ) -> Result<VoteOutcome> {
         self.write(move |conn| {
             let tx = conn
@@ -129,23 +189,51 @@ impl Store {
             }
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
             let now = now_ms();
+            let leak = identity_leak(&tx, row_id, a, b, &terms)?;
+            let flags = if leak.is_some() {
+                VoteFlags::IDENTITY_LEAK
+            } else {
+                VoteFlags::NONE
+            };
+            if let Some(leak) = &leak {
+                let words = serde_json::to_string(leak)
+                    .map_err(|e| Error::Internal(format!("identity leak words: {e}")))?;
+                tx.prepare_cached("UPDATE battles SET identity_leak = ?2 WHERE id = ?1")
+                    .map_err(db)?
+                    .execute(params![row_id, words])
+                    .map_err(db)?;
+            }
             counts::ensure_elo(&tx, &params).map_err(db)?;
             let before = (
                 counts::elo_of(&tx, a, &params).map_err(db)?,
                 counts::elo_of(&tx, b, &params).map_err(db)?,
             );
             tx.prepare_cached(
-                "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
+                                    flags)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(db)?
-            .execute(params![row_id, a, b, winner.code(), user, now])
+            .execute(params![
+                row_id,
+                a,
+                b,
+                winner.code(),
+                user,
+                now,
+                flags.bits()
+            ])
             .map_err(db)?;
-            let mut tally = counts::Tally::default();
-            tally.add(a, b, winner, now);
-            tally.store(&tx).map_err(db)?;
             counts::bump_version(&tx).map_err(db)?;
-            let after = if counts::note_time(&tx, now).map_err(db)? {
+            if flags.is_empty() {
+                let mut tally = counts::Tally::default();
+                tally.add(a, b, winner, now);
+                tally.store(&tx).map_err(db)?;
+            }
+            let after = if !flags.is_empty() {
+                // Kept, but in no count and no rating.
+                before
+            } else if counts::note_time(&tx, now).map_err(db)? {
                 let mut pair = [before.0, before.1];
                 if let Some(score) = winner.score_a() {
                     elo::update(&mut pair, 0, 1, score, &params);
@@ -217,6 +305,11 @@ impl Store {
                     theme.into(),
                 );
             }
+            // Only the votes that count, and the left-out ones admitted.
+            term(
+                "flags & ? = 0",
+                VoteFlags::ALL_BITS.without(filter.admit).bits().into(),
+            );
             if !terms.is_empty() {
                 sql.push_str(" WHERE ");
                 sql.push_str(&terms.join(" AND "));
@@ -267,10 +360,12 @@ impl Store {
 }
 
 impl Store {
-    /// The votes inserted after the vote with row id `after`, in insertion order, over every
-    /// model (indexed as in `names`, which lists every model by id), and the last row id:
-    /// what a rating kept vote by vote has not seen yet.
-    pub async fn votes_after(&self, after: i64) -> Result<(Votes, i64)> {
+    /// The votes that count (and the left-out ones `admit` takes) inserted after the vote with
+    /// row id `after`, in insertion order, over every model (indexed as in `names`, which
+    /// lists every model by id), and the last row id (left-out votes included): what a rating
+    /// kept vote by vote has not seen yet.
+    pub async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
+        let excluded = VoteFlags::ALL_BITS.without(admit).bits();
         self.read(move |conn| {
             let names = model_names(conn)?;
             let position: HashMap<i64, u32> = names
@@ -280,7 +375,8 @@ impl Store {
                 .collect();
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id, model_a, model_b, outcome, created_at, import_key IS NOT NULL
+                    "SELECT id, model_a, model_b, outcome, created_at, import_key IS NOT NULL,
+                            flags
                      FROM votes WHERE id > ?1 ORDER BY id",
                 )
                 .map_err(db)?;
@@ -308,6 +404,9 @@ impl Store {
                     row.get(5).map_err(db)?,
                 );
                 last = id;
+                if row.get::<_, i64>(6).map_err(db)? & excluded != 0 {
+                    continue;
+                }
                 let (Some(&a), Some(&b), Some(winner)) = (
                     position.get(&a),
                     position.get(&b),
@@ -340,7 +439,8 @@ impl Store {
 /// A vote as exported, with every field that tells which vote it is, so that importing an
 /// export adds nothing: `vote_id` (the battle's id for a vote cast here, the record's key for
 /// an imported one), the battle, the log's `question_id`, and the vote's own time (none for
-/// a vote imported without one).
+/// a vote imported without one); and why it is left out of the ratings, if it is, so that an
+/// import keeps it out.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExportedVote {
     pub vote_id: String,
@@ -351,11 +451,14 @@ pub struct ExportedVote {
     /// Unix seconds, as `tstamp` in battle logs.
     pub tstamp: Option<f64>,
     pub question_id: Option<String>,
+    /// The reasons' names (`identity_leak`, ...); left out of the JSON when it counts.
+    #[serde(skip_serializing_if = "VoteFlags::counts")]
+    pub left_out: VoteFlags,
 }
 
 impl ExportedVote {
     /// The CSV columns, in the order of the JSON fields.
-    pub const FIELDS: [&'static str; 7] = [
+    pub const FIELDS: [&'static str; 8] = [
         "vote_id",
         "battle_id",
         "model_a",
@@ -363,11 +466,12 @@ impl ExportedVote {
         "winner",
         "tstamp",
         "question_id",
+        "left_out",
     ];
 
     /// The fields as CSV cells.
     #[must_use]
-    pub fn cells(&self) -> [String; 7] {
+    pub fn cells(&self) -> [String; 8] {
         [
             self.vote_id.clone(),
             self.battle_id.clone().unwrap_or_default(),
@@ -376,6 +480,7 @@ impl ExportedVote {
             self.winner.as_str().to_owned(),
             self.tstamp.map(|t| t.to_string()).unwrap_or_default(),
             self.question_id.clone().unwrap_or_default(),
+            self.left_out.names().join(","),
         ]
     }
 }
@@ -391,7 +496,7 @@ impl Store {
             let mut stmt = conn
                 .prepare(
                     "SELECT b.uuid, ma.name, mb.name, v.outcome, v.created_at, v.import_key,
-                            v.time_known, v.question_id, v.id
+                            v.time_known, v.question_id, v.id, v.flags
                      FROM votes v
                      JOIN models ma ON ma.id = v.model_a
                      JOIN models mb ON mb.id = v.model_b
@@ -428,6 +533,7 @@ impl Store {
                     winner,
                     tstamp: time_known.then(|| at as f64 / 1000.0),
                     question_id: row.get(7).map_err(db)?,
+                    left_out: VoteFlags::from_bits(row.get(9).map_err(db)?),
                 }))?;
                 n += 1;
             }
@@ -437,7 +543,7 @@ impl Store {
         .await
     }
 
-    /// Every vote with the prompt and theme of its battle, for per-prompt statistics; with
+    /// Every vote that counts with the prompt and theme of its battle, for per-prompt statistics; with
     /// `pool_only`, only those of battles on a prompt of the pool (not a user's own).
     pub async fn prompt_votes(
         &self,
@@ -456,7 +562,7 @@ impl Store {
                 .prepare(
                     "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
                      FROM votes v JOIN battles b ON b.id = v.battle_id
-                     WHERE b.prompt <> ''
+                     WHERE b.prompt <> '' AND v.flags = 0
                        AND (NOT ?1 OR b.prompt_id IS NOT NULL
                             OR b.prompt IN (SELECT text FROM prompts))
                      ORDER BY v.id",

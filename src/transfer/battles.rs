@@ -28,7 +28,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::battle::Winner;
+use crate::battle::{VoteFlags, Winner};
 use crate::error::{Error, Result};
 pub use crate::store::{Chunk, ImportRow};
 
@@ -86,7 +86,7 @@ pub struct Mapping {
 }
 
 /// The fields a record may carry, as [`Mapping::columns`] names them.
-pub const FIELDS: [&str; 8] = [
+pub const FIELDS: [&str; 9] = [
     "model_a",
     "model_b",
     "winner",
@@ -95,6 +95,7 @@ pub const FIELDS: [&str; 8] = [
     "question_id",
     "battle_id",
     "vote_id",
+    "left_out",
 ];
 
 impl Mapping {
@@ -202,6 +203,9 @@ struct Raw<'a> {
     battle_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     vote_id: Option<Cow<'a, str>>,
+    /// Ours: why the vote is left out of the ratings, a list of reasons (or one string).
+    #[serde(default)]
+    left_out: Option<Value>,
 }
 
 /// A hasher for keys that are hashes already.
@@ -369,6 +373,17 @@ impl Builder {
                 .add("tstamp is more than a day in the future", line);
             return;
         }
+        let left_out = match extra.left_out {
+            Ok(flags) => flags,
+            Err(()) => {
+                self.skips.add(
+                    "left_out names an unknown reason (expected identity_leak, unequal_chat, \
+                     named)",
+                    line,
+                );
+                return;
+            }
+        };
         if a.chars().chain(b.chars()).any(char::is_control) {
             self.skips.add(
                 "a model name holds a control character (a newline, a tab, an escape)",
@@ -391,6 +406,7 @@ impl Builder {
             response_b: extra.response_b,
             battle_id: extra.battle_id,
             question_id: extra.question_id,
+            left_out,
         });
     }
 
@@ -476,7 +492,6 @@ impl Builder {
     }
 }
 
-#[derive(Default)]
 struct Extra {
     tstamp_ms: Option<i64>,
     bad_tstamp: bool,
@@ -489,8 +504,43 @@ struct Extra {
     battle_text: Option<String>,
     vote_id: Option<String>,
     question_id: Option<String>,
+    /// Why the vote is left out of the ratings; `Err` for a reason not known.
+    left_out: Result<VoteFlags, ()>,
     /// For the record key: the id fields as text (empty when the record has none).
     ids: String,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Extra {
+            tstamp_ms: None,
+            bad_tstamp: false,
+            judge: None,
+            prompt: None,
+            response_a: None,
+            response_b: None,
+            battle_id: None,
+            battle_text: None,
+            vote_id: None,
+            question_id: None,
+            left_out: Ok(VoteFlags::NONE),
+            ids: String::new(),
+        }
+    }
+}
+
+/// Reasons for leaving a vote out, as our exports write them: a list of names, or one
+/// string of names separated by commas, semicolons or spaces (a CSV cell).
+fn left_out_of(names: impl IntoIterator<Item = impl AsRef<str>>) -> Result<VoteFlags, ()> {
+    let mut flags = VoteFlags::NONE;
+    for name in names {
+        for part in name.as_ref().split([',', ';', ' ']) {
+            if !part.trim().is_empty() {
+                flags = flags.union(VoteFlags::parse(part).map_err(|_| ())?);
+            }
+        }
+    }
+    Ok(flags)
 }
 
 /// The key of a vote on the battle with this id.
@@ -577,6 +627,16 @@ impl Extra {
             battle_text: raw.battle_id.as_deref().map(str::to_owned),
             vote_id: raw.vote_id.as_deref().map(str::to_owned),
             question_id: text(&raw.question_id),
+            left_out: match &raw.left_out {
+                None | Some(Value::Null) => Ok(VoteFlags::NONE),
+                Some(Value::String(s)) => left_out_of([s]),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().ok_or(()))
+                    .collect::<Result<Vec<_>, ()>>()
+                    .and_then(left_out_of),
+                Some(_) => Err(()),
+            },
             ..Extra::default()
         }
         .with_keys(raw.tstamp)
@@ -1010,6 +1070,7 @@ fn read_csv(
     let cq = col("question_id");
     let ci = col("battle_id");
     let cv = col("vote_id");
+    let cl = col("left_out");
     let mut record = csv::ByteRecord::new();
     loop {
         match csv.read_byte_record(&mut record) {
@@ -1033,7 +1094,7 @@ fn read_csv(
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let utf8 = [Some(ca), Some(cb), Some(cw), ct, cj, cq, ci, cv]
+        let utf8 = [Some(ca), Some(cb), Some(cw), ct, cj, cq, ci, cv, cl]
             .into_iter()
             .flatten()
             .all(|c| record.get(c).is_none_or(|f| std::str::from_utf8(f).is_ok()));
@@ -1060,6 +1121,7 @@ fn read_csv(
             battle_text,
             vote_id: owned(cv),
             question_id: owned(cq),
+            left_out: left_out_of(owned(cl)),
             ..Extra::default()
         }
         .with_keys(tstamp);
@@ -1102,6 +1164,43 @@ mod tests {
         })
         .unwrap();
         (all, names, skips)
+    }
+
+    #[test]
+    fn the_reasons_a_vote_is_left_out_are_read_from_json_and_csv() {
+        let (r, _, skips) = rows(
+            "a.jsonl",
+            "{\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": [\"identity_leak\"]}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": \"identity_leak,unequal_chat\"}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": []}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\"}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": [\"bribed\"]}\n\
+             {\"model_a\": \"x\", \"model_b\": \"y\", \"winner\": \"tie\", \"left_out\": 3}\n",
+        );
+        let flags: Vec<VoteFlags> = r.iter().map(|r| r.left_out).collect();
+        assert_eq!(
+            flags,
+            [
+                VoteFlags::IDENTITY_LEAK,
+                VoteFlags::IDENTITY_LEAK.union(VoteFlags::UNEQUAL_CHAT),
+                VoteFlags::NONE,
+                VoteFlags::NONE,
+            ]
+        );
+        assert_eq!(skips.total(), 2, "{skips:?}");
+        let (r, _, skips) = rows(
+            "a.csv",
+            "model_a,model_b,winner,left_out\nx,y,tie,\nx,y,tie,\"identity_leak,named\"\nx,y,tie,oops\n",
+        );
+        let flags: Vec<VoteFlags> = r.iter().map(|r| r.left_out).collect();
+        assert_eq!(
+            flags,
+            [
+                VoteFlags::NONE,
+                VoteFlags::IDENTITY_LEAK.union(VoteFlags::NAMED)
+            ]
+        );
+        assert_eq!(skips.total(), 1, "{skips:?}");
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //!
 //! `POST /v1/chat/completions` behaves by the request's `model` field:
 //!
-//! - `stream-*`: server-sent events, a role chunk, the text of [`answer`] in six pieces 50 ms
+//! - `stream-*`: server-sent events, a role chunk, the text of [`answer`] in pieces 50 ms
 //!   apart, a finish chunk, a usage-only chunk (prompt 7, completion 11) when
 //!   `stream_options.include_usage` is set, then `data: [DONE]`;
 //! - `meet-*`: as `stream-*`, but after its first piece each waits (ten seconds at most) until
 //!   two `meet-*` requests have arrived, so a client that sends both at once sees them overlap
 //!   however slow the machine, and one that sends them in turn never does;
+//! - `self-*`, `vendor-*`: as `stream-*`, with an answer that names a model: its own upstream
+//!   id, or its vendor (OpenAI) — an identity leak;
 //! - `json-*`: one non-streamed `chat.completion` body, although `stream: true` was asked;
 //! - `fail-500`, `fail-401`, `fail-404`, `fail-429`: that status with an OpenAI-style error;
 //! - `stall`: one chunk, then silence for five seconds, then the end of the stream;
@@ -90,10 +92,22 @@ const ONE_SLOT: Duration = Duration::from_secs(1);
 pub const ANSI_ANSWER: &str =
     "Plain start\x1b[2J\x1b]0;PWNED TITLE\x07 middle\tafter-tab\x1b[10;5H\x1b[31m red end.";
 
-/// The text the fake answers with for an upstream model id. It names the upstream id (never a
-/// public name from `models.json`), so a test can tell which side got which model.
+/// The text the fake answers with for an upstream model id: one of its own for each id, so
+/// a test can tell which side got which model, which never names the id (an answer that
+/// named its model would be an identity leak, and its vote left out of the ratings), except
+/// for `self-*` and `vendor-*`, which name their model on purpose.
 pub fn answer(model: &str) -> String {
-    format!("Answer from {model}: red green blue.")
+    if model.starts_with("self-") {
+        return format!("I am {model}: red green blue.");
+    }
+    if model.starts_with("vendor-") {
+        return "As a model trained by OpenAI, I say: red green blue.".to_owned();
+    }
+    // FNV-1a: stable across runs and platforms.
+    let tag = model.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("Answer {tag:08x}: red green blue.")
 }
 
 /// One chat request as the fake saw it.
@@ -442,6 +456,8 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
         "refuse-usage-",
         "litellm-",
         "strict-",
+        "self-",
+        "vendor-",
     ];
     if like_stream.iter().any(|p| model.starts_with(p)) || meeting {
         let mut pieces = vec![role_chunk(&model)];

@@ -191,6 +191,10 @@ pub(super) fn reveal_text(r: &crate::chat::ChatResult) -> String {
         v.model_b,
         change(&v.elo.model_b)
     );
+    if let Some(left_out) = v.left_out_text() {
+        text.push('\n');
+        text.push_str(&left_out);
+    }
     if r.repeated {
         text.push_str("\nThis result was recorded already; the ratings did not change again.");
     }
