@@ -65,6 +65,8 @@ pub struct Config {
     pub battle_interval_seconds: u64,
     pub pending_vote_expiry_minutes: u64,
     pub generation_timeout_seconds: u64,
+    /// The most user turns of one battle of a chat client, the first included.
+    pub max_battle_turns: u32,
     pub elo: EloConfig,
     pub glicko2: Glicko2Config,
     pub tiers: TiersConfig,
@@ -122,6 +124,7 @@ impl Default for Config {
             battle_interval_seconds: 30,
             pending_vote_expiry_minutes: 7 * 24 * 60,
             generation_timeout_seconds: 600,
+            max_battle_turns: 20,
             elo: EloConfig::default(),
             glicko2: Glicko2Config::default(),
             tiers: TiersConfig::default(),
@@ -538,6 +541,12 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
         if value == 0 || value > max {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
         }
+    }
+    if !(1..=1000).contains(&c.max_battle_turns) {
+        return Err(bad(
+            "max_battle_turns",
+            "must be between 1 and 1000 user turns (default 20)",
+        ));
     }
     if c.battle_interval_seconds > 30 * 86_400 {
         return Err(bad(

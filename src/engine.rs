@@ -82,7 +82,9 @@ pub struct Arena {
     /// Glicko-2 kept vote by vote for the leaderboards of every vote.
     glicko2: Arc<tokio::sync::Mutex<Option<Glicko2Keeper>>>,
     clock: Clock,
-    generations: Arc<run::Tracker>,
+    pub(crate) generations: Arc<run::Tracker>,
+    /// The turns of chat battles being generated now.
+    pub(crate) live: Arc<crate::chat::LiveTurns>,
     /// The last `/health` figures and when they were counted: counting passes over the
     /// battles, so it is done at most once a second however often `/health` is asked.
     health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
@@ -190,6 +192,7 @@ impl Arena {
             glicko2: Arc::default(),
             clock: Arc::new(crate::store::now_ms),
             generations: Arc::new(run::Tracker::default()),
+            live: Arc::default(),
             health: Arc::default(),
             prompt_stats: Arc::default(),
         })
@@ -334,7 +337,7 @@ impl Arena {
                 rpid: request.rpid.clone(),
                 now: self.now_ms(),
                 limits,
-                open: false,
+                prompt_content: None,
             })
             .await?;
         let mut messages = Vec::new();
@@ -346,6 +349,7 @@ impl Arena {
             messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            sampling: serde_json::Map::new(),
         };
         Ok(run::spawn(
             self.store.clone(),
@@ -380,31 +384,40 @@ impl Arena {
             .store
             .record_vote(id, winner, user_hash, self.elo_params())
             .await?;
-        let record = &outcome.record;
+        Ok(self.reveal(&outcome.record, winner, outcome.elo_a, outcome.elo_b))
+    }
+
+    /// The reveal of a voted battle: its models, named for people, and the online Elo
+    /// change of each (before, after).
+    pub(crate) fn reveal(
+        &self,
+        record: &crate::battle::BattleRecord,
+        winner: Winner,
+        elo_a: (f64, f64),
+        elo_b: (f64, f64),
+    ) -> Reveal {
         let label = |name: &str| {
             self.models
                 .get(name)
                 .map_or_else(|| name.to_owned(), crate::config::ModelSpec::display_name)
         };
-        Ok(Reveal {
+        let change = |(rating_before, rating_after): (f64, f64)| RatingChange {
+            rating_before,
+            rating_after,
+        };
+        Reveal {
             battle_id: record.id.to_string(),
             winner,
             status: Status::Completed,
             model_a: record.a.model.clone(),
             model_b: record.b.model.clone(),
             elo: EloChanges {
-                model_a: RatingChange {
-                    rating_before: outcome.elo_a.0,
-                    rating_after: outcome.elo_a.1,
-                },
-                model_b: RatingChange {
-                    rating_before: outcome.elo_b.0,
-                    rating_after: outcome.elo_b.1,
-                },
+                model_a: change(elo_a),
+                model_b: change(elo_b),
             },
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
-        })
+        }
     }
 
     /// The per-user limits of the configuration.

@@ -70,6 +70,7 @@ pub async fn check(config: &Config, models: &Models, names: &[String]) -> Result
         messages: vec![Message::new("user", "Reply with the single word: ok")],
         temperature: Some(0.0),
         max_tokens: Some(8),
+        sampling: serde_json::Map::new(),
     };
     let calls = models
         .models

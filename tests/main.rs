@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod battle;
+mod chat_battles;
 mod completions;
 mod hardening;
 mod init;

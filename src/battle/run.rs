@@ -104,10 +104,10 @@ impl Tracker {
 }
 
 /// Counts one generation for as long as it lives.
-struct Running(std::sync::Arc<Tracker>);
+pub(crate) struct Running(std::sync::Arc<Tracker>);
 
 impl Running {
-    fn new(tracker: std::sync::Arc<Tracker>) -> Self {
+    pub(crate) fn new(tracker: std::sync::Arc<Tracker>) -> Self {
         tracker
             .running
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -190,7 +190,7 @@ pub(crate) fn spawn(
 
 /// Generates one side, forwarding its text as events. Never fails: the outcome carries the
 /// error, so the battle always reaches a final state.
-async fn generate(
+pub(crate) async fn generate(
     upstream: &Upstream,
     model: &ModelSpec,
     chat: &ChatRequest,

@@ -141,6 +141,7 @@ impl Store {
             .map_err(db)?
             .execute(params![row_id, a, b, winner.code(), user, now])
             .map_err(db)?;
+            let vote_id = tx.last_insert_rowid();
             let mut tally = counts::Tally::default();
             tally.add(a, b, winner, now);
             tally.store(&tx).map_err(db)?;
@@ -162,6 +163,15 @@ impl Store {
                     counts::elo_of(&tx, b, &params).map_err(db)?,
                 )
             };
+            // Kept, so that the same result asked again is answered with the same reveal.
+            tx.prepare_cached(
+                "UPDATE votes SET elo_a_before = ?2, elo_a_after = ?3, elo_b_before = ?4,
+                                  elo_b_after = ?5
+                 WHERE id = ?1",
+            )
+            .map_err(db)?
+            .execute(params![vote_id, before.0, after.0, before.1, after.1])
+            .map_err(db)?;
             tx.prepare_cached(
                 "UPDATE battles SET status = 'completed', updated_at = ?2 WHERE id = ?1",
             )

@@ -155,15 +155,16 @@ pub(super) async fn proxy(state: &AppState, asked: Asked, path: &'static str) ->
                 .collect(),
             temperature: body.get("temperature").and_then(Value::as_f64),
             max_tokens: None,
+            sampling: serde_json::Map::new(),
         };
         let chunks = match state.arena.answer(&model, &request) {
             Ok(c) => c,
             Err(e) => return OpenAiError::from_error(&e).into_response(),
         };
         return if stream {
-            sse(state, own_stream(chunks, model, include_usage, false))
+            sse(state, own_stream(chunks, model, include_usage))
         } else {
-            match own_whole(chunks, &model, false).await {
+            match own_whole(chunks, &model).await {
                 Ok(v) => Json(v).into_response(),
                 Err(e) => e.into_response(),
             }
