@@ -48,7 +48,7 @@ fn main() {
                     rpid: None,
             now: arena::store::now_ms(),
             limits: None,
-            open: false,
+            prompt_content: None,
                 })
                 .await
                 .expect("create");

@@ -72,6 +72,8 @@ pub struct Config {
     pub trust_forwarded_user: bool,
     pub pending_vote_expiry_minutes: u64,
     pub generation_timeout_seconds: u64,
+    /// The most user turns of one battle of a chat client, the first included.
+    pub max_battle_turns: u32,
     pub elo: EloConfig,
     pub glicko2: Glicko2Config,
     pub tiers: TiersConfig,
@@ -157,6 +159,7 @@ impl Default for Config {
             trust_forwarded_user: false,
             pending_vote_expiry_minutes: 7 * 24 * 60,
             generation_timeout_seconds: 600,
+            max_battle_turns: 20,
             elo: EloConfig::default(),
             glicko2: Glicko2Config::default(),
             tiers: TiersConfig::default(),
@@ -674,6 +677,12 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
         if value == 0 || value > max {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
         }
+    }
+    if !(1..=1000).contains(&c.max_battle_turns) {
+        return Err(bad(
+            "max_battle_turns",
+            "must be between 1 and 1000 user turns (default 20)",
+        ));
     }
     if c.battle_interval_seconds.is_some_and(|s| s > 30 * 86_400) {
         return Err(bad(

@@ -99,7 +99,9 @@ pub struct Arena {
     /// One per set of left-out votes admitted (none by default; identity leaks when asked).
     glicko2: Arc<tokio::sync::Mutex<HashMap<VoteFlags, Glicko2Keeper>>>,
     clock: Clock,
-    generations: Arc<run::Tracker>,
+    pub(crate) generations: Arc<run::Tracker>,
+    /// The turns of chat battles being generated now.
+    pub(crate) live: Arc<crate::chat::LiveTurns>,
     /// The last `/health` figures and when they were counted: counting passes over the
     /// battles, so it is done at most once a second however often `/health` is asked.
     health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
@@ -219,6 +221,7 @@ impl Arena {
             glicko2: Arc::default(),
             clock: Arc::new(crate::store::now_ms),
             generations: Arc::new(run::Tracker::default()),
+            live: Arc::default(),
             health: Arc::default(),
             prompt_stats: Arc::default(),
             shared: Arc::new(std::sync::atomic::AtomicBool::new(true)),
@@ -364,7 +367,7 @@ impl Arena {
                 rpid: request.rpid.clone(),
                 now: self.now_ms(),
                 limits,
-                open: false,
+                prompt_content: None,
             })
             .await?;
         let mut messages = Vec::new();
@@ -376,6 +379,7 @@ impl Arena {
             messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            sampling: serde_json::Map::new(),
         };
         Ok(run::spawn(
             self.store.clone(),
@@ -417,33 +421,42 @@ impl Arena {
                 (*self.identity).clone(),
             )
             .await?;
-        let record = &outcome.record;
+        Ok(self.reveal(&outcome.record, winner, outcome.elo_a, outcome.elo_b))
+    }
+
+    /// The reveal of a voted battle: its models, named for people, and the online Elo
+    /// change of each (before, after).
+    pub(crate) fn reveal(
+        &self,
+        record: &crate::battle::BattleRecord,
+        winner: Winner,
+        elo_a: (f64, f64),
+        elo_b: (f64, f64),
+    ) -> Reveal {
         let label = |name: &str| {
             self.models
                 .get(name)
                 .map_or_else(|| name.to_owned(), crate::config::ModelSpec::display_name)
         };
-        Ok(Reveal {
+        let change = |(rating_before, rating_after): (f64, f64)| RatingChange {
+            rating_before,
+            rating_after,
+        };
+        Reveal {
             battle_id: record.id.to_string(),
             winner,
             status: Status::Completed,
             model_a: record.a.model.clone(),
             model_b: record.b.model.clone(),
             elo: EloChanges {
-                model_a: RatingChange {
-                    rating_before: outcome.elo_a.0,
-                    rating_after: outcome.elo_a.1,
-                },
-                model_b: RatingChange {
-                    rating_before: outcome.elo_b.0,
-                    rating_after: outcome.elo_b.1,
-                },
+                model_a: change(elo_a),
+                model_b: change(elo_b),
             },
             left_out: record.left_out,
             identity_leak: record.identity_leak.clone(),
             label_a: label(&record.a.model),
             label_b: label(&record.b.model),
-        })
+        }
     }
 
     /// Says who the server is for now (see [`Setup`]): the per-user limits the config

@@ -40,6 +40,12 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A chat battle cannot take this now (a result before both answers were shown, a turn
+    /// while the last one is still answered, a start over a battle still open): the message
+    /// names the battle by its RPID and what to do.
+    #[error("{0}")]
+    BattleState(String),
+
     /// The battle has its vote already; a completed battle never changes.
     #[error("battle `{0}` already has a vote; a completed battle never changes")]
     AlreadyVoted(uuid::Uuid),
@@ -144,6 +150,7 @@ impl Error {
             Error::File { .. } | Error::Input(_) | Error::NotFound(_) => 2,
             Error::Upstream { .. } => 3,
             Error::Conflict(_)
+            | Error::BattleState(_)
             | Error::AlreadyVoted(_)
             | Error::Expired(_)
             | Error::StillGenerating(_)

@@ -82,6 +82,7 @@ pub async fn check(config: &Config, models: &Models, names: &[String]) -> Result
                 messages: vec![Message::new("user", "Reply with the single word: ok")],
                 temperature: None,
                 max_tokens: (!limited).then_some(16),
+                sampling: serde_json::Map::new(),
             };
             async move {
                 let start = Instant::now();

@@ -151,6 +151,8 @@ fn a_user_key_is_its_user_whatever_the_request_names() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = chat_with(&s, Some(&bob), &[], "$wA1", &json!({"user": "bob"}));
     assert_eq!(status, 404, "bob voted on alice's battle: {body}");
+    // Both answers shown, the result is taken.
+    assert_eq!(chat(&s, Some(&alice), &[], "$B1").0, 200);
     let (status, body) = chat(&s, Some(&alice), &[], "$wA1");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Battle 1"), "{body}");
@@ -180,6 +182,7 @@ fn a_service_key_acts_for_the_users_it_names() {
     assert_eq!(json(&body)["model"], json!("Assistant A"), "{body}");
     let (status, body) = chat(&s, Some(SERVICE), &u2, "$wA5");
     assert_eq!(status, 404, "another forwarded user voted: {body}");
+    assert_eq!(chat(&s, Some(SERVICE), &u1, "$B5").0, 200);
     let (status, body) = chat(&s, Some(SERVICE), &u1, "$wA5");
     assert_eq!(status, 200, "{body}");
     // A header that is not a user id is refused, not taken as some user.
@@ -203,6 +206,7 @@ fn a_service_key_acts_for_the_users_it_names() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = chat(&plain, Some(&owui), &u2, "$wA5");
     assert_eq!(status, 404, "{body}");
+    assert_eq!(chat(&plain, Some(&owui), &u1, "$B5").0, 200);
     let (status, body) = chat(&plain, Some(&owui), &u1, "$wA5");
     assert_eq!(status, 200, "{body}");
 }
@@ -254,6 +258,7 @@ fn an_open_server_beyond_loopback_takes_no_unidentified_chat_battle() {
     let local = Server::start(&json!({}), &models(&up));
     let (status, body) = chat(&local, None, &[], "$sA1 Name a colour");
     assert_eq!(status, 200, "{body}");
+    assert_eq!(chat(&local, None, &[], "$B1").0, 200);
     let (status, body) = chat(&local, None, &[], "$wA1");
     assert_eq!(status, 200, "{body}");
 }
@@ -378,6 +383,7 @@ fn safety_identifier_names_the_user() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = chat_with(&s, None, &[], "$wA3", &as_id("s-2"));
     assert_eq!(status, 404, "another safety_identifier voted: {body}");
+    assert_eq!(chat_with(&s, None, &[], "$B3", &as_id("s-1")).0, 200);
     let (status, body) = chat_with(&s, None, &[], "$wA3", &as_id("s-1"));
     assert_eq!(status, 200, "{body}");
 }
@@ -401,6 +407,7 @@ fn open_webui_names_and_emails_are_never_stored() {
     ];
     let (status, body) = chat(&s, Some(SERVICE), &headers, "$sA8 Name a colour");
     assert_eq!(status, 200, "{body}");
+    assert_eq!(chat(&s, Some(SERVICE), &headers, "$B8").0, 200);
     let (status, body) = chat(&s, Some(SERVICE), &headers, "$wA8");
     assert_eq!(status, 200, "{body}");
     let (stopped, dir) = s.stop();

@@ -394,7 +394,7 @@ fn a_chat_result_says_the_vote_was_left_out() {
             .to_owned()
     };
     turn("$sA5 Name a colour");
-    turn("$B5 Name a colour");
+    turn("$B5");
     let result = turn("$wA5");
     assert!(
         result.contains("Kept, but left out of the ratings: an answer named a model"),
@@ -544,7 +544,7 @@ fn kept_ratings_leave_it_out_vote_by_vote() {
                 rpid: None,
                 now,
                 limits: None,
-                open: false,
+                prompt_content: None,
             };
             let side = |t: &str| SideOutcome {
                 response: Some(t.into()),

@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod battle;
 mod callers;
+mod chat_battles;
 mod completions;
 mod hardening;
 mod init;

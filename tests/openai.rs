@@ -375,7 +375,8 @@ fn a_whole_battle_through_in_chat_commands() {
     let b = json(&b);
     assert_eq!(b["model"], json!("Assistant B"));
     assert!(!b["id"].as_str().unwrap_or_default().contains("fake"));
-    // A later turn goes to the same model with the whole conversation, commands stripped.
+    // A later turn goes to both models, each with its own transcript, commands stripped:
+    // what the client resends as history ("...") reaches neither.
     let (status, more) = turn(
         json!([{"role": "user", "content": "$sA7 写一首诗"},
                {"role": "assistant", "content": "..."},
@@ -384,15 +385,20 @@ fn a_whole_battle_through_in_chat_commands() {
     );
     assert_eq!(status, 200, "{more}");
     assert_blind(&more);
-    let sent = up.requests().last().expect("a request").body.clone();
-    let contents: Vec<&str> = sent["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .collect();
-    assert_eq!(contents, ["写一首诗", "...", "再来一首"]);
-    assert_eq!(sent["model"], json!(up.requests()[0].body["model"]));
+    let requests = up.requests();
+    assert_eq!(requests.len(), 4, "two turns, both sides each");
+    for r in &requests[2..] {
+        let contents: Vec<&str> = r.body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        let own = crate::support::upstream::answer(&r.model);
+        assert_eq!(contents, ["写一首诗", own.as_str(), "再来一首"]);
+    }
+    let (status, _) = turn(json!([{"role": "user", "content": "$B7"}]), false);
+    assert_eq!(status, 200);
 
     let (status, result) = turn(json!([{"role": "user", "content": "$wA7"}]), false);
     assert_eq!(status, 200, "{result}");
@@ -405,9 +411,14 @@ fn a_whole_battle_through_in_chat_commands() {
         "{text}"
     );
     assert!(text.contains("Elo"), "{text}");
-    // The same result again (a retry) changes nothing, and says so; another is refused.
+    // The same result again (a retry) changes nothing and reads the same; another is
+    // refused.
     let (_, again) = turn(json!([{"role": "user", "content": "$wA7"}]), false);
-    assert!(again.contains("recorded already"), "{again}");
+    assert_eq!(
+        json(&again)["choices"][0]["message"]["content"],
+        json!(text),
+        "{again}"
+    );
     let (status, other) = chat(
         &s,
         &json!({"model": "arena", "user": "chatter", "strict": true,

@@ -3,7 +3,7 @@
 //! loopback with a real database file. The crash loop, the soak, schemathesis and the fuzz
 //! targets run from `scripts/reliability.sh`, not here.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -112,41 +112,11 @@ fn a_vote_whose_answer_was_lost_counts_once_when_retried() {
     drop(tcp);
     let (status, again) = chat("$wB5");
     assert_eq!(status, 200, "{again}");
-    assert!(again.contains("recorded already"), "{again}");
+    assert!(
+        again.contains("mock-1") && again.contains("mock-2"),
+        "the reveal again: {again}"
+    );
     assert_eq!(votes(&s), 2);
-}
-
-#[test]
-fn a_chat_client_that_leaves_mid_answer_cancels_the_upstream_and_changes_nothing() {
-    let up = Upstream::start();
-    let base = up.base_url();
-    let s = Server::start(
-        &json!({}),
-        &json!({"models": [
-            {"name": "tortoise", "model": "slow-one", "base_url": base},
-            {"name": "snail", "model": "slow-two", "base_url": base},
-        ]}),
-    );
-    let mut tcp = post_raw(
-        &s,
-        "/v1/chat/completions",
-        &json!({"model": "arena", "user": "leaver", "stream": true,
-                "messages": [{"role": "user", "content": "$sA8 Count slowly"}]}),
-    );
-    // Read until the answer has begun, then hang up.
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains("\"content\":\"") {
-        let n = tcp.read(&mut buf).expect("read");
-        assert!(n > 0, "the stream ended early");
-        seen.extend_from_slice(&buf[..n]);
-    }
-    drop(tcp);
-    eventually("the upstream cancelled", || up.cancelled() == 1);
-    let all = battles(&s);
-    assert_eq!(all.len(), 1);
-    assert_eq!(all[0].status, Status::PendingVote, "the battle goes on");
-    assert!(all[0].a.response.is_none(), "a cut answer is not kept");
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn stale_battles_expire_and_cannot_be_voted() {
             rpid: None,
             now: arena::store::now_ms(),
             limits: None,
-            open: false,
+            prompt_content: None,
         };
         let waiting = store.create_battle(new("waiting")).await.expect("create");
         store
@@ -99,7 +99,7 @@ fn new_battle(a: &str, b: &str) -> NewBattle {
         rpid: None,
         now: arena::store::now_ms(),
         limits: None,
-        open: false,
+        prompt_content: None,
     }
 }
 

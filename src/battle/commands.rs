@@ -6,6 +6,7 @@
 //! | `$sA<RPID>` `$startA<RPID>` / `$sB…` `$startB…` | start a battle under RPID, answer as A (B) |
 //! | `$A` `$battleA` / `$B` `$battleB` | answer as A (B) |
 //! | `$wA` `$winA` / `$wB` `$winB` / `$tie` / `$bad` | record the result |
+//! | `$skip` | leave the battle without a result (a skip: no rating moves) |
 //!
 //! Every command but start may carry the RPID right after it (`$B777`, `$wA777`); start
 //! needs one. An RPID is ASCII `[A-Za-z0-9_-]{1,64}`. The command ends where the RPID ends:
@@ -28,6 +29,8 @@ pub enum Verdict {
     WinB,
     Tie,
     BothBad,
+    /// No result: the battle is left (it counts as a skip).
+    Skip,
 }
 
 /// What a command asks.
@@ -69,7 +72,7 @@ impl fmt::Display for CommandError {
 }
 
 /// The keywords, longest first so that no keyword stops at a shorter one's end.
-const KEYWORDS: [(&str, Action); 14] = [
+const KEYWORDS: [(&str, Action); 15] = [
     ("$startA", Action::Start(Which::A)),
     ("$startB", Action::Start(Which::B)),
     ("$battleA", Action::Answer(Which::A)),
@@ -78,6 +81,7 @@ const KEYWORDS: [(&str, Action); 14] = [
     ("$winB", Action::Result(Verdict::WinB)),
     ("$tie", Action::Result(Verdict::Tie)),
     ("$bad", Action::Result(Verdict::BothBad)),
+    ("$skip", Action::Result(Verdict::Skip)),
     ("$sA", Action::Start(Which::A)),
     ("$sB", Action::Start(Which::B)),
     ("$wA", Action::Result(Verdict::WinA)),
@@ -166,6 +170,7 @@ pub fn from_fields(
             "b" | "model_b" => Verdict::WinB,
             "tie" => Verdict::Tie,
             "bad" | "both_bad" | "bothbad" => Verdict::BothBad,
+            "skip" => Verdict::Skip,
             _ => return None,
         })
     } else {
@@ -197,6 +202,7 @@ mod tests {
             ("$wA777", Action::Result(Verdict::WinA), Some("777")),
             ("$tie", Action::Result(Verdict::Tie), None),
             ("$bad9", Action::Result(Verdict::BothBad), Some("9")),
+            ("$skip12", Action::Result(Verdict::Skip), Some("12")),
         ] {
             let (c, _) = cmd(text);
             assert_eq!(c.action, action, "{text}");

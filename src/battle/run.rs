@@ -42,6 +42,8 @@ pub enum BattleEvent {
         side: Side,
         error: Option<String>,
         elapsed: Duration,
+        /// Why the upstream ended its answer (`stop`, `length`, ...), when it said.
+        finish_reason: Option<String>,
     },
 }
 
@@ -104,10 +106,10 @@ impl Tracker {
 }
 
 /// Counts one generation for as long as it lives.
-struct Running(std::sync::Arc<Tracker>);
+pub(crate) struct Running(std::sync::Arc<Tracker>);
 
 impl Running {
-    fn new(tracker: std::sync::Arc<Tracker>) -> Self {
+    pub(crate) fn new(tracker: std::sync::Arc<Tracker>) -> Self {
         tracker
             .running
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -190,7 +192,7 @@ pub(crate) fn spawn(
 
 /// Generates one side, forwarding its text as events. Never fails: the outcome carries the
 /// error, so the battle always reaches a final state.
-async fn generate(
+pub(crate) async fn generate(
     upstream: &Upstream,
     model: &ModelSpec,
     chat: &ChatRequest,
@@ -202,6 +204,7 @@ async fn generate(
     let mut text = String::new();
     let mut first_token = None;
     let mut usage = None;
+    let mut finish_reason = None;
     let mut stream = upstream.stream(model, chat);
     let consumed = tokio::time::timeout(limit, async {
         while let Some(item) = stream.next().await {
@@ -212,7 +215,7 @@ async fn generate(
                     let _ = events.send(BattleEvent::Delta { side, text: delta }).await;
                 }
                 Chunk::Usage(u) => usage = Some(u),
-                Chunk::Finish(_) => {}
+                Chunk::Finish(reason) => finish_reason = Some(reason),
             }
         }
         Ok::<(), crate::provider::UpstreamError>(())
@@ -243,6 +246,7 @@ async fn generate(
             side,
             error: error.clone(),
             elapsed,
+            finish_reason: finish_reason.clone(),
         })
         .await;
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
@@ -251,6 +255,7 @@ async fn generate(
     // `wire::estimate_tokens`), never the number of chunks.
     let estimate = crate::provider::wire::estimate_tokens(&text);
     SideOutcome {
+        finish_reason,
         response: (!text.is_empty()).then_some(text),
         error,
         failure,

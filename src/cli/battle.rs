@@ -374,6 +374,7 @@ impl Progress {
                 side,
                 error,
                 elapsed,
+                ..
             } => {
                 let bar = self.bar(*side);
                 let message = match error {

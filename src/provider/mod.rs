@@ -58,6 +58,9 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
+    /// Other sampling fields of a client's request, checked (see `chat::ChatOptions`):
+    /// sent as they are, over the model's `params`.
+    pub sampling: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A piece of a streamed answer.

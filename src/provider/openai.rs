@@ -489,6 +489,9 @@ fn chat_body(model: &ModelSpec, endpoint: &Endpoint, request: &ChatRequest, usag
     for (k, v) in &model.params {
         body.insert(k.clone(), v.clone());
     }
+    for (k, v) in &request.sampling {
+        body.insert(k.clone(), v.clone());
+    }
     body.insert("model".into(), json!(endpoint.model));
     body.insert("messages".into(), json!(request.messages));
     body.insert("stream".into(), json!(true));

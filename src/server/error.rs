@@ -102,6 +102,7 @@ impl ApiError {
                 format!("{} ({reason})", t(Msg::NotPending)),
             ),
             Error::NotOwner(_) => Self::new(StatusCode::FORBIDDEN, t(Msg::NotOwner)),
+            Error::BattleState(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
             Error::RateLimited {
                 limit,
                 available_at,

@@ -7,7 +7,7 @@ use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlag
 use crate::error::{Error, Result};
 
 /// The error kept on both sides of a battle that expired waiting for its vote.
-pub(crate) const EXPIRED: &str = "expired without a vote";
+pub const EXPIRED: &str = "expired without a vote";
 
 /// Why a battle failed, kept beside the error text so that nothing depends on its wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +57,13 @@ pub struct NewBattle {
     pub model_b: String,
     /// The in-chat id of a battle started from a chat client.
     pub rpid: Option<String>,
+    /// The prompt's content as JSON, when it is more than its text (a chat message with
+    /// images).
+    pub prompt_content: Option<String>,
     /// When it is created (Unix milliseconds), by the engine's clock.
     pub now: i64,
     /// Per-user limits checked in the transaction that creates it.
     pub limits: Option<Limits>,
-    /// Created waiting for its vote at once, its answers to come turn by turn (a battle of
-    /// a chat client), rather than generating.
-    pub open: bool,
 }
 
 /// Per-user limits on new battles.
@@ -154,6 +154,8 @@ pub struct SideOutcome {
     pub first_token_ms: Option<i64>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
+    /// Why the upstream ended the answer (`stop`, `length`, ...), when it said.
+    pub finish_reason: Option<String>,
 }
 
 /// Filters of `arena battles`.
@@ -277,15 +279,12 @@ impl Store {
             if let (Some(user), Some(limits)) = (user, &new.limits) {
                 check_limits(&tx, user, limits, now)?;
             }
-            let status = if new.open {
-                "pending_vote"
-            } else {
-                "pending_generation"
-            };
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
-                                      model_a, model_b, status, created_at, updated_at, rpid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, ?10, ?10, ?11)",
+                                      model_a, model_b, status, created_at, updated_at, rpid,
+                                      prompt_content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending_generation', ?10, ?10,
+                         ?11, ?12)",
                 params![
                     new.id.as_bytes().as_slice(),
                     user,
@@ -298,7 +297,7 @@ impl Store {
                     b,
                     now,
                     new.rpid,
-                    status
+                    new.prompt_content
                 ],
             )
             .map_err(db)?;
@@ -372,78 +371,6 @@ impl Store {
     /// One battle, model names included: callers must blind it.
     pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
         self.read(move |conn| read(conn, id)).await
-    }
-
-    /// The battle of the user with this hash under `rpid`, or the user's latest with an
-    /// RPID when `rpid` is `None`.
-    pub async fn chat_battle(
-        &self,
-        user_hash: String,
-        rpid: Option<String>,
-    ) -> Result<Option<BattleRecord>> {
-        self.read(move |conn| {
-            let found: Option<Vec<u8>> = conn
-                .prepare_cached(
-                    "SELECT b.uuid FROM battles b JOIN users u ON u.id = b.user_id
-                     WHERE u.hash = ?1 AND b.rpid IS NOT NULL AND (?2 IS NULL OR b.rpid = ?2)
-                     ORDER BY b.id DESC LIMIT 1",
-                )
-                .map_err(db)?
-                .query_row(params![user_hash, rpid], |r| r.get(0))
-                .optional()
-                .map_err(db)?;
-            match found.and_then(|u| uuid::Uuid::from_slice(&u).ok()) {
-                None => Ok(None),
-                Some(id) => read(conn, id).map(Some),
-            }
-        })
-        .await
-    }
-
-    /// Keeps one side's answer to one turn of a chat battle: turn 0 is the battle's own
-    /// prompt and responses; later turns go to `turns`.
-    pub async fn record_turn(
-        &self,
-        id: BattleId,
-        turn: i64,
-        a_side: bool,
-        prompt: String,
-        text: String,
-    ) -> Result<()> {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db)?;
-            let row: i64 = tx
-                .query_row(
-                    "SELECT id FROM battles WHERE uuid = ?1",
-                    [id.as_bytes().as_slice()],
-                    |r| r.get(0),
-                )
-                .map_err(db)?;
-            let now = now_ms();
-            if turn == 0 {
-                let sql = if a_side {
-                    "UPDATE battles SET response_a = ?2, updated_at = ?3 WHERE id = ?1"
-                } else {
-                    "UPDATE battles SET response_b = ?2, updated_at = ?3 WHERE id = ?1"
-                };
-                tx.execute(sql, params![row, text, now]).map_err(db)?;
-            } else {
-                let column = if a_side { "response_a" } else { "response_b" };
-                tx.execute(
-                    &format!(
-                        "INSERT INTO turns (battle_id, turn, prompt, {column}, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT (battle_id, turn) DO UPDATE SET {column} = excluded.{column}"
-                    ),
-                    params![row, turn, prompt, text, now],
-                )
-                .map_err(db)?;
-            }
-            tx.commit().map_err(db)
-        })
-        .await
     }
 
     /// The latest battle of the user with this hash, if any.
@@ -605,7 +532,7 @@ impl Store {
                          error_a = coalesce(error_a, 'generation never finished (the process ended?)'),
                          error_b = coalesce(error_b, 'generation never finished (the process ended?)'),
                          updated_at = ?1, failure = 'lost'
-                     WHERE status = 'pending_generation' AND created_at < ?2",
+                     WHERE status = 'pending_generation' AND updated_at < ?2",
                     params![now, now - generation_limit_ms],
                 )
                 .map_err(db)?;

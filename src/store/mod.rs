@@ -12,11 +12,12 @@
 //! The engine uses the store through operations (create a battle, record a vote, read the
 //! counts, ...), never SQL, so another database can stand beside SQLite behind the same calls.
 //!
-//! Layout: `schema` (the append-only migrations), `battles`, `votes`, `counts` (the running
-//! per-pair counts and online Elo, kept with every vote), `prompts`, `import`, `keys` (the
-//! server's API keys, by hash).
+//! Layout: `schema` (the append-only migrations), `battles`, `chat` (battles of chat clients,
+//! turn by turn), `votes`, `counts` (the running per-pair counts and online Elo, kept with
+//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash).
 
 mod battles;
+mod chat;
 mod counts;
 mod import;
 mod keys;
@@ -24,7 +25,8 @@ mod prompts;
 mod schema;
 mod votes;
 
-pub use battles::{BattleFilter, Failure, Limits, NewBattle, SideOutcome};
+pub use battles::{BattleFilter, EXPIRED, Failure, Limits, NewBattle, SideOutcome};
+pub use chat::{ChatState, ChatTurn, KeptVote};
 pub use counts::CountFilter;
 pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 pub use keys::{KeyKind, KeyLookup, StoredKey};

@@ -201,6 +201,28 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO settings (key, value) VALUES ('counts_stale', '1')
     ON CONFLICT(key) DO NOTHING;
     ",
+    // 8: chat battles keep each side's transcript: both sides answer every user turn, the
+    // turn's content when it is more than text (images), each side's error per turn, which
+    // turn of each side a chat client was last shown (a result needs both sides of the
+    // latest turn shown), why each answer ended, and the online Elo change each vote made, so
+    // that a repeated result is answered with the very same reveal.
+    r"
+    ALTER TABLE battles ADD COLUMN prompt_content TEXT;
+    ALTER TABLE battles ADD COLUMN shown_a INTEGER;
+    ALTER TABLE battles ADD COLUMN shown_b INTEGER;
+    ALTER TABLE turns ADD COLUMN content TEXT;
+    ALTER TABLE turns ADD COLUMN error_a TEXT;
+    ALTER TABLE turns ADD COLUMN error_b TEXT;
+    ALTER TABLE votes ADD COLUMN elo_a_before REAL;
+    ALTER TABLE votes ADD COLUMN elo_a_after REAL;
+    ALTER TABLE votes ADD COLUMN elo_b_before REAL;
+    ALTER TABLE votes ADD COLUMN elo_b_after REAL;
+    -- Why each side's upstream ended its answer (stop, length, ...).
+    ALTER TABLE battles ADD COLUMN finish_a TEXT;
+    ALTER TABLE battles ADD COLUMN finish_b TEXT;
+    ALTER TABLE turns ADD COLUMN finish_a TEXT;
+    ALTER TABLE turns ADD COLUMN finish_b TEXT;
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

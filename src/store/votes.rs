@@ -224,6 +224,7 @@ impl Store {
                 flags.bits()
             ])
             .map_err(db)?;
+            let vote_id = tx.last_insert_rowid();
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
                 let mut tally = counts::Tally::default();
@@ -250,6 +251,15 @@ impl Store {
                     counts::elo_of(&tx, b, &params).map_err(db)?,
                 )
             };
+            // Kept, so that the same result asked again is answered with the same reveal.
+            tx.prepare_cached(
+                "UPDATE votes SET elo_a_before = ?2, elo_a_after = ?3, elo_b_before = ?4,
+                                  elo_b_after = ?5
+                 WHERE id = ?1",
+            )
+            .map_err(db)?
+            .execute(params![vote_id, before.0, after.0, before.1, after.1])
+            .map_err(db)?;
             tx.prepare_cached(
                 "UPDATE battles SET status = 'completed', updated_at = ?2 WHERE id = ?1",
             )
@@ -543,8 +553,9 @@ impl Store {
         .await
     }
 
-    /// Every vote that counts with the prompt and theme of its battle, for per-prompt statistics; with
-    /// `pool_only`, only those of battles on a prompt of the pool (not a user's own).
+    /// Every vote that counts with the prompt and theme of its battle, for per-prompt
+    /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
+    /// user's own).
     pub async fn prompt_votes(
         &self,
         pool_only: bool,

@@ -1,18 +1,24 @@
-//! Battle mode: the battle model's in-chat commands.
+//! Battle mode: the battle model's in-chat commands (SPEC §4), read from the last user
+//! message (or the battle server's `extra_body` fields) and done by the engine's chat
+//! battles (`crate::chat`). The client's history only locates the battle (the latest
+//! command in it) and the new user text; what each model sees is the battle's own
+//! transcript of that side.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
 
 use super::housekeeping::{housekeeping, is_housekeeping};
 use super::proxy::Asked;
-use super::stream::{own_stream, own_whole, sse, text_reply, tokio_stream_from};
-use super::{OpenAiError, battle_error};
-use crate::battle::commands::{self, Action, Verdict, Which};
+use super::stream::{async_stream, data, done, error_frame, sse, text_reply};
+use super::{OpenAiError, new_id, now_secs};
+use crate::battle::commands::{self, Action, Command, Verdict, Which};
 use crate::battle::{Side, Winner};
-use crate::chat::ChatOptions;
-use crate::provider::Message;
-use crate::provider::wire::{self, Role, Shaping};
+use crate::chat::{ChatAnswer, ChatOptions, Piece, UserTurn};
+use crate::error::Error;
+use crate::provider::wire::{self, Message, Role};
 use crate::server::AppState;
 use crate::server::auth::{Named, Refusal, Who};
 
@@ -34,14 +40,94 @@ pub(super) fn caller(who: &Who, asked: &Asked) -> Result<String, OpenAiError> {
         .map_err(Refusal::openai)
 }
 
-pub(super) const HELP: &str = "This is arena's battle model. Start a blind battle with $sA<id> and your \
-    question (for example: $sA1 Write a haiku about autumn); $A or $B to see either answer, or \
-    to go on with it; then $wA, $wB, $tie or $bad for the result. The models are revealed only \
-    with the result.";
+pub(super) const HELP: &str = "This is arena's battle model. Start a blind battle with \
+    $sA<id> and your question (for example: $sA1 Write a haiku about autumn): two anonymous \
+    models answer it. $A or $B shows either answer; $A or $B followed by a message (or a plain \
+    message) goes on with both. Once you have seen both answers, give the result with $wA, $wB, \
+    $tie or $bad ($skip leaves a battle without one). The models are revealed only with the \
+    result.";
 
-pub(super) async fn battle_mode(state: &AppState, who: &Who, mut asked: Asked) -> Response {
-    let strict = asked.flag("strict");
+fn side_of(which: Which) -> Side {
+    match which {
+        Which::A => Side::A,
+        Which::B => Side::B,
+    }
+}
+
+/// A chat engine error as battle mode answers it: a failed battle is the upstream's
+/// failure (502), said without the side; a battle that cannot take the command now is a
+/// conflict (409); the rest as everywhere.
+fn chat_error(e: &Error) -> OpenAiError {
+    match e {
+        Error::Upstream { message, .. } => {
+            OpenAiError::new(StatusCode::BAD_GATEWAY, message.clone())
+        }
+        Error::BattleState(m) => OpenAiError::new(StatusCode::CONFLICT, m.clone()),
+        other => OpenAiError::from_error(other),
+    }
+}
+
+/// The user turn of the last user message: its content without the command it starts with.
+fn user_turn(message: Option<&Message>) -> UserTurn {
+    let Some(message) = message.filter(|m| m.content.is_some()) else {
+        return UserTurn::text("");
+    };
+    let text = message.text();
+    let stripped = commands::strip(&text).to_owned();
+    if !message
+        .content
+        .as_deref()
+        .is_some_and(|c| c.get().starts_with('['))
+    {
+        return UserTurn::text(stripped);
+    }
+    // A content of parts (images): the same parts, the command taken out of its text.
+    let mut message = message.clone();
+    message.set_text(&stripped);
+    UserTurn {
+        text: stripped,
+        content: message
+            .content
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<Value>(c.get()).ok()),
+    }
+}
+
+/// The system text a battle keeps from the messages that start it: every system (and
+/// developer) message's text, in order.
+fn system_text(messages: &[Message]) -> Option<String> {
+    let texts: Vec<String> = messages
+        .iter()
+        .filter(|m| matches!(m.role, Role::System | Role::Developer))
+        .map(Message::text)
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("\n\n"))
+}
+
+/// The latest command of the history (the user messages before the last) that names a
+/// battle: a plain message goes on with that battle, as the side it last showed.
+fn history_command(messages: &[Message]) -> Option<(Option<String>, Side)> {
+    let users: Vec<&Message> = messages.iter().filter(|m| m.role == Role::User).collect();
+    let earlier = users.split_last().map_or(&[][..], |(_, rest)| rest);
+    earlier.iter().rev().find_map(|m| {
+        let text = m.text();
+        match commands::parse(&text)?.0.ok()? {
+            Command {
+                action: Action::Start(w) | Action::Answer(w),
+                rpid,
+            } => Some((rpid, side_of(w))),
+            Command {
+                action: Action::Result(_),
+                rpid,
+            } => Some((rpid, Side::A)),
+        }
+    })
+}
+
+pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Response {
     let battle_model = state.arena.config().battle_model.clone();
+    let strict = asked.flag("strict");
     let (stream, include_usage) = (asked.stream, asked.include_usage);
     let fail = |e: OpenAiError| {
         if strict {
@@ -50,18 +136,13 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, mut asked: Asked) -
             text_reply(state, &battle_model, &e.message, stream, include_usage)
         }
     };
-    let last_user = asked
-        .messages()
-        .iter()
-        .rev()
-        .find(|m| m.role == Role::User)
-        .map(wire::Message::text)
-        .unwrap_or_default();
+    let last = asked.messages().iter().rev().find(|m| m.role == Role::User);
+    let last_text = last.map(Message::text).unwrap_or_default();
     // A client's housekeeping (Open WebUI's titles and tags) is no battle.
-    if is_housekeeping(&last_user) {
-        return housekeeping(state, asked, &last_user).await;
+    if is_housekeeping(&last_text) {
+        return housekeeping(state, asked, &last_text).await;
     }
-    let command = match commands::parse(&last_user) {
+    let command = match commands::parse(&last_text) {
         Some((parsed, _)) => Some(parsed),
         None => commands::from_fields(
             asked.field("rpid").as_deref(),
@@ -71,95 +152,196 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, mut asked: Asked) -
         ),
     };
     let command = match command {
-        None => return fail(OpenAiError::new(StatusCode::BAD_REQUEST, HELP)),
         Some(Err(e)) => return fail(OpenAiError::new(StatusCode::BAD_REQUEST, e.to_string())),
-        Some(Ok(c)) => c,
+        Some(Ok(c)) => Some(c),
+        None => None,
     };
-    let rpid = command.rpid.clone().or_else(|| asked.field("rpid"));
+    let options = match ChatOptions::from_request(|k| {
+        asked
+            .body
+            .value::<Value>(k)
+            .or_else(|| asked.body.extra_body_value::<Value>(k))
+    }) {
+        Ok(o) => o,
+        Err(e) => return fail(OpenAiError::from_error(&e)),
+    };
     let who = match caller(who, &asked) {
         Ok(who) => who,
         Err(e) => return fail(e),
     };
-    match command.action {
-        Action::Result(verdict) => {
+    let arena = &state.arena;
+    let named = asked.field("rpid");
+    let turn = user_turn(last);
+    let answer = match command {
+        Some(Command {
+            action: Action::Result(verdict),
+            rpid,
+        }) => {
             let winner = match verdict {
                 Verdict::WinA => Winner::ModelA,
                 Verdict::WinB => Winner::ModelB,
                 Verdict::Tie => Winner::Tie,
                 Verdict::BothBad => Winner::BothBad,
+                Verdict::Skip => Winner::Skip,
             };
-            match state.arena.chat_result(&who, rpid.as_deref(), winner).await {
-                Ok(r) => {
-                    let text = reveal_text(&r);
-                    text_reply(
-                        state,
-                        &battle_model,
-                        &text,
-                        asked.stream,
-                        asked.include_usage,
-                    )
-                }
-                Err(e) => fail(OpenAiError::from_error(&e)),
-            }
+            let rpid = rpid
+                .or(named)
+                .or_else(|| history_command(asked.messages()).and_then(|(r, _)| r));
+            return match arena.chat_result(&who, rpid.as_deref(), winner).await {
+                Ok(r) => text_reply(
+                    state,
+                    &battle_model,
+                    &reveal_text(&r),
+                    stream,
+                    include_usage,
+                ),
+                Err(e) => fail(chat_error(&e)),
+            };
         }
-        Action::Start(which) | Action::Answer(which) => {
-            let side = match which {
-                Which::A => Side::A,
-                Which::B => Side::B,
+        Some(Command {
+            action: Action::Start(which),
+            rpid,
+        }) => {
+            let Some(rpid) = rpid.or(named) else {
+                return fail(OpenAiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "a start needs its RPID, such as $sA1 and your question",
+                ));
             };
-            // Every user message loses its command before the conversation goes upstream.
-            let mut conversation = asked.take_messages();
-            for m in &mut conversation {
-                if m.role == Role::User && m.content.is_some() {
-                    let text = m.text();
-                    let stripped = commands::strip(&text);
-                    if stripped.len() != text.len() {
-                        m.set_text(stripped);
-                    }
-                }
-            }
-            wire::shape(
-                &mut conversation,
-                Shaping {
-                    tavern_mode: state.arena.config().tavern_mode,
-                    developer_as_system: true,
-                },
-            );
-            let messages: Vec<Message> = conversation
-                .iter()
-                .map(wire::Message::to_provider)
-                .collect();
-            drop(conversation);
-            let options = ChatOptions {
-                temperature: asked.body.value::<f64>("temperature"),
-                max_tokens: asked
-                    .body
-                    .value::<u64>("max_tokens")
-                    .or_else(|| asked.body.value::<u64>("max_completion_tokens"))
-                    .and_then(|n| u32::try_from(n).ok()),
-            };
-            let start = matches!(command.action, Action::Start(_));
-            let answer = match state
-                .arena
-                .chat_answer(&who, rpid.as_deref(), start, side, messages, options)
+            arena
+                .chat_start(
+                    &who,
+                    &rpid,
+                    side_of(which),
+                    system_text(asked.messages()),
+                    turn,
+                    options,
+                )
                 .await
-            {
-                Ok(a) => a,
-                Err(e) => return fail(battle_error(&e, side.label())),
-            };
-            let label = side.label().to_owned();
-            let chunks = tokio_stream_from(answer.chunks);
-            let chunks = Box::pin(chunks);
-            if asked.stream {
-                sse(state, own_stream(chunks, label, asked.include_usage, true))
-            } else {
-                match own_whole(chunks, &label, true).await {
-                    Ok(v) => Json(v).into_response(),
-                    Err(e) => fail(e),
+        }
+        Some(Command {
+            action: Action::Answer(which),
+            rpid,
+        }) => {
+            let rpid = rpid
+                .or(named)
+                .or_else(|| history_command(asked.messages()).and_then(|(r, _)| r));
+            arena
+                .chat_answer(&who, rpid.as_deref(), side_of(which), Some(turn), options)
+                .await
+        }
+        // A plain message goes on with the battle of the conversation, if it has one.
+        None => match history_command(asked.messages()) {
+            Some((rpid, side)) => {
+                arena
+                    .chat_answer(&who, rpid.or(named).as_deref(), side, Some(turn), options)
+                    .await
+            }
+            None => return fail(OpenAiError::new(StatusCode::BAD_REQUEST, HELP)),
+        },
+    };
+    match answer {
+        Ok(answer) => answer_response(state, answer, stream, include_usage, strict).await,
+        Err(e) => fail(chat_error(&e)),
+    }
+}
+
+/// One side's answer as the client asked for it: streamed as `Assistant A`/`Assistant B`
+/// chunks with arena's own id, or whole; usage by arena's own count.
+async fn answer_response(
+    state: &AppState,
+    answer: ChatAnswer,
+    stream: bool,
+    include_usage: bool,
+    strict: bool,
+) -> Response {
+    let model = answer.side.label().to_owned();
+    let id = new_id();
+    let created = now_secs();
+    let mut pieces = answer.pieces;
+    if !stream {
+        let mut text = String::new();
+        loop {
+            match pieces.next().await {
+                Some(Ok(Piece::Text(t))) => text.push_str(&t),
+                Some(Ok(Piece::End(end))) => {
+                    let mut v = wire::completion(
+                        &id,
+                        created,
+                        &model,
+                        &text,
+                        wire::usage(end.prompt_tokens, end.completion_tokens),
+                    );
+                    if let Some(f) = v.pointer_mut("/choices/0/finish_reason") {
+                        *f = json!(end.finish_reason);
+                    }
+                    return Json(v).into_response();
+                }
+                Some(Err(e)) => {
+                    let e = chat_error(&e);
+                    return if strict {
+                        e.into_response()
+                    } else {
+                        text_reply(state, &model, &e.message, false, include_usage)
+                    };
+                }
+                None => {
+                    return chat_error(&Error::Internal("an answer ended without its end".into()))
+                        .into_response();
                 }
             }
         }
     }
+    let events = async_stream(move |tx| async move {
+        let first = wire::chunk(
+            &id,
+            created,
+            &model,
+            json!({"role": "assistant", "content": ""}),
+            None,
+        );
+        if tx.send(data(&first)).await.is_err() {
+            return;
+        }
+        while let Some(item) = pieces.next().await {
+            let frames = match item {
+                Ok(Piece::Text(t)) => {
+                    vec![data(&wire::chunk(
+                        &id,
+                        created,
+                        &model,
+                        json!({"content": t}),
+                        None,
+                    ))]
+                }
+                Ok(Piece::End(end)) => {
+                    let mut frames = vec![data(&wire::chunk(
+                        &id,
+                        created,
+                        &model,
+                        json!({}),
+                        Some(&end.finish_reason),
+                    ))];
+                    if include_usage {
+                        frames.push(data(&json!({
+                            "id": id, "object": "chat.completion.chunk", "created": created,
+                            "model": model, "choices": [],
+                            "usage": wire::usage(end.prompt_tokens, end.completion_tokens),
+                        })));
+                    }
+                    frames.push(done());
+                    frames
+                }
+                Err(e) => vec![error_frame(&chat_error(&e)), done()],
+            };
+            for frame in frames {
+                if tx.send(frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    sse(state, events)
 }
 
 pub(super) fn reveal_text(r: &crate::chat::ChatResult) -> String {
@@ -195,8 +377,6 @@ pub(super) fn reveal_text(r: &crate::chat::ChatResult) -> String {
         text.push('\n');
         text.push_str(&left_out);
     }
-    if r.repeated {
-        text.push_str("\nThis result was recorded already; the ratings did not change again.");
-    }
+    // A repeated result (a client's retry) reads the same: the first reveal, as kept.
     text
 }

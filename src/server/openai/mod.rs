@@ -115,6 +115,7 @@ impl OpenAiError {
             }
             Error::Input(m) | Error::Conflict(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
             Error::NotOwner(_) => Self::new(StatusCode::FORBIDDEN, e.to_string()),
+            Error::BattleState(m) => Self::new(StatusCode::CONFLICT, m.clone()),
             Error::AlreadyVoted(_)
             | Error::Expired(_)
             | Error::StillGenerating(_)
@@ -163,26 +164,6 @@ impl OpenAiError {
     }
 }
 
-/// An engine error as the client of a battle whose models are hidden may see it: an
-/// upstream's failure says which side failed and its status, never the upstream's own words
-/// (they may name the model).
-pub(super) fn battle_error(e: &Error, side: &str) -> OpenAiError {
-    let Error::Upstream {
-        message, status, ..
-    } = e
-    else {
-        return OpenAiError::from_error(e);
-    };
-    tracing::warn!("{side}'s model failed: {}", crate::provider::blind(message));
-    let code = status
-        .map(|s| format!(" (upstream status {s})"))
-        .unwrap_or_default();
-    OpenAiError::new(
-        upstream_status(message, *status),
-        format!("{side}'s model could not answer{code}; ask again, or start another battle"),
-    )
-}
-
 /// Whether an upstream's refusal with this status is the client's to read: its request was
 /// at fault (or too much), not the server's configuration (a key, a model id: 401, 403,
 /// 404 are the operator's, and a 502 to the client).
@@ -192,7 +173,7 @@ fn passes_on(status: StatusCode) -> bool {
 
 /// The status for an upstream's failure: the client's request is at fault only for what an
 /// upstream refuses as such.
-pub(super) fn upstream_status(message: &str, status: Option<u16>) -> StatusCode {
+fn upstream_status(message: &str, status: Option<u16>) -> StatusCode {
     match status {
         Some(400) => StatusCode::BAD_REQUEST,
         Some(409) => StatusCode::CONFLICT,

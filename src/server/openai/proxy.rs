@@ -42,11 +42,6 @@ impl Asked {
         self.body.messages.as_deref().unwrap_or_default()
     }
 
-    /// The conversation, taken out of the body (not copied).
-    pub(super) fn take_messages(&mut self) -> Vec<Message> {
-        self.body.messages.take().unwrap_or_default()
-    }
-
     /// A string field of the request, top-level or under `extra_body`.
     pub(super) fn field(&self, name: &str) -> Option<String> {
         self.body
@@ -205,15 +200,16 @@ pub(super) async fn proxy(
                 .collect(),
             temperature: body.value::<f64>("temperature"),
             max_tokens: None,
+            sampling: serde_json::Map::new(),
         };
         let chunks = match state.arena.answer(&model, &request) {
             Ok(c) => c,
             Err(e) => return OpenAiError::from_error(&e).into_response(),
         };
         return if stream {
-            sse(state, own_stream(chunks, model, include_usage, false))
+            sse(state, own_stream(chunks, model, include_usage))
         } else {
-            match own_whole(chunks, &model, false).await {
+            match own_whole(chunks, &model).await {
                 Ok(v) => Json(v).into_response(),
                 Err(e) => e.into_response(),
             }

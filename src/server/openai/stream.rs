@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use super::{OpenAiError, battle_error, new_id, now_secs};
+use super::{OpenAiError, new_id, now_secs};
 use crate::error::Error;
 use crate::provider::wire::{self};
 use crate::provider::{Chunk, RelayStream};
@@ -61,7 +61,7 @@ pub(super) fn keep_alive() -> Result<Event, Infallible> {
     Ok(Event::default().comment(KEEP_ALIVE))
 }
 
-/// A stream of arena's own making (battle mode, a mock model): `model` labels every chunk.
+/// A stream of arena's own making (a mock model, arena's replies): `model` labels every chunk.
 pub(super) fn own_stream(
     mut chunks: impl Stream<Item = Result<Chunk, crate::provider::UpstreamError>>
     + Send
@@ -69,7 +69,6 @@ pub(super) fn own_stream(
     + 'static,
     model: String,
     include_usage: bool,
-    hidden: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let id = new_id();
     let created = now_secs();
@@ -98,12 +97,7 @@ pub(super) fn own_stream(
                 Ok(Chunk::Usage(u)) => usage = Some(u),
                 Ok(Chunk::Finish(f)) => finish = Some(f),
                 Err(e) => {
-                    let e = Error::from(e);
-                    let err = if hidden {
-                        battle_error(&e, &model)
-                    } else {
-                        OpenAiError::from_error(&e)
-                    };
+                    let err = OpenAiError::from_error(&Error::from(e));
                     let _ = tx.send(error_frame(&err)).await;
                     let _ = tx.send(done()).await;
                     return;
@@ -160,20 +154,12 @@ pub(super) fn tokio_stream_from<T: Send + 'static>(
 pub(super) async fn own_whole(
     mut chunks: impl Stream<Item = Result<Chunk, crate::provider::UpstreamError>> + Unpin,
     model: &str,
-    hidden: bool,
 ) -> Result<Value, OpenAiError> {
     let mut text = String::new();
     let mut usage = None;
     let mut finish = None;
     while let Some(item) = chunks.next().await {
-        let item = item.map_err(|e| {
-            let e = Error::from(e);
-            if hidden {
-                battle_error(&e, model)
-            } else {
-                OpenAiError::from_error(&e)
-            }
-        });
+        let item = item.map_err(|e| OpenAiError::from_error(&Error::from(e)));
         match item? {
             Chunk::Delta(d) => text.push_str(&d),
             Chunk::Usage(u) => usage = Some(u),
@@ -437,7 +423,6 @@ pub(super) fn text_reply(
             futures_util::stream::iter(pieces),
             model.to_owned(),
             include_usage,
-            false,
         ),
     )
 }
