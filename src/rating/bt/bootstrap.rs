@@ -355,7 +355,7 @@ pub(super) fn bootstrap(
 }
 
 /// Linear interpolation between order statistics at `q·(len − 1)`.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let Some(&last) = sorted.last() else {
         return 0.0;
     };

@@ -173,6 +173,7 @@
 //! these only up to Monte Carlo error.
 
 mod bootstrap;
+pub mod contextual;
 mod dense;
 mod input;
 mod laplacian;
@@ -365,7 +366,7 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
     let pairs = canonical_pairs(c, &mut notes);
     let total: f64 = pairs.iter().map(|p| p.n).sum();
     let structure = Structure::analyse(k, &pairs);
-    describe(k, total, &structure, &c.names, &mut notes);
+    describe(k, total, &structure, &c.names, true, &mut notes);
     let path = plan.path.unwrap_or_else(|| choose_path(k, pairs.len()));
 
     let problem = Problem {

@@ -424,11 +424,14 @@ fn capped(items: impl Iterator<Item = String>, len: usize) -> String {
     }
 }
 
+/// Notes on the structure. `virtual_votes`: diverging groups get virtual tied votes (else
+/// a ridge on every strength keeps them finite, as in FastChat's style control).
 pub(super) fn describe(
     k: usize,
     total: f64,
     s: &Structure,
     names: &[String],
+    virtual_votes: bool,
     notes: &mut Vec<String>,
 ) {
     if k == 0 {
@@ -481,8 +484,15 @@ pub(super) fn describe(
         } else {
             format!(" The data give {}.", open.join(" and "))
         };
+        let remedy = if virtual_votes {
+            format!(
+                "each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite"
+            )
+        } else {
+            "only the ridge on the strengths keeps their ratings finite".to_string()
+        };
         notes.push(format!(
-            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite.{bounds}",
+            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; {remedy}.{bounds}",
             list(group, names),
         ));
     }

@@ -11,4 +11,8 @@
 
 pub mod text;
 
+pub use super::bt::contextual::{
+    StyleFit, StyleOptions, StyleVote, StyleVotes, Variant, fit_contextual,
+    fit_contextual_resampled,
+};
 pub use text::{Features, MarkdownCounts, count_tokens};
