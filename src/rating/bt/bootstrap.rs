@@ -21,6 +21,10 @@ pub(super) struct BootstrapRaw {
     pub(super) upper: Vec<f64>,
     pub(super) rounds: usize,
     pub(super) unconverged: usize,
+    /// Replicates refitted by Newton's method from a fresh factorisation per
+    /// step (the dense path's dearest refit); only the tests read it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) newton_refits: usize,
 }
 
 /// One connected group of the full data, set up to refit its part of a
@@ -119,7 +123,15 @@ impl GroupFit {
             structure: &self.structure,
         };
         let outcome = match &self.factor {
-            Some(f) => chord(&problem, &mut sc.theta, f, s, &mut sc.ws, &mut sc.solver),
+            Some(f) => chord(
+                &problem,
+                &mut sc.theta,
+                f,
+                s,
+                &mut sc.ws,
+                &mut sc.solver,
+                false,
+            ),
             None => newton(&problem, &mut sc.theta, s, &mut sc.solver, &mut sc.ws),
         };
         for (&v, &t) in self.members.iter().zip(&sc.theta) {
@@ -153,6 +165,7 @@ impl GroupScratch {
 struct Replicates {
     ratings: Vec<(usize, Vec<f64>)>,
     unconverged: usize,
+    newton_refits: usize,
 }
 
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
@@ -184,6 +197,7 @@ pub(super) fn bootstrap(
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
+            newton_refits: 0,
         };
     }
     // Saturating float-to-int conversion: counts above 2^64 are capped.
@@ -222,6 +236,7 @@ pub(super) fn bootstrap(
         let mut replicate: Vec<Pair> = Vec::new();
         let mut out = Vec::new();
         let mut unconverged = 0;
+        let mut newton_refits = 0;
         loop {
             let round = next.fetch_add(1, Ordering::Relaxed);
             if round >= s.rounds {
@@ -277,11 +292,21 @@ pub(super) fn bootstrap(
                 let outcome = match path {
                     Path::Dense => {
                         let solver = dense.get_or_insert_with(|| DenseSolver::new(k));
+                        // A replicate whose groups lost only models that are
+                        // alone now (a model with one or two votes lost them
+                        // all, which happens to most replicates once a few
+                        // such models join) keeps the full factor too.
                         match full_factor() {
                             Some(f) if same_groups => {
-                                chord(&problem, &mut theta, f, s, &mut ws, solver)
+                                chord(&problem, &mut theta, f, s, &mut ws, solver, false)
                             }
-                            _ => newton(&problem, &mut theta, s, solver, &mut ws),
+                            Some(f) if only_dropouts(full.structure, structure) => {
+                                chord(&problem, &mut theta, f, s, &mut ws, solver, true)
+                            }
+                            _ => {
+                                newton_refits += 1;
+                                newton(&problem, &mut theta, s, solver, &mut ws)
+                            }
                         }
                     }
                     // Every Newton step of the sparse path costs about one
@@ -308,6 +333,7 @@ pub(super) fn bootstrap(
         Replicates {
             ratings: out,
             unconverged,
+            newton_refits,
         }
     };
     let threads = std::thread::available_parallelism()
@@ -327,8 +353,10 @@ pub(super) fn bootstrap(
     });
     let mut samples = vec![0.0; s.rounds * k];
     let mut unconverged = 0;
+    let mut newton_refits = 0;
     for done in results {
         unconverged += done.unconverged;
+        newton_refits += done.newton_refits;
         for (round, replicate) in done.ratings {
             for (m, &r) in replicate.iter().enumerate() {
                 samples[m * s.rounds + round] = r;
@@ -351,7 +379,29 @@ pub(super) fn bootstrap(
         upper,
         rounds: s.rounds,
         unconverged,
+        newton_refits,
     }
+}
+
+/// The replicate's groups are the full data's less models that are alone
+/// now: each group of two or more lies within one full group, and no full
+/// group holds two of them.
+fn only_dropouts(full: &Structure, replicate: &Structure) -> bool {
+    let mut taken = vec![false; full.members.len()];
+    for group in &replicate.members {
+        let Some(&first) = group.first() else {
+            continue;
+        };
+        if group.len() < 2 {
+            continue;
+        }
+        let g = full.component[first];
+        if taken[g] || group.iter().any(|&v| full.component[v] != g) {
+            return false;
+        }
+        taken[g] = true;
+    }
+    true
 }
 
 /// Linear interpolation between order statistics at `q·(len − 1)`.
@@ -373,6 +423,112 @@ mod tests {
     use crate::rating::bt::BtOptions;
     use crate::rating::bt::input::canonical_pairs;
     use crate::rating::bt::tests::{cell, reference};
+
+    /// The reference's five models joined by four with one vote each (two
+    /// won theirs, two lost), which makes the whole group regularised.
+    fn with_newcomers() -> crate::rating::bt::Comparisons {
+        let mut c = reference();
+        for m in 0..4 {
+            let won = m % 2 == 0;
+            let (a, b) = if won { (1.0, 0.0) } else { (0.0, 1.0) };
+            c.cells.push(cell(5 + m, m, a, b, 0.0));
+        }
+        c.n_models = 9;
+        c
+    }
+
+    #[test]
+    fn replicates_that_drop_a_newcomer_keep_the_full_factor() {
+        // A newcomer's single vote is missing from about 37% of replicates,
+        // so most replicates lose one of the four and with it their groups.
+        // Those are refitted with the full data's factor, not by Newton's
+        // method with a factorisation per step.
+        let c = with_newcomers();
+        let k = c.n_models;
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        assert!(structure.regularised.iter().any(|&r| r));
+        let o = BtOptions {
+            bootstrap_rounds: 200,
+            seed: 3,
+            ..BtOptions::default()
+        };
+        let s = Settings::new(&o, k, &mut Vec::new());
+        let full = Problem {
+            k,
+            pairs: &pairs,
+            structure: &structure,
+        };
+        let mut theta_hat = vec![0.0; k];
+        let mut ws = Workspace::new(k);
+        assert!(newton(&full, &mut theta_hat, &s, &mut DenseSolver::new(k), &mut ws).converged);
+        let b = bootstrap(&full, &theta_hat, &s, Path::Dense);
+        assert_eq!(b.unconverged, 0);
+        assert!(b.newton_refits < 10, "{} Newton refits", b.newton_refits);
+    }
+
+    #[test]
+    fn a_centred_chord_reaches_the_optimum_without_the_lost_models() {
+        // The replicate lost newcomer 5's vote: 5 is alone, the group is the
+        // others. Fixed-Hessian steps with the full factor, centred within
+        // the replicate's groups, reach Newton's optimum of the replicate.
+        let c = with_newcomers();
+        let k = c.n_models;
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
+        let full = Problem {
+            k,
+            pairs: &pairs,
+            structure: &structure,
+        };
+        let mut ws = Workspace::new(k);
+        let mut solver = DenseSolver::new(k);
+        let mut theta_hat = vec![0.0; k];
+        assert!(newton(&full, &mut theta_hat, &s, &mut solver, &mut ws).converged);
+        let mut factor = vec![0.0; k * k];
+        full.gradient_hessian(&theta_hat, &mut vec![0.0; k], &mut factor);
+        full.augment(&mut factor);
+        assert!(crate::rating::bt::dense::cholesky(&mut factor, k));
+
+        let replicate: Vec<Pair> = pairs
+            .iter()
+            .filter(|p| p.i != 5 && p.j != 5)
+            .map(|p| Pair::new(p.i, p.j, p.wins_i + 1.0, p.wins_j, p.ties))
+            .collect();
+        let rep_structure = Structure::analyse(k, &replicate);
+        assert!(only_dropouts(&structure, &rep_structure));
+        assert_ne!(rep_structure.component, structure.component);
+        let problem = Problem {
+            k,
+            pairs: &replicate,
+            structure: &rep_structure,
+        };
+        let mut start = theta_hat.clone();
+        for group in &rep_structure.members {
+            let mean = group.iter().map(|&v| start[v]).sum::<f64>() / group.len() as f64;
+            for &v in group {
+                start[v] -= mean;
+            }
+        }
+        let mut by_chord = start.clone();
+        let o = chord(
+            &problem,
+            &mut by_chord,
+            &factor,
+            &s,
+            &mut ws,
+            &mut solver,
+            true,
+        );
+        assert!(o.converged);
+        let mut by_newton = start;
+        assert!(newton(&problem, &mut by_newton, &s, &mut solver, &mut ws).converged);
+        for (a, b) in by_chord.iter().zip(&by_newton) {
+            assert!((a - b).abs() < 1e-7, "{by_chord:?} {by_newton:?}");
+        }
+        assert_eq!(by_chord[5], 0.0);
+    }
 
     #[test]
     fn group_refits_match_a_whole_refit() {

@@ -171,6 +171,14 @@ impl Anderson {
 /// from the last point, so the result is the same optimum either way; the
 /// iteration stops, as Newton's does, when the step is within the
 /// tolerance.
+///
+/// `centre`: the problem's groups are the factor's less some models that
+/// are alone now (a bootstrap replicate lost all their votes). Each step is
+/// then centred within the problem's groups, which holds a lone model at
+/// zero; every group's optimum is only defined up to a shift, so this
+/// changes nothing but the iterate's representative, and the fixed point is
+/// still the problem's optimum (the lone models' zero gradient and the
+/// factor's positive diagonal rule out any other).
 pub(super) fn chord(
     problem: &Problem,
     theta: &mut [f64],
@@ -178,6 +186,7 @@ pub(super) fn chord(
     s: &Settings,
     ws: &mut Workspace,
     solver: &mut DenseSolver,
+    centre: bool,
 ) -> Outcome {
     let k = problem.k;
     let mut previous = f64::INFINITY;
@@ -186,6 +195,14 @@ pub(super) fn chord(
         problem.gradient(theta, &mut ws.grad, &mut ws.exp);
         ws.step.copy_from_slice(&ws.grad);
         cholesky_solve(factor, k, &mut ws.step);
+        if centre {
+            for group in &problem.structure.members {
+                let mean = group.iter().map(|&v| ws.step[v]).sum::<f64>() / group.len() as f64;
+                for &v in group {
+                    ws.step[v] -= mean;
+                }
+            }
+        }
         used += 1;
         let size = max_abs(&ws.step);
         if !size.is_finite() || size > 1.0 || size > 0.5 * previous {
@@ -336,6 +353,7 @@ mod tests {
             &settings,
             &mut ws,
             &mut solver,
+            false,
         );
         assert!(o.converged);
         assert!(o.iterations <= 8, "{} iterations", o.iterations);
@@ -382,7 +400,8 @@ mod tests {
                 &factor,
                 &settings,
                 &mut ws,
-                &mut solver
+                &mut solver,
+                false,
             )
             .converged
         );

@@ -157,8 +157,13 @@
 //! `e^θ` per model and `σ(θ_i − θ_j) = e^θ_i / (e^θ_i + e^θ_j)` per pair, one
 //! division instead of an exponential. A replicate whose structure changed
 //! is refitted as a whole, by the same fixed-Hessian steps with the factor
-//! of the whole Hessian while its groups are the same, by Newton steps
-//! otherwise. On the sparse path every replicate takes Newton steps as in
+//! of the whole Hessian while its groups are the same or have only lost
+//! models that are alone now (each step then centred within the
+//! replicate's groups), by Newton steps otherwise. The second case is the
+//! usual one as soon as a few models with a vote or two join: each loses
+//! all its votes in about a third of the replicates, and refitting those
+//! by Newton's method, a factorisation per step, took longer than all the
+//! other replicates together. On the sparse path every replicate takes Newton steps as in
 //! the fit, each about as cheap as a fixed-Hessian step. Either way the
 //! refit stops at the replicate's own optimum (the two paths' bounds agree
 //! to about the tolerance).

@@ -56,10 +56,11 @@ pub(super) fn bootstrap(
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
+            newton_refits: 0,
         };
     }
     let sampler = match resample {
-        Resample::Seeded { .. } => Some(VoteSampler::new(n as u64, &rows.count)),
+        Resample::Seeded { .. } => Some(VoteSampler::per_category(n as u64, &rows.count)),
         Resample::Given(_) => None,
     };
 
@@ -166,5 +167,6 @@ pub(super) fn bootstrap(
         upper,
         rounds,
         unconverged,
+        newton_refits: 0,
     }
 }

@@ -80,19 +80,41 @@ fn outcome(w: Winner) -> Option<f64> {
     }
 }
 
-/// Positions `0..keys.len()` stably ordered by `keys` (all below `range`): a counting sort.
-fn counting_order(order: &[u32], keys: &[u32], range: usize) -> Vec<u32> {
+/// One vote on its way to a row.
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    /// `i·K + j` of its pair, `i < j`.
+    pair: u64,
+    /// Raw differences, oriented as the row.
+    x: [f64; F],
+    vote: u32,
+    /// Outcome for `i` in halves, times two, plus 1 if the vote had `j` as model A.
+    class: u8,
+}
+
+/// Largest `K²` for which entries are sorted by a counting sort over all pairs.
+const COUNTING_PAIRS: usize = 1 << 22;
+
+/// The entries ordered by pair (the order within a pair is settled later): by one
+/// counting sort while the `K²` possible pairs fit a small table, else by comparison.
+fn sort_by_pair(mut entries: Vec<Entry>, k: usize) -> Vec<Entry> {
+    let range = k.saturating_mul(k);
+    if range > COUNTING_PAIRS {
+        entries.sort_unstable_by_key(|e| e.pair);
+        return entries;
+    }
+    // Entries number fewer than 2³² (votes are indexed by `u32`).
     let mut start = vec![0u32; range + 1];
-    for &o in order {
-        start[keys[o as usize] as usize + 1] += 1;
+    for e in &entries {
+        start[e.pair as usize + 1] += 1;
     }
-    for r in 0..range {
-        start[r + 1] += start[r];
+    for p in 0..range {
+        start[p + 1] += start[p];
     }
-    let mut out = vec![0u32; order.len()];
-    for &o in order {
-        let slot = &mut start[keys[o as usize] as usize];
-        out[*slot as usize] = o;
+    let mut out = vec![Entry::default(); entries.len()];
+    for e in entries {
+        let slot = &mut start[e.pair as usize];
+        out[*slot as usize] = e;
         *slot += 1;
     }
     out
@@ -115,16 +137,18 @@ impl Rows {
     ) -> Self {
         let mut skipped = 0;
         let mut invalid = 0;
-        // Per used vote: its index, pair ends, class (outcome × orientation), oriented
-        // raw differences.
-        let mut used: Vec<u32> = Vec::with_capacity(votes.len());
-        let mut first = Vec::with_capacity(votes.len());
-        let mut second = Vec::with_capacity(votes.len());
-        let mut class = Vec::with_capacity(votes.len());
-        let mut raw: Vec<[f64; F]> = Vec::with_capacity(votes.len());
+
+        // One entry per used vote, sorted by pair, then by class and features within
+        // each pair; a vote's data are moved together, so that the sort touches each
+        // vote's cache lines once.
+        let mut entries: Vec<Entry> = Vec::with_capacity(votes.len());
         for (v, vote) in votes.iter().enumerate() {
             let (a, b) = (vote.model_a as usize, vote.model_b as usize);
-            if a >= k || b >= k || a == b || u32::try_from(v).is_err() {
+            let Ok(index) = u32::try_from(v) else {
+                invalid += 1;
+                continue;
+            };
+            if a >= k || b >= k || a == b {
                 invalid += 1;
                 continue;
             }
@@ -135,70 +159,60 @@ impl Rows {
             let (fa, fb) = (vote.a.as_array(), vote.b.as_array());
             let x: [f64; F] = std::array::from_fn(|f| difference(fa[f], fb[f], variant));
             let flip = a > b;
-            // Outcome for the row's first model: 0, 1 or 2 halves; orientation doubles it.
+            // Outcome for the row's first model in halves (0, 1 or 2), times two, plus
+            // the orientation.
             let y_row = if flip { 1.0 - y } else { y };
-            let halves = (2.0 * y_row) as u32;
-            used.push(v as u32);
-            first.push(a.min(b) as u32);
-            second.push(a.max(b) as u32);
-            class.push(halves * 2 + u32::from(flip));
-            raw.push(if flip { x.map(|d| -d) } else { x });
+            let halves = (2.0 * y_row) as u8;
+            entries.push(Entry {
+                pair: (a.min(b) * k + a.max(b)) as u64,
+                x: if flip { x.map(|d| -d) } else { x },
+                vote: index,
+                class: halves * 2 + u8::from(flip),
+            });
         }
-        let n = used.len();
-        let ids: Vec<u32> = (0..n as u32).collect();
-        let order = counting_order(&ids, &class, 6);
-        let order = counting_order(&order, &second, k.max(1));
-        let mut order = counting_order(&order, &first, k.max(1));
+        let n = entries.len();
+        let entries = sort_by_pair(entries, k);
 
         let mut pairs: Vec<PairRows> = Vec::new();
-        let mut z: Vec<[f64; F]> = Vec::new();
-        let mut y: Vec<f64> = Vec::new();
-        let mut count: Vec<f64> = Vec::new();
-        let mut flips: Vec<bool> = Vec::new();
+        let mut z: Vec<[f64; F]> = Vec::with_capacity(n);
+        let mut y: Vec<f64> = Vec::with_capacity(n);
+        let mut count: Vec<f64> = Vec::with_capacity(n);
+        let mut flips: Vec<bool> = Vec::with_capacity(n);
         let mut row_of_vote = vec![u32::MAX; votes.len()];
+        let mut entries = entries;
         let mut at = 0;
         while at < n {
-            let head = order[at] as usize;
-            let (i, j) = (first[head], second[head]);
-            let pair_start = z.len();
-            let mut pair_votes = 0usize;
-            // Runs of one pair and class, their rows sorted by feature bits.
-            while at < n && first[order[at] as usize] == i && second[order[at] as usize] == j {
-                let c = class[order[at] as usize];
-                let mut end = at;
-                while end < n
-                    && first[order[end] as usize] == i
-                    && second[order[end] as usize] == j
-                    && class[order[end] as usize] == c
-                {
-                    end += 1;
-                }
-                let run = &mut order[at..end];
-                run.sort_by_key(|&u| raw[u as usize].map(sort_key));
-                let mut r = 0;
-                while r < run.len() {
-                    let x = raw[run[r] as usize];
-                    let mut s = r;
-                    while s < run.len() && raw[run[s] as usize] == x {
-                        row_of_vote[used[run[s] as usize] as usize] = z.len() as u32;
-                        s += 1;
-                    }
-                    z.push(x);
-                    y.push(f64::from(c / 2) * 0.5);
-                    count.push((s - r) as f64);
-                    flips.push(c % 2 == 1);
-                    r = s;
-                }
-                pair_votes += end - at;
-                at = end;
+            let key = entries[at].pair;
+            let mut end = at;
+            while end < n && entries[end].pair == key {
+                end += 1;
             }
+            let run = &mut entries[at..end];
+            run.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
+            let pair_start = z.len();
+            let mut r = 0;
+            while r < run.len() {
+                let (c, x) = (run[r].class, run[r].x);
+                let mut s = r;
+                while s < run.len() && run[s].class == c && run[s].x == x {
+                    row_of_vote[run[s].vote as usize] = z.len() as u32;
+                    s += 1;
+                }
+                z.push(x);
+                y.push(f64::from(c / 2) * 0.5);
+                count.push((s - r) as f64);
+                flips.push(c % 2 == 1);
+                r = s;
+            }
+            let key = key as usize;
             pairs.push(PairRows {
-                i: i as usize,
-                j: j as usize,
-                weight: pair_votes as f64,
+                i: key / k,
+                j: key % k,
+                weight: (end - at) as f64,
                 start: pair_start,
                 end: z.len(),
             });
+            at = end;
         }
 
         // Standardise in the votes' own orientation: a flipped row holds minus the vote's
