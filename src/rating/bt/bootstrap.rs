@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::dense::{DenseSolver, cholesky, chord};
+use super::dense::{
+    BorderedFactor, BorderedWork, DenseSolver, bordered_chord, cholesky, chord, volatile_models,
+};
 use super::input::{Pair, Settings};
 use super::likelihood::Problem;
 use super::newton::{Outcome, Workspace, newton};
@@ -21,10 +23,10 @@ pub(super) struct BootstrapRaw {
     pub(super) upper: Vec<f64>,
     pub(super) rounds: usize,
     pub(super) unconverged: usize,
-    /// Replicates refitted by Newton's method from a fresh factorisation per
-    /// step (the dense path's dearest refit); only the tests read it.
+    /// Hessians the dense path's refits factored (its dearest work, `O(K³)`
+    /// each); only the tests read it.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub(super) newton_refits: usize,
+    pub(super) factorisations: usize,
 }
 
 /// One connected group of the full data, set up to refit its part of a
@@ -165,7 +167,7 @@ impl GroupScratch {
 struct Replicates {
     ratings: Vec<(usize, Vec<f64>)>,
     unconverged: usize,
-    newton_refits: usize,
+    factorisations: usize,
 }
 
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
@@ -197,13 +199,21 @@ pub(super) fn bootstrap(
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
-            newton_refits: 0,
+            factorisations: 0,
         };
     }
     // Saturating float-to-int conversion: counts above 2^64 are capped.
     let sampler = VoteSampler::new(n as u64, &weights);
     let edges = ScoreEdges::new(k, pairs);
-    let groups = if path == Path::Dense {
+    // With models of very few votes, replicates are refitted as a whole
+    // with exact rows for those models (see `bordered_chord`), not group by
+    // group.
+    let volatile = if path == Path::Dense {
+        volatile_models(k, pairs)
+    } else {
+        Vec::new()
+    };
+    let groups = if path == Path::Dense && volatile.is_empty() {
         GroupFit::all(full, theta_hat)
     } else {
         Vec::new()
@@ -222,6 +232,11 @@ pub(super) fn bootstrap(
         })
     };
 
+    let bordered = std::sync::OnceLock::new();
+    let bordered_factor = || -> &Option<BorderedFactor> {
+        bordered.get_or_init(|| BorderedFactor::new(full, theta_hat, &volatile))
+    };
+
     // Round `r` draws from stream `r` of the seeded generator, so the bounds
     // do not depend on how rounds are spread over threads; threads take the
     // next round as they finish one.
@@ -229,6 +244,7 @@ pub(super) fn bootstrap(
     let run_rounds = || -> Replicates {
         let mut ws = Workspace::new(k);
         let mut dense: Option<DenseSolver> = None;
+        let mut border: Option<BorderedWork> = None;
         let mut scratch: Vec<GroupScratch> = groups.iter().map(GroupScratch::new).collect();
         let mut reach = Reach::new(k);
         let mut draws = vec![0u64; weights.len()];
@@ -236,7 +252,6 @@ pub(super) fn bootstrap(
         let mut replicate: Vec<Pair> = Vec::new();
         let mut out = Vec::new();
         let mut unconverged = 0;
-        let mut newton_refits = 0;
         loop {
             let round = next.fetch_add(1, Ordering::Relaxed);
             if round >= s.rounds {
@@ -257,7 +272,9 @@ pub(super) fn bootstrap(
             // its own (dense path) or the whole replicate without analysing
             // it again (sparse path).
             let keeps = edges.keeps(full.structure, &counts, &mut reach);
-            let converged = if keeps && path == Path::Dense {
+            // Models of very few votes need exact rows, which the groups'
+            // own factors do not give: such data take the whole path.
+            let converged = if keeps && path == Path::Dense && volatile.is_empty() {
                 let mut all = true;
                 for (g, sc) in groups.iter().zip(scratch.iter_mut()) {
                     all &= g.refit(&counts, &mut theta, s, sc).converged;
@@ -271,7 +288,11 @@ pub(super) fn bootstrap(
                         replicate.push(q);
                     }
                 }
-                let own = (!keeps).then(|| Structure::analyse(k, &replicate));
+                let own = (!keeps).then(|| {
+                    edges
+                        .nested(full.structure, &counts, &mut reach)
+                        .unwrap_or_else(|| Structure::analyse(k, &replicate))
+                });
                 let structure = own.as_ref().unwrap_or(full.structure);
                 let same_groups = structure.component == full.structure.component
                     && structure.regularised == full.structure.regularised;
@@ -296,16 +317,24 @@ pub(super) fn bootstrap(
                         // alone now (a model with one or two votes lost them
                         // all, which happens to most replicates once a few
                         // such models join) keeps the full factor too.
-                        match full_factor() {
-                            Some(f) if same_groups => {
-                                chord(&problem, &mut theta, f, s, &mut ws, solver, false)
-                            }
-                            Some(f) if only_dropouts(full.structure, structure) => {
-                                chord(&problem, &mut theta, f, s, &mut ws, solver, true)
-                            }
-                            _ => {
-                                newton_refits += 1;
-                                newton(&problem, &mut theta, s, solver, &mut ws)
+                        let nested = same_groups || only_dropouts(full.structure, structure);
+                        let exact_rows = if nested && !volatile.is_empty() {
+                            bordered_factor().as_ref()
+                        } else {
+                            None
+                        };
+                        if let Some(b) = exact_rows {
+                            let work = border.get_or_insert_with(|| BorderedWork::new(b));
+                            bordered_chord(&problem, &mut theta, b, work, s, &mut ws, solver)
+                        } else {
+                            match full_factor() {
+                                Some(f) if same_groups => {
+                                    chord(&problem, &mut theta, f, s, &mut ws, solver, false)
+                                }
+                                Some(f) if only_dropouts(full.structure, structure) => {
+                                    chord(&problem, &mut theta, f, s, &mut ws, solver, true)
+                                }
+                                _ => newton(&problem, &mut theta, s, solver, &mut ws),
                             }
                         }
                     }
@@ -330,10 +359,15 @@ pub(super) fn bootstrap(
             }
             out.push((round, theta));
         }
+        let factorisations = dense.as_ref().map_or(0, |d| d.factorisations)
+            + scratch
+                .iter()
+                .map(|sc| sc.solver.factorisations)
+                .sum::<usize>();
         Replicates {
             ratings: out,
             unconverged,
-            newton_refits,
+            factorisations,
         }
     };
     let threads = std::thread::available_parallelism()
@@ -353,10 +387,10 @@ pub(super) fn bootstrap(
     });
     let mut samples = vec![0.0; s.rounds * k];
     let mut unconverged = 0;
-    let mut newton_refits = 0;
+    let mut factorisations = 0;
     for done in results {
         unconverged += done.unconverged;
-        newton_refits += done.newton_refits;
+        factorisations += done.factorisations;
         for (round, replicate) in done.ratings {
             for (m, &r) in replicate.iter().enumerate() {
                 samples[m * s.rounds + round] = r;
@@ -379,7 +413,7 @@ pub(super) fn bootstrap(
         upper,
         rounds: s.rounds,
         unconverged,
-        newton_refits,
+        factorisations,
     }
 }
 
@@ -438,11 +472,12 @@ mod tests {
     }
 
     #[test]
-    fn replicates_that_drop_a_newcomer_keep_the_full_factor() {
-        // A newcomer's single vote is missing from about 37% of replicates,
-        // so most replicates lose one of the four and with it their groups.
-        // Those are refitted with the full data's factor, not by Newton's
-        // method with a factorisation per step.
+    fn replicates_with_one_vote_models_are_refitted_without_factorisations() {
+        // A newcomer's single vote is missing from about 37% of replicates
+        // and counted two or more times in 26%: most replicates lose one of
+        // the four, and with it their groups, or move one a long way. They
+        // are refitted with the full data's factor (and exact rows for the
+        // newcomers), not by Newton's method with a factorisation per step.
         let c = with_newcomers();
         let k = c.n_models;
         let pairs = canonical_pairs(&c, &mut Vec::new());
@@ -464,7 +499,11 @@ mod tests {
         assert!(newton(&full, &mut theta_hat, &s, &mut DenseSolver::new(k), &mut ws).converged);
         let b = bootstrap(&full, &theta_hat, &s, Path::Dense);
         assert_eq!(b.unconverged, 0);
-        assert!(b.newton_refits < 10, "{} Newton refits", b.newton_refits);
+        assert!(
+            b.factorisations < 20,
+            "{} factorisations in 200 replicates",
+            b.factorisations
+        );
     }
 
     #[test]

@@ -163,7 +163,14 @@
 //! usual one as soon as a few models with a vote or two join: each loses
 //! all its votes in about a third of the replicates, and refitting those
 //! by Newton's method, a factorisation per step, took longer than all the
-//! other replicates together. On the sparse path every replicate takes Newton steps as in
+//! other replicates together. With such models (at most 30 votes) every
+//! replicate is refitted as a whole, by fixed-Hessian steps that take the
+//! exact curvature of those models' rows (a bordered factor: the full
+//! data's factor for the others, one triangular solve per such model per
+//! step), since a replicate changes their counts, and so their curvature,
+//! by a large fraction; the replicate's groups then come from searches
+//! from one member of each group rather than a whole analysis. On the
+//! sparse path every replicate takes Newton steps as in
 //! the fit, each about as cheap as a fixed-Hessian step. Either way the
 //! refit stops at the replicate's own optimum (the two paths' bounds agree
 //! to about the tolerance).

@@ -56,7 +56,7 @@ pub(super) fn bootstrap(
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
-            newton_refits: 0,
+            factorisations: 0,
         };
     }
     let sampler = match resample {
@@ -167,6 +167,6 @@ pub(super) fn bootstrap(
         upper,
         rounds,
         unconverged,
-        newton_refits: 0,
+        factorisations: 0,
     }
 }
