@@ -5,10 +5,12 @@
 //! counted as a battle and a skip).
 
 pub mod bt;
+pub mod category;
 pub mod elo;
 pub mod glicko2;
 pub mod leaderboard;
 pub mod stats;
+pub mod style;
 
 pub use leaderboard::{Leaderboard, LeaderboardOptions, Method, Row};
 

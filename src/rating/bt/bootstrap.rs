@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::dense::{DenseSolver, cholesky, chord};
+use super::dense::{
+    BorderedFactor, BorderedWork, DenseSolver, bordered_chord, cholesky, chord, volatile_models,
+};
 use super::input::{Pair, Settings};
 use super::likelihood::Problem;
 use super::newton::{Outcome, Workspace, newton};
@@ -21,6 +23,10 @@ pub(super) struct BootstrapRaw {
     pub(super) upper: Vec<f64>,
     pub(super) rounds: usize,
     pub(super) unconverged: usize,
+    /// Hessians the dense path's refits factored (its dearest work, `O(K³)`
+    /// each); only the tests read it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) factorisations: usize,
 }
 
 /// One connected group of the full data, set up to refit its part of a
@@ -119,7 +125,15 @@ impl GroupFit {
             structure: &self.structure,
         };
         let outcome = match &self.factor {
-            Some(f) => chord(&problem, &mut sc.theta, f, s, &mut sc.ws, &mut sc.solver),
+            Some(f) => chord(
+                &problem,
+                &mut sc.theta,
+                f,
+                s,
+                &mut sc.ws,
+                &mut sc.solver,
+                false,
+            ),
             None => newton(&problem, &mut sc.theta, s, &mut sc.solver, &mut sc.ws),
         };
         for (&v, &t) in self.members.iter().zip(&sc.theta) {
@@ -153,6 +167,7 @@ impl GroupScratch {
 struct Replicates {
     ratings: Vec<(usize, Vec<f64>)>,
     unconverged: usize,
+    factorisations: usize,
 }
 
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
@@ -184,12 +199,21 @@ pub(super) fn bootstrap(
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
+            factorisations: 0,
         };
     }
     // Saturating float-to-int conversion: counts above 2^64 are capped.
     let sampler = VoteSampler::new(n as u64, &weights);
     let edges = ScoreEdges::new(k, pairs);
-    let groups = if path == Path::Dense {
+    // With models of very few votes, replicates are refitted as a whole
+    // with exact rows for those models (see `bordered_chord`), not group by
+    // group.
+    let volatile = if path == Path::Dense {
+        volatile_models(k, pairs)
+    } else {
+        Vec::new()
+    };
+    let groups = if path == Path::Dense && volatile.is_empty() {
         GroupFit::all(full, theta_hat)
     } else {
         Vec::new()
@@ -208,6 +232,11 @@ pub(super) fn bootstrap(
         })
     };
 
+    let bordered = std::sync::OnceLock::new();
+    let bordered_factor = || -> &Option<BorderedFactor> {
+        bordered.get_or_init(|| BorderedFactor::new(full, theta_hat, &volatile))
+    };
+
     // Round `r` draws from stream `r` of the seeded generator, so the bounds
     // do not depend on how rounds are spread over threads; threads take the
     // next round as they finish one.
@@ -215,6 +244,7 @@ pub(super) fn bootstrap(
     let run_rounds = || -> Replicates {
         let mut ws = Workspace::new(k);
         let mut dense: Option<DenseSolver> = None;
+        let mut border: Option<BorderedWork> = None;
         let mut scratch: Vec<GroupScratch> = groups.iter().map(GroupScratch::new).collect();
         let mut reach = Reach::new(k);
         let mut draws = vec![0u64; weights.len()];
@@ -242,7 +272,9 @@ pub(super) fn bootstrap(
             // its own (dense path) or the whole replicate without analysing
             // it again (sparse path).
             let keeps = edges.keeps(full.structure, &counts, &mut reach);
-            let converged = if keeps && path == Path::Dense {
+            // Models of very few votes need exact rows, which the groups'
+            // own factors do not give: such data take the whole path.
+            let converged = if keeps && path == Path::Dense && volatile.is_empty() {
                 let mut all = true;
                 for (g, sc) in groups.iter().zip(scratch.iter_mut()) {
                     all &= g.refit(&counts, &mut theta, s, sc).converged;
@@ -256,7 +288,11 @@ pub(super) fn bootstrap(
                         replicate.push(q);
                     }
                 }
-                let own = (!keeps).then(|| Structure::analyse(k, &replicate));
+                let own = (!keeps).then(|| {
+                    edges
+                        .nested(full.structure, &counts, &mut reach)
+                        .unwrap_or_else(|| Structure::analyse(k, &replicate))
+                });
                 let structure = own.as_ref().unwrap_or(full.structure);
                 let same_groups = structure.component == full.structure.component
                     && structure.regularised == full.structure.regularised;
@@ -277,11 +313,29 @@ pub(super) fn bootstrap(
                 let outcome = match path {
                     Path::Dense => {
                         let solver = dense.get_or_insert_with(|| DenseSolver::new(k));
-                        match full_factor() {
-                            Some(f) if same_groups => {
-                                chord(&problem, &mut theta, f, s, &mut ws, solver)
+                        // A replicate whose groups lost only models that are
+                        // alone now (a model with one or two votes lost them
+                        // all, which happens to most replicates once a few
+                        // such models join) keeps the full factor too.
+                        let nested = same_groups || only_dropouts(full.structure, structure);
+                        let exact_rows = if nested && !volatile.is_empty() {
+                            bordered_factor().as_ref()
+                        } else {
+                            None
+                        };
+                        if let Some(b) = exact_rows {
+                            let work = border.get_or_insert_with(|| BorderedWork::new(b));
+                            bordered_chord(&problem, &mut theta, b, work, s, &mut ws, solver)
+                        } else {
+                            match full_factor() {
+                                Some(f) if same_groups => {
+                                    chord(&problem, &mut theta, f, s, &mut ws, solver, false)
+                                }
+                                Some(f) if only_dropouts(full.structure, structure) => {
+                                    chord(&problem, &mut theta, f, s, &mut ws, solver, true)
+                                }
+                                _ => newton(&problem, &mut theta, s, solver, &mut ws),
                             }
-                            _ => newton(&problem, &mut theta, s, solver, &mut ws),
                         }
                     }
                     // Every Newton step of the sparse path costs about one
@@ -305,9 +359,15 @@ pub(super) fn bootstrap(
             }
             out.push((round, theta));
         }
+        let factorisations = dense.as_ref().map_or(0, |d| d.factorisations)
+            + scratch
+                .iter()
+                .map(|sc| sc.solver.factorisations)
+                .sum::<usize>();
         Replicates {
             ratings: out,
             unconverged,
+            factorisations,
         }
     };
     let threads = std::thread::available_parallelism()
@@ -327,8 +387,10 @@ pub(super) fn bootstrap(
     });
     let mut samples = vec![0.0; s.rounds * k];
     let mut unconverged = 0;
+    let mut factorisations = 0;
     for done in results {
         unconverged += done.unconverged;
+        factorisations += done.factorisations;
         for (round, replicate) in done.ratings {
             for (m, &r) in replicate.iter().enumerate() {
                 samples[m * s.rounds + round] = r;
@@ -351,11 +413,33 @@ pub(super) fn bootstrap(
         upper,
         rounds: s.rounds,
         unconverged,
+        factorisations,
     }
 }
 
+/// The replicate's groups are the full data's less models that are alone
+/// now: each group of two or more lies within one full group, and no full
+/// group holds two of them.
+fn only_dropouts(full: &Structure, replicate: &Structure) -> bool {
+    let mut taken = vec![false; full.members.len()];
+    for group in &replicate.members {
+        let Some(&first) = group.first() else {
+            continue;
+        };
+        if group.len() < 2 {
+            continue;
+        }
+        let g = full.component[first];
+        if taken[g] || group.iter().any(|&v| full.component[v] != g) {
+            return false;
+        }
+        taken[g] = true;
+    }
+    true
+}
+
 /// Linear interpolation between order statistics at `q·(len − 1)`.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let Some(&last) = sorted.last() else {
         return 0.0;
     };
@@ -373,6 +457,117 @@ mod tests {
     use crate::rating::bt::BtOptions;
     use crate::rating::bt::input::canonical_pairs;
     use crate::rating::bt::tests::{cell, reference};
+
+    /// The reference's five models joined by four with one vote each (two
+    /// won theirs, two lost), which makes the whole group regularised.
+    fn with_newcomers() -> crate::rating::bt::Comparisons {
+        let mut c = reference();
+        for m in 0..4 {
+            let won = m % 2 == 0;
+            let (a, b) = if won { (1.0, 0.0) } else { (0.0, 1.0) };
+            c.cells.push(cell(5 + m, m, a, b, 0.0));
+        }
+        c.n_models = 9;
+        c
+    }
+
+    #[test]
+    fn replicates_with_one_vote_models_are_refitted_without_factorisations() {
+        // A newcomer's single vote is missing from about 37% of replicates
+        // and counted two or more times in 26%: most replicates lose one of
+        // the four, and with it their groups, or move one a long way. They
+        // are refitted with the full data's factor (and exact rows for the
+        // newcomers), not by Newton's method with a factorisation per step.
+        let c = with_newcomers();
+        let k = c.n_models;
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        assert!(structure.regularised.iter().any(|&r| r));
+        let o = BtOptions {
+            bootstrap_rounds: 200,
+            seed: 3,
+            ..BtOptions::default()
+        };
+        let s = Settings::new(&o, k, &mut Vec::new());
+        let full = Problem {
+            k,
+            pairs: &pairs,
+            structure: &structure,
+        };
+        let mut theta_hat = vec![0.0; k];
+        let mut ws = Workspace::new(k);
+        assert!(newton(&full, &mut theta_hat, &s, &mut DenseSolver::new(k), &mut ws).converged);
+        let b = bootstrap(&full, &theta_hat, &s, Path::Dense);
+        assert_eq!(b.unconverged, 0);
+        assert!(
+            b.factorisations < 20,
+            "{} factorisations in 200 replicates",
+            b.factorisations
+        );
+    }
+
+    #[test]
+    fn a_centred_chord_reaches_the_optimum_without_the_lost_models() {
+        // The replicate lost newcomer 5's vote: 5 is alone, the group is the
+        // others. Fixed-Hessian steps with the full factor, centred within
+        // the replicate's groups, reach Newton's optimum of the replicate.
+        let c = with_newcomers();
+        let k = c.n_models;
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
+        let full = Problem {
+            k,
+            pairs: &pairs,
+            structure: &structure,
+        };
+        let mut ws = Workspace::new(k);
+        let mut solver = DenseSolver::new(k);
+        let mut theta_hat = vec![0.0; k];
+        assert!(newton(&full, &mut theta_hat, &s, &mut solver, &mut ws).converged);
+        let mut factor = vec![0.0; k * k];
+        full.gradient_hessian(&theta_hat, &mut vec![0.0; k], &mut factor);
+        full.augment(&mut factor);
+        assert!(crate::rating::bt::dense::cholesky(&mut factor, k));
+
+        let replicate: Vec<Pair> = pairs
+            .iter()
+            .filter(|p| p.i != 5 && p.j != 5)
+            .map(|p| Pair::new(p.i, p.j, p.wins_i + 1.0, p.wins_j, p.ties))
+            .collect();
+        let rep_structure = Structure::analyse(k, &replicate);
+        assert!(only_dropouts(&structure, &rep_structure));
+        assert_ne!(rep_structure.component, structure.component);
+        let problem = Problem {
+            k,
+            pairs: &replicate,
+            structure: &rep_structure,
+        };
+        let mut start = theta_hat.clone();
+        for group in &rep_structure.members {
+            let mean = group.iter().map(|&v| start[v]).sum::<f64>() / group.len() as f64;
+            for &v in group {
+                start[v] -= mean;
+            }
+        }
+        let mut by_chord = start.clone();
+        let o = chord(
+            &problem,
+            &mut by_chord,
+            &factor,
+            &s,
+            &mut ws,
+            &mut solver,
+            true,
+        );
+        assert!(o.converged);
+        let mut by_newton = start;
+        assert!(newton(&problem, &mut by_newton, &s, &mut solver, &mut ws).converged);
+        for (a, b) in by_chord.iter().zip(&by_newton) {
+            assert!((a - b).abs() < 1e-7, "{by_chord:?} {by_newton:?}");
+        }
+        assert_eq!(by_chord[5], 0.0);
+    }
 
     #[test]
     fn group_refits_match_a_whole_refit() {

@@ -157,8 +157,20 @@
 //! `e^θ` per model and `σ(θ_i − θ_j) = e^θ_i / (e^θ_i + e^θ_j)` per pair, one
 //! division instead of an exponential. A replicate whose structure changed
 //! is refitted as a whole, by the same fixed-Hessian steps with the factor
-//! of the whole Hessian while its groups are the same, by Newton steps
-//! otherwise. On the sparse path every replicate takes Newton steps as in
+//! of the whole Hessian while its groups are the same or have only lost
+//! models that are alone now (each step then centred within the
+//! replicate's groups), by Newton steps otherwise. The second case is the
+//! usual one as soon as a few models with a vote or two join: each loses
+//! all its votes in about a third of the replicates, and refitting those
+//! by Newton's method, a factorisation per step, took longer than all the
+//! other replicates together. With such models (at most 30 votes) every
+//! replicate is refitted as a whole, by fixed-Hessian steps that take the
+//! exact curvature of those models' rows (a bordered factor: the full
+//! data's factor for the others, one triangular solve per such model per
+//! step), since a replicate changes their counts, and so their curvature,
+//! by a large fraction; the replicate's groups then come from searches
+//! from one member of each group rather than a whole analysis. On the
+//! sparse path every replicate takes Newton steps as in
 //! the fit, each about as cheap as a fixed-Hessian step. Either way the
 //! refit stops at the replicate's own optimum (the two paths' bounds agree
 //! to about the tolerance).
@@ -173,6 +185,7 @@
 //! these only up to Monte Carlo error.
 
 mod bootstrap;
+pub mod contextual;
 mod dense;
 mod input;
 mod laplacian;
@@ -365,7 +378,7 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
     let pairs = canonical_pairs(c, &mut notes);
     let total: f64 = pairs.iter().map(|p| p.n).sum();
     let structure = Structure::analyse(k, &pairs);
-    describe(k, total, &structure, &c.names, &mut notes);
+    describe(k, total, &structure, &c.names, true, &mut notes);
     let path = plan.path.unwrap_or_else(|| choose_path(k, pairs.len()));
 
     let problem = Problem {

@@ -59,6 +59,19 @@ impl VoteSampler {
         }
     }
 
+    /// As [`Self::new`], but never drawing votes one at a time when there
+    /// are about as many categories as votes (the contextual fit's rows,
+    /// nearly all of one vote each): each vote drawn from an alias table
+    /// that large touches two random cache lines of it and one of the
+    /// counts, while Poisson counts walk the categories in order.
+    pub(super) fn per_category(n: u64, weights: &[f64]) -> Self {
+        if (POISSON_MIN_VOTES..=POISSON_MAX_VOTES).contains(&n) {
+            Self::poisson(n, weights)
+        } else {
+            Self::new(n, weights)
+        }
+    }
+
     pub(super) fn alias(n: u64, weights: &[f64]) -> Self {
         Self::Alias {
             n,

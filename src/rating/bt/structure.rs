@@ -195,6 +195,118 @@ impl ScoreEdges {
     }
 }
 
+impl ScoreEdges {
+    /// The replicate's groups and their regularisation, found by searches
+    /// from one member of each group, when they are the full data's groups
+    /// less models that lost all their votes (each then alone): `None` when
+    /// a group split otherwise, and the replicate must be analysed. A
+    /// regularised group loses an edge in almost every replicate, so this
+    /// spares most of them the whole analysis. Only the fields the refits
+    /// read are set: `above` and `below` are all false.
+    pub(super) fn nested(
+        &self,
+        full: &Structure,
+        counts: &[[f64; 3]],
+        reach: &mut Reach,
+    ) -> Option<Structure> {
+        let k = full.component.len();
+        let alive = |e: &Edge| {
+            let c = &counts[e.pair];
+            (if e.by_i { c[0] } else { c[1] }) + c[2] > 0.0
+        };
+        let voted = |v: usize| {
+            self.out_list[self.out_start[v]..self.out_start[v + 1]]
+                .iter()
+                .chain(&self.in_list[self.in_start[v]..self.in_start[v + 1]])
+                .any(alive)
+        };
+        let mut regularised_full = vec![false; full.members.len()];
+        let mut has_votes = vec![false; k];
+        for (g, group) in full.members.iter().enumerate() {
+            let mut live = 0;
+            let mut root = None;
+            for &v in group {
+                if voted(v) {
+                    has_votes[v] = true;
+                    live += 1;
+                    root.get_or_insert(v);
+                }
+            }
+            let Some(root) = root else {
+                continue;
+            };
+            if self.connected(root, live, &alive, reach) < live {
+                return None;
+            }
+            let forward = reach_all(&self.out_start, &self.out_list, root, live, &alive, reach);
+            let backward = reach_all(&self.in_start, &self.in_list, root, live, &alive, reach);
+            regularised_full[g] = forward < live || backward < live;
+        }
+        let mut label = vec![usize::MAX; full.members.len()];
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut regularised = Vec::new();
+        let component = (0..k)
+            .map(|v| {
+                let g = full.component[v];
+                if has_votes[v] {
+                    if label[g] == usize::MAX {
+                        label[g] = members.len();
+                        members.push(Vec::new());
+                        regularised.push(regularised_full[g]);
+                    }
+                    members[label[g]].push(v);
+                    label[g]
+                } else {
+                    members.push(vec![v]);
+                    regularised.push(false);
+                    members.len() - 1
+                }
+            })
+            .collect();
+        Some(Structure {
+            component,
+            members,
+            regularised,
+            above: vec![false; k],
+            below: vec![false; k],
+        })
+    }
+
+    /// How many nodes a search from `root` along live edges of either
+    /// direction reaches, stopping at `want`.
+    fn connected(
+        &self,
+        root: usize,
+        want: usize,
+        alive: &impl Fn(&Edge) -> bool,
+        r: &mut Reach,
+    ) -> usize {
+        r.stack.clear();
+        r.visited.clear();
+        r.seen[root] = true;
+        r.visited.push(root);
+        r.stack.push(root);
+        'search: while let Some(u) = r.stack.pop() {
+            let out = &self.out_list[self.out_start[u]..self.out_start[u + 1]];
+            let inc = &self.in_list[self.in_start[u]..self.in_start[u + 1]];
+            for e in out.iter().chain(inc) {
+                if !r.seen[e.node] && alive(e) {
+                    r.seen[e.node] = true;
+                    r.visited.push(e.node);
+                    if r.visited.len() >= want {
+                        break 'search;
+                    }
+                    r.stack.push(e.node);
+                }
+            }
+        }
+        for &v in &r.visited {
+            r.seen[v] = false;
+        }
+        r.visited.len()
+    }
+}
+
 /// How many nodes a search from `root` along live edges reaches, stopping
 /// as soon as it has `want` (in a dense group, after a few nodes' lists).
 fn reach_all(
@@ -424,11 +536,14 @@ fn capped(items: impl Iterator<Item = String>, len: usize) -> String {
     }
 }
 
+/// Notes on the structure. `virtual_votes`: diverging groups get virtual tied votes (else
+/// a ridge on every strength keeps them finite, as in FastChat's style control).
 pub(super) fn describe(
     k: usize,
     total: f64,
     s: &Structure,
     names: &[String],
+    virtual_votes: bool,
     notes: &mut Vec<String>,
 ) {
     if k == 0 {
@@ -481,8 +596,15 @@ pub(super) fn describe(
         } else {
             format!(" The data give {}.", open.join(" and "))
         };
+        let remedy = if virtual_votes {
+            format!(
+                "each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite"
+            )
+        } else {
+            "only the ridge on the strengths keeps their ratings finite".to_string()
+        };
         notes.push(format!(
-            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; each of them gets {PRIOR_VOTES} virtual tied vote against the group average to keep ratings finite.{bounds}",
+            "among {} some models were never beaten by (or never beat) the others, so maximum-likelihood ratings diverge; {remedy}.{bounds}",
             list(group, names),
         ));
     }
@@ -578,6 +700,51 @@ mod tests {
         assert!(!same(&full, &analyse_counts(4, &pairs, &counts)));
     }
 
+    #[test]
+    fn a_replicate_that_lost_a_one_vote_model_is_built_without_analysis() {
+        // Four models beating each other both ways, a fifth with one win:
+        // the group is regularised. A replicate without that win has the
+        // four as a group (no longer regularised) and the fifth alone; one
+        // that also lost every 0–1 vote between 0 and 1 in one direction is
+        // still one group, now split in strong components.
+        let mut cells: Vec<_> = (0..4)
+            .flat_map(|i| (i + 1..4).map(move |j| cell(i, j, 3.0, 2.0, 0.0)))
+            .collect();
+        cells.push(cell(4, 0, 1.0, 0.0, 0.0));
+        let c = Comparisons {
+            names: Vec::new(),
+            n_models: 5,
+            cells,
+        };
+        let pairs = canonical_pairs(&c, &mut Vec::new());
+        let full = Structure::analyse(5, &pairs);
+        let edges = ScoreEdges::new(5, &pairs);
+        let mut reach = Reach::new(5);
+        let mut counts: Vec<[f64; 3]> =
+            pairs.iter().map(|p| [p.wins_i, p.wins_j, p.ties]).collect();
+        let fifth = pairs.iter().position(|p| p.j == 4).expect("pair 0-4");
+        counts[fifth] = [0.0; 3];
+        let nested = edges.nested(&full, &counts, &mut reach).expect("nested");
+        let analysed = analyse_counts(5, &pairs, &counts);
+        assert_eq!(nested.members, vec![vec![0, 1, 2, 3], vec![4]]);
+        assert_eq!(nested.members, analysed.members);
+        assert_eq!(nested.regularised, vec![false, false]);
+        assert_eq!(nested.regularised, analysed.regularised);
+        // Model 0 never beaten by 1, 2 or 3.
+        for (x, p) in pairs.iter().enumerate() {
+            if p.i == 0 && p.j < 4 {
+                counts[x][1] = 0.0;
+            }
+        }
+        let nested = edges.nested(&full, &counts, &mut reach).expect("nested");
+        assert_eq!(nested.regularised, vec![true, false]);
+        assert!(same_groups(&nested, &analyse_counts(5, &pairs, &counts)));
+    }
+
+    fn same_groups(a: &Structure, b: &Structure) -> bool {
+        a.component == b.component && a.members == b.members && a.regularised == b.regularised
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -606,6 +773,13 @@ mod tests {
             // Without regularised groups the check is exact both ways.
             if !full.regularised.iter().any(|&r| r) {
                 prop_assert_eq!(kept, again);
+            }
+            // Where the quick construction answers, it is the analysis's.
+            if let Some(nested) = edges.nested(&full, &counts, &mut reach) {
+                let analysed = analyse_counts(k, &pairs, &counts);
+                prop_assert_eq!(&nested.component, &analysed.component);
+                prop_assert_eq!(&nested.members, &analysed.members);
+                prop_assert_eq!(&nested.regularised, &analysed.regularised);
             }
         }
     }
