@@ -14,7 +14,7 @@ use super::{VoteRow, Votes};
 use crate::battle::LeftOutCounts;
 
 /// How ratings are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Bradley-Terry maximum likelihood with confidence intervals (the default).
