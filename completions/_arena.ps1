@@ -71,7 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;battle' {
-            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file')
+            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file (its final line ends are dropped)')
             [CompletionResult]::new('--theme', '--theme', [CompletionResultType]::ParameterName, 'With --random-prompt: only prompts of this theme')
             [CompletionResult]::new('--models', '--models', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
             [CompletionResult]::new('--pair', '--pair', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')

@@ -66,7 +66,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;battle'= {
-            cand --prompt-file 'Read the question from a file'
+            cand --prompt-file 'Read the question from a file (its final line ends are dropped)'
             cand --theme 'With --random-prompt: only prompts of this theme'
             cand --models 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle'
             cand --pair 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle'

@@ -65,7 +65,7 @@ complete -c arena -n "__fish_arena_using_subcommand init" -s v -l verbose -d 'Sa
 complete -c arena -n "__fish_arena_using_subcommand init" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand init" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand init" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file (its final line ends are dropped)' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l theme -d 'With --random-prompt: only prompts of this theme' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l models -l pair -d 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l tier -d 'Draw both models from this tier' -r -f -a "high\t''
