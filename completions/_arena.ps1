@@ -71,7 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;battle' {
-            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file')
+            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file (its final line ends are dropped)')
             [CompletionResult]::new('--theme', '--theme', [CompletionResultType]::ParameterName, 'With --random-prompt: only prompts of this theme')
             [CompletionResult]::new('--models', '--models', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
             [CompletionResult]::new('--pair', '--pair', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
@@ -295,7 +295,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -328,8 +328,8 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;models;sync' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json beside models.json]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json beside models.json]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json in the data directory]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json in the data directory]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
@@ -345,7 +345,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;models;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -668,7 +668,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;help;models' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             break
         }
         'arena;help;models;list' {

@@ -7,6 +7,7 @@ mod bad_input;
 mod battle;
 mod callers;
 mod chat_battles;
+mod cli_formats;
 mod completions;
 mod hardening;
 mod init;
