@@ -726,11 +726,10 @@ impl Arena {
         match state.record.status {
             Status::Completed => return self.result_again(&state, winner).await,
             Status::Failed => return Err(self.closed(&state)),
-            Status::PendingGeneration => {
-                return Err(in_words(Error::StillGenerating(state.record.id), &rpid));
-            }
-            Status::PendingVote => {}
+            Status::PendingGeneration | Status::PendingVote => {}
         }
+        // What the voter has not seen comes first: it is what to do next, whether or not
+        // that answer is still being written.
         if winner != Winner::Skip {
             for (side, x) in [(Side::A, "A"), (Side::B, "B")] {
                 if !state.shown(side) {
@@ -741,6 +740,9 @@ impl Arena {
                     )));
                 }
             }
+        }
+        if state.record.status == Status::PendingGeneration {
+            return Err(in_words(Error::StillGenerating(state.record.id), &rpid));
         }
         match self.vote_as(state.record.id, winner, Some(hash)).await {
             Ok(reveal) => Ok(ChatResult {
