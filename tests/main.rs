@@ -29,3 +29,4 @@ mod terminal;
 mod transfer;
 mod upstream_wire;
 mod vote;
+mod web_api;
