@@ -200,6 +200,7 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
@@ -233,6 +234,7 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 always\t''
 never\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l no-progress -d 'Never draw progress bars'

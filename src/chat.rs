@@ -15,6 +15,12 @@
 //! sent; token counts are arena's own estimate (`wire::estimate_tokens`), the same for both; sampling fields are
 //! checked once and sent alike to both; a failure says that the battle failed, not which
 //! side did.
+//!
+//! `web`: the same battles for the web page, found by id, both sides handed out together.
+
+mod web;
+
+pub use web::{MAX_IMAGES, WebBattleRequest, WebDetail, WebMode, WebSummary, WebTurn, WebTurnView};
 
 use std::collections::HashMap;
 use std::pin::Pin;

@@ -63,6 +63,8 @@ pub struct Selection {
     pub tier: Option<Tier>,
     /// Votes whose answers named a model count too (they are left out by default).
     pub include_identity_leaks: bool,
+    /// Side-by-side votes, cast with the models named, count too (left out by default).
+    pub include_named: bool,
 }
 
 impl Selection {
@@ -75,11 +77,14 @@ impl Selection {
     /// The left-out votes this selection takes as well.
     #[must_use]
     pub fn admit(&self) -> VoteFlags {
+        let mut admit = VoteFlags::NONE;
         if self.include_identity_leaks {
-            VoteFlags::IDENTITY_LEAK
-        } else {
-            VoteFlags::NONE
+            admit = admit.union(VoteFlags::IDENTITY_LEAK);
         }
+        if self.include_named {
+            admit = admit.union(VoteFlags::NAMED);
+        }
+        admit
     }
 }
 
@@ -298,6 +303,24 @@ impl Arena {
             .transpose()
     }
 
+    /// A prompt drawn at random from the pool, of `theme` or any.
+    pub(crate) async fn random_prompt(&self, theme: Option<String>) -> Result<Prompt> {
+        let pool = self.store.prompts(theme.clone()).await?;
+        let pick = {
+            use rand::seq::IndexedRandom;
+            pool.choose(&mut rand::rng()).cloned()
+        };
+        pick.ok_or_else(|| {
+            let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
+            // The fix in the message itself: a server's client sees it too.
+            Error::Input(format!(
+                "the prompt pool has no prompts{scope}: add them with `arena prompts import \
+                 FILE` (or `arena prompts add TEXT`), or give the prompt (`custom_prompt` \
+                 over HTTP)"
+            ))
+        })
+    }
+
     /// Starts a battle: draws two models, records the battle, and generates both answers
     /// concurrently on a task of its own. Errors here (empty prompt, unknown model, empty
     /// pool) leave the database unchanged.
@@ -305,20 +328,7 @@ impl Arena {
         let (prompt, prompt_id, theme) = match request.prompt {
             PromptSource::Text(text) => (text, None, "general".to_owned()),
             PromptSource::Random { theme } => {
-                let pool = self.store.prompts(theme.clone()).await?;
-                let pick = {
-                    use rand::seq::IndexedRandom;
-                    pool.choose(&mut rand::rng()).cloned()
-                };
-                let Some(Prompt { id, text, theme }) = pick else {
-                    let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
-                    // The fix in the message itself: a server's client sees it too.
-                    return Err(Error::Input(format!(
-                        "the prompt pool has no prompts{scope}: add them with `arena prompts \
-                         import FILE` (or `arena prompts add TEXT`), or give the prompt \
-                         (`custom_prompt` over HTTP)"
-                    )));
-                };
+                let Prompt { id, text, theme } = self.random_prompt(theme).await?;
                 (text, Some(id), theme)
             }
         };
@@ -906,6 +916,7 @@ impl Arena {
             }
         };
         board.include_identity_leaks = selection.include_identity_leaks;
+        board.include_named = selection.include_named;
         board.left_out = left_out;
         board
             .notes

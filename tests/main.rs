@@ -30,3 +30,4 @@ mod terminal;
 mod transfer;
 mod upstream_wire;
 mod vote;
+mod web_api;

@@ -30,6 +30,10 @@ pub struct FilterArgs {
     /// Count the votes whose answers named a model (kept, but left out by default)
     #[arg(long)]
     include_identity_leaks: bool,
+    /// Count the side-by-side votes of the web page, cast with the models named (kept, but
+    /// left out by default)
+    #[arg(long)]
+    include_named: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -60,6 +64,7 @@ impl FilterArgs {
                 TierArg::Low => Tier::Low,
             }),
             include_identity_leaks: self.include_identity_leaks,
+            include_named: self.include_named,
         })
     }
 }

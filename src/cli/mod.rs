@@ -16,7 +16,7 @@ macro_rules! outln {
 }
 
 mod battle;
-mod battles;
+pub(crate) mod battles;
 mod completions;
 mod export;
 mod import;

@@ -155,6 +155,10 @@ pub struct Leaderboard {
     pub votes: u64,
     /// Whether votes whose answers named a model were counted (they are not by default).
     pub include_identity_leaks: bool,
+    /// Whether side-by-side votes, cast with the models named, were counted (they are not
+    /// by default); present only when they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_named: bool,
     /// Votes of the selection kept but left out of the computation, by reason.
     pub left_out: LeftOutCounts,
     pub generated_at: String,
@@ -547,6 +551,7 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
         seed,
         votes: counts.votes(),
         include_identity_leaks: false,
+        include_named: false,
         left_out: LeftOutCounts::default(),
         generated_at,
         next_update_time,

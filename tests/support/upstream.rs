@@ -32,7 +32,8 @@
 //!   whose message names the upstream id it was asked for and its own address;
 //! - `fp-*`: a `system_fingerprint` (`fp_fake`) in every chunk of a streamed answer, or in
 //!   the whole `chat.completion` when the request does not ask for a stream;
-//! - `hold-*`: streams its first piece, then holds the rest until [`Upstream::release`];
+//! - `hold-*`: streams its first piece ("first s"), then holds the rest ("econd") until
+//!   [`Upstream::release`];
 //! - `slow-*`: a piece every 100 ms for ten seconds; records when the client went away
 //!   ([`Upstream::cancelled`]);
 //! - `done-no-finish-*`: as `stream-*`, but the stream ends with `data: [DONE]` and no chunk
@@ -555,9 +556,11 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
         return response;
     }
     if model.starts_with("hold-") {
-        let first = vec![role_chunk(&model), content_chunk(&model, "first ")];
+        // Cut inside a word: arena hands out battle answers word by word, and hands out a
+        // word only once the next one has begun, so "first " goes out before the release.
+        let first = vec![role_chunk(&model), content_chunk(&model, "first s")];
         let rest = [
-            content_chunk(&model, "second"),
+            content_chunk(&model, "econd"),
             finish_chunk(&model),
             "data: [DONE]\n\n".to_owned(),
         ];
