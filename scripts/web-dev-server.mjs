@@ -242,7 +242,7 @@ export function start(o) {
         const times = (hourly.get(user) || []).filter((t) => t > Date.now() - 3600e3);
         if (times.length >= o.perHour) {
           const at = new Date(times[0] + 3600e3).toISOString();
-          return send(res, 429, { detail: { message: `You have reached the limit of ${o.perHour} battles per hour.`, available_at: at } }, { "Retry-After": "3600" });
+          return send(res, 429, { detail: { message: `You have started ${o.perHour} battles within an hour, the most allowed: try again later.`, available_at: at } }, { "Retry-After": "3600" });
         }
         times.push(Date.now());
         hourly.set(user, times);

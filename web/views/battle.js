@@ -19,6 +19,8 @@ const SIDES = ["a", "b"];
  */
 export function board(ctx, { named = false, pick = null } = {}) {
   const { t, api, banner } = ctx;
+  // Where "new battle" leaves the address: a battle's own address is #/battle/ID in both modes.
+  const home = named ? "#/side" : "#/battle";
   const s = {
     id: null,
     turns: [],
@@ -80,7 +82,10 @@ export function board(ctx, { named = false, pick = null } = {}) {
     h("span", { id: voteLabelId, class: "vote-label" }, t("vote.label")), voteButtons);
   const reveal = h("div", { class: "reveal", hidden: true });
   const newBattle = h("button", { type: "button", class: "new-battle" }, t("battle.new"));
-  newBattle.addEventListener("click", () => reset(true));
+  newBattle.addEventListener("click", () => {
+    banner.hide();
+    reset(true);
+  });
 
   const element = h("div", { class: "board" }, composer,
     h("div", { class: "panes" }, panes.a.section, panes.b.section),
@@ -145,8 +150,7 @@ export function board(ctx, { named = false, pick = null } = {}) {
     reveal.hidden = true;
     clear(reveal);
     textarea.value = "";
-    banner.hide();
-    if (location.hash.startsWith("#/battle/")) history.replaceState(null, "", "#/battle");
+    if (location.hash !== home) history.replaceState(null, "", home);
     setPhase("idle");
     if (focus) textarea.focus();
   }
