@@ -332,8 +332,10 @@ export function start(o) {
       if (url.pathname === "/_dev/requests") return send(res, 200, requests);
       if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/v1/")) return await api(req, res, url);
       if (url.pathname === "/openapi.json") return send(res, 200, { openapi: "3.1.0", info: { title: "stand-in", version: "0" }, paths: {} });
-      const file = path.normalize(path.join(root, url.pathname === "/" ? "index.html" : url.pathname));
-      if (!file.startsWith(root + path.sep) || file.includes(`${path.sep}dev${path.sep}`) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return detail(res, 404, "Not Found");
+      // As arena serves them: the page at /, its other files under /assets/.
+      const name = url.pathname === "/" ? "index.html" : url.pathname.startsWith("/assets/") ? decodeURIComponent(url.pathname.slice(8)) : null;
+      const file = name && path.normalize(path.join(root, name));
+      if (!file || !file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return detail(res, 404, "Not Found");
       res.writeHead(200, {
         "Content-Type": types[path.extname(file)] || "application/octet-stream",
         "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",

@@ -8,6 +8,14 @@ const T = targets();
 let browser;
 
 before(async () => {
+  // Every test needs the page: without it, say so once instead of 30 s per test.
+  for (const name of ["main", "trouble", "keyed"]) {
+    const res = await fetch(`${T[name].url}/`);
+    const text = await res.text();
+    if (!res.ok || !text.includes("/assets/app.js")) {
+      throw new Error(`${T[name].url}/ does not serve the page (status ${res.status}): ${text.slice(0, 200)}`);
+    }
+  }
   browser = await launch();
 });
 after(async () => {
@@ -108,7 +116,6 @@ test("a blind battle streams both answers, names no model before the vote, takes
   assert.equal(await page.locator('th[data-key="model_name"]').getAttribute("aria-sort"), "ascending");
   const order = await page.locator(".board-table tbody th").allTextContents();
   assert.deepEqual(order, [...order].sort((x, y) => x.localeCompare(y)));
-  writeReport(T, { board: { method: "bt", rows: shown, votes: api.votes } });
   assert.deepEqual(page.errors, []);
   await context.close();
 });
@@ -336,4 +343,20 @@ test("screenshots of the battle (streaming, revealed) and the leaderboard, wide 
     await page.screenshot({ path: screenshotPath(T, `leaderboard-${width}.png`), fullPage: width > 500 });
     await context.close();
   }
+});
+
+test("the leaderboard at the end: what the page shows, for the launcher to compare with the command line", async () => {
+  const { context, page } = await visit(`${T.main.url}/#/leaderboard`);
+  await page.locator(".board-table tbody tr").first().waitFor();
+  const rows = {};
+  for (const tr of await page.locator(".board-table tbody tr").all()) {
+    const name = await tr.getAttribute("data-model");
+    rows[name] = {
+      rating: await tr.locator('td[data-key="rating"]').innerText(),
+      battles: Number(await tr.locator('td[data-key="battles"]').innerText()),
+    };
+  }
+  assert.deepEqual(Object.keys(rows).sort(), Object.keys(T.main.models).sort());
+  writeReport(T, { board: { method: "bt", rows } });
+  await context.close();
 });
