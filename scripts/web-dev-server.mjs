@@ -102,7 +102,8 @@ export function start(o) {
       const model = battle.models[side];
       const messages = [];
       for (const past of battle.turns) {
-        messages.push({ role: "user", content: past.prompt });
+        const images = (past.images || []).map((url) => ({ type: "image_url", image_url: { url } }));
+        messages.push({ role: "user", content: images.length ? [{ type: "text", text: past.prompt }, ...images] : past.prompt });
         if (past !== turn) messages.push({ role: "assistant", content: past[side] });
       }
       requests.push({ model: model.id, body: { model: model.id, messages, stream: true } });
@@ -205,7 +206,7 @@ export function start(o) {
     }
     const body = req.method === "POST" ? await readBody(req) : null;
     const p = url.pathname;
-    if (p === "/api/config") return send(res, 200, { language: o.language, auth: o.key ? "key" : "open", version: "dev-stand-in" });
+    if (p === "/api/config") return send(res, 200, { language: o.language, auth: o.key ? "key" : "open", version: "dev-stand-in", max_images: 4, max_attachment_bytes: 5242880 });
     if (p === "/api/models") return send(res, 200, { models: pool.map((m) => ({ name: m.name, tier: null })), chat: o.chat });
     if (p === "/api/leaderboard") return send(res, 200, board(url.searchParams.get("method") || "bt"));
     if (p === "/api/prompt_statistics") return send(res, 200, { prompt_statistics: [] });
@@ -261,7 +262,7 @@ export function start(o) {
       if (!prompt) return detail(res, 400, "The prompt is empty: give a prompt, or random: true.");
       const battle = {
         id: crypto.randomUUID(), user, mode: body.mode === "named" ? "named" : "anonymous", models, theme: body.random ? "poetry" : "general",
-        turns: [{ prompt, a: "", b: "" }], status: "pending_generation", created_at: new Date().toISOString(),
+        turns: [{ prompt, images: body.images || [], a: "", b: "" }], status: "pending_generation", created_at: new Date().toISOString(),
       };
       battles.set(battle.id, battle);
       generate(battle);
@@ -284,7 +285,7 @@ export function start(o) {
       if (m[2] === "stream") return stream(res, battle, true);
       if (m[2] === "turns") {
         if (battle.status !== "pending_vote") return detail(res, 409, "This battle is not waiting for a turn.");
-        battle.turns.push({ prompt: String(body.text || ""), a: "", b: "" });
+        battle.turns.push({ prompt: String(body.text || ""), images: body.images || [], a: "", b: "" });
         generate(battle);
         return stream(res, battle, true);
       }

@@ -26,6 +26,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Test, Upstream};
 
+/// The one prompt of `main`'s pool, of the theme `poetry`.
+const RANDOM_PROMPT: &str = "Write a poem about the sea at night";
+
 /// The longest the whole browser suite may take: a guard against hangs, not a measure.
 const SUITE_GUARD: Duration = Duration::from_secs(600);
 
@@ -148,6 +151,10 @@ fn the_page_runs_battles_side_by_side_chat_and_the_leaderboard_in_headless_chrom
     let up = Upstream::start();
     let main_models = [("saturn", "prose-saturn"), ("neptune", "prose-neptune")];
     let main = arena(&up, &main_models, &json!({}));
+    main.arena()
+        .args(["prompts", "add", "--theme", "poetry", RANDOM_PROMPT])
+        .run()
+        .success();
     let trouble = arena(
         &up,
         &[
@@ -193,6 +200,7 @@ fn the_page_runs_battles_side_by_side_chat_and_the_leaderboard_in_headless_chrom
         "main": {
             "url": m.url,
             "models": {"saturn": "prose-saturn", "neptune": "prose-neptune"},
+            "randomPrompt": {"theme": "poetry", "text": RANDOM_PROMPT},
             "secrets": ["saturn", "neptune", "prose-saturn", "prose-neptune",
                         address.trim_start_matches("http://").trim_end_matches("/v1")],
         },

@@ -154,6 +154,46 @@ test("a follow-up turn reaches each upstream with that side's own transcript onl
   await context.close();
 });
 
+test("a random prompt of a theme comes from the server's pool and shows in both panes", async () => {
+  const { context, page } = await visit(T.main.url);
+  await page.getByLabel("Theme of the random prompt").fill(T.main.randomPrompt.theme);
+  await page.getByRole("button", { name: "Random prompt" }).click();
+  await page.locator(".pane-b .msg-text").filter({ hasText: T.main.randomPrompt.text }).waitFor();
+  assert.equal(await page.locator(".pane-a .msg-text").innerText(), T.main.randomPrompt.text);
+  await votable(page);
+  await page.locator("body").press("5");
+  await page.locator(".reveal:not([hidden])").waitFor();
+  await context.close();
+});
+
+test("an image attached to the prompt reaches both upstreams as a part of the message", async () => {
+  const { context, page } = await visit(T.main.url);
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  const files = page.getByLabel("Attach images");
+  await files.setInputFiles([{ name: "dot.png", mimeType: "image/png", buffer: png }, { name: "other.png", mimeType: "image/png", buffer: png }]);
+  await page.locator(".composer .attachments li").nth(1).waitFor();
+  await page.getByRole("button", { name: "Remove other.png" }).click();
+  assert.deepEqual(await page.locator(".composer .attachments li").allTextContents(), ["🖼 dot.png×"]);
+  const prompt = unique("Describe this image");
+  await startBattle(page, prompt);
+  await votable(page);
+  assert.equal(await page.locator(".composer .attachments li").count(), 0, "the images stayed for the next message");
+  assert.equal(await page.locator(".pane-a .msg.user .attachments li").innerText(), "🖼 dot.png");
+  await page.locator("body").press("5");
+  await page.locator(".reveal:not([hidden])").waitFor();
+  const record = await (await fetch(T.record)).json();
+  const asked = record.filter((r) => JSON.stringify(r.body.messages).includes(prompt));
+  assert.equal(asked.length, 2, "both sides are asked once");
+  for (const r of asked) {
+    const user = r.body.messages.find((m) => m.role === "user");
+    assert.deepEqual(user.content, [
+      { type: "text", text: prompt },
+      { type: "image_url", image_url: { url: `data:image/png;base64,${png.toString("base64")}` } },
+    ]);
+  }
+  await context.close();
+});
+
 test("my battles lists a pending battle, which opens again and takes its vote", async () => {
   const { context, page } = await visit(T.main.url);
   await startBattle(page, unique("Pending battle"));

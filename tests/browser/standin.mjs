@@ -18,7 +18,7 @@ const main = await start({ ...base, pool: "saturn=prose-saturn,neptune=prose-nep
 const trouble = await start({ ...base, pool: "mercury=xss-mercury,venus=prose-venus,mars=slow-mars,jupiter=cut-jupiter", perHour: 1 });
 const keyed = await start({ ...base, pool: "saturn=prose-saturn,neptune=prose-neptune", key: "stand-in-key", language: "zh-CN", chat: false });
 const targets = {
-  main: { url: url(main), models: { saturn: "prose-saturn", neptune: "prose-neptune" }, secrets: ["saturn", "neptune", "prose-saturn", "prose-neptune"] },
+  main: { url: url(main), models: { saturn: "prose-saturn", neptune: "prose-neptune" }, secrets: ["saturn", "neptune", "prose-saturn", "prose-neptune"], randomPrompt: { theme: "poetry", text: "Write a poem about spring" } },
   trouble: { url: url(trouble), xss: "mercury", other: "venus", slow: "mars", cut: "jupiter" },
   keyed: { url: url(keyed), key: "stand-in-key" },
   record: `${url(main)}/_dev/requests`,

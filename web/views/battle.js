@@ -41,8 +41,49 @@ export function board(ctx, { named = false, pick = null } = {}) {
   const random = h("button", { type: "button" }, t("composer.random"));
   const theme = h("input", { id: themeId, type: "text", placeholder: t("composer.anyTheme"), autocomplete: "off", spellcheck: "false" });
   const randomRow = h("div", { class: "random" }, random, h("label", { for: themeId }, t("composer.theme")), theme);
-  const composer = h("form", { class: "composer" }, label, textarea,
+  // Images go with a message where the server takes them (`max_images` of /api/config).
+  const maxImages = Number(ctx.config.max_images) || 0;
+  const maxBytes = Number(ctx.config.max_attachment_bytes) || Infinity;
+  const filesId = uid("images");
+  const files = h("input", { id: filesId, type: "file", accept: "image/png,image/jpeg,image/gif,image/webp", multiple: true });
+  const chips = h("ul", { class: "attachments" });
+  let attached = [];
+  const imagesRow = maxImages > 0 ? h("div", { class: "images" }, h("label", { for: filesId }, t("composer.images")), files, chips) : null;
+  const composer = h("form", { class: "composer" }, label, textarea, imagesRow,
     h("div", { class: "composer-row" }, submit, named ? null : randomRow, h("span", { id: hintId, class: "hint" }, t("composer.hint"))));
+  function drawChips() {
+    clear(chips);
+    for (const image of attached) {
+      const remove = h("button", { type: "button", class: "chip-remove", "aria-label": t("images.remove", { name: image.name }) }, "×");
+      remove.addEventListener("click", () => {
+        attached = attached.filter((a) => a !== image);
+        drawChips();
+        files.focus();
+      });
+      chips.append(h("li", {}, `🖼 ${image.name}`, remove));
+    }
+  }
+  files.addEventListener("change", async () => {
+    for (const file of [...files.files]) {
+      if (attached.length >= maxImages) {
+        banner.show(t("images.tooMany", { max: maxImages }));
+        break;
+      }
+      if (file.size > maxBytes) {
+        banner.show(t("images.tooLarge", { name: file.name, max: maxBytes }));
+        continue;
+      }
+      const url = await new Promise((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(String(reader.result));
+        reader.onerror = () => resolve(null);
+        reader.readAsDataURL(file);
+      });
+      if (url) attached.push({ name: file.name, url });
+    }
+    files.value = "";
+    drawChips();
+  });
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
     send(textarea.value.trim(), false);
@@ -113,6 +154,7 @@ export function board(ctx, { named = false, pick = null } = {}) {
     textarea.disabled = busy || !open;
     submit.disabled = busy || !open;
     random.disabled = busy || s.id !== null;
+    files.disabled = busy || !open;
     theme.disabled = busy || s.id !== null;
     randomRow.hidden = s.id !== null;
     label.textContent = t(s.id === null ? "composer.prompt" : "composer.followup");
@@ -150,19 +192,22 @@ export function board(ctx, { named = false, pick = null } = {}) {
     reveal.hidden = true;
     clear(reveal);
     textarea.value = "";
+    attached = [];
+    drawChips();
     if (location.hash !== home) history.replaceState(null, "", home);
     setPhase("idle");
     if (focus) textarea.focus();
   }
 
   /** A new turn in both panes: the user's words, then an answer that fills as it streams. */
-  function addTurn(prompt) {
-    const turn = { prompt, a: { text: "", node: null }, b: { text: "", node: null }, promptNodes: [] };
+  function addTurn(prompt, images = []) {
+    const turn = { prompt, images, a: { text: "", node: null }, b: { text: "", node: null }, promptNodes: [] };
     for (const side of SIDES) {
       const words = h("div", { class: "msg-text" }, prompt);
       const answer = h("div", { class: "msg answer md" });
+      const pictures = images.length ? h("ul", { class: "attachments" }, images.map((i) => h("li", {}, `🖼 ${i.name}`))) : null;
       panes[side].log.append(h("div", { class: "turn" },
-        h("div", { class: "msg user" }, h("span", { class: "who" }, t("pane.you")), words), answer));
+        h("div", { class: "msg user" }, h("span", { class: "who" }, t("pane.you")), words, pictures), answer));
       turn[side].node = answer;
       turn.promptNodes.push(words);
     }
@@ -239,15 +284,17 @@ export function board(ctx, { named = false, pick = null } = {}) {
     } catch (e) {
       if (e && e.name === "AbortError") return;
       banner.error(e);
+      const refused = s.turns[s.turns.length - 1];
       if (s.turns.length === 1 && !s.id) {
         // Refused before it began (a limit, a bad prompt): nothing happened, start over.
-        const prompt = s.turns[0].prompt;
         reset(false);
-        textarea.value = prompt;
       } else {
         s.turns.pop().promptNodes.forEach((n) => n.closest(".turn").remove());
         setPhase(s.id ? "votable" : "idle");
       }
+      textarea.value = refused.prompt;
+      attached = refused.images;
+      drawChips();
       return;
     } finally {
       s.controller = null;
@@ -289,13 +336,20 @@ export function board(ctx, { named = false, pick = null } = {}) {
       } else {
         body.prompt = prompt;
       }
-      addTurn(randomPrompt ? "" : prompt);
+      if (attached.length) body.images = attached.map((a) => a.url);
+      addTurn(randomPrompt ? "" : prompt, attached);
       textarea.value = "";
+      attached = [];
+      drawChips();
       run("/api/battles", body);
     } else {
-      addTurn(prompt);
+      const body = { text: prompt };
+      if (attached.length) body.images = attached.map((a) => a.url);
+      addTurn(prompt, attached);
       textarea.value = "";
-      run(`/api/battles/${encodeURIComponent(s.id)}/turns`, { text: prompt });
+      attached = [];
+      drawChips();
+      run(`/api/battles/${encodeURIComponent(s.id)}/turns`, body);
     }
   }
 

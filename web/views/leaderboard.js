@@ -163,9 +163,11 @@ export function mount(root, ctx) {
 
   function heatmap(names, matrix, title, valueOf, textOf, colour) {
     const cell = 40;
-    const labelWidth = Math.min(180, 16 + 7 * Math.max(...names.map((n) => n.length)));
-    const top = Math.min(140, 12 + 5 * Math.max(...names.map((n) => n.length)));
-    const W = labelWidth + cell * names.length + 8;
+    const longest = 7 * Math.max(...names.map((n) => n.length));
+    const labelWidth = Math.min(180, 16 + longest);
+    // Column names lean at 40°: they need room above, and to the right of the last column.
+    const top = Math.min(140, 12 + 0.65 * longest);
+    const W = labelWidth + cell * names.length + Math.min(140, 0.77 * longest) + 8;
     const H = top + cell * names.length + 8;
     const svg = h("svg:svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": title, class: "heat" });
     names.forEach((name, i) => {
