@@ -214,6 +214,7 @@ fn the_page_runs_battles_side_by_side_chat_and_the_leaderboard_in_headless_chrom
     command
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .arg(root().join("tests/browser/sse.test.mjs"))
+        .arg(root().join("tests/browser/strings.test.mjs"))
         .arg(root().join("tests/browser/page.test.mjs"))
         .current_dir(root().join("tests/browser"))
         .env("ARENA_BROWSER_TARGETS", targets.to_string())

@@ -235,11 +235,17 @@ async function boot() {
     api.configure({
       key,
       userId: null,
-      onUnauthorized: () => {
-        // The key was revoked meanwhile: ask again.
+      onUnauthorized: (error) => {
+        // The key was revoked meanwhile: ask again, once (the form's own checks refuse
+        // wrong keys by themselves).
+        if (state.asking) return;
+        state.asking = true;
+        if (state.unmount) state.unmount();
+        state.unmount = null;
         storage("session") && storage("session").removeItem(KEY);
         api.configure({ key: null });
-        askForKey(t("banner.status", { status: 401, message: "" })).then((k) => {
+        askForKey(error.message).then((k) => {
+          state.asking = false;
           api.configure({ key: k });
           show();
         });

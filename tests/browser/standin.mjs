@@ -25,7 +25,7 @@ const targets = {
   screenshots: shots,
 };
 // Not spawnSync: the stand-ins answer from this process's event loop meanwhile.
-const run = spawn(process.execPath, ["--test", "--test-concurrency=1", path.join(here, "sse.test.mjs"), path.join(here, "page.test.mjs")], {
+const run = spawn(process.execPath, ["--test", "--test-concurrency=1", path.join(here, "sse.test.mjs"), path.join(here, "strings.test.mjs"), path.join(here, "page.test.mjs")], {
   stdio: "inherit",
   env: { ...process.env, ARENA_BROWSER_TARGETS: JSON.stringify(targets) },
 });

@@ -393,7 +393,11 @@ export function board(ctx, { named = false, pick = null } = {}) {
     reveal.append(h("h2", {}, t("reveal.title")), list);
     if (winner) reveal.append(h("p", {}, t(`reveal.winner.${winner}`)));
     if (Array.isArray(result.left_out) && result.left_out.length) {
-      reveal.append(h("p", { class: "note" }, t("reveal.leftOut", { reasons: result.left_out.join(", ") })));
+      const reasons = result.left_out.map((r) => {
+        const text = t(`reason.${r}`);
+        return text === `reason.${r}` ? r : text;
+      });
+      reveal.append(h("p", { class: "note" }, t("reveal.leftOut", { reasons: reasons.join("; ") })));
     }
     reveal.hidden = false;
     status.textContent = "";

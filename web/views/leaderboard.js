@@ -59,7 +59,7 @@ export function mount(root, ctx) {
 
   function drawSummary() {
     const rows = board.leaderboard || [];
-    let text = rows.length ? t("lb.summary", { votes: board.votes ?? 0, time: i18n.time(board.generated_at) }) : t("lb.empty");
+    let text = rows.length ? t("lb.summary", { votes: board.votes ?? 0, time: board.generated_at ? i18n.time(board.generated_at) : "—" }) : t("lb.empty");
     const left = Object.values(board.left_out || {}).reduce((n, v) => n + (Number(v) || 0), 0);
     if (left > 0) text += ` · ${t("lb.leftOut", { count: left })}`;
     summary.textContent = text;

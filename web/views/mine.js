@@ -5,6 +5,8 @@ import { h } from "../dom.js";
 export function mount(root, ctx) {
   const { t, api, banner, i18n } = ctx;
   const controller = new AbortController();
+  // A state or outcome this page has no words for is shown as the server names it.
+  const label = (key, raw) => (t(key) === key ? String(raw) : t(key));
   const area = h("div", { class: "table-area" }, h("p", { role: "status" }, t("loading")));
   root.append(h("section", { class: "view view-mine" }, h("h1", {}, t("mine.title")), h("p", { class: "intro" }, t("mine.intro")), area));
   api.getJson("/api/battles", api.withUser({ limit: 20 }), controller.signal).then((answer) => {
@@ -21,14 +23,14 @@ export function mount(root, ctx) {
         t(pending ? "mine.resume" : "mine.open"));
       let result = "";
       if (b.model_a && b.model_b) result = t("result.vs", { a: b.model_a, b: b.model_b });
-      if (b.winner) result = `${result}${result ? " · " : ""}${t(`result.winner.${b.winner}`)}`;
+      if (b.winner) result = `${result}${result ? " · " : ""}${label(`result.winner.${b.winner}`, b.winner)}`;
       const prompt = String(b.prompt || "");
       return h("tr", { dataset: { battle: b.battle_id, status: b.status } },
         h("td", {}, b.created_at ? i18n.time(b.created_at) : ""),
         h("th", { scope: "row", class: "prompt" }, prompt.length > 120 ? `${prompt.slice(0, 119)}…` : prompt),
-        h("td", {}, t(`mode.${b.mode || "anonymous"}`)),
+        h("td", {}, label(`mode.${b.mode || "anonymous"}`, b.mode)),
         h("td", { class: "num" }, String(b.turns ?? "")),
-        h("td", {}, t(`status.${b.status}`)),
+        h("td", {}, label(`status.${b.status}`, b.status)),
         h("td", {}, result),
         h("td", {}, open));
     });
