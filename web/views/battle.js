@@ -424,6 +424,10 @@ export function board(ctx, { named = false, pick = null } = {}) {
     s.names = { a: battle.model_a || null, b: battle.model_b || null };
     showNames();
     const turns = Array.isArray(battle.turns) ? battle.turns : [];
+    // A battle still open takes its latest turn from the stream (the text so far, then
+    // live): the server counts an answer as read only once it was streamed to its end.
+    const open = battle.status === "pending_generation" || battle.status === "pending_vote";
+    const latest = open ? turns.pop() : null;
     for (const past of turns) {
       const turn = addTurn(past.prompt || "");
       turn.a.text = past.response_a || "";
@@ -433,14 +437,9 @@ export function board(ctx, { named = false, pick = null } = {}) {
         setBadge(side, "pane.finished");
       }
     }
-    if (battle.status === "pending_generation") {
-      // The latest turn again from the stream: its text so far, then live.
-      const last = s.turns[s.turns.length - 1] || addTurn("");
-      last.a.text = "";
-      last.b.text = "";
+    if (open) {
+      addTurn((latest && latest.prompt) || "");
       await run(`/api/battles/${encodeURIComponent(s.id)}/stream`, {});
-    } else if (battle.status === "pending_vote") {
-      setPhase("votable");
     } else if (battle.status === "completed") {
       showReveal({ model_a: battle.model_a, model_b: battle.model_b, winner: battle.winner });
     } else {
