@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod battle;
+mod browser;
 mod callers;
 mod chat_battles;
 mod cli_formats;
