@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::Upstream;
 use crate::support::server::{Server, json};
+use crate::support::{Upstream, answer};
 
 const SERVICE: &str = "open-webui-service-key-0123456789";
 
@@ -150,4 +150,37 @@ fn continue_response_adds_no_turn_and_sends_only_what_the_client_lacks() {
     voted.push(("assistant", reveal.as_str()));
     assert_eq!(send(&s, &voted), "");
     assert_eq!(turns(&s), after);
+
+    // What each model received: the same user turns, its own earlier answer, never the
+    // other's, never a command; and nothing for any continuation.
+    let sent: Vec<(String, Vec<(String, String)>)> = up
+        .requests()
+        .iter()
+        .map(|r| {
+            let messages = r.body["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    let text = m["content"].as_str().unwrap_or_default().to_owned();
+                    (m["role"].as_str().unwrap_or_default().to_owned(), text)
+                })
+                .collect();
+            (r.model.clone(), messages)
+        })
+        .collect();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    for (model, messages) in &sent {
+        let own = answer(model);
+        let expected: Vec<(String, String)> = if messages.len() == 1 {
+            vec![("user".into(), "Write a haiku".into())]
+        } else {
+            vec![
+                ("user".into(), "Write a haiku".into()),
+                ("assistant".into(), own),
+                ("user".into(), "Make it rhyme".into()),
+            ]
+        };
+        assert_eq!(messages, &expected, "what {model} received");
+    }
 }
