@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Open WebUI, from PyPI, offline, against `arena serve`, driven in headless Chromium: two
-# users battle in the chat, and the thumbs, Regenerate and Stop buttons are tried. Everything
-# listens on 127.0.0.1; nothing is fetched at run time. Not run in CI (Open WebUI and its
-# dependencies are about 2 GB; a run takes a few minutes).
+# users battle in the chat, and the thumbs, Regenerate, Stop and Continue Response buttons are
+# tried. Everything listens on 127.0.0.1; nothing is fetched at run time. Not run in CI
+# (Open WebUI and its dependencies are about 2 GB; a run takes a few minutes).
 #
 #   scripts/open-webui-e2e.sh            (ARENA=path/to/arena to use a built binary)
 #
 # Needs python3 (3.11 or 3.12, with venv) and Debian's chromium (`apt-get install chromium`;
-# Playwright's own browser download is never used). The virtualenv is kept in
-# target/open-webui/venv. The run's files (logs, databases, screenshots, findings.json) are
-# left in target/open-webui/run; its findings go into docs/open-webui.md by hand.
+# Playwright's own browser download is never used). The virtualenv (about 1.8 GB) is made in
+# $OWUI_VENV, /tmp/arena-open-webui/venv unless set, and kept for the next run: delete it when
+# done. The run's files (logs, databases, screenshots, findings.json) are left in
+# target/open-webui/run; the checks are printed, and the README's "Open WebUI" section
+# holds the last run's result (updated by hand).
 #
 # The pieces: a recording fake upstream (scripts/open-webui/upstream.py) serving two models,
 # arena with a service key that trusts Open WebUI's forwarded user, Open WebUI pointed at
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 state=$root/target/open-webui
-venv=$state/venv
+venv=${OWUI_VENV:-/tmp/arena-open-webui/venv}
 run=$state/run
 owui_version=0.12.4
 playwright_version=1.65.3
@@ -29,7 +31,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 if [ ! -x "$venv/bin/open-webui" ] || ! "$venv/bin/python" -c "import playwright" 2>/dev/null; then
-  mkdir -p "$state"
+  mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv"
   started=$(date +%s)
   tmp=$(mktemp -d)

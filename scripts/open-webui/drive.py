@@ -8,7 +8,8 @@ receives shots/ (screenshots) and findings.json. Needs Playwright (PyPI) and Deb
 chromium at /usr/bin/chromium; never downloads a browser.
 
 Two users, Alice and Bob, each battle in the chat with their own battle 1; Alice goes on
-with a follow-up turn, tries the thumbs, Regenerate (and its menu) and Stop buttons; Bob
+with a follow-up turn, tries the thumbs, Regenerate (and its menu), Stop and Continue
+Response buttons; Bob
 tries to vote on a battle of Alice's. What each step showed, what arena and each upstream
 received, and the checks are printed and written to findings.json.
 """
@@ -169,7 +170,9 @@ async def main():
         old_text = await last_text(bob)
         await bob.locator("button[aria-label='Continue Response']").last.click()
         await wait_idle(bob, old_text, changed=False)
-        step.done(await last_text(bob))
+        cont = step.done(await last_text(bob))
+        check("Continue Response on a whole answer repeats nothing and asks no model",
+              cont["shown"] == old_text and not cont["upstream_requests"], cont["shown"])
         bob_vote = await say(bob, "Bob", "$wB1", "02-bob-result.png")
         with arena_db() as db:
             rows = db.execute("SELECT id, user_id, rpid, status FROM battles WHERE rpid = '1' "
@@ -243,7 +246,12 @@ async def main():
         await alice.locator("button[aria-label=Stop]").click()
         await wait_idle(alice, old_text)
         await alice.screenshot(path=str(SHOTS / "08-stopped.png"))
-        step.done(await last_text(alice))
+        stopped = step.done(await last_text(alice))
+        # Continue Response on the stopped answer: the rest of it, nothing generated anew.
+        step = Step("Alice", "clicks Continue Response on the stopped answer")
+        await alice.locator("button[aria-label='Continue Response']").last.click()
+        await wait_idle(alice, stopped["shown"])
+        continued = step.done(await last_text(alice))
 
         await new_chat(bob)
         other = await say(bob, "Bob", "$wA7")
@@ -252,7 +260,14 @@ async def main():
 
         await say(alice, "Alice", "$wA7")
         await say(alice, "Alice", "$B7")
-        await say(alice, "Alice", "$A7")
+        whole_a = await say(alice, "Alice", "$A7")
+        check("Continue Response after Stop gave the rest of the same answer, asking no model",
+              continued["shown"] == whole_a["shown"]
+              and continued["shown"].startswith(stopped["shown"])
+              and len(continued["shown"]) > len(stopped["shown"])
+              and not continued["upstream_requests"],
+              f"stopped at {len(stopped['shown'])} characters, continued to "
+              f"{len(continued['shown'])}, whole {len(whole_a['shown'])}")
         stop_result = await say(alice, "Alice", "$wB7", "09-after-stop-result.png")
         check("the stopped battle still ends with a result",
               "Battle 7:" in stop_result["shown"], stop_result["shown"].replace("\n", " | "))
