@@ -184,3 +184,49 @@ fn continue_response_adds_no_turn_and_sends_only_what_the_client_lacks() {
         assert_eq!(messages, &expected, "what {model} received");
     }
 }
+
+/// One whole (not streamed) request: the reply's text.
+fn send_whole(s: &Server, messages: &[(&str, &str)]) -> String {
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|(role, content)| json!({"role": role, "content": content}))
+        .collect();
+    let mut request = s
+        .client
+        .post(s.url("/v1/chat/completions"))
+        .bearer_auth(SERVICE)
+        .json(&json!({"model": "arena", "messages": messages}));
+    for (name, value) in HEADERS {
+        request = request.header(name, value);
+    }
+    let (status, body) = s.send(request);
+    assert_eq!(status, 200, "{body}");
+    json(&body)["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn continuing_whole_replies_and_edited_answers_adds_nothing_that_was_not_asked() {
+    let up = Upstream::start();
+    let s = server(&up);
+    let start = "$sB2 Name three colours";
+    let b = send_whole(&s, &[("user", start)]);
+    assert!(
+        [answer("stream-one"), answer("stream-two")].contains(&b),
+        "the start shows a model's answer: {b}"
+    );
+    let cut = b.find(' ').map_or(0, |i| i + 1);
+    let rest = send_whole(&s, &[("user", start), ("assistant", &b[..cut])]);
+    assert_eq!(rest, b[cut..], "a whole reply continues with the rest only");
+
+    // An answer edited in the client is no beginning of B's: nothing is added to it.
+    let edited = send_whole(&s, &[("user", start), ("assistant", "Colours: teal")]);
+    assert_eq!(edited, "");
+    assert_eq!(
+        up.requests().len(),
+        2,
+        "a continuation asked the models again"
+    );
+}
