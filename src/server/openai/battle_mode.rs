@@ -1,8 +1,9 @@
 //! Battle mode: the battle model's in-chat commands (SPEC §4), read from the last user
 //! message (or the battle server's `extra_body` fields) and done by the engine's chat
 //! battles (`crate::chat`). The client's history only locates the battle (the latest
-//! command in it) and the new user text; what each model sees is the battle's own
-//! transcript of that side.
+//! command in it), the new user text, and (for a continuation, Open WebUI's Continue
+//! Response) how much of an answer the client already has; what each model sees is the
+//! battle's own transcript of that side.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -145,8 +146,11 @@ struct Shown {
 
 impl Shown {
     fn rest(&mut self, piece: String) -> String {
-        if self.diverged || self.left.is_empty() {
-            return if self.diverged { String::new() } else { piece };
+        if self.diverged {
+            return String::new();
+        }
+        if self.left.is_empty() {
+            return piece;
         }
         if self.left.starts_with(piece.as_str()) {
             self.left.drain(..piece.len());
