@@ -18,6 +18,7 @@ mod keys;
 mod leaderboard;
 mod left_out;
 mod models;
+mod open_webui;
 mod openai;
 mod perimeter;
 mod prompts;

@@ -1,8 +1,9 @@
 //! Battle mode: the battle model's in-chat commands (SPEC §4), read from the last user
 //! message (or the battle server's `extra_body` fields) and done by the engine's chat
 //! battles (`crate::chat`). The client's history only locates the battle (the latest
-//! command in it) and the new user text; what each model sees is the battle's own
-//! transcript of that side.
+//! command in it), the new user text, and (for a continuation, Open WebUI's Continue
+//! Response) how much of an answer the client already has; what each model sees is the
+//! battle's own transcript of that side.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -125,6 +126,50 @@ fn history_command(messages: &[Message]) -> Option<(Option<String>, Side)> {
     })
 }
 
+/// The answer text a client asks to have continued (Open WebUI's "Continue Response"): the
+/// request's messages end with an assistant message after the last user message.
+fn continued(messages: &[Message]) -> Option<String> {
+    messages
+        .last()
+        .filter(|m| m.role == Role::Assistant)
+        .map(Message::text)
+}
+
+/// Passes over the text a client already has of an answer it asks to continue, so that only
+/// the rest is sent. Text that is not the answer's beginning (an edited message, an older
+/// answer) gets nothing more.
+#[derive(Default)]
+struct Shown {
+    left: String,
+    diverged: bool,
+}
+
+impl Shown {
+    fn rest(&mut self, piece: String) -> String {
+        if self.diverged {
+            return String::new();
+        }
+        if self.left.is_empty() {
+            return piece;
+        }
+        if self.left.starts_with(piece.as_str()) {
+            self.left.drain(..piece.len());
+            return String::new();
+        }
+        match piece.strip_prefix(self.left.as_str()) {
+            Some(rest) => {
+                let rest = rest.to_owned();
+                self.left.clear();
+                rest
+            }
+            None => {
+                self.diverged = true;
+                String::new()
+            }
+        }
+    }
+}
+
 pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Response {
     let battle_model = state.arena.config().battle_model.clone();
     let strict = asked.flag("strict");
@@ -172,6 +217,39 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
     let arena = &state.arena;
     let named = asked.field("rpid");
     let turn = user_turn(last);
+    // A continuation of an answer shown (Open WebUI's Continue Response) starts nothing,
+    // adds no turn and records no result: it sends the rest of that side's latest answer,
+    // if the client has only part of it (its Stop button), else nothing.
+    if let Some(shown) = continued(asked.messages()) {
+        let located = match command {
+            Some(Command {
+                action: Action::Start(w) | Action::Answer(w),
+                rpid,
+            }) => Some((rpid, side_of(w))),
+            Some(Command {
+                action: Action::Result(_),
+                ..
+            }) => None,
+            None => history_command(asked.messages()),
+        };
+        let Some((rpid, side)) = located else {
+            return text_reply(state, &battle_model, "", stream, include_usage);
+        };
+        let rpid = rpid.or(named);
+        return match arena
+            .chat_answer(&who, rpid.as_deref(), side, None, options)
+            .await
+        {
+            Ok(answer) => {
+                let shown = Shown {
+                    left: shown,
+                    diverged: false,
+                };
+                answer_response(state, answer, shown, stream, include_usage, strict).await
+            }
+            Err(e) => fail(chat_error(&e)),
+        };
+    }
     let answer = match command {
         Some(Command {
             action: Action::Result(verdict),
@@ -241,16 +319,21 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
         },
     };
     match answer {
-        Ok(answer) => answer_response(state, answer, stream, include_usage, strict).await,
+        Ok(answer) => {
+            let whole = Shown::default();
+            answer_response(state, answer, whole, stream, include_usage, strict).await
+        }
         Err(e) => fail(chat_error(&e)),
     }
 }
 
-/// One side's answer as the client asked for it: streamed as `Assistant A`/`Assistant B`
-/// chunks with arena's own id, or whole; usage by arena's own count.
+/// One side's answer as the client asked for it (less what `shown` passes over): streamed
+/// as `Assistant A`/`Assistant B` chunks with arena's own id, or whole; usage by arena's own
+/// count.
 async fn answer_response(
     state: &AppState,
     answer: ChatAnswer,
+    mut shown: Shown,
     stream: bool,
     include_usage: bool,
     strict: bool,
@@ -263,7 +346,7 @@ async fn answer_response(
         let mut text = String::new();
         loop {
             match pieces.next().await {
-                Some(Ok(Piece::Text(t))) => text.push_str(&t),
+                Some(Ok(Piece::Text(t))) => text.push_str(&shown.rest(t)),
                 Some(Ok(Piece::End(end))) => {
                     let mut v = wire::completion(
                         &id,
@@ -306,6 +389,10 @@ async fn answer_response(
         while let Some(item) = pieces.next().await {
             let frames = match item {
                 Ok(Piece::Text(t)) => {
+                    let t = shown.rest(t);
+                    if t.is_empty() {
+                        continue;
+                    }
                     vec![data(&wire::chunk(
                         &id,
                         created,
