@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreError, StoreErrorKind};
 
 /// A handle to the database. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
@@ -87,10 +87,7 @@ impl Store {
     /// [`Store::open`] with `readers` read-only connections beside the writer (a server
     /// takes a few, so that reads run in parallel).
     pub async fn open_with_readers(path: &Path, mode: Mode, count: usize) -> Result<Store> {
-        let db_err = |cause| Error::Database {
-            path: path.to_owned(),
-            cause,
-        };
+        let db_err = |cause| db_at(path, cause);
         if path.as_os_str().is_empty() {
             return Err(Error::Input("the database path is empty".into()));
         }
@@ -212,10 +209,7 @@ impl Store {
     pub async fn close(self) -> Result<()> {
         let path = self.path.clone();
         let closed = |e: tokio_rusqlite::Error<rusqlite::Error>| match e {
-            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
-                path: path.to_path_buf(),
-                cause,
-            },
+            tokio_rusqlite::Error::Close((_, cause)) => db_at(&path, cause),
             // Closed already: nothing is left to do.
             other => Error::Internal(format!("database {}: {other}", path.display())),
         };
@@ -357,20 +351,17 @@ impl Store {
         let path = self.path.clone();
         conn.call(f).await.map_err(|e| match e {
             tokio_rusqlite::Error::Error(e) => match e {
-                Error::Database { cause, .. } => Error::Database {
-                    path: path.to_path_buf(),
-                    cause,
-                },
+                Error::Database(mut e) => {
+                    e.location = path.display().to_string();
+                    Error::Database(e)
+                }
                 other => other,
             },
             tokio_rusqlite::Error::ConnectionClosed => Error::Internal(format!(
                 "database {}: the connection is closed",
                 path.display()
             )),
-            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
-                path: path.to_path_buf(),
-                cause,
-            },
+            tokio_rusqlite::Error::Close((_, cause)) => db_at(&path, cause),
             _ => Error::Internal(format!("database {}: {e}", path.display())),
         })
     }
@@ -378,10 +369,24 @@ impl Store {
 
 /// Wraps a rusqlite error; the store's `run` fills in the path.
 pub(crate) fn db(cause: rusqlite::Error) -> Error {
-    Error::Database {
-        path: PathBuf::new(),
-        cause,
-    }
+    db_at(Path::new(""), cause)
+}
+
+/// A rusqlite error of the database at `path`, in the library's neutral terms.
+pub(crate) fn db_at(path: &Path, cause: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    let kind = match cause.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreErrorKind::Busy,
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreErrorKind::Corrupt,
+        Some(ErrorCode::ReadOnly) => StoreErrorKind::ReadOnly,
+        Some(ErrorCode::ConstraintViolation) => StoreErrorKind::Constraint,
+        _ => StoreErrorKind::Other,
+    };
+    Error::Database(StoreError {
+        location: path.display().to_string(),
+        kind,
+        message: cause.to_string(),
+    })
 }
 
 fn setting(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -437,6 +442,46 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_failures_reach_callers_as_neutral_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let kind = |e: Error| match e {
+            Error::Database(e) => e.kind,
+            other => panic!("not a database error: {other}"),
+        };
+        let path = dir.path().join("a.sqlite3");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        let dup = conn.execute("INSERT INTO t VALUES (1)", []).unwrap_err();
+        assert_eq!(kind(db_at(&path, dup)), StoreErrorKind::Constraint);
+        let ro = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let refused = ro.execute("INSERT INTO t VALUES (2)", []).unwrap_err();
+        let e = db_at(&path, refused);
+        assert!(
+            e.to_string()
+                .starts_with(&format!("database {}: ", path.display()))
+        );
+        assert_eq!(kind(e), StoreErrorKind::ReadOnly);
+        // A second writer waits no time for a lock the first one holds.
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let busy = other.execute("INSERT INTO t VALUES (3)", []).unwrap_err();
+        assert_eq!(kind(db_at(&path, busy)), StoreErrorKind::Busy);
+        let junk = dir.path().join("junk.sqlite3");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let garbled = rusqlite::Connection::open(&junk)
+            .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
+            .unwrap_err();
+        assert_eq!(kind(db_at(&junk, garbled)), StoreErrorKind::Corrupt);
+    }
 
     #[test]
     fn file_uris_keep_every_byte_of_the_path() {
