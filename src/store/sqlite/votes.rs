@@ -5,28 +5,14 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::battles::{Failure, read, user_id};
-use super::{Store, counts, db, now_ms};
+use super::battles::{read, user_id};
+use super::{SqliteStore, counts, db};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
-use crate::battle::{BattleId, BattleRecord, Status, VoteFlags, Winner};
+use crate::battle::{BattleId, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{VoteRow, Votes};
-
-/// Which votes to read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct VoteFilter {
-    /// Unix milliseconds, inclusive.
-    pub since: Option<i64>,
-    /// Unix milliseconds, exclusive.
-    pub until: Option<i64>,
-    /// Only battles of this prompt theme.
-    pub theme: Option<String>,
-    /// Only votes between models of this set (e.g. one tier).
-    pub models: Option<Vec<String>>,
-    /// Left-out votes taken as well, by their reasons (none: only votes that count).
-    pub admit: VoteFlags,
-}
+use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome, now_ms};
 
 /// Every model's id and name, by id.
 pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
@@ -37,17 +23,6 @@ pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, Strin
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(db)?;
     rows.collect::<rusqlite::Result<_>>().map_err(db)
-}
-
-/// What recording a vote did: the completed battle (with why its vote is left out of the
-/// ratings, if it is), and the online Elo ratings of its two models before and after the
-/// vote (at the end of the history, which is where a vote cast now stands; unchanged for a
-/// vote left out).
-#[derive(Debug, Clone)]
-pub struct VoteOutcome {
-    pub record: BattleRecord,
-    pub elo_a: (f64, f64),
-    pub elo_b: (f64, f64),
 }
 
 /// The words of the battle's answers (every turn of both sides) that name a model: `terms`
@@ -89,29 +64,11 @@ fn identity_leak(
     ))
 }
 
-impl Store {
-    /// Records the vote on a battle in `pending_vote` and completes it, in one transaction
-    /// with the running counts and Elo ratings (`params`). A battle that is not `pending_vote`
-    /// is refused with the error that says why, and nothing changes; so is a vote by anyone
-    /// but the battle's creator, when it has one. The work does not grow with the number of
-    /// votes (except once after an import, when the Elo ratings are replayed). The answers
-    /// are not checked for model names: see [`Store::record_vote_checked`].
-    pub async fn record_vote(
-        &self,
-        id: BattleId,
-        winner: Winner,
-        user_hash: Option<String>,
-        params: EloParams,
-    ) -> Result<VoteOutcome> {
-        self.record_vote_checked(id, winner, user_hash, params, IdentityTerms::default())
-            .await
-    }
-
-    /// [`Store::record_vote`], the battle's answers (every turn of both sides) checked for
-    /// `terms` and the names of its own models first: a battle whose answers name a model
-    /// keeps the words, and its vote is recorded but left out of the counts and Elo, in the
-    /// same transaction.
-    pub async fn record_vote_checked(
+impl SqliteStore {
+    /// Records the vote in one `BEGIN IMMEDIATE` transaction with the battle's new status,
+    /// the running counts and online Elo: the one writer and the transaction make two votes
+    /// on one battle one vote and a refusal.
+    pub(super) async fn record_vote_checked(
         &self,
         id: BattleId,
         winner: Winner,
@@ -161,7 +118,7 @@ impl Store {
                 Status::PendingGeneration => return Err(Error::StillGenerating(id)),
                 Status::Failed => {
                     let expired = failure.as_deref() == Some(Failure::Expired.as_str())
-                        || error.as_deref() == Some(super::battles::EXPIRED);
+                        || error.as_deref() == Some(crate::store::EXPIRED);
                     if expired {
                         return Err(Error::Expired(id));
                     }
@@ -227,9 +184,9 @@ impl Store {
             let vote_id = tx.last_insert_rowid();
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
-                let mut tally = counts::Tally::default();
+                let mut tally = crate::store::tally::Tally::default();
                 tally.add(a, b, winner, now);
-                tally.store(&tx).map_err(db)?;
+                counts::store_tally(tally, &tx).map_err(db)?;
             }
             let after = if !flags.is_empty() {
                 // Kept, but in no count and no rating.
@@ -279,7 +236,7 @@ impl Store {
 
     /// Votes in vote order (by time, then by insertion), filtered: for the methods and
     /// filters that the counts cannot answer. It reads every vote.
-    pub async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
+    pub(super) async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
         self.read(move |conn| {
             let names = model_names(conn)?;
             // Model ids are small and dense: index them through a vector.
@@ -369,12 +326,12 @@ impl Store {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// The votes that count (and the left-out ones `admit` takes) inserted after the vote with
     /// row id `after`, in insertion order, over every model (indexed as in `names`, which
     /// lists every model by id), and the last row id (left-out votes included): what a rating
     /// kept vote by vote has not seen yet.
-    pub async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
+    pub(super) async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
         let excluded = VoteFlags::ALL_BITS.without(admit).bits();
         self.read(move |conn| {
             let names = model_names(conn)?;
@@ -446,59 +403,10 @@ impl Store {
     }
 }
 
-/// A vote as exported, with every field that tells which vote it is, so that importing an
-/// export adds nothing: `vote_id` (the battle's id for a vote cast here, the record's key for
-/// an imported one), the battle, the log's `question_id`, and the vote's own time (none for
-/// a vote imported without one); and why it is left out of the ratings, if it is, so that an
-/// import keeps it out.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ExportedVote {
-    pub vote_id: String,
-    pub battle_id: Option<String>,
-    pub model_a: String,
-    pub model_b: String,
-    pub winner: Winner,
-    /// Unix seconds, as `tstamp` in battle logs.
-    pub tstamp: Option<f64>,
-    pub question_id: Option<String>,
-    /// The reasons' names (`identity_leak`, ...); left out of the JSON when it counts.
-    #[serde(skip_serializing_if = "VoteFlags::counts")]
-    pub left_out: VoteFlags,
-}
-
-impl ExportedVote {
-    /// The CSV columns, in the order of the JSON fields.
-    pub const FIELDS: [&'static str; 8] = [
-        "vote_id",
-        "battle_id",
-        "model_a",
-        "model_b",
-        "winner",
-        "tstamp",
-        "question_id",
-        "left_out",
-    ];
-
-    /// The fields as CSV cells.
-    #[must_use]
-    pub fn cells(&self) -> [String; 8] {
-        [
-            self.vote_id.clone(),
-            self.battle_id.clone().unwrap_or_default(),
-            self.model_a.clone(),
-            self.model_b.clone(),
-            self.winner.as_str().to_owned(),
-            self.tstamp.map(|t| t.to_string()).unwrap_or_default(),
-            self.question_id.clone().unwrap_or_default(),
-            self.left_out.names().join(","),
-        ]
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// Hands every vote, in insertion order, to `sink`, then `None`, on the database thread:
     /// an export of millions of votes never sits in memory whole.
-    pub async fn export_votes(
+    pub(super) async fn export_votes(
         &self,
         mut sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
     ) -> Result<u64> {
@@ -556,10 +464,7 @@ impl Store {
     /// Every vote that counts with the prompt and theme of its battle, for per-prompt
     /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
     /// user's own).
-    pub async fn prompt_votes(
-        &self,
-        pool_only: bool,
-    ) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
+    pub(super) async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
         self.read(move |conn| {
             let names = model_names(conn)?;
             let index: std::collections::HashMap<i64, u32> = names
