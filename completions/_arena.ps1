@@ -71,7 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;battle' {
-            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file')
+            [CompletionResult]::new('--prompt-file', '--prompt-file', [CompletionResultType]::ParameterName, 'Read the question from a file (its final line ends are dropped)')
             [CompletionResult]::new('--theme', '--theme', [CompletionResultType]::ParameterName, 'With --random-prompt: only prompts of this theme')
             [CompletionResult]::new('--models', '--models', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
             [CompletionResult]::new('--pair', '--pair', [CompletionResultType]::ParameterName, 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle')
@@ -207,6 +207,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--include-identity-leaks', '--include-identity-leaks', [CompletionResultType]::ParameterName, 'Count the votes whose answers named a model (kept, but left out by default)')
+            [CompletionResult]::new('--include-named', '--include-named', [CompletionResultType]::ParameterName, 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
@@ -243,6 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--include-identity-leaks', '--include-identity-leaks', [CompletionResultType]::ParameterName, 'Count the votes whose answers named a model (kept, but left out by default)')
+            [CompletionResult]::new('--include-named', '--include-named', [CompletionResultType]::ParameterName, 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')
@@ -295,7 +297,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -328,8 +330,8 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;models;sync' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json beside models.json]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json beside models.json]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json in the data directory]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write [default: available_models.json in the data directory]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
@@ -345,7 +347,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;models;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -668,7 +670,7 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
         'arena;help;models' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the pool with tier, weight, endpoint and battles (the default)')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Call each model once and report latency or the error')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Fetch each upstream''s /v1/models into available_models.json of the data directory')
             break
         }
         'arena;help;models;list' {

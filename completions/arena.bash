@@ -1199,7 +1199,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__leaderboard)
-            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --include-identity-leaks --output --format --db --config --verbose --quiet --color --no-progress --help"
+            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --include-identity-leaks --include-named --output --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1873,7 +1873,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats__subcmd__matrix)
-            opts="-v -q -h --top --since --until --tier --theme --include-identity-leaks --format --db --config --verbose --quiet --color --no-progress --help"
+            opts="-v -q -h --top --since --until --tier --theme --include-identity-leaks --include-named --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -66,7 +66,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;battle'= {
-            cand --prompt-file 'Read the question from a file'
+            cand --prompt-file 'Read the question from a file (its final line ends are dropped)'
             cand --theme 'With --random-prompt: only prompts of this theme'
             cand --models 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle'
             cand --pair 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle'
@@ -195,6 +195,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --include-identity-leaks 'Count the votes whose answers named a model (kept, but left out by default)'
+            cand --include-named 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
             cand -q 'Print only results and errors'
@@ -229,6 +230,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --include-identity-leaks 'Count the votes whose answers named a model (kept, but left out by default)'
+            cand --include-named 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
             cand -q 'Print only results and errors'
@@ -275,7 +277,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
             cand list 'List the pool with tier, weight, endpoint and battles (the default)'
             cand check 'Call each model once and report latency or the error'
-            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json of the data directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'arena;models;list'= {
@@ -305,8 +307,8 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;models;sync'= {
-            cand -o 'Where to write [default: available_models.json beside models.json]'
-            cand --output 'Where to write [default: available_models.json beside models.json]'
+            cand -o 'Where to write [default: available_models.json in the data directory]'
+            cand --output 'Where to write [default: available_models.json in the data directory]'
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
@@ -321,7 +323,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;models;help'= {
             cand list 'List the pool with tier, weight, endpoint and battles (the default)'
             cand check 'Call each model once and report latency or the error'
-            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json of the data directory'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'arena;models;help;list'= {
@@ -601,7 +603,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;models'= {
             cand list 'List the pool with tier, weight, endpoint and battles (the default)'
             cand check 'Call each model once and report latency or the error'
-            cand sync 'Fetch each upstream''s /v1/models into available_models.json'
+            cand sync 'Fetch each upstream''s /v1/models into available_models.json of the data directory'
         }
         &'arena;help;models;list'= {
         }

@@ -65,7 +65,7 @@ complete -c arena -n "__fish_arena_using_subcommand init" -s v -l verbose -d 'Sa
 complete -c arena -n "__fish_arena_using_subcommand init" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand init" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand init" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l prompt-file -d 'Read the question from a file (its final line ends are dropped)' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l theme -d 'With --random-prompt: only prompts of this theme' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l models -l pair -d 'Pin the two models by name, e.g. --models gpt-4o,claude-3-opus (sides are still random). The models file itself is given before the subcommand: arena --models FILE battle' -r
 complete -c arena -n "__fish_arena_using_subcommand battle" -l tier -d 'Draw both models from this tier' -r -f -a "high\t''
@@ -200,6 +200,7 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
@@ -233,6 +234,7 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 always\t''
 never\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l no-progress -d 'Never draw progress bars'
@@ -270,7 +272,7 @@ complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "check" -d 'Call each model once and report latency or the error'
-complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json of the data directory'
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -300,7 +302,7 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s o -l output -d 'Where to write [default: available_models.json beside models.json]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s o -l output -d 'Where to write [default: available_models.json in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l color -d 'When to use colour' -r -f -a "auto\t''
@@ -312,7 +314,7 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "check" -d 'Call each model once and report latency or the error'
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json of the data directory'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
@@ -500,7 +502,7 @@ complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcom
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from stats" -f -a "prompts" -d 'Per-prompt battle counts and win rates, most battles first'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the pool with tier, weight, endpoint and battles (the default)'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "check" -d 'Call each model once and report latency or the error'
-complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json'
+complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json of the data directory'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "list" -d 'List the pool'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "add" -d 'Add one prompt'
 complete -c arena -n "__fish_arena_using_subcommand help; and __fish_seen_subcommand_from prompts" -f -a "import" -d 'Import a prompt set: {"prompts": {id: text}}, [{id, text, theme}] or JSON Lines'

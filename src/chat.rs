@@ -15,6 +15,12 @@
 //! sent; token counts are arena's own estimate (`wire::estimate_tokens`), the same for both; sampling fields are
 //! checked once and sent alike to both; a failure says that the battle failed, not which
 //! side did.
+//!
+//! `web`: the same battles for the web page, found by id, both sides handed out together.
+
+mod web;
+
+pub use web::{MAX_IMAGES, WebBattleRequest, WebDetail, WebMode, WebSummary, WebTurn, WebTurnView};
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -726,11 +732,10 @@ impl Arena {
         match state.record.status {
             Status::Completed => return self.result_again(&state, winner).await,
             Status::Failed => return Err(self.closed(&state)),
-            Status::PendingGeneration => {
-                return Err(in_words(Error::StillGenerating(state.record.id), &rpid));
-            }
-            Status::PendingVote => {}
+            Status::PendingGeneration | Status::PendingVote => {}
         }
+        // What the voter has not seen comes first: it is what to do next, whether or not
+        // that answer is still being written.
         if winner != Winner::Skip {
             for (side, x) in [(Side::A, "A"), (Side::B, "B")] {
                 if !state.shown(side) {
@@ -741,6 +746,9 @@ impl Arena {
                     )));
                 }
             }
+        }
+        if state.record.status == Status::PendingGeneration {
+            return Err(in_words(Error::StillGenerating(state.record.id), &rpid));
         }
         match self.vote_as(state.record.id, winner, Some(hash)).await {
             Ok(reveal) => Ok(ChatResult {

@@ -562,7 +562,7 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
     if let Err(why) = check_base_url(&c.upstream.base_url) {
         return Err(bad(
             "upstream.base_url",
-            &format!("`{}`: {why}", c.upstream.base_url),
+            &format!("`{}`: {why}", mask_url(&c.upstream.base_url)),
         ));
     }
     for (field, p) in [
@@ -629,8 +629,9 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
             return Err(bad(
                 "cors_allowed_origins",
                 &format!(
-                    "holds `{origin}`: an origin is a scheme, a host and maybe a port, such as \
-                     https://example.com (or \"*\" for any)"
+                    "holds `{}`: an origin is a scheme, a host and maybe a port, such as \
+                     https://example.com (or \"*\" for any)",
+                    mask_url(origin)
                 ),
             ));
         }
@@ -935,6 +936,27 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
     Ok(specs)
 }
 
+/// `url` as an error may show it: a password in it becomes `***`, and so does a user name
+/// given alone (tokens are often passed that way). Done on the text, so that a URL too
+/// malformed to parse is masked as well.
+#[must_use]
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let masked = match authority[..at].split_once(':') {
+        Some((user, _password)) => format!("{user}:***"),
+        None => "***".to_owned(),
+    };
+    format!("{}{masked}{}", &url[..scheme_end], &url[scheme_end + at..])
+}
+
 /// Why `url` cannot be an upstream's base URL, if it cannot: it must be http or https with a
 /// host, and carry no user name or password (they would be printed and stored with errors;
 /// keys go in `api_key_env`), no query and no fragment (`/chat/completions` is appended).
@@ -1032,7 +1054,11 @@ fn validate_models(
                         path,
                         text,
                         needle,
-                        format!("model `{}` has base_url `{}`: {why}", m.name, e.base_url),
+                        format!(
+                            "model `{}` has base_url `{}`: {why}",
+                            m.name,
+                            mask_url(&e.base_url)
+                        ),
                     ));
                 }
             }
@@ -1344,6 +1370,36 @@ pub fn resolve_file(explicit: Option<&Path>, from_env: bool, name: &str) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_errors_have_their_password_masked() {
+        assert_eq!(
+            mask_url("http://user:s3cret@example.com/v1"),
+            "http://user:***@example.com/v1"
+        );
+        assert_eq!(
+            mask_url("https://tok3n@h:99999/v1"),
+            "https://***@h:99999/v1"
+        );
+        // An `@` of the path is not user info; a password may hold one of its own.
+        assert_eq!(mask_url("http://h/v1/a@b"), "http://h/v1/a@b");
+        assert_eq!(mask_url("http://u:p@ss@h/v1"), "http://u:***@h/v1");
+        assert_eq!(mask_url("not a url"), "not a url");
+        for text in [
+            r#"{"upstream": {"base_url": "https://bob:hunter2@api.example.com/v1"}}"#,
+            r#"{"upstream": {"base_url": "https://bob:hunter2@api.example.com:99999/v1"}}"#,
+        ] {
+            let e = parse_config(Path::new("c.jsonc"), text)
+                .expect_err("user info is refused")
+                .to_string();
+            assert!(!e.contains("hunter2") && e.contains("bob:***@"), "{e}");
+        }
+        let models = r#"{"models": [{"name": "x", "base_url": "http://u:s3cret@h/v1"}]}"#;
+        let e = parse_models(Path::new("m.json"), models, &Config::default())
+            .expect_err("user info is refused")
+            .to_string();
+        assert!(!e.contains("s3cret") && e.contains("u:***@h"), "{e}");
+    }
 
     fn models(text: &str) -> Result<Vec<ModelSpec>> {
         parse_models(Path::new("models.json"), text, &Config::default())

@@ -64,6 +64,8 @@ pub struct Selection {
     pub tier: Option<Tier>,
     /// Votes whose answers named a model count too (they are left out by default).
     pub include_identity_leaks: bool,
+    /// Side-by-side votes, cast with the models named, count too (left out by default).
+    pub include_named: bool,
 }
 
 impl Selection {
@@ -76,11 +78,14 @@ impl Selection {
     /// The left-out votes this selection takes as well.
     #[must_use]
     pub fn admit(&self) -> VoteFlags {
+        let mut admit = VoteFlags::NONE;
         if self.include_identity_leaks {
-            VoteFlags::IDENTITY_LEAK
-        } else {
-            VoteFlags::NONE
+            admit = admit.union(VoteFlags::IDENTITY_LEAK);
         }
+        if self.include_named {
+            admit = admit.union(VoteFlags::NAMED);
+        }
+        admit
     }
 }
 
@@ -299,6 +304,24 @@ impl Arena {
             .transpose()
     }
 
+    /// A prompt drawn at random from the pool, of `theme` or any.
+    pub(crate) async fn random_prompt(&self, theme: Option<String>) -> Result<Prompt> {
+        let pool = self.store.prompts(theme.clone()).await?;
+        let pick = {
+            use rand::seq::IndexedRandom;
+            pool.choose(&mut rand::rng()).cloned()
+        };
+        pick.ok_or_else(|| {
+            let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
+            // The fix in the message itself: a server's client sees it too.
+            Error::Input(format!(
+                "the prompt pool has no prompts{scope}: add them with `arena prompts import \
+                 FILE` (or `arena prompts add TEXT`), or give the prompt (`custom_prompt` \
+                 over HTTP)"
+            ))
+        })
+    }
+
     /// Starts a battle: draws two models, records the battle, and generates both answers
     /// concurrently on a task of its own. Errors here (empty prompt, unknown model, empty
     /// pool) leave the database unchanged.
@@ -306,20 +329,7 @@ impl Arena {
         let (prompt, prompt_id, theme) = match request.prompt {
             PromptSource::Text(text) => (text, None, "general".to_owned()),
             PromptSource::Random { theme } => {
-                let pool = self.store.prompts(theme.clone()).await?;
-                let pick = {
-                    use rand::seq::IndexedRandom;
-                    pool.choose(&mut rand::rng()).cloned()
-                };
-                let Some(Prompt { id, text, theme }) = pick else {
-                    let scope = theme.map_or_else(String::new, |t| format!(" of theme `{t}`"));
-                    // The fix in the message itself: a server's client sees it too.
-                    return Err(Error::Input(format!(
-                        "the prompt pool has no prompts{scope}: add them with `arena prompts \
-                         import FILE` (or `arena prompts add TEXT`), or give the prompt \
-                         (`custom_prompt` over HTTP)"
-                    )));
-                };
+                let Prompt { id, text, theme } = self.random_prompt(theme).await?;
                 (text, Some(id), theme)
             }
         };
@@ -814,19 +824,7 @@ impl Arena {
             Method::Glicko2 => glicko2_period(options),
             _ => 0,
         };
-        let key = format!(
-            "{:?}|{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{}|{selection:?}|{version}|{period}",
-            options.method,
-            options.elo,
-            options.bootstrap,
-            options.seed,
-            options.ci.to_bits(),
-            options.min_battles,
-            options.anchor.as_ref().map(|(m, r)| (m, r.to_bits())),
-            options.glicko2.period_ms,
-            options.glicko2.initial_rd.to_bits(),
-            options.glicko2.tau
-        );
+        let key = BoardKey::new(options, selection, version, period);
         let cell = self.boards.cell(&key);
         let board = cell
             .get_or_try_init(|| self.compute_leaderboard(options.clone(), selection.clone()))
@@ -919,6 +917,7 @@ impl Arena {
             }
         };
         board.include_identity_leaks = selection.include_identity_leaks;
+        board.include_named = selection.include_named;
         board.left_out = left_out;
         board
             .notes
@@ -1142,6 +1141,81 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| Error::Internal(format!("a computation failed: {e}")))
 }
 
+/// What a cached leaderboard answers: every parameter of its options (floats by their bits),
+/// the selection of votes, the votes' version and, for Glicko-2, the rating period of its
+/// time (the only way the time enters: the same period gives the same periodic ratings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BoardKey {
+    method: Method,
+    elo: [u64; 4],
+    glicko2: ([u64; 4], i64),
+    bootstrap: usize,
+    seed: u64,
+    ci: u64,
+    anchor: Option<(String, u64)>,
+    min_battles: u64,
+    selection: Selection,
+    version: i64,
+    period: i64,
+}
+
+impl BoardKey {
+    fn new(options: &LeaderboardOptions, selection: &Selection, version: i64, period: i64) -> Self {
+        // Taken apart field by field: a parameter added to the options, or to a method's
+        // parameters, does not compile until the key holds it too.
+        let LeaderboardOptions {
+            method,
+            elo,
+            glicko2,
+            bootstrap,
+            seed,
+            ci,
+            anchor,
+            min_battles,
+            now_ms: _,
+        } = options;
+        let EloParams {
+            k,
+            initial,
+            scale,
+            base,
+        } = elo;
+        let Glicko2Params {
+            initial_rating,
+            initial_rd,
+            initial_volatility,
+            tau,
+            period_ms,
+        } = glicko2;
+        BoardKey {
+            method: *method,
+            elo: [
+                k.to_bits(),
+                initial.to_bits(),
+                scale.to_bits(),
+                base.to_bits(),
+            ],
+            glicko2: (
+                [
+                    initial_rating.to_bits(),
+                    initial_rd.to_bits(),
+                    initial_volatility.to_bits(),
+                    tau.to_bits(),
+                ],
+                *period_ms,
+            ),
+            bootstrap: *bootstrap,
+            seed: *seed,
+            ci: ci.to_bits(),
+            anchor: anchor.as_ref().map(|(m, r)| (m.clone(), r.to_bits())),
+            min_battles: *min_battles,
+            selection: selection.clone(),
+            version,
+            period,
+        }
+    }
+}
+
 /// Computed leaderboards by question and votes version: one computation per key at a time
 /// (callers of the same key await the same cell), the oldest dropped beyond a few dozen.
 /// One cached leaderboard: computed once, awaited by every caller of its key meanwhile.
@@ -1150,13 +1224,13 @@ type BoardCell = Arc<OnceCell<Arc<Leaderboard>>>;
 #[derive(Debug, Default)]
 struct BoardCache {
     /// The cells by key, and the keys oldest first.
-    cells: Mutex<(HashMap<String, BoardCell>, VecDeque<String>)>,
+    cells: Mutex<(HashMap<BoardKey, BoardCell>, VecDeque<BoardKey>)>,
 }
 
 impl BoardCache {
     const MAX: usize = 64;
 
-    fn cell(&self, key: &str) -> BoardCell {
+    fn cell(&self, key: &BoardKey) -> BoardCell {
         let mut guard = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         let (cells, order) = &mut *guard;
         if let Some(cell) = cells.get(key) {
@@ -1168,8 +1242,8 @@ impl BoardCache {
             }
         }
         let cell = Arc::new(OnceCell::new());
-        cells.insert(key.to_owned(), cell.clone());
-        order.push_back(key.to_owned());
+        cells.insert(key.clone(), cell.clone());
+        order.push_back(key.clone());
         cell
     }
 
@@ -1177,5 +1251,73 @@ impl BoardCache {
         let mut guard = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         guard.0.clear();
         guard.1.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BoardKey;
+    use crate::engine::Selection;
+    use crate::rating::{LeaderboardOptions, Method};
+
+    #[test]
+    fn board_keys_differ_in_every_parameter() {
+        let base = LeaderboardOptions::default();
+        let selection = Selection::default();
+        let key = |o: &LeaderboardOptions| BoardKey::new(o, &selection, 7, 0);
+        assert_eq!(key(&base), key(&base.clone()));
+        type Change = Box<dyn Fn(&mut LeaderboardOptions)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("method", Box::new(|o| o.method = Method::Glicko2)),
+            ("elo.k", Box::new(|o| o.elo.k = 4.0)),
+            ("elo.initial", Box::new(|o| o.elo.initial = 1200.0)),
+            ("elo.scale", Box::new(|o| o.elo.scale = 173.7)),
+            ("elo.base", Box::new(|o| o.elo.base = std::f64::consts::E)),
+            (
+                "glicko2.initial_rating",
+                Box::new(|o| o.glicko2.initial_rating = 1000.0),
+            ),
+            (
+                "glicko2.initial_rd",
+                Box::new(|o| o.glicko2.initial_rd = 100.0),
+            ),
+            (
+                "glicko2.initial_volatility",
+                Box::new(|o| o.glicko2.initial_volatility = 0.09),
+            ),
+            ("glicko2.tau", Box::new(|o| o.glicko2.tau = 0.3)),
+            (
+                "glicko2.period_ms",
+                Box::new(|o| o.glicko2.period_ms = 60_000),
+            ),
+            ("bootstrap", Box::new(|o| o.bootstrap = 200)),
+            ("seed", Box::new(|o| o.seed = 1)),
+            ("ci", Box::new(|o| o.ci = 0.9)),
+            (
+                "anchor",
+                Box::new(|o| o.anchor = Some(("m".into(), 1000.0))),
+            ),
+            ("min_battles", Box::new(|o| o.min_battles = 5)),
+        ];
+        for (name, change) in &changes {
+            let mut other = base.clone();
+            change(&mut other);
+            assert_ne!(key(&base), key(&other), "{name} is not in the key");
+        }
+        // Anchors differ by model and by rating.
+        let anchored = |m: &str, r: f64| LeaderboardOptions {
+            anchor: Some((m.into(), r)),
+            ..LeaderboardOptions::default()
+        };
+        assert_ne!(key(&anchored("a", 1.0)), key(&anchored("b", 1.0)));
+        assert_ne!(key(&anchored("a", 1.0)), key(&anchored("a", 2.0)));
+        // The selection, the votes' version and the Glicko-2 period are in it too.
+        let theme = Selection {
+            theme: Some("poetry".into()),
+            ..Selection::default()
+        };
+        assert_ne!(key(&base), BoardKey::new(&base, &theme, 7, 0));
+        assert_ne!(key(&base), BoardKey::new(&base, &selection, 8, 0));
+        assert_ne!(key(&base), BoardKey::new(&base, &selection, 7, 1));
     }
 }

@@ -11,14 +11,16 @@
 //! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
 //!   command grammar, blinding, answers that name a model and why a vote is left out of the
 //!   ratings.
-//! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn.
+//! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn, and the same
+//!   battles for the web page, by id, both sides handed out together.
 //! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
 //! - [`provider`]: the upstream pipeline (a slot of the server, fail over, cap, parse SSE)
 //!   shared by battles and the proxy, its wire types, and the offline mock.
 //! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
 //! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
 //! - [`config`]: `config.jsonc` and `models.json`, path resolution.
-//! - [`server`]: `arena serve`: the REST API over the engine, its errors, auth, document.
+//! - [`server`]: `arena serve`: the REST API over the engine, the web page and its
+//!   streaming battle API, errors, auth, document.
 //! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
 //! - [`error`]: the library's error type and its exit codes.
 //! - [`trust`]: which files of the current directory the user trusts.

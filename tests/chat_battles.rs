@@ -293,7 +293,12 @@ fn b_before_it_finished_streams_the_rest_and_both_started_at_once() {
     let mut a = open("$sA5 Tell a story");
     let mut seen_a = String::new();
     read_until(&mut a, &mut seen_a, "\"content\":\"first ");
-    // Both sides were asked as the battle started, B too, although nobody watches it.
+    // Both sides were asked as the battle started, B too, although nobody watches it (its
+    // request may reach the fake a moment after A's first word reached the client).
+    let asked = std::time::Instant::now();
+    while up.requests().len() < 2 && asked.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert_eq!(up.requests().len(), 2);
     let mut b = open("$B5");
     let mut seen_b = String::new();

@@ -217,19 +217,34 @@ fn too_few_bootstrap_rounds_for_the_level_is_an_error_that_says_how_many() {
 #[test]
 fn options_a_method_does_not_use_are_refused() {
     let (_up, t) = voted();
-    for (method, flag, value) in [
-        ("elo", "--bootstrap", "100"),
-        ("elo", "--anchor", "saturn=1200"),
-        ("elo", "--ci", "0.9"),
-        ("glicko2", "--seed", "3"),
-        ("glicko2", "--bootstrap", "10"),
+    for (method, flag, value, says) in [
+        ("elo", "--bootstrap", "100", "only applies to --method bt"),
+        (
+            "elo",
+            "--anchor",
+            "saturn=1200",
+            "only applies to --method bt",
+        ),
+        (
+            "elo",
+            "--ci",
+            "0.9",
+            "only applies to --method bt and glicko2",
+        ),
+        ("glicko2", "--seed", "3", "only applies to --method bt"),
+        (
+            "glicko2",
+            "--bootstrap",
+            "10",
+            "only applies to --method bt",
+        ),
     ] {
         t.arena()
             .args(["leaderboard", "--method", method, flag, value])
             .run()
             .code(2)
             .stderr_contains(flag)
-            .stderr_contains("only apply to --method bt");
+            .stderr_contains(says);
     }
     t.arena()
         .args(["leaderboard", "--method", "glicko2", "--ci", "0.9"])
@@ -245,7 +260,7 @@ fn options_a_method_does_not_use_are_refused() {
         .args(["leaderboard", "--min-battles", "999999"])
         .run()
         .success()
-        .stderr_contains("no model has 999999 or more battles");
+        .stderr_contains("every model has fewer than 999999 battles");
 }
 
 #[test]

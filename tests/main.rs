@@ -5,8 +5,10 @@ mod support;
 
 mod bad_input;
 mod battle;
+mod browser;
 mod callers;
 mod chat_battles;
+mod cli_formats;
 mod completions;
 mod hardening;
 mod init;
@@ -29,3 +31,4 @@ mod terminal;
 mod transfer;
 mod upstream_wire;
 mod vote;
+mod web_api;

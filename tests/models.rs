@@ -105,12 +105,13 @@ fn check_of_an_unknown_model_is_an_input_error() {
 }
 
 #[test]
-fn sync_writes_the_upstream_model_lists_beside_models_json() {
+fn sync_writes_the_upstream_model_lists_into_the_data_directory() {
     let up = Upstream::start();
     let t = Test::new()
         .with_upstream_models(&up, &[("saturn", "stream-one"), ("jupiter", "json-three")]);
     let out = t.arena().args(["models", "sync"]).run().success();
-    let path = t.path("available_models.json");
+    // The harness points XDG_DATA_HOME into the temporary directory.
+    let path = t.path("home/data/arena/available_models.json");
     assert_eq!(out.stdout_trimmed(), path.display().to_string());
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("available_models.json"))

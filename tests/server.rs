@@ -578,6 +578,14 @@ fn the_openapi_document_lists_every_route_and_is_stable() {
         "/v1/chat/completions",
         "/v1/completions",
         "/v1/images/generations",
+        "/api/battles",
+        "/api/battles/{battle_id}",
+        "/api/battles/{battle_id}/turns",
+        "/api/battles/{battle_id}/stream",
+        "/api/battles/{battle_id}/vote",
+        "/api/models",
+        "/api/config",
+        "/api/leaderboard",
     ]
     .iter()
     .map(|s| (*s).to_owned())

@@ -182,8 +182,8 @@ impl VoteFlags {
     /// sent model A's answer as its own (or a blank turn), so the two never answered the same
     /// conversation. Marked once, by the migration that added the flags; never admitted.
     pub const UNEQUAL_CHAT: VoteFlags = VoteFlags(2);
-    /// Reserved: a side-by-side vote cast with the model names shown (the page's named
-    /// view). Kept apart from the default board; nothing records it yet.
+    /// A side-by-side vote, cast with the model names shown (the page's named view, origin
+    /// `web_named`). Kept apart from the default board; `include_named` admits it.
     pub const NAMED: VoteFlags = VoteFlags(4);
 
     /// Every reason's bit, those to come included.
@@ -337,7 +337,10 @@ impl LeftOutCounts {
             ));
         }
         if self.named > 0 {
-            parts.push(format!("{} cast with the models named", self.named));
+            parts.push(format!(
+                "{} cast with the models named (--include-named counts them)",
+                self.named
+            ));
         }
         Some(format!(
             "votes kept but left out of the ratings: {}",
@@ -354,6 +357,11 @@ pub enum Origin {
     Api,
     Chat,
     Import,
+    /// The page's streaming battle API, anonymous.
+    Web,
+    /// The page's side-by-side battles: the two models chosen and shown, so the vote is
+    /// kept apart from the default board ([`VoteFlags::NAMED`]).
+    WebNamed,
 }
 
 impl Origin {
@@ -364,7 +372,32 @@ impl Origin {
             Origin::Api => "api",
             Origin::Chat => "chat",
             Origin::Import => "import",
+            Origin::Web => "web",
+            Origin::WebNamed => "web_named",
         }
+    }
+
+    /// The origin stored as `s`; text this version does not know reads as an import (no
+    /// rule depends on it).
+    #[must_use]
+    pub fn parse(s: &str) -> Origin {
+        [
+            Origin::Cli,
+            Origin::Api,
+            Origin::Chat,
+            Origin::Import,
+            Origin::Web,
+            Origin::WebNamed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .unwrap_or(Origin::Import)
+    }
+
+    /// Whether its vote is cast with the models named.
+    #[must_use]
+    pub fn is_named(self) -> bool {
+        self == Origin::WebNamed
     }
 }
 
@@ -402,6 +435,8 @@ pub struct BattleRecord {
     pub left_out: VoteFlags,
     /// The words of its answers that named a model, found when the vote was recorded.
     pub identity_leak: Option<identity::IdentityLeak>,
+    /// Where it was started.
+    pub origin: Origin,
 }
 
 #[cfg(test)]

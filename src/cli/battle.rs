@@ -19,11 +19,11 @@ use crate::store::Mode;
 
 #[derive(Debug, Args)]
 pub struct BattleArgs {
-    /// The question; `-` reads it from stdin
+    /// The question; `-` reads it from stdin (its final line ends are dropped)
     #[arg(value_name = "PROMPT")]
     prompt: Option<String>,
 
-    /// Read the question from a file
+    /// Read the question from a file (its final line ends are dropped)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["prompt", "random_prompt"])]
     prompt_file: Option<PathBuf>,
 
@@ -106,8 +106,13 @@ fn read_limited(mut from: impl Read, name: &str, limit: u64) -> Result<String, E
              config.jsonc)"
         )));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| Error::Input(format!("{name}: the prompt is not valid UTF-8 text")))
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| Error::Input(format!("{name}: the prompt is not valid UTF-8 text")))?;
+    // The line ends a file or a pipe finishes with are not part of the question, as with
+    // `$(cat FILE)` in a shell; other white space, and any line end inside, stays.
+    let kept = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(kept);
+    Ok(text)
 }
 
 fn read_prompt(args: &BattleArgs, limit: u64) -> Result<PromptSource, Error> {

@@ -23,7 +23,11 @@ pub struct GenerateArgs {
 
 pub fn print(args: &CompletionsArgs) -> anyhow::Result<u8> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "arena", &mut std::io::stdout());
+    // Generated whole, then written as every output is: clap_complete panics on a failed
+    // write, such as to a closed pipe (`arena completions bash | head -1`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "arena", &mut script);
+    out!("{}", String::from_utf8_lossy(&script))?;
     Ok(0)
 }
 

@@ -106,7 +106,15 @@ pub async fn run(ctx: &Context, args: &KeysArgs) -> anyhow::Result<u8> {
                 "last used",
                 "revoked",
             ];
-            render::data(format.format(), &listed, &header, || {
+            let fields = [
+                "name",
+                "kind",
+                "trust_forwarded_user",
+                "created_at",
+                "last_used_at",
+                "revoked_at",
+            ];
+            render::data(format.format(), &listed, &fields, &header, || {
                 let or_dash = |t: &Option<String>| t.clone().unwrap_or_else(|| "-".into());
                 listed
                     .iter()

@@ -26,10 +26,14 @@ pub struct FilterArgs {
     tier: Option<TierArg>,
     /// Only battles on prompts of this theme
     #[arg(long)]
-    theme: Option<String>,
+    pub theme: Option<String>,
     /// Count the votes whose answers named a model (kept, but left out by default)
     #[arg(long)]
     include_identity_leaks: bool,
+    /// Count the side-by-side votes of the web page, cast with the models named (kept, but
+    /// left out by default)
+    #[arg(long)]
+    include_named: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -60,6 +64,7 @@ impl FilterArgs {
                 TierArg::Low => Tier::Low,
             }),
             include_identity_leaks: self.include_identity_leaks,
+            include_named: self.include_named,
         })
     }
 }
@@ -136,16 +141,101 @@ fn check_flags(args: &LeaderboardArgs, method: Method) -> Result<()> {
     if args.anchor.is_some() {
         unused.push("--anchor");
     }
-    if args.ci.is_some() && method == Method::Elo {
-        unused.push("--ci");
+    if let Some((last, first)) = unused.split_last() {
+        let (flags, verb) = if first.is_empty() {
+            ((*last).to_owned(), "applies")
+        } else {
+            (format!("{} and {last}", first.join(", ")), "apply")
+        };
+        return Err(Error::Input(format!(
+            "{flags} only {verb} to --method bt, not {name}"
+        )));
     }
-    if unused.is_empty() {
+    if args.ci.is_some() && method == Method::Elo {
+        return Err(Error::Input(
+            "--ci only applies to --method bt and glicko2, not elo (Elo has no intervals)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `--ci` and `--bootstrap` can give intervals; an error names only the flags the
+/// user gave (a default is named as one).
+fn check_intervals(
+    args: &LeaderboardArgs,
+    method: Method,
+    ci: f64,
+    bootstrap: usize,
+) -> Result<()> {
+    if let Some(ci) = args.ci
+        && !(ci > 0.0 && ci < 1.0)
+    {
+        return Err(Error::Input(format!(
+            "--ci {ci}: expected a coverage between 0 and 1, such as 0.95"
+        )));
+    }
+    if method != Method::Bt || bootstrap == 0 {
         return Ok(());
     }
-    Err(Error::Input(format!(
-        "{} only apply to --method bt, not {name}",
-        unused.join(", ")
-    )))
+    let min = LeaderboardOptions::min_bootstrap_rounds(ci);
+    let percent = (ci * 1000.0).round() / 10.0;
+    if bootstrap < min {
+        return Err(Error::Input(match args.bootstrap {
+            Some(_) => format!(
+                "--bootstrap {bootstrap}: too few rounds for {percent}% intervals, whose \
+                 percentiles need at least {min} rounds (2 / (1 - ci)): give --bootstrap {min} \
+                 or more, or --bootstrap 0 for sandwich intervals"
+            ),
+            None => format!(
+                "--ci {ci}: {percent}% intervals need at least {min} bootstrap rounds \
+                 (2 / (1 - ci)), more than the {bootstrap} run by default: add --bootstrap \
+                 {min} (or more), or --bootstrap 0 for sandwich intervals"
+            ),
+        }));
+    }
+    if bootstrap > crate::rating::bt::MAX_BOOTSTRAP_ROUNDS {
+        return Err(Error::Input(format!(
+            "--bootstrap {bootstrap}: at most {} rounds are run",
+            crate::rating::bt::MAX_BOOTSTRAP_ROUNDS
+        )));
+    }
+    Ok(())
+}
+
+/// With `--theme T` and nothing to show: an error when no prompt of the pool and no vote
+/// that counts has that theme (a typo, most likely), naming the themes there are.
+pub(crate) async fn check_theme(arena: &crate::Arena, theme: Option<&str>) -> Result<()> {
+    let Some(theme) = theme else { return Ok(()) };
+    let mut known: std::collections::BTreeSet<String> = arena
+        .prompts(None)
+        .await?
+        .into_iter()
+        .map(|p| p.theme)
+        .collect();
+    known.extend(
+        arena
+            .prompt_statistics(false)
+            .await?
+            .prompt_statistics
+            .into_iter()
+            .map(|p| p.prompt_theme),
+    );
+    if known.contains(theme) {
+        return Ok(());
+    }
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    let hint = crate::config::nearest(theme, names.iter().copied())
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    Err(Error::Input(if names.is_empty() {
+        format!("--theme `{theme}`: no prompt and no vote has a theme yet")
+    } else {
+        format!(
+            "--theme `{theme}`{hint}: no prompt of the pool and no vote that counts has this \
+             theme; the themes are {}",
+            names.join(", ")
+        )
+    }))
 }
 
 pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
@@ -157,16 +247,7 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
     check_flags(args, method)?;
     let ci = args.ci.unwrap_or(0.95);
     let bootstrap = args.bootstrap.unwrap_or(100);
-    if let Err(why) = (LeaderboardOptions {
-        method,
-        ci,
-        bootstrap,
-        ..LeaderboardOptions::default()
-    })
-    .check()
-    {
-        return Err(Error::Input(format!("--bootstrap {bootstrap} --ci {ci}: {why}")).into());
-    }
+    check_intervals(args, method, ci, bootstrap)?;
     let anchor = args.anchor.as_deref().map(parse_anchor).transpose()?;
     let selection = args.filter.selection()?;
     let arena = ctx.arena_without_models(Mode::Read).await?;
@@ -179,6 +260,9 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
         ..arena.leaderboard_options(method)?
     };
     let board = arena.leaderboard(&options, &selection).await?;
+    if board.leaderboard.is_empty() {
+        check_theme(&arena, args.filter.theme.as_deref()).await?;
+    }
     let fmt = args.format.format();
     let text = format(&board, fmt)?;
     super::emit(args.output.as_deref(), &text)?;
@@ -186,13 +270,9 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
         for note in &board.notes {
             ctx.note(format!("note: {}", render::terminal_safe(note)));
         }
-        if board.leaderboard.is_empty() {
-            ctx.note(if board.dropped_models > 0 {
-                format!(
-                    "no model has {} or more battles (--min-battles)",
-                    args.min_battles
-                )
-            } else if args.filter.any() {
+        // Said once: when --min-battles left every model out, the note above says so.
+        if board.leaderboard.is_empty() && board.dropped_models == 0 {
+            ctx.note(if args.filter.any() {
                 "no votes match these filters (--since, --until, --tier, --theme)".to_owned()
             } else if board.left_out.any() {
                 "no vote counts yet: every vote is left out (see the note above)".to_owned()
@@ -206,10 +286,11 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
 
 type CellFn = fn(&Row, bool) -> String;
 
-/// A column: its JSON name (CSV header), its header for people, and its cell.
+/// A column: its JSON name (the CSV header), its header for people (`None`: only in CSV),
+/// and its cell.
 struct Column {
     json: &'static str,
-    human: &'static str,
+    human: Option<&'static str>,
     cell: CellFn,
 }
 
@@ -222,80 +303,88 @@ fn fixed(x: Option<f64>, digits: usize, exact: bool) -> String {
     }
 }
 
-fn columns(method: Method) -> Vec<Column> {
-    let mut c = vec![Column {
-        json: "rank",
-        human: "rank",
-        cell: |r, _| r.rank.to_string(),
-    }];
-    if method == Method::Bt {
-        c.push(Column {
-            json: "rank_ub",
-            human: "rank (UB)",
-            cell: |r, _| r.rank_ub.map_or_else(String::new, |x| x.to_string()),
-        });
+/// The columns of `board`: every field its JSON rows have, in their order (a CSV carries
+/// them all), with the ones tables show named for people.
+fn columns(board: &Leaderboard) -> Vec<Column> {
+    let method = board.method;
+    let column = |json, human, cell| Column { json, human, cell };
+    let mut c = Vec::new();
+    if board.leaderboard.iter().any(|r| r.group.is_some()) {
+        c.push(column("group", Some("group"), |r: &Row, _| {
+            r.group.map_or_else(String::new, |g| g.to_string())
+        }));
     }
-    c.push(Column {
-        json: "model_name",
-        human: "model",
-        cell: |r, _| r.model_name.clone(),
-    });
-    c.push(Column {
-        json: "rating",
-        human: "rating",
-        cell: |r, exact| fixed(Some(r.rating), 1, exact),
-    });
+    c.push(column("rank", Some("rank"), |r, _| r.rank.to_string()));
+    if method == Method::Bt {
+        c.push(column("rank_ub", Some("rank (UB)"), |r, _| {
+            r.rank_ub.map_or_else(String::new, |x| x.to_string())
+        }));
+    }
+    c.push(column("model_name", Some("model"), |r, _| {
+        r.model_name.clone()
+    }));
+    c.push(column("rating", Some("rating"), |r, exact| {
+        fixed(Some(r.rating), 1, exact)
+    }));
     match method {
         Method::Bt => {
-            c.push(Column {
-                json: "rating_lower",
-                human: "CI −",
-                cell: |r, exact| {
-                    if exact {
-                        fixed(r.rating_lower, 1, true)
-                    } else {
-                        fixed(r.rating_lower.map(|l| r.rating - l), 1, false)
-                    }
-                },
-            });
-            c.push(Column {
-                json: "rating_upper",
-                human: "CI +",
-                cell: |r, exact| {
-                    if exact {
-                        fixed(r.rating_upper, 1, true)
-                    } else {
-                        fixed(r.rating_upper.map(|u| u - r.rating), 1, false)
-                    }
-                },
-            });
+            c.push(column("rating_lower", Some("CI −"), |r, exact| {
+                if exact {
+                    fixed(r.rating_lower, 1, true)
+                } else {
+                    fixed(r.rating_lower.map(|l| r.rating - l), 1, false)
+                }
+            }));
+            c.push(column("rating_upper", Some("CI +"), |r, exact| {
+                if exact {
+                    fixed(r.rating_upper, 1, true)
+                } else {
+                    fixed(r.rating_upper.map(|u| u - r.rating), 1, false)
+                }
+            }));
+            // The sandwich bounds stand beside the bootstrap's whenever a bootstrap ran.
+            let bootstrap = board
+                .params
+                .get("bootstrap_rounds")
+                .and_then(serde_json::Value::as_u64)
+                .is_some_and(|n| n > 0);
+            if bootstrap || board.leaderboard.iter().any(|r| r.sandwich_lower.is_some()) {
+                c.push(column("sandwich_lower", None, |r, exact| {
+                    fixed(r.sandwich_lower, 1, exact)
+                }));
+                c.push(column("sandwich_upper", None, |r, exact| {
+                    fixed(r.sandwich_upper, 1, exact)
+                }));
+            }
         }
         Method::Glicko2 => {
-            c.push(Column {
-                json: "rating_deviation",
-                human: "RD",
-                cell: |r, exact| fixed(r.rating_deviation, 1, exact),
-            });
-            c.push(Column {
-                json: "volatility",
-                human: "volatility",
-                cell: |r, exact| fixed(r.volatility, 5, exact),
-            });
-            c.push(Column {
-                json: "rating_realtime",
-                human: "rating (realtime)",
-                cell: |r, exact| fixed(r.rating_realtime, 1, exact),
-            });
-            c.push(Column {
-                json: "rating_deviation_realtime",
-                human: "RD (realtime)",
-                cell: |r, exact| fixed(r.rating_deviation_realtime, 1, exact),
-            });
-            c.push(Column {
-                json: "volatility_realtime",
-                human: "volatility (realtime)",
-                cell: |r, exact| fixed(r.volatility_realtime, 5, exact),
-            });
+            c.push(column("rating_lower", None, |r, exact| {
+                fixed(r.rating_lower, 1, exact)
+            }));
+            c.push(column("rating_upper", None, |r, exact| {
+                fixed(r.rating_upper, 1, exact)
+            }));
+            c.push(column("rating_deviation", Some("RD"), |r, exact| {
+                fixed(r.rating_deviation, 1, exact)
+            }));
+            c.push(column("volatility", Some("volatility"), |r, exact| {
+                fixed(r.volatility, 5, exact)
+            }));
+            c.push(column(
+                "rating_realtime",
+                Some("rating (realtime)"),
+                |r, exact| fixed(r.rating_realtime, 1, exact),
+            ));
+            c.push(column(
+                "rating_deviation_realtime",
+                Some("RD (realtime)"),
+                |r, exact| fixed(r.rating_deviation_realtime, 1, exact),
+            ));
+            c.push(column(
+                "volatility_realtime",
+                Some("volatility (realtime)"),
+                |r, exact| fixed(r.volatility_realtime, 5, exact),
+            ));
         }
         Method::Elo => {}
     }
@@ -307,18 +396,19 @@ fn columns(method: Method) -> Vec<Column> {
         ("skips", "skips", |r, _| r.skips.to_string()),
     ];
     for (json, human, cell) in counts {
-        c.push(Column { json, human, cell });
+        c.push(column(json, Some(human), cell));
     }
-    c.push(Column {
-        json: "win_rate_percentage",
-        human: "win rate %",
-        cell: |r, exact| fixed(r.win_rate_percentage, 1, exact),
-    });
+    c.push(column(
+        "win_rate_percentage",
+        Some("win rate %"),
+        |r, exact| fixed(r.win_rate_percentage, 1, exact),
+    ));
     c
 }
 
-/// The leaderboard in `format`. JSON carries everything; CSV the method's columns under
-/// their JSON names at full precision; tables and Markdown the same columns for people.
+/// The leaderboard in `format`. JSON carries everything; JSON Lines one row a line; CSV
+/// every field of the rows under their JSON names, at full precision; tables and Markdown
+/// the columns for people.
 pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(board)? + "\n",
@@ -332,10 +422,19 @@ pub fn format(board: &Leaderboard, format: Format) -> anyhow::Result<String> {
         }
         f => {
             let exact = f == Format::Csv;
-            let cols = columns(board.method);
+            let cols: Vec<Column> = columns(board)
+                .into_iter()
+                .filter(|c| exact || c.human.is_some())
+                .collect();
             let header: Vec<&str> = cols
                 .iter()
-                .map(|c| if exact { c.json } else { c.human })
+                .map(|c| {
+                    if exact {
+                        c.json
+                    } else {
+                        c.human.unwrap_or(c.json)
+                    }
+                })
                 .collect();
             let rows: Vec<Vec<String>> = board
                 .leaderboard

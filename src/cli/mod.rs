@@ -16,7 +16,7 @@ macro_rules! outln {
 }
 
 mod battle;
-mod battles;
+pub(crate) mod battles;
 mod completions;
 mod export;
 mod import;
@@ -234,12 +234,14 @@ pub fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => report(&e),
+        (Ok(code), _) => ExitCode::from(code),
+        (Err(e), models) => report(&e, models.as_deref()),
     }
 }
 
-fn report(e: &anyhow::Error) -> ExitCode {
+/// Prints an error (and a hint) and gives its exit code; `models` is the models file the
+/// command read, if it read one.
+fn report(e: &anyhow::Error, models: Option<&std::path::Path>) -> ExitCode {
     // A reader that went away (`arena export votes | head -1`) is not a failure.
     let broken_pipe = e.chain().any(|cause| {
         cause
@@ -256,15 +258,20 @@ fn report(e: &anyhow::Error) -> ExitCode {
     // Messages may quote upstream or imported text: never let it drive the terminal.
     let message = render::terminal_safe(&format!("{e:#}"));
     eprintln!("{} {message}", style.apply_to("error:"));
-    if let Some(hint) = e.downcast_ref::<Error>().and_then(hint) {
-        eprintln!("hint: {hint}");
+    if let Some(hint) = e.downcast_ref::<Error>().and_then(|e| hint(e, models)) {
+        eprintln!("hint: {}", render::terminal_safe(&hint));
     }
     ExitCode::from(code)
 }
 
 /// What to do next, for the command line: the library's messages say what happened.
-fn hint(e: &Error) -> Option<String> {
+fn hint(e: &Error, models: Option<&std::path::Path>) -> Option<String> {
     Some(match e {
+        // The operator's own terminal: the file to edit is named (never to HTTP clients).
+        Error::Input(m) if m.starts_with("unknown model") => match models {
+            Some(path) => format!("the pool is {}; `arena models` lists it", path.display()),
+            None => "`arena models` lists the pool".into(),
+        },
         Error::NotFound(m) if m.starts_with("no battle") => {
             "`arena battles` lists the battles".into()
         }
@@ -325,11 +332,14 @@ fn apply_color(choice: ColorChoice) {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
+/// Runs the command; also gives the models file it read, for the hint of an error.
+async fn run(cli: Cli) -> (anyhow::Result<u8>, Option<PathBuf>) {
     let ctx = Context {
         global: cli.global,
         models_file: cli.models_file,
         opened: std::sync::Mutex::new(Vec::new()),
+        noted: std::sync::Mutex::default(),
+        models_path: std::sync::Mutex::default(),
     };
     let outcome = match cli.command {
         Command::Init(args) => init::run(&ctx, &args).await,
@@ -353,9 +363,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     // Whatever the outcome, the database file is left complete on its own.
     let closed = ctx.close().await;
-    let code = outcome?;
-    closed?;
-    Ok(code)
+    let models = ctx
+        .models_path
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    (
+        outcome.and_then(|code| closed.map(|()| code).map_err(Into::into)),
+        models,
+    )
 }
 
 /// What every subcommand shares: the global flags and how to open the engine.
@@ -364,6 +380,10 @@ pub(crate) struct Context {
     pub models_file: Option<PathBuf>,
     /// Stores opened by the command, closed when it ends.
     opened: std::sync::Mutex<Vec<AnyStore>>,
+    /// Files of the current directory whose refusal was said already.
+    noted: std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
+    /// The models file the command read.
+    models_path: std::sync::Mutex<Option<PathBuf>>,
 }
 
 /// A path from its flag, else from its environment variable; `true` when from the variable.
@@ -435,6 +455,10 @@ impl Context {
         match resolution.found {
             Some((path, source)) => {
                 self.say(format!("models: {} ({})", path.display(), source.describe()));
+                *self
+                    .models_path
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(path.clone());
                 config::load_models(&path, config)
             }
             None => Err(Error::Input(
@@ -446,9 +470,18 @@ impl Context {
         }
     }
 
-    /// Says why a file of the current directory was not used, once per command.
+    /// Says why a file of the current directory was not used, once per command (a command
+    /// may read the config more than once).
     fn refused(&self, resolution: &config::Resolution, flag: &str) {
         if let Some((path, why)) = &resolution.refused {
+            let first = self
+                .noted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(path.clone());
+            if !first {
+                return;
+            }
             let name = path.display();
             self.note(format!(
                 "note: ./{name} {why}, so it is not used: read it, then `arena trust {name}` \
@@ -524,15 +557,18 @@ impl Context {
     }
 }
 
-/// Writes `text` to `--output FILE` or stdout.
+/// Writes `text` to `--output FILE` or stdout. A reader that went away (`arena ... | head
+/// -1`) is no failure: what it did not read is dropped, and the command still finishes its
+/// work (`init` writes both files, `battle` records its battle) and exits 0.
 pub(crate) fn emit(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => crate::util::replace_file(path, text.as_bytes()).map_err(Into::into),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-            Ok(())
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(Into::into),
+            }
         }
     }
 }

@@ -32,9 +32,9 @@ enum ModelsAction {
         #[command(flatten)]
         format: RowsFormat,
     },
-    /// Fetch each upstream's /v1/models into available_models.json
+    /// Fetch each upstream's /v1/models into available_models.json of the data directory
     Sync {
-        /// Where to write [default: available_models.json beside models.json]
+        /// Where to write [default: available_models.json in the data directory]
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -60,7 +60,8 @@ async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
     };
     let lines = crate::pool::lines(&models, &counts);
     let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
-    render::data(format, &lines, &header, || {
+    let fields = ["name", "provider", "tier", "weight", "endpoints", "battles"];
+    render::data(format, &lines, &fields, &header, || {
         lines
             .iter()
             .map(|l| {
@@ -88,7 +89,8 @@ async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Resul
     let lines = crate::pool::check(&config, &models, names).await?;
     let failed = lines.iter().filter(|l| !l.ok).count();
     let header = ["model", "status", "latency", "answer or error"];
-    render::data(format, &lines, &header, || {
+    let fields = ["name", "ok", "latency_ms", "answer", "error"];
+    render::data(format, &lines, &fields, &header, || {
         lines
             .iter()
             .map(|l| {
@@ -117,26 +119,36 @@ async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Resul
 async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result<u8> {
     let config = ctx.config()?;
     let models = ctx.models(&config)?;
+    // arena's own directory, never the current one (a checkout): the path is printed.
+    let path = match output {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let dir = crate::config::project_dirs()
+                .ok_or_else(|| Error::Input("no home directory found: pass --output FILE".into()))?
+                .data_dir()
+                .to_owned();
+            crate::util::create_private_dir(&dir)?;
+            dir.join("available_models.json")
+        }
+    };
     let (lists, failures) = crate::pool::sync(&config, &models).await?;
     for (base_url, ids) in &lists {
         ctx.note(format!("{base_url}: {} models", ids.len()));
     }
-    let found: serde_json::Map<String, serde_json::Value> = lists
-        .into_iter()
-        .map(|(url, ids)| (url, serde_json::json!(ids)))
-        .collect();
-    let path = output.map_or_else(
-        || {
-            models.path.as_ref().and_then(|p| p.parent()).map_or_else(
-                || PathBuf::from("available_models.json"),
-                |d| d.join("available_models.json"),
-            )
-        },
-        std::path::Path::to_path_buf,
-    );
-    let text = serde_json::to_string_pretty(&found)? + "\n";
-    crate::util::replace_file(&path, text.as_bytes())?;
-    outln!("{}", path.display())?;
+    if lists.is_empty() && failures.is_empty() {
+        ctx.note("no model of the pool has an OpenAI-compatible upstream: nothing to fetch");
+        return Ok(0);
+    }
+    // A sync where every upstream failed keeps the file of the last one that worked.
+    if !lists.is_empty() {
+        let found: serde_json::Map<String, serde_json::Value> = lists
+            .into_iter()
+            .map(|(url, ids)| (url, serde_json::json!(ids)))
+            .collect();
+        let text = serde_json::to_string_pretty(&found)? + "\n";
+        crate::util::replace_file(&path, text.as_bytes())?;
+        outln!("{}", path.display())?;
+    }
     if !failures.is_empty() {
         return Err(Error::upstream(failures.join("; ")).into());
     }

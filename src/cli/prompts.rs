@@ -50,13 +50,23 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
     match args.action {
         PromptsAction::List { theme, format } => {
             let arena = ctx.arena_without_models(Mode::Read).await?;
-            let prompts = arena.prompts(theme).await?;
-            render::data(format.format(), &prompts, &["id", "theme", "text"], || {
-                prompts
-                    .iter()
-                    .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
-                    .collect()
-            })?;
+            let prompts = arena.prompts(theme.clone()).await?;
+            if prompts.is_empty() {
+                super::leaderboard::check_theme(&arena, theme.as_deref()).await?;
+            }
+            let fields = ["id", "text", "theme"];
+            render::data(
+                format.format(),
+                &prompts,
+                &fields,
+                &["id", "theme", "text"],
+                || {
+                    prompts
+                        .iter()
+                        .map(|p| vec![p.id.clone(), p.theme.clone(), p.text.clone()])
+                        .collect()
+                },
+            )?;
         }
         PromptsAction::Add { text, id, theme } => {
             if text.trim().is_empty() {

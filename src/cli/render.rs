@@ -34,18 +34,70 @@ pub fn print_json<T: Serialize>(value: &T, format: Format) -> anyhow::Result<()>
     super::emit(None, &(text + "\n"))
 }
 
-/// Data in the chosen format: `value` as JSON, or `header` and the rows of `rows` as a
-/// table, CSV or Markdown. Rows are only built when a table is asked for.
+/// A list of records in the chosen format: a JSON array (`json`), one JSON record a line
+/// (`jsonl`), CSV with one record a line under the records' JSON field names (`csv`, see
+/// [`csv_records`]), or `header` and the `human` rows for people (`table`, `markdown`).
+/// Machine formats carry whole values; the human rows are built only when asked for.
 pub fn data<T: Serialize>(
     format: Format,
-    value: &T,
+    records: &[T],
+    fields: &[&str],
     header: &[&str],
-    rows: impl FnOnce() -> Vec<Vec<String>>,
+    human: impl FnOnce() -> Vec<Vec<String>>,
 ) -> anyhow::Result<()> {
     match format {
-        Format::Json | Format::Jsonl => print_json(value, format),
-        f => super::emit(None, &table(f, header, &rows())),
+        Format::Json => print_json(&records, format),
+        Format::Jsonl => json_lines(records),
+        Format::Csv => super::emit(None, &csv_records(fields, records)?),
+        f => super::emit(None, &table(f, header, &human())),
     }
+}
+
+/// Each record as one line of JSON.
+pub fn json_lines<T: Serialize>(records: &[T]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for record in records {
+        text.push_str(&serde_json::to_string(record)?);
+        text.push('\n');
+    }
+    super::emit(None, &text)
+}
+
+/// Records as CSV, one a line: the columns are their JSON fields, `fields` first in that
+/// order (the header of an empty list), then any other field in the order first met. A cell
+/// holds the whole value: text as it is (see [`csv_cell`]), numbers as JSON writes them,
+/// `true`/`false`, nothing for null, and lists or objects as their JSON text.
+pub fn csv_records<T: Serialize>(fields: &[&str], records: &[T]) -> anyhow::Result<String> {
+    let objects: Vec<serde_json::Map<String, serde_json::Value>> = records
+        .iter()
+        .map(|r| match serde_json::to_value(r)? {
+            serde_json::Value::Object(o) => Ok(o),
+            other => Err(anyhow::anyhow!("a CSV record is not an object: {other}")),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut columns: Vec<String> = fields.iter().map(|&f| f.to_owned()).collect();
+    for o in &objects {
+        for key in o.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+    }
+    let header: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = objects
+        .iter()
+        .map(|o| {
+            columns
+                .iter()
+                .map(|c| match o.get(c) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(table(Format::Csv, &header, &rows))
 }
 
 /// Both answers: side by side when `width` allows, else one after the other, wrapped.

@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
     let port = args.port.unwrap_or(config.battle_server_port);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, port))
         .await
-        .map_err(|e| Error::Input(format!("cannot listen on {ip}:{port}: {e}")))?;
+        .map_err(|e| bind_error(ip, port, &e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("the listening address: {e}")))?;
@@ -65,6 +65,23 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
     crate::server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("arena serve: stopped");
     Ok(0)
+}
+
+/// Why the server cannot listen, as the exit codes of the README sort it: a port another
+/// process holds is a conflict (4), an address that is not this machine's an input error
+/// (2), anything else (a port the system reserves) a runtime failure (1).
+fn bind_error(ip: IpAddr, port: u16, e: &std::io::Error) -> Error {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::AddrInUse => Error::Conflict(format!(
+            "cannot listen on {ip}:{port}: another process listens there: stop it, or pick \
+             another --port (0 picks a free one)"
+        )),
+        ErrorKind::AddrNotAvailable => Error::Input(format!(
+            "cannot listen on {ip}:{port}: {ip} is not an address of this machine (--host)"
+        )),
+        _ => Error::Internal(format!("cannot listen on {ip}:{port}: {e}")),
+    }
 }
 
 /// SIGINT or SIGTERM.

@@ -948,6 +948,49 @@ fn worded(what: &str, name: &str, place: &str, said: &str, secrets: &[&str]) -> 
     format!("{what} {}", super::who(name, &place))
 }
 
+/// Why a request reached no upstream, in words (not the client library's chain of causes).
+fn unreached(e: &reqwest::Error) -> String {
+    use std::io::ErrorKind;
+    if let Some(tls) = tls_failure(e) {
+        return format!(
+            "the TLS connection failed ({tls}): is the address https on a server that speaks \
+             TLS, with a certificate this machine trusts for that host name?"
+        );
+    }
+    if e.is_timeout() {
+        return "the connection timed out".into();
+    }
+    if !e.is_connect() {
+        return format!("the request failed: {}", error_chain(e));
+    }
+    let host = e
+        .url()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    if error_chain(e).contains("dns error") {
+        return format!(
+            "cannot find the host `{host}` (its name does not resolve): is the base_url in \
+             models.json right?"
+        );
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => {
+                    return "cannot connect: nothing listens there (connection refused); is \
+                            the server running and the base_url in models.json right?"
+                        .into();
+                }
+                ErrorKind::TimedOut => return "the connection timed out".into(),
+                _ => {}
+            }
+        }
+        source = s.source();
+    }
+    "cannot connect: is the server running and the base_url in models.json right?".into()
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -983,7 +1026,7 @@ pub(super) async fn list_models(
     let deadline = Instant::now() + up.timeouts.request;
     let response = match tokio::time::timeout_at(deadline, builder.send()).await {
         Err(_) => return Err(fail("no answer in time (request_timeout_seconds)")),
-        Ok(Err(e)) => return Err(fail(&error_chain(&e))),
+        Ok(Err(e)) => return Err(fail(&unreached(&e))),
         Ok(Ok(r)) => r,
     };
     let status = response.status();

@@ -14,7 +14,7 @@ use super::{VoteRow, Votes};
 use crate::battle::LeftOutCounts;
 
 /// How ratings are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Bradley-Terry maximum likelihood with confidence intervals (the default).
@@ -104,6 +104,12 @@ impl Default for LeaderboardOptions {
 /// One model's line. Fields a method does not produce are left out of the JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
+    /// Bradley-Terry, when the comparison graph splits: the connected group of the model,
+    /// numbered from 1 (the group with the most models first). Ratings and ranks are within
+    /// a group; none when there is only one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    /// The place by rating, 1 for the best (within the model's group, when there are groups).
     pub rank: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_ub: Option<usize>,
@@ -149,6 +155,10 @@ pub struct Leaderboard {
     pub votes: u64,
     /// Whether votes whose answers named a model were counted (they are not by default).
     pub include_identity_leaks: bool,
+    /// Whether side-by-side votes, cast with the models named, were counted (they are not
+    /// by default); present only when they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_named: bool,
     /// Votes of the selection kept but left out of the computation, by reason.
     pub left_out: LeftOutCounts,
     pub generated_at: String,
@@ -202,6 +212,39 @@ fn compact(names: &[String], votes: &[VoteRow]) -> (Vec<String>, Vec<VoteRow>) {
     (kept, votes)
 }
 
+/// Numbers the connected groups of `rows` (sorted by rating) when there is more than one,
+/// the group with the most models first (then the most battles, then the best model's
+/// name), and lists the rows group by group, each by rating.
+fn group_rows(rows: &mut [Row]) {
+    let mut by_component: HashMap<usize, (usize, u64, String)> = HashMap::new();
+    for r in rows.iter() {
+        let entry = by_component
+            .entry(r.component)
+            .or_insert_with(|| (0, 0, r.model_name.clone()));
+        entry.0 += 1;
+        entry.1 += r.battles;
+    }
+    if by_component.len() < 2 {
+        return;
+    }
+    let mut order: Vec<(usize, (usize, u64, String))> = by_component.into_iter().collect();
+    order.sort_by(|(_, x), (_, y)| {
+        y.0.cmp(&x.0)
+            .then_with(|| y.1.cmp(&x.1))
+            .then_with(|| x.2.cmp(&y.2))
+    });
+    let number: HashMap<usize, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(n, (component, _))| (*component, n + 1))
+        .collect();
+    for r in rows.iter_mut() {
+        r.group = number.get(&r.component).copied();
+    }
+    // A stable sort keeps each group's rows in their order by rating.
+    rows.sort_by_key(|r| r.group);
+}
+
 /// What a leaderboard is computed from: the votes themselves (in vote order), or their
 /// counts per pair, with the running online Elo ratings when they are kept. Bradley-Terry
 /// needs only counts; Elo needs the order (or its running ratings); Glicko-2 the votes.
@@ -236,11 +279,17 @@ struct Sequence {
 pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: String) -> Leaderboard {
     let mut notes = Vec::new();
     let mut dropped_models = 0;
-    let left_out_note = |left_out: usize, notes: &mut Vec<String>| {
-        if left_out > 0 {
+    // One note says what min_battles did, also when it left nothing to show.
+    let left_out_note = |left_out: usize, active: usize, notes: &mut Vec<String>| {
+        let min = options.min_battles;
+        if left_out > 0 && left_out == active {
             notes.push(format!(
-                "{left_out} model(s) with fewer than {} battles left out, with their votes",
-                options.min_battles
+                "every model has fewer than {min} battles: all {left_out} left out, with their \
+                 votes"
+            ));
+        } else if left_out > 0 {
+            notes.push(format!(
+                "{left_out} model(s) with fewer than {min} battles left out, with their votes"
             ));
         }
     };
@@ -252,7 +301,11 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
             let kept: Vec<usize> = if options.min_battles > 1 {
                 let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
                 dropped_models = left_out;
-                left_out_note(left_out, &mut notes);
+                let active = totals(n, &data.votes)
+                    .iter()
+                    .filter(|c| c.battles > 0)
+                    .count();
+                left_out_note(left_out, active, &mut notes);
                 kept
             } else {
                 (0..data.votes.len()).collect()
@@ -285,7 +338,8 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                     .iter()
                     .filter(|c| c.battles > 0 && c.battles < min)
                     .count();
-                left_out_note(dropped_models, &mut notes);
+                let active = all.iter().filter(|c| c.battles > 0).count();
+                left_out_note(dropped_models, active, &mut notes);
             }
             (
                 counts.restrict(|m| min <= 1 || all[m].battles >= min),
@@ -397,7 +451,11 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                     ..BtOptions::default()
                 },
             );
-            notes.extend(fit.notes.iter().cloned());
+            // With no votes at all the empty board says it; the fit's remarks on its empty
+            // input ("no models", no bootstrap) would only say it again.
+            if n > 0 {
+                notes.extend(fit.notes.iter().cloned());
+            }
             let (lower, upper) = match &fit.bootstrap {
                 Some(b) => (b.lower.clone(), b.upper.clone()),
                 None => (fit.sandwich_lower.clone(), fit.sandwich_upper.clone()),
@@ -458,18 +516,22 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
             .then_with(|| realtime(y).total_cmp(&realtime(x)))
             .then_with(|| x.model_name.cmp(&y.model_name))
     });
-    let ratings: Vec<f64> = rows.iter().map(|r| r.rating).collect();
-    for (row, rank) in rows.iter_mut().zip(bt::rank(&ratings)) {
-        row.rank = rank;
-    }
     if options.method == Method::Bt {
-        // Ratings of models never compared, even indirectly, say nothing about each other:
-        // "surely better" is counted within each connected group only.
-        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-        for (i, r) in rows.iter().enumerate() {
-            groups.entry(r.component).or_default().push(i);
+        group_rows(&mut rows);
+    }
+    // Ranks count within each group (Bradley-Terry over a split comparison graph; one group
+    // otherwise): ratings of models never compared, even indirectly, are centred on their
+    // own group's and say nothing about each other. So does "surely better" (rank UB).
+    let mut groups: std::collections::BTreeMap<Option<usize>, Vec<usize>> = Default::default();
+    for (i, r) in rows.iter().enumerate() {
+        groups.entry(r.group).or_default().push(i);
+    }
+    for members in groups.values() {
+        let ratings: Vec<f64> = members.iter().map(|&i| rows[i].rating).collect();
+        for (&i, rank) in members.iter().zip(bt::rank(&ratings)) {
+            rows[i].rank = rank;
         }
-        for members in groups.values() {
+        if options.method == Method::Bt {
             let lower: Vec<f64> = members
                 .iter()
                 .map(|&i| rows[i].rating_lower.unwrap_or(rows[i].rating))
@@ -489,6 +551,7 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
         seed,
         votes: counts.votes(),
         include_identity_leaks: false,
+        include_named: false,
         left_out: LeftOutCounts::default(),
         generated_at,
         next_update_time,

@@ -39,6 +39,12 @@ pub enum Msg {
     Overloaded,
     TimedOut,
     NoRoute,
+    /// A web battle failed: said without the side.
+    BattleFailed,
+    /// A web battle's answers were not both read before the vote.
+    NotShown,
+    /// A web battle still answers its latest message.
+    StillAnswering,
 }
 
 /// The text of `msg` in `lang`.
@@ -80,6 +86,21 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
         (Lang::ZhCn, TimedOut) => "请求超时。",
         (Lang::En, NoRoute) => "Not Found",
         (Lang::ZhCn, NoRoute) => "未找到",
+        (Lang::En, BattleFailed) => {
+            "The battle failed: a model could not answer, so the two can no longer be \
+             compared. Start a new battle."
+        }
+        (Lang::ZhCn, BattleFailed) => {
+            "对战失败：有模型未能回答，两个回答已无法比较。请开始新的对战。"
+        }
+        (Lang::En, NotShown) => {
+            "Read both answers to the latest message to their end before voting."
+        }
+        (Lang::ZhCn, NotShown) => "请先完整阅读两个模型对最新消息的回答，再投票。",
+        (Lang::En, StillAnswering) => {
+            "This battle is still answering the latest message: read the answers, then go on."
+        }
+        (Lang::ZhCn, StillAnswering) => "该对战仍在回答最新消息：请先阅读回答，再继续。",
     }
 }
 

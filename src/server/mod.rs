@@ -3,7 +3,8 @@
 //! - [`router`] builds the whole application (for in-process tests too), [`serve`] runs it on
 //!   a listener until a shutdown future resolves, then lets in-flight requests and running
 //!   generations finish within the grace period and closes the store.
-//! - `rest` is the writing arena's REST API, `stats` its statistics, `auth` who is calling,
+//! - `rest` is the writing arena's REST API, `stats` its statistics, `web` the page at `/`
+//!   and its streaming battle API, `auth` who is calling,
 //!   `error` the error bodies, `extract` strict JSON bodies, `i18n` the messages,
 //!   `openapi` the document at `/openapi.json`.
 //!
@@ -26,6 +27,7 @@ mod openapi;
 mod perimeter;
 mod rest;
 mod stats;
+mod web;
 
 pub use auth::{ANONYMOUS, Caller, Principal, Who, constant_time_eq};
 pub use conn::{BodyTimedOut, ConnectionLimits, body_timed_out};
@@ -191,7 +193,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             usize::try_from(config.max_request_body_bytes).unwrap_or(usize::MAX),
         ))
-        .with_state(state);
+        .with_state(state)
+        // The page's files need no key: they hold nothing but the page.
+        .merge(web::assets());
     let app = match cors(&config.cors_allowed_origins) {
         Some(layer) => app.layer(layer),
         None => app,

@@ -8,6 +8,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::web::api as page;
 use super::{AppState, openai, rest, stats};
 
 #[derive(OpenApi)]
@@ -22,6 +23,9 @@ use super::{AppState, openai, rest, stats};
         (name = "ratings", description = "Leaderboards"),
         (name = "statistics", description = "Head-to-head and per-prompt figures"),
         (name = "server", description = "The server itself"),
+        (name = "page", description = "The web page's API: battles streamed as server-sent \
+                                        events of both sides at once, the caller's battles, \
+                                        the models, the settings and the leaderboards"),
         (name = "openai", description = "OpenAI-compatible: a proxy to the pool, and blind \
                                           battles by in-chat commands with the battle model"),
     )
@@ -40,7 +44,8 @@ pub(super) struct Routes {
     pub quick: Router<AppState>,
     /// Those that wait for a generation: under the generation's own timeout.
     pub slow: Router<AppState>,
-    /// Chat, which waits for a generation too and takes bodies with images in them.
+    /// Chat and the page's battles, which wait for a generation too and take bodies with
+    /// images in them.
     pub chat: Router<AppState>,
     pub doc: Document,
 }
@@ -59,6 +64,13 @@ pub(super) fn routes() -> Routes {
         .routes(routes!(openai::list_models))
         .routes(routes!(openai::get_model))
         .routes(routes!(openai::leaderboard))
+        .routes(routes!(page::list))
+        .routes(routes!(page::detail))
+        .routes(routes!(page::resume))
+        .routes(routes!(page::vote))
+        .routes(routes!(page::models))
+        .routes(routes!(page::config))
+        .routes(routes!(page::leaderboard))
         .split_for_parts();
     let (slow, slow_doc) = OpenApiRouter::new()
         .routes(routes!(rest::create_battle))
@@ -67,6 +79,9 @@ pub(super) fn routes() -> Routes {
     let (chat, chat_doc) = OpenApiRouter::new()
         .routes(routes!(openai::chat_completions))
         .routes(routes!(openai::completions))
+        // Battles of the page: bodies with images, and streams as long as a generation.
+        .routes(routes!(page::start_battle))
+        .routes(routes!(page::next_turn))
         .split_for_parts();
     doc.merge(slow_doc);
     doc.merge(chat_doc);

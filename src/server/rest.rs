@@ -50,7 +50,7 @@ pub struct UserFields {
 }
 
 impl UserFields {
-    fn of(discord_id: Option<&IdValue>, user_id: Option<&String>) -> Self {
+    pub(super) fn of(discord_id: Option<&IdValue>, user_id: Option<&String>) -> Self {
         UserFields {
             discord_id: discord_id.cloned(),
             user_id: user_id.cloned(),
@@ -58,7 +58,7 @@ impl UserFields {
     }
 
     /// The user id to hash, checked: `None` when the request names none.
-    fn user(&self) -> Result<Option<String>, ApiError> {
+    pub(super) fn user(&self) -> Result<Option<String>, ApiError> {
         let bad = |s: &str| s.is_empty() || s.len() > 128 || s.chars().any(char::is_control);
         if let Some(id) = &self.user_id {
             let id = id.trim();

@@ -23,6 +23,8 @@ pub struct MatrixQuery {
     pub top: Option<usize>,
     /// Count the votes whose answers named a model (left out by default).
     pub include_identity_leaks: Option<bool>,
+    /// Count the side-by-side votes, cast with the models named (left out by default).
+    pub include_named: Option<bool>,
 }
 
 /// The shape of `/api/battle_statistics`, for the document.
@@ -69,6 +71,7 @@ pub async fn battle_statistics(
         .battle_statistics(
             &Selection {
                 include_identity_leaks: q.include_identity_leaks.unwrap_or(false),
+                include_named: q.include_named.unwrap_or(false),
                 ..Selection::default()
             },
             q.top,

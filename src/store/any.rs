@@ -105,6 +105,12 @@ impl Store for AnyStore {
         }
     }
 
+    async fn battles_of(&self, user_hash: String, limit: u32) -> Result<Vec<(BattleRecord, i64)>> {
+        match self {
+            AnyStore::Sqlite(s) => Store::battles_of(s, user_hash, limit).await,
+        }
+    }
+
     async fn health(&self) -> Result<(u64, u64, u64)> {
         match self {
             AnyStore::Sqlite(s) => Store::health(s).await,

@@ -161,6 +161,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         user_hash: String,
     ) -> impl Future<Output = Result<Option<bool>>> + Send;
 
+    /// The battles of the user with this hash, newest first, at most `limit`, each with its
+    /// number of user turns.
+    fn battles_of(
+        &self,
+        user_hash: String,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(BattleRecord, i64)>>> + Send;
+
     /// Figures of `/health`: prompts in the pool, users recorded, completed battles.
     fn health(&self) -> impl Future<Output = Result<(u64, u64, u64)>> + Send;
 

@@ -32,8 +32,9 @@
 //!   whose message names the upstream id it was asked for and its own address;
 //! - `fp-*`: a `system_fingerprint` (`fp_fake`) in every chunk of a streamed answer, or in
 //!   the whole `chat.completion` when the request does not ask for a stream;
-//! - `hold-*`: streams its first piece, then holds the rest until [`Upstream::release`];
-//! - `slow-*`: a piece every 100 ms for ten seconds; records when the client went away
+//! - `hold-*`: streams its first piece ("first s"), then holds the rest ("econd") until
+//!   [`Upstream::release`];
+//! - `slow-*`: a piece every 100 ms for ten seconds, then a proper end; records when the client went away
 //!   ([`Upstream::cancelled`]);
 //! - `done-no-finish-*`: as `stream-*`, but the stream ends with `data: [DONE]` and no chunk
 //!   ever gives a finish_reason (how llama.cpp's server ends an answer it cut);
@@ -48,9 +49,15 @@
 //! - `litellm-*`: as `stream-*`, but after the finish chunk comes a chunk with an empty delta
 //!   and a null finish_reason, as LiteLLM sends with `include_usage`;
 //! - `strict-*`: as `stream-*`, but a `temperature` above 2 is refused with a 400;
+//! - `prose-*`: as `stream-*`, with a longer Markdown answer of its own ([`prose_answer`]: a
+//!   heading, a list, a code block) in about 35 pieces, for a page to render as it grows;
+//! - `xss-*`: as `stream-*`, with [`XSS_ANSWER`] (a script, an `img onerror`, `javascript:`
+//!   links) in pieces that cut its tags apart;
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
-//! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends.
+//! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends;
+//! `GET /requests` is the request log as JSON (`[{model, body}]`), for tests in other
+//! languages (the browser tests).
 //! `POST /v1/completions` answers a `text_completion` (streamed or not); `POST
 //! /v1/images/generations` answers `n` image URLs (model `img-one` refuses `n` above 1). Every chat request is recorded with its body and the
 //! instants it started and finished sending, so a test can prove that two requests overlapped
@@ -92,6 +99,28 @@ const ONE_SLOT: Duration = Duration::from_secs(1);
 pub const ANSI_ANSWER: &str =
     "Plain start\x1b[2J\x1b]0;PWNED TITLE\x07 middle\tafter-tab\x1b[10;5H\x1b[31m red end.";
 
+/// What `xss-*` answers: markup that a page must show as text and never run.
+pub const XSS_ANSWER: &str = "Careful: <script>window.__xss = 1; alert(1)</script> and \
+    <img src=x onerror=\"window.__xss = 2; alert(2)\"> and [a link](javascript:alert(3)) and \
+    <a href=\"javascript:alert(4)\">raw link</a>.";
+
+/// FNV-1a of an upstream id: stable across runs and platforms.
+fn tag(model: &str) -> u32 {
+    model.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// What `prose-*` answers: Markdown with a tag of its own per upstream id (never the id).
+pub fn prose_answer(model: &str) -> String {
+    let tag = tag(model);
+    format!(
+        "## Notes {tag:08x}\n\nHere is a short answer with **bold** text, a list and some code.\n\n\
+         - first point\n- second point\n- third point\n\n```python\nprint(\"{tag:08x}\")\n```\n\n\
+         That is all for {tag:08x}."
+    )
+}
+
 /// The text the fake answers with for an upstream model id: one of its own for each id, so
 /// a test can tell which side got which model, which never names the id (an answer that
 /// named its model would be an identity leak, and its vote left out of the ratings), except
@@ -103,11 +132,7 @@ pub fn answer(model: &str) -> String {
     if model.starts_with("vendor-") {
         return "As a model trained by OpenAI, I say: red green blue.".to_owned();
     }
-    // FNV-1a: stable across runs and platforms.
-    let tag = model.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    format!("Answer {tag:08x}: red green blue.")
+    format!("Answer {:08x}: red green blue.", tag(model))
 }
 
 /// One chat request as the fake saw it.
@@ -204,6 +229,7 @@ impl Upstream {
                     .route("/v1/completions", post(completions))
                     .route("/v1/images/generations", post(images))
                     .route("/endless/v1/models", get(endless_listing))
+                    .route("/requests", get(record))
                     .with_state(state);
                 // Dropping the runtime at the end of this thread ends every connection, a
                 // stalled stream included, so stopping never waits for one.
@@ -273,6 +299,15 @@ impl Drop for Upstream {
 pub fn refused_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
+}
+
+/// The request log, for tests that are not written in Rust.
+async fn record(State(log): State<Log>) -> Response {
+    let requests: Vec<Value> = lock(&log)
+        .iter()
+        .map(|r| json!({"model": r.model, "body": r.body}))
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(requests))
 }
 
 async fn completions(State(log): State<Log>, raw: String) -> Response {
@@ -449,6 +484,39 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
         return sse(pieces, Duration::ZERO, Pause::None, finished);
     }
 
+    if model.starts_with("prose-") || model.starts_with("xss-") {
+        let text = if model.starts_with("xss-") {
+            XSS_ANSWER.to_owned()
+        } else {
+            prose_answer(&model)
+        };
+        if !asked_stream {
+            finished.now();
+            let completion = json!({
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop"}],
+            });
+            return json_response(StatusCode::OK, &completion);
+        }
+        let pieces: Vec<String> = if model.starts_with("xss-") {
+            // Nine bytes a piece (the text is ASCII): tags arrive cut apart.
+            text.as_bytes()
+                .chunks(9)
+                .map(|c| content_chunk(&model, &String::from_utf8_lossy(c)))
+                .collect()
+        } else {
+            text.split_inclusive(' ')
+                .map(|piece| content_chunk(&model, piece))
+                .collect()
+        };
+        let mut all = vec![role_chunk(&model)];
+        all.extend(pieces);
+        all.push(finish_chunk(&model));
+        all.push("data: [DONE]\n\n".to_owned());
+        return sse(all, CHUNK_DELAY, Pause::None, finished);
+    }
+
     let like_stream = [
         "stream-",
         "done-no-finish-",
@@ -555,9 +623,11 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
         return response;
     }
     if model.starts_with("hold-") {
-        let first = vec![role_chunk(&model), content_chunk(&model, "first ")];
+        // Cut inside a word: arena hands out battle answers word by word, and hands out a
+        // word only once the next one has begun, so "first " goes out before the release.
+        let first = vec![role_chunk(&model), content_chunk(&model, "first s")];
         let rest = [
-            content_chunk(&model, "second"),
+            content_chunk(&model, "econd"),
             finish_chunk(&model),
             "data: [DONE]\n\n".to_owned(),
         ];
@@ -597,10 +667,19 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
         let body = stream::unfold((0, watch), move |(i, mut watch)| {
             let name = name.clone();
             async move {
-                if i == 100 {
+                if i == 102 {
                     watch.1 = true;
                     drop(watch);
                     return None;
+                }
+                // A proper end: the finish chunk, then `[DONE]`.
+                if i >= 100 {
+                    let last = if i == 100 {
+                        finish_chunk(&name)
+                    } else {
+                        "data: [DONE]\n\n".to_owned()
+                    };
+                    return Some((Ok::<_, Infallible>(last), (i + 1, watch)));
                 }
                 if i > 0 {
                     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -573,7 +573,7 @@ pub(super) fn describe(
     let groups: Vec<usize> = s.members.iter().map(Vec::len).filter(|&n| n > 1).collect();
     if groups.len() > 1 {
         notes.push(format!(
-            "the comparison graph splits into {} separate groups of sizes {}; each group is centred on its own, so ratings from different groups are not comparable (see `component`)",
+            "the comparison graph splits into {} separate groups of sizes {}; each group is centred on its own, so ratings from different groups are not comparable: ranks count within each group (see `group`)",
             groups.len(),
             capped(groups.iter().map(usize::to_string), groups.len()),
         ));

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{SqliteStore, db};
-use crate::battle::{BattleId, BattleRecord, SideRecord, Status, VoteFlags, Winner};
+use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::store::{BattleFilter, EXPIRED, Failure, Limits, NewBattle, SideOutcome, now_ms};
 
@@ -79,7 +79,8 @@ const SELECT: &str = "
            b.prompt_tokens_a, b.completion_tokens_a,
            mb.name, b.response_b, b.error_b, b.latency_ms_b, b.first_token_ms_b,
            b.prompt_tokens_b, b.completion_tokens_b,
-           v.outcome, b.created_at, v.created_at, b.rpid, v.flags, b.identity_leak
+           v.outcome, b.created_at, v.created_at, b.rpid, v.flags, b.identity_leak,
+           b.origin
     FROM battles b
     JOIN models ma ON ma.id = b.model_a
     JOIN models mb ON mb.id = b.model_b
@@ -118,6 +119,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<BattleRecord> {
         identity_leak: row
             .get::<_, Option<String>>(25)?
             .and_then(|t| serde_json::from_str(&t).ok()),
+        origin: Origin::parse(&row.get::<_, String>(26)?),
     })
 }
 
@@ -368,6 +370,46 @@ impl SqliteStore {
                 )
                 .map_err(db)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        })
+        .await
+    }
+
+    pub(super) async fn battles_of(
+        &self,
+        user_hash: String,
+        limit: u32,
+    ) -> Result<Vec<(BattleRecord, i64)>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "{SELECT}
+                 JOIN users u ON u.id = b.user_id
+                 WHERE u.hash = ?1
+                 ORDER BY b.created_at DESC, b.id DESC
+                 LIMIT ?2"
+            );
+            let records = conn
+                .prepare_cached(&sql)
+                .map_err(db)?
+                .query_map(params![user_hash, limit], record)
+                .map_err(db)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db)?;
+            let mut turns = conn
+                .prepare_cached(
+                    "SELECT 1 + count(t.turn) FROM battles b
+                     LEFT JOIN turns t ON t.battle_id = b.id AND t.turn > 0
+                     WHERE b.uuid = ?1",
+                )
+                .map_err(db)?;
+            records
+                .into_iter()
+                .map(|r| {
+                    let n: i64 = turns
+                        .query_row([r.id.as_bytes().as_slice()], |row| row.get(0))
+                        .map_err(db)?;
+                    Ok((r, n))
+                })
+                .collect()
         })
         .await
     }

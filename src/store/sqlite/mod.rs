@@ -396,6 +396,14 @@ impl Store for SqliteStore {
         SqliteStore::battle_owned_by(self, id, user_hash)
     }
 
+    fn battles_of(
+        &self,
+        user_hash: String,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(BattleRecord, i64)>>> + Send {
+        SqliteStore::battles_of(self, user_hash, limit)
+    }
+
     fn health(&self) -> impl Future<Output = Result<(u64, u64, u64)>> + Send {
         SqliteStore::health(self)
     }

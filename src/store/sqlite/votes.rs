@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use super::battles::{read, user_id};
 use super::{SqliteStore, counts, db};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
-use crate::battle::{BattleId, Status, VoteFlags, Winner};
+use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{VoteRow, Votes};
@@ -88,11 +88,12 @@ impl SqliteStore {
                 Option<String>,
                 Option<i64>,
                 Option<String>,
+                String,
             );
             let found: Option<Found> = tx
                 .prepare_cached(
                     "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
-                            b.user_id, b.failure
+                            b.user_id, b.failure, b.origin
                      FROM battles b WHERE b.uuid = ?1",
                 )
                 .map_err(db)?
@@ -105,11 +106,12 @@ impl SqliteStore {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 })
                 .optional()
                 .map_err(db)?;
-            let Some((row_id, status, a, b, error, owner, failure)) = found else {
+            let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
                 return Err(Error::NotFound(format!("no battle `{id}`")));
             };
             match status.parse::<Status>()? {
@@ -147,11 +149,15 @@ impl SqliteStore {
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
             let now = now_ms();
             let leak = identity_leak(&tx, row_id, a, b, &terms)?;
-            let flags = if leak.is_some() {
+            let mut flags = if leak.is_some() {
                 VoteFlags::IDENTITY_LEAK
             } else {
                 VoteFlags::NONE
             };
+            // Decided here, whichever path the vote takes (the page's API or `/vote`).
+            if Origin::parse(&origin).is_named() {
+                flags = flags.union(VoteFlags::NAMED);
+            }
             if let Some(leak) = &leak {
                 let words = serde_json::to_string(leak)
                     .map_err(|e| Error::Internal(format!("identity leak words: {e}")))?;
