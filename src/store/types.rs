@@ -18,42 +18,7 @@ pub enum Mode {
     Create,
 }
 
-/// The error kept on both sides of a battle that expired waiting for its vote.
-pub const EXPIRED: &str = "expired without a vote";
-
-/// Why a battle failed, kept beside the error text so that nothing depends on its wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// An upstream refused, failed, or sent no or a broken answer.
-    Upstream,
-    /// No complete answer within the generation timeout.
-    Timeout,
-    /// The person who started it stopped it.
-    Cancelled,
-    /// Cleared by `unstuck`.
-    Unstuck,
-    /// It waited longer than `pending_vote_expiry_minutes` for its vote.
-    Expired,
-    /// Its generation never finished (the process ended).
-    Lost,
-    /// Its answers could not be stored.
-    Store,
-}
-
-impl Failure {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Failure::Upstream => "upstream",
-            Failure::Timeout => "timeout",
-            Failure::Cancelled => "cancelled",
-            Failure::Unstuck => "unstuck",
-            Failure::Expired => "expired",
-            Failure::Lost => "lost",
-            Failure::Store => "store",
-        }
-    }
-}
+pub use crate::battle::lifecycle::{EXPIRED, Failure, Limits};
 
 /// A battle to create, in `pending_generation`.
 #[derive(Debug, Clone)]
@@ -76,17 +41,6 @@ pub struct NewBattle {
     pub now: i64,
     /// Per-user limits checked in the transaction that creates it.
     pub limits: Option<Limits>,
-}
-
-/// Per-user limits on new battles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Battles in `pending_generation` or `pending_vote` at once (0 = no limit).
-    pub concurrent: u32,
-    /// Battles started within an hour (0 = no limit).
-    pub per_hour: u32,
-    /// The shortest time between two battles, in milliseconds.
-    pub interval_ms: i64,
 }
 
 /// How one side's generation ended.

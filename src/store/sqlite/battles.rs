@@ -3,74 +3,50 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{SqliteStore, db};
+use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
-use crate::store::{BattleFilter, EXPIRED, Failure, Limits, NewBattle, SideOutcome, now_ms};
+use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome, now_ms};
 
-/// Refuses a new battle of `user` when it would break a limit: read in the transaction that
-/// then creates it, so that parallel requests of one user can never pass a limit together.
-fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result<()> {
-    use crate::error::RateLimit;
-    const HOUR: i64 = 3_600_000;
-    if l.concurrent > 0 {
-        let open: u32 = tx
+/// What [`lifecycle::limits_breached`] asks of one user's battles, read in the transaction
+/// that then creates the battle.
+struct UserBattles<'a> {
+    tx: &'a Transaction<'a>,
+    user: i64,
+}
+
+impl LimitFacts for UserBattles<'_> {
+    fn open(&mut self) -> Result<u32> {
+        self.tx
             .prepare_cached(
                 "SELECT count(*) FROM battles
                  WHERE user_id = ?1 AND status IN ('pending_generation', 'pending_vote')",
             )
             .map_err(db)?
-            .query_row([user], |r| r.get(0))
-            .map_err(db)?;
-        if open >= l.concurrent {
-            // A place frees when the user votes, which no clock foretells; the expiry of the
-            // oldest battle (a week by default) would only be the latest it could take.
-            return Err(Error::RateLimited {
-                limit: RateLimit::Concurrent { max: l.concurrent },
-                available_at: None,
-                refused_at: now,
-            });
-        }
+            .query_row([self.user], |r| r.get(0))
+            .map_err(db)
     }
-    if l.per_hour > 0 {
-        let starts: Vec<i64> = tx
+
+    fn starts_since(&mut self, since: i64) -> Result<Vec<i64>> {
+        self.tx
             .prepare_cached(
                 "SELECT created_at FROM battles WHERE user_id = ?1 AND created_at > ?2
                  ORDER BY created_at",
             )
             .map_err(db)?
-            .query_map(params![user, now - HOUR], |r| r.get(0))
+            .query_map(params![self.user, since], |r| r.get(0))
             .map_err(db)?
             .collect::<rusqlite::Result<_>>()
-            .map_err(db)?;
-        if starts.len() >= l.per_hour as usize {
-            // The window frees a place when its oldest battle turns an hour old.
-            let index = starts.len() - l.per_hour as usize;
-            return Err(Error::RateLimited {
-                limit: RateLimit::Hourly { max: l.per_hour },
-                available_at: Some(starts[index] + HOUR),
-                refused_at: now,
-            });
-        }
+            .map_err(db)
     }
-    if l.interval_ms > 0 {
-        let last: Option<i64> = tx
+
+    fn last_start(&mut self) -> Result<Option<i64>> {
+        self.tx
             .prepare_cached("SELECT max(created_at) FROM battles WHERE user_id = ?1")
             .map_err(db)?
-            .query_row([user], |r| r.get(0))
-            .map_err(db)?;
-        if let Some(last) = last
-            && now < last + l.interval_ms
-        {
-            return Err(Error::RateLimited {
-                limit: RateLimit::Interval {
-                    seconds: u64::try_from(l.interval_ms / 1000).unwrap_or(0),
-                },
-                available_at: Some(last + l.interval_ms),
-                refused_at: now,
-            });
-        }
+            .query_row([self.user], |r| r.get(0))
+            .map_err(db)
     }
-    Ok(())
 }
 
 const SELECT: &str = "
@@ -184,7 +160,7 @@ impl SqliteStore {
                 }
             }
             if let (Some(user), Some(limits)) = (user, &new.limits) {
-                check_limits(&tx, user, limits, now)?;
+                lifecycle::limits_breached(limits, now, &mut UserBattles { tx: &tx, user })?;
             }
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,

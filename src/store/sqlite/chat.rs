@@ -11,6 +11,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::battles::read;
 use super::{SqliteStore, db};
+use crate::battle::lifecycle;
 use crate::battle::{BattleId, Side, Status, Winner};
 use crate::error::{Error, Result};
 use crate::store::{ChatState, ChatTurn, Failure, KeptVote, SideOutcome};
@@ -90,20 +91,6 @@ fn chat_state(conn: &rusqlite::Connection, id: BattleId) -> Result<ChatState> {
     })
 }
 
-/// Refuses what a battle in `status` cannot take, with the error that says why.
-fn refuse_unless_waiting(id: BattleId, status: Status, failure: Option<&str>) -> Result<()> {
-    match status {
-        Status::PendingVote => Ok(()),
-        Status::PendingGeneration => Err(Error::StillGenerating(id)),
-        Status::Completed => Err(Error::AlreadyVoted(id)),
-        Status::Failed if failure == Some(Failure::Expired.as_str()) => Err(Error::Expired(id)),
-        Status::Failed => Err(Error::BattleFailed {
-            id,
-            reason: "it failed".into(),
-        }),
-    }
-}
-
 impl SqliteStore {
     /// The battle of the user with this hash under `rpid`, or the user's latest with an
     /// RPID when `rpid` is `None`.
@@ -161,15 +148,18 @@ impl SqliteStore {
                 .optional()
                 .map_err(db)?
                 .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
-            refuse_unless_waiting(id, status.parse()?, failure.as_deref())?;
             let latest: i64 = tx
                 .prepare_cached("SELECT coalesce(max(turn), 0) FROM turns WHERE battle_id = ?1")
                 .map_err(db)?
                 .query_row([row], |r| r.get(0))
                 .map_err(db)?;
-            if turn != latest + 1 {
-                return Err(Error::StillGenerating(id));
-            }
+            lifecycle::turn_allowed(
+                id,
+                status.parse()?,
+                failure.as_deref().and_then(Failure::parse),
+                latest,
+                turn,
+            )?;
             tx.prepare_cached(
                 "INSERT INTO turns (battle_id, turn, prompt, content, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -8,9 +8,10 @@ use rusqlite::{OptionalExtension, params};
 use super::battles::{read, user_id};
 use super::{SqliteStore, counts, db};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
+use crate::battle::lifecycle::{self, VoteTarget};
 use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
-use crate::rating::elo::{self, EloParams};
+use crate::rating::elo::EloParams;
 use crate::rating::{VoteRow, Votes};
 use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome, now_ms};
 
@@ -114,50 +115,36 @@ impl SqliteStore {
             let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
                 return Err(Error::NotFound(format!("no battle `{id}`")));
             };
-            match status.parse::<Status>()? {
-                Status::PendingVote => {}
-                Status::Completed => return Err(Error::AlreadyVoted(id)),
-                Status::PendingGeneration => return Err(Error::StillGenerating(id)),
-                Status::Failed => {
-                    let expired = failure.as_deref() == Some(Failure::Expired.as_str())
-                        || error.as_deref() == Some(crate::store::EXPIRED);
-                    if expired {
-                        return Err(Error::Expired(id));
-                    }
-                    let reason = error
-                        .as_deref()
-                        .map_or_else(|| "it failed".to_owned(), crate::provider::blind);
-                    return Err(Error::BattleFailed { id, reason });
-                }
-            }
             // A battle started by a user takes that user's vote only; looking the user up
             // never adds one.
-            if let Some(owner) = owner {
-                let voter: Option<i64> = match &user_hash {
-                    None => None,
-                    Some(h) => tx
-                        .prepare_cached("SELECT id FROM users WHERE hash = ?1")
-                        .map_err(db)?
-                        .query_row([h], |r| r.get(0))
-                        .optional()
-                        .map_err(db)?,
-                };
-                if voter != Some(owner) {
-                    return Err(Error::NotOwner(id));
+            let by_owner = match owner {
+                None => None,
+                Some(owner) => {
+                    let voter: Option<i64> = match &user_hash {
+                        None => None,
+                        Some(h) => tx
+                            .prepare_cached("SELECT id FROM users WHERE hash = ?1")
+                            .map_err(db)?
+                            .query_row([h], |r| r.get(0))
+                            .optional()
+                            .map_err(db)?,
+                    };
+                    Some(voter == Some(owner))
                 }
-            }
+            };
+            lifecycle::vote_allowed(
+                id,
+                &VoteTarget {
+                    status: status.parse::<Status>()?,
+                    failure: failure.as_deref().and_then(Failure::parse),
+                    error: error.as_deref(),
+                    by_owner,
+                },
+            )?;
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
             let now = now_ms();
             let leak = identity_leak(&tx, row_id, a, b, &terms)?;
-            let mut flags = if leak.is_some() {
-                VoteFlags::IDENTITY_LEAK
-            } else {
-                VoteFlags::NONE
-            };
-            // Decided here, whichever path the vote takes (the page's API or `/vote`).
-            if Origin::parse(&origin).is_named() {
-                flags = flags.union(VoteFlags::NAMED);
-            }
+            let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
             if let Some(leak) = &leak {
                 let words = serde_json::to_string(leak)
                     .map_err(|e| Error::Internal(format!("identity leak words: {e}")))?;
@@ -198,13 +185,10 @@ impl SqliteStore {
                 // Kept, but in no count and no rating.
                 before
             } else if counts::note_time(&tx, now).map_err(db)? {
-                let mut pair = [before.0, before.1];
-                if let Some(score) = winner.score_a() {
-                    elo::update(&mut pair, 0, 1, score, &params);
-                }
-                counts::set_elo(&tx, a, pair[0]).map_err(db)?;
-                counts::set_elo(&tx, b, pair[1]).map_err(db)?;
-                (pair[0], pair[1])
+                let after = lifecycle::elo_after(before, winner, &params);
+                counts::set_elo(&tx, a, after.0).map_err(db)?;
+                counts::set_elo(&tx, b, after.1).map_err(db)?;
+                after
             } else {
                 // Votes later than now exist (an import with future times): replay.
                 counts::invalidate_elo(&tx).map_err(db)?;
