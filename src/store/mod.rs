@@ -410,3 +410,22 @@ pub trait Store: Clone + Send + Sync + 'static {
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_postgres_address_is_refused_without_repeating_it() {
+        let err = super::open(
+            std::path::Path::new("postgres://u:secret@db/arena"),
+            super::Mode::Read,
+        )
+        .await
+        .expect_err("not built in");
+        let text = err.to_string();
+        assert!(matches!(err, crate::error::Error::Input(_)), "{text}");
+        assert!(
+            text.contains("PostgreSQL") && !text.contains("secret"),
+            "{text}"
+        );
+    }
+}
