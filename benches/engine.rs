@@ -24,7 +24,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store = Store::open_with_readers(&dir.path().join("bench.sqlite3"), Mode::Create, 4)
+        let store = arena::store::open_with_readers(&dir.path().join("bench.sqlite3"), Mode::Create, 4)
             .await
             .expect("open");
         let started = Instant::now();

@@ -68,7 +68,7 @@ fn main() {
         .build()
         .expect("runtime");
     let ids: Vec<uuid::Uuid> = runtime.block_on(async {
-        let store = Store::open(&db, Mode::Write).await.expect("open");
+        let store = arena::store::open(&db, Mode::Write).await.expect("open");
         let side = |t: &str| SideOutcome {
             response: Some(t.into()),
             ..SideOutcome::default()

@@ -54,7 +54,7 @@ pub fn check_name(name: &str) -> Result<()> {
 
 /// Adds a key named `name` and returns it: the only time it is ever shown.
 pub async fn add(
-    store: &Store,
+    store: &impl Store,
     name: &str,
     kind: KeyKind,
     trust_forwarded_user: bool,
@@ -79,14 +79,14 @@ pub async fn add(
 }
 
 /// Revokes the key `name`: a running server refuses it from its next request on.
-pub async fn revoke(store: &Store, name: &str) -> Result<()> {
+pub async fn revoke(store: &impl Store, name: &str) -> Result<()> {
     store
         .revoke_key(name.to_owned(), crate::store::now_ms())
         .await
 }
 
 /// Every key, active and revoked, by name; never a key itself.
-pub async fn list(store: &Store) -> Result<Vec<StoredKey>> {
+pub async fn list(store: &impl Store) -> Result<Vec<StoredKey>> {
     store.keys().await
 }
 

@@ -39,7 +39,7 @@ use crate::config::ModelSpec;
 use crate::error::{Error, Result};
 use crate::provider::wire::estimate_tokens;
 use crate::provider::{ChatRequest, Message};
-use crate::store::{ChatState, ChatTurn, Failure, NewBattle};
+use crate::store::{ChatState, ChatTurn, Failure, NewBattle, Store};
 
 /// The longest piece of an answer sent at once in battle mode, in bytes.
 pub const PIECE_BYTES: usize = 32;

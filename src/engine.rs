@@ -35,7 +35,8 @@ use crate::rating::leaderboard::{self, Data, Glicko2View};
 use crate::rating::stats::{self, Matrices, PromptStatistics};
 use crate::rating::{Leaderboard, LeaderboardOptions, Method};
 use crate::store::{
-    BattleFilter, CountFilter, ExportedVote, Failure, Mode, NewBattle, Prompt, Store, VoteFilter,
+    AnyStore, BattleFilter, CountFilter, ExportedVote, Failure, Mode, NewBattle, Prompt, Store,
+    VoteFilter,
 };
 use crate::transfer::battles::{InputFormat, Mapping, Skips};
 
@@ -91,7 +92,7 @@ impl Selection {
 /// The arena engine.
 #[derive(Clone)]
 pub struct Arena {
-    pub(crate) store: Store,
+    pub(crate) store: AnyStore,
     config: Arc<Config>,
     models: Arc<Models>,
     pub(crate) upstream: Upstream,
@@ -181,7 +182,7 @@ impl Arena {
     /// The engine over an open store. For a store that writes, the user-id key is settled
     /// first (see [`crate::user_key`]): `user_id_salt`, else the database's key file, and it
     /// must be the key its users were hashed with.
-    pub async fn new(store: Store, config: Config, models: Models) -> Result<Arena> {
+    pub async fn new(store: AnyStore, config: Config, models: Models) -> Result<Arena> {
         let upstream = Upstream::new(&config)?;
         let user_key = if store.mode() == Mode::Read {
             None

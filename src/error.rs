@@ -87,16 +87,40 @@ pub enum Error {
         refusal: Option<Box<crate::provider::Refusal>>,
     },
 
-    /// The database failed.
-    #[error("database {}: {cause}", path.display())]
-    Database {
-        path: PathBuf,
-        cause: rusqlite::Error,
-    },
+    /// The database failed: which one, the kind of failure, and the database's own words.
+    #[error("{0}")]
+    Database(StoreError),
 
     /// A failure inside the process that is not the caller's fault.
     #[error("{0}")]
     Internal(String),
+}
+
+/// A failure of the database, in terms any backend can give: each maps its own error codes
+/// to a [`StoreErrorKind`], so that callers tell failures apart without reading messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("database {location}: {message}")]
+pub struct StoreError {
+    /// The database: a file's path, or an address without its password.
+    pub location: String,
+    pub kind: StoreErrorKind,
+    /// What the database said.
+    pub message: String,
+}
+
+/// What kind of database failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Another connection holds the database for longer than the wait allowed.
+    Busy,
+    /// The database is damaged, or is not a database.
+    Corrupt,
+    /// The database (or its directory) cannot be written.
+    ReadOnly,
+    /// A write broke a constraint of the schema.
+    Constraint,
+    /// Anything else (a full disk, a file that cannot be opened, a bad statement).
+    Other,
 }
 
 /// Which per-user limit a new battle would break.
@@ -168,7 +192,7 @@ impl Error {
             {
                 2
             }
-            Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => 1,
+            Error::Io { .. } | Error::Database(_) | Error::Internal(_) => 1,
         }
     }
 

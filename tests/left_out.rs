@@ -517,7 +517,7 @@ fn kept_ratings_leave_it_out_vote_by_vote() {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let store = Store::open(&dir.path().join("a.sqlite3"), Mode::Create)
+        let store = arena::store::open(&dir.path().join("a.sqlite3"), Mode::Create)
             .await
             .expect("open");
         let config = arena::config::Config {

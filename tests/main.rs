@@ -28,6 +28,7 @@ mod reliability;
 mod sdk;
 mod server;
 mod store;
+mod store_contract;
 mod terminal;
 mod transfer;
 mod upstream_wire;

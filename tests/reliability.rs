@@ -23,7 +23,7 @@ fn mocks() -> Value {
 
 fn battles(s: &Server) -> Vec<BattleRecord> {
     s.runtime.block_on(async {
-        let store = Store::open(&s.db(), Mode::Read).await.expect("open");
+        let store = arena::store::open(&s.db(), Mode::Read).await.expect("open");
         store
             .battles(BattleFilter::default())
             .await

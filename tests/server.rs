@@ -535,7 +535,8 @@ fn a_battle_in_flight_at_shutdown_completes_and_is_stored() {
     assert_eq!(answered, 201);
     // The database file alone holds the battle, waiting for its vote.
     runtime.block_on(async {
-        let store = arena::store::Store::open(&db, arena::store::Mode::Read)
+        use arena::store::Store as _;
+        let store = arena::store::open(&db, arena::store::Mode::Read)
             .await
             .expect("open");
         let battles = store
@@ -631,7 +632,8 @@ fn glicko2_kept_vote_by_vote_serves_what_the_whole_computation_gives() {
     let served = json(&body);
     let now = s.clock.load(std::sync::atomic::Ordering::SeqCst);
     let whole = s.runtime.block_on(async {
-        let store = arena::store::Store::open(&s.db(), arena::store::Mode::Read)
+        use arena::store::Store as _;
+        let store = arena::store::open(&s.db(), arena::store::Mode::Read)
             .await
             .expect("open");
         let votes = store

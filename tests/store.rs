@@ -21,7 +21,7 @@ fn stale_battles_expire_and_cannot_be_voted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let store = Store::open(&dir.path().join("a.sqlite3"), Mode::Create)
+        let store = arena::store::open(&dir.path().join("a.sqlite3"), Mode::Create)
             .await
             .expect("open");
         let new = |prompt: &str| NewBattle {
@@ -104,7 +104,7 @@ fn new_battle(a: &str, b: &str) -> NewBattle {
 }
 
 /// A battle waiting for its vote.
-async fn waiting(store: &Store, a: &str, b: &str) -> uuid::Uuid {
+async fn waiting(store: &arena::store::AnyStore, a: &str, b: &str) -> uuid::Uuid {
     let battle = store.create_battle(new_battle(a, b)).await.expect("create");
     store
         .finish_generation(battle.id, side("A"), side("B"))
@@ -142,7 +142,7 @@ fn running_counts_and_elo_equal_a_scan_of_the_votes_and_a_rebuild() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let path = dir.path().join("a.sqlite3");
-        let store = Store::open(&path, Mode::Create).await.expect("open");
+        let store = arena::store::open(&path, Mode::Create).await.expect("open");
         let params = EloParams::default();
         let names = ["x", "y", "z", "w"];
         let mut expected_elo = std::collections::HashMap::new();
@@ -225,7 +225,7 @@ fn two_hundred_concurrent_votes_on_one_battle_record_exactly_one() {
         .expect("runtime");
     runtime.block_on(async {
         let store = Arc::new(
-            Store::open_with_readers(&dir.path().join("a.sqlite3"), Mode::Create, 4)
+            arena::store::open_with_readers(&dir.path().join("a.sqlite3"), Mode::Create, 4)
                 .await
                 .expect("open"),
         );

@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod identity;
+pub mod lifecycle;
 pub mod run;
 pub mod sampler;
 mod view;

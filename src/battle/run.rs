@@ -13,7 +13,7 @@ use super::{BattleId, BattleRecord, BattleView};
 use crate::config::ModelSpec;
 use crate::error::{Error, Result};
 use crate::provider::{ChatRequest, Chunk, Upstream};
-use crate::store::{Failure, SideOutcome, Store};
+use crate::store::{AnyStore, Failure, SideOutcome, Store};
 
 /// Side A or side B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,7 +144,7 @@ pub(crate) struct Generation {
 
 /// Generates both sides on a task of its own and stores the outcome.
 pub(crate) fn spawn(
-    store: Store,
+    store: AnyStore,
     upstream: Upstream,
     tracker: std::sync::Arc<Tracker>,
     g: Generation,

@@ -20,7 +20,7 @@ use crate::battle::{BattleId, BattleRecord, Origin, Reveal, Side, Status, Winner
 use crate::config::ModelSpec;
 use crate::engine::PromptSource;
 use crate::error::{Error, Result};
-use crate::store::{ChatState, NewBattle};
+use crate::store::{ChatState, NewBattle, Store};
 
 /// The most images one turn carries.
 pub const MAX_IMAGES: usize = 4;

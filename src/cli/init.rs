@@ -1,6 +1,6 @@
 //! `arena init`: a commented `config.jsonc` and a `models.json` template in the config
 //! directory, and the database. Never overwrites without `--force`. The key that hashes user
-//! ids is the database's own and is never rotated by `init` (see `Store::open`).
+//! ids is the database's own and is never rotated by `init` (see `SqliteStore::open`).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::Context;
 use crate::error::Error;
-use crate::store::Mode;
+use crate::store::{Mode, Store};
 
 /// The templates are the files at the top of the repository.
 const CONFIG_TEMPLATE: &str = include_str!("../../config.jsonc");
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<u8> {
         outln!("{}", path.display())?;
     }
     let store = ctx.store(Mode::Create).await?;
-    outln!("{}", store.path().display())?;
+    outln!("{}", store.location())?;
     ctx.note("edit models.json to list your models, then: arena battle \"your question\"");
     Ok(0)
 }

@@ -40,7 +40,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::Arena;
 use crate::config::{self, Config, Models};
 use crate::error::{Error, Result};
-use crate::store::{Mode, Store};
+use crate::store::{AnyStore, Mode, Store};
 
 /// Blind, pairwise comparison of language models, with leaderboards in one SQLite file.
 #[derive(Debug, Parser)]
@@ -379,7 +379,7 @@ pub(crate) struct Context {
     pub global: Global,
     pub models_file: Option<PathBuf>,
     /// Stores opened by the command, closed when it ends.
-    opened: std::sync::Mutex<Vec<Store>>,
+    opened: std::sync::Mutex<Vec<AnyStore>>,
     /// Files of the current directory whose refusal was said already.
     noted: std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
     /// The models file the command read.
@@ -506,8 +506,8 @@ impl Context {
     }
 
     /// The store, opened as `mode` says; closed when the command ends.
-    pub async fn store(&self, mode: Mode) -> Result<Store> {
-        let store = Store::open(&self.db_path()?, mode).await?;
+    pub async fn store(&self, mode: Mode) -> Result<AnyStore> {
+        let store = crate::store::open(&self.db_path()?, mode).await?;
         self.opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::render;
 use super::{Context, Format, RowsFormat};
 use crate::error::Error;
-use crate::store::Mode;
+use crate::store::{Mode, Store};
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {

@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> anyhow::Result<u8> {
         .into());
     }
     let models = ctx.models(&config)?;
-    let store = Store::open_with_readers(&ctx.db_path()?, Mode::Create, READERS).await?;
+    let store = crate::store::open_with_readers(&ctx.db_path()?, Mode::Create, READERS).await?;
     if !ip.is_loopback() && config.api_key.is_empty() && !store.key_by_hash(None).await?.any {
         tracing::warn!(
             "listening on {ip}, beyond this machine, with no key: anyone who can reach it can \

@@ -33,7 +33,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::i18n::{self, Msg};
 use crate::config::Setup;
-use crate::store::{KeyKind, StoredKey};
+use crate::store::{KeyKind, Store, StoredKey};
 
 /// The one user of every caller that names none: their shared limits and battles.
 pub const ANONYMOUS: &str = "anonymous:";

@@ -130,7 +130,7 @@ impl ApiError {
                 let _ = status;
                 Self::new(code, crate::provider::blind(message))
             }
-            Error::File { .. } | Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => {
+            Error::File { .. } | Error::Io { .. } | Error::Database(_) | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, t(Msg::Internal))
             }

@@ -1,448 +1,431 @@
-//! The SQLite store: all SQL lives under this module.
+//! Storage: the [`Store`] trait (every operation the engine, the command line and the server
+//! need of a database), the values it takes and gives ([`types`]), [`open`], which picks the
+//! backend from the database's address, and the backends: [`sqlite`] today.
 //!
-//! Concurrency: one writer connection and a small pool of read-only connections, each on a
-//! thread of its own (tokio-rusqlite), so async callers never block the runtime. Every write
-//! goes through the one writer, in order; reads (a leaderboard's counts, an export, a
-//! listing) run beside it on the readers, and WAL lets them see every committed write without
-//! holding it up. Writes that must be atomic (a vote, the battle's new status and the running
-//! counts) run in one `BEGIN IMMEDIATE` transaction; a vote is acknowledged only after it
-//! commits. WAL with `synchronous=NORMAL` keeps every committed transaction across a killed
-//! process.
+//! Depends on: `battle` (records, states, the rules of [`crate::battle::lifecycle`]),
+//! `rating` (the vote and count shapes, online Elo), `error`, `util`. Nothing above it
+//! (engine, server, command line) writes SQL or knows which backend runs.
 //!
-//! The engine uses the store through operations (create a battle, record a vote, read the
-//! counts, ...), never SQL, so another database can stand beside SQLite behind the same calls.
+//! # Why a trait with `impl Future + Send` methods, and an enum
 //!
-//! Layout: `schema` (the append-only migrations), `battles`, `chat` (battles of chat clients,
-//! turn by turn), `votes`, `counts` (the running per-pair counts and online Elo, kept with
-//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash).
+//! - The operations are async, and their futures are `Send`: the server runs them on a
+//!   multi-thread runtime and the engine spawns tasks that hold a store. Each method is
+//!   written `fn op(..) -> impl Future<Output = Result<T>> + Send` (a native async function in
+//!   a trait that also promises `Send`), so a caller generic over `S: Store` compiles on any
+//!   runtime, and an implementation may still be written with `async fn`.
+//! - Such a trait is not object-safe, and needs not be: the backends are a closed set known
+//!   at compile time, so [`AnyStore`] (one variant per backend) implements the trait by
+//!   delegation and is what the engine holds. No `dyn`, no boxed futures on the hot path of a
+//!   vote, and no type parameter spreading through `Arena`, the server and the command line.
+//!   A backend is added as a variant and an arm in each delegation.
+//! - The operations are the engine's (create a battle, record a vote, read the counts), not
+//!   tables: each backend keeps what must be atomic (a vote, the battle's new status, the
+//!   running counts and Elo) inside one transaction of its own, and applies there the rules
+//!   of [`crate::battle::lifecycle`], which are pure and the same for all.
+//! - Failures are the library's [`Error`](crate::error::Error): not found, refused by a
+//!   battle's state or a limit, or [`StoreError`] with a kind, never a driver's type.
+//!
+//! The trait's contract (what every backend must do, rule by rule) is a test suite written
+//! once against it: `tests/store_contract/`.
 
-mod battles;
-mod chat;
-mod counts;
-mod import;
-mod keys;
-mod prompts;
-mod schema;
-mod votes;
+mod any;
+pub mod sqlite;
+mod tally;
+pub mod types;
 
-pub use battles::{BattleFilter, EXPIRED, Failure, Limits, NewBattle, SideOutcome};
-pub use chat::{ChatState, ChatTurn, KeptVote};
-pub use counts::CountFilter;
-pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
-pub use keys::{KeyKind, KeyLookup, StoredKey};
-pub use prompts::Prompt;
-pub use votes::{ExportedVote, VoteFilter, VoteOutcome};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+pub use crate::error::{StoreError, StoreErrorKind};
+pub use any::AnyStore;
+pub use sqlite::SqliteStore;
+pub use types::{
+    BattleFilter, ChatState, ChatTurn, Chunk, CountFilter, EXPIRED, ExportedVote, Failure,
+    ImportCount, ImportRow, ImportSession, KeptVote, KeyKind, KeyLookup, KnownKeys, Limits, Mode,
+    NewBattle, Prompt, PromptVotes, SideOutcome, StoredKey, VoteFilter, VoteOutcome,
+};
 
+use crate::battle::identity::IdentityTerms;
+use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
+use crate::rating::elo::EloParams;
+use crate::rating::{PairCounts, Votes};
 
-/// A handle to the database. Cheap to clone; `Send + Sync`.
-#[derive(Clone)]
-pub struct Store {
-    /// The one connection that writes; `None` for a store that only reads.
-    writer: Option<tokio_rusqlite::Connection>,
-    /// Read-only connections, used in turn.
-    readers: Arc<[tokio_rusqlite::Connection]>,
-    next_reader: Arc<AtomicUsize>,
-    path: Arc<PathBuf>,
-    /// This database's random id, which names its user-id key file.
-    database_id: Arc<String>,
-    /// A user-id key that an older version kept in the database, until it moves to its file.
-    legacy_salt: Option<Arc<String>>,
-    mode: Mode,
+/// Opens the database at `db` as `mode` says, and brings its schema up to date: a path or an
+/// `sqlite://` address is an SQLite file; `postgres://` and `postgresql://` name PostgreSQL,
+/// which this version cannot use yet. See [`SqliteStore::open`] for what each mode allows.
+pub async fn open(db: &Path, mode: Mode) -> Result<AnyStore> {
+    open_with_readers(db, mode, 1).await
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.path)
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
+/// [`open`] with `readers` connections that read beside the one that writes (a server takes
+/// a few, so that reads run in parallel).
+pub async fn open_with_readers(db: &Path, mode: Mode, readers: usize) -> Result<AnyStore> {
+    let text = db.to_string_lossy();
+    if let Some(scheme) = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|s| text.starts_with(s))
+    {
+        // The address is not repeated: it may hold a password.
+        return Err(Error::Input(format!(
+            "--db {scheme}…: PostgreSQL is not supported by this version of arena yet; use an \
+             SQLite file (a path, or sqlite://PATH)"
+        )));
     }
+    let path = match text.strip_prefix("sqlite://") {
+        Some(rest) => Path::new(rest),
+        None => db,
+    };
+    Ok(AnyStore::Sqlite(
+        SqliteStore::open_with_readers(path, mode, readers).await?,
+    ))
 }
 
-/// How a command uses the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Reads only: never writes, works on a read-only file, never creates one.
-    Read,
-    /// Writes to a database that must exist already (a vote needs a battle).
-    Write,
-    /// Writes, creating the database and its directory when they do not exist.
-    Create,
-}
-
-impl Store {
-    /// Opens the database at `path` as `mode` says, and brings its schema up to date. `Read`
-    /// and `Write` refuse a database that does not exist, naming the path; only `Create` makes
-    /// one. A read may run on a file it cannot write; the one write it may make is bringing
-    /// an older schema up to date, when it can.
-    pub async fn open(path: &Path, mode: Mode) -> Result<Store> {
-        Self::open_with_readers(path, mode, 1).await
-    }
-
-    /// [`Store::open`] with `readers` read-only connections beside the writer (a server
-    /// takes a few, so that reads run in parallel).
-    pub async fn open_with_readers(path: &Path, mode: Mode, count: usize) -> Result<Store> {
-        let db_err = |cause| Error::Database {
-            path: path.to_owned(),
-            cause,
-        };
-        if path.as_os_str().is_empty() {
-            return Err(Error::Input("the database path is empty".into()));
-        }
-        let exists = path.exists();
-        if !exists && mode != Mode::Create {
-            return Err(Error::NotFound(format!(
-                "no database at {}: nothing has been recorded there yet (check --db and \
-                 ARENA_DB; `arena battle`, `arena import` and `arena init` create one)",
-                path.display()
-            )));
-        }
-        if path.is_dir() {
-            return Err(Error::Input(format!(
-                "{} is a directory: the database is a file (such as arena.sqlite3)",
-                path.display()
-            )));
-        }
-        if mode == Mode::Create && !exists {
-            if let Some(dir) = path.parent()
-                && !dir.as_os_str().is_empty()
-            {
-                crate::util::create_private_dir(dir)?;
-            }
-            // Made here, 0600, so that SQLite's -wal and -shm (which take the database's
-            // mode) are private too. Another process may have made it meanwhile: fine.
-            match crate::util::create_private_file(path, b"") {
-                Err(Error::Io { cause, .. })
-                    if cause.kind() == std::io::ErrorKind::AlreadyExists => {}
-                other => other?,
-            }
-        }
-        let writer = match mode {
-            Mode::Read => {
-                schema::migrate_if_behind(path)?;
-                None
-            }
-            Mode::Write | Mode::Create => Some(
-                tokio_rusqlite::Connection::open(path)
-                    .await
-                    .map_err(db_err)?,
-            ),
-        };
-        let mut store = Store {
-            writer,
-            readers: Arc::from(Vec::new()),
-            next_reader: Arc::new(AtomicUsize::new(0)),
-            path: Arc::new(path.to_owned()),
-            database_id: Arc::new(String::new()),
-            legacy_salt: None,
-            mode,
-        };
-        if store.writer.is_some() {
-            store.write(schema::prepare).await?;
-        }
-        // Readers open once the schema is current.
-        let mut readers = Vec::with_capacity(count.max(1));
-        for _ in 0..count.max(1) {
-            let conn = open_read_only(path, mode == Mode::Read)
-                .await
-                .map_err(db_err)?;
-            readers.push(conn);
-        }
-        store.readers = Arc::from(readers);
-        store.read_on_each(schema::prepare_read).await?;
-        let writes = mode != Mode::Read;
-        let settle = move |conn: &mut rusqlite::Connection| {
-            let get = |key: &str| setting(conn, key).map_err(db);
-            let mut id = get("database_id")?;
-            if id.is_none() && writes {
-                // Made once, when the database is new (or older than its id).
-                conn.execute(
-                    "INSERT INTO settings (key, value) VALUES ('database_id', ?1)",
-                    [uuid::Builder::from_random_bytes(rand::random())
-                        .into_uuid()
-                        .to_string()],
-                )
-                .map_err(db)?;
-                id = get("database_id")?;
-            }
-            Ok((id.unwrap_or_default(), get("user_id_salt")?))
-        };
-        let (id, legacy) = if writes {
-            store.write(settle).await?
-        } else {
-            store.read(settle).await?
-        };
-        store.database_id = Arc::new(id);
-        store.legacy_salt = legacy.map(Arc::new);
-        Ok(store)
-    }
-
-    /// This database's random id (empty for an old database opened read-only).
-    #[must_use]
-    pub fn database_id(&self) -> &str {
-        &self.database_id
-    }
-
-    /// The user-id key an older version kept in the database, if it is still there.
-    #[must_use]
-    pub fn legacy_salt(&self) -> Option<&str> {
-        self.legacy_salt.as_deref().map(String::as_str)
-    }
-
-    /// Removes the key an older version kept in the database, once it is in its file.
-    pub async fn forget_legacy_salt(&self) -> Result<()> {
-        self.write(|conn| {
-            conn.execute("DELETE FROM settings WHERE key = 'user_id_salt'", [])
-                .map_err(db)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Ends the session. A store that wrote moves everything from the write-ahead log into
-    /// the database file, so the file alone is complete (a copy of it is a backup), and,
-    /// when no other connection is open, leaves it in rollback-journal mode: the next reader
-    /// then needs no `-wal` or `-shm` file, and reads a read-only file without making any.
-    /// The next writer turns WAL on again.
-    pub async fn close(self) -> Result<()> {
-        let path = self.path.clone();
-        let closed = |e: tokio_rusqlite::Error<rusqlite::Error>| match e {
-            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
-                path: path.to_path_buf(),
-                cause,
-            },
-            // Closed already: nothing is left to do.
-            other => Error::Internal(format!("database {}: {other}", path.display())),
-        };
-        for reader in self.readers.iter() {
-            reader.clone().close().await.map_err(&closed)?;
-        }
-        if let Some(writer) = &self.writer {
-            self.write(|conn| {
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                    .map_err(db)?;
-                // Only possible when this is the last connection; never wait for that.
-                conn.busy_timeout(std::time::Duration::ZERO).map_err(db)?;
-                let _ = conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()));
-                Ok(())
-            })
-            .await?;
-            writer.clone().close().await.map_err(&closed)?;
-        }
-        Ok(())
-    }
-
-    /// Confirms that `key` is the key this database's user ids are hashed with: recorded
-    /// (as a keyed hash, which does not reveal it) the first time, accepted while no user is
-    /// stored, refused once users were hashed with another key, since they would no longer
-    /// own their battles.
-    pub async fn confirm_user_key(&self, key: String, source: String) -> Result<()> {
-        self.write(move |conn| {
-            use rusqlite::OptionalExtension;
-            let check = crate::util::hash_user(&key, "arena user-id key check");
-            let stored: Option<String> = conn
-                .query_row(
-                    "SELECT value FROM settings WHERE key = 'user_key_check'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
-            if stored.as_deref() == Some(check.as_str()) {
-                return Ok(());
-            }
-            if stored.is_some() {
-                let users: i64 = conn
-                    .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-                    .map_err(db)?;
-                if users > 0 {
-                    return Err(Error::Input(format!(
-                        "{source} is not the key the {users} user id(s) of this database were \
-                         hashed with: with it they would no longer own their battles. Restore \
-                         the earlier user_id_salt (or remove it, if the database's own key was \
-                         in use), or use another --db"
-                    )));
-                }
-            }
-            conn.execute(
-                "INSERT INTO settings (key, value) VALUES ('user_key_check', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [check],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
-    }
+/// Every operation on the database. See the module's notes for the design, and
+/// `tests/store_contract/` for the contract each backend passes.
+pub trait Store: Clone + Send + Sync + 'static {
+    // The session.
 
     /// How this store was opened.
-    #[must_use]
-    pub fn mode(&self) -> Mode {
-        self.mode
+    fn mode(&self) -> Mode;
+
+    /// Where the database is, for people: a file's path, or an address without a password.
+    fn location(&self) -> String;
+
+    /// This database's random id, which names its user-id key file (empty for an old
+    /// database opened to read).
+    fn database_id(&self) -> &str;
+
+    /// The user-id key an older version kept in the database, if it is still there.
+    fn legacy_salt(&self) -> Option<&str>;
+
+    /// Removes the key an older version kept in the database, once it is in its file.
+    fn forget_legacy_salt(&self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Confirms that `key` is the key this database's user ids are hashed with: recorded (as
+    /// a keyed hash, which does not reveal it) the first time, accepted while no user is
+    /// stored, refused (naming `source`) once users were hashed with another key, since they
+    /// would no longer own their battles.
+    fn confirm_user_key(
+        &self,
+        key: String,
+        source: String,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Caps the memory the store keeps for its own caches, in KiB for the writer and for each
+    /// reader (a long-running server's memory should not grow with its database). A backend
+    /// without such caches does nothing.
+    fn limit_memory(
+        &self,
+        writer_kib: u32,
+        reader_kib: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ends the session, leaving the database complete on its own (for SQLite: the file alone
+    /// is a backup). Other clones can no longer use it.
+    fn close(self) -> impl Future<Output = Result<()>> + Send;
+
+    // Battles.
+
+    /// Records a new battle in `pending_generation`. With a user and `limits`, the per-user
+    /// limits are checked in the same transaction (see [`crate::battle::lifecycle`]), so that
+    /// parallel requests of one user never pass a limit together. A user's RPID started again
+    /// (or twice at once) is the same battle: the first is returned.
+    fn create_battle(&self, new: NewBattle) -> impl Future<Output = Result<BattleRecord>> + Send;
+
+    /// Ends generation: `pending_vote` when both sides answered, else `failed` with the
+    /// errors kept. A battle no longer in `pending_generation` (cleared meanwhile) is left as
+    /// it is.
+    fn finish_generation(
+        &self,
+        id: BattleId,
+        a: SideOutcome,
+        b: SideOutcome,
+    ) -> impl Future<Output = Result<BattleRecord>> + Send;
+
+    /// One battle, model names included: callers must blind it.
+    fn battle(&self, id: BattleId) -> impl Future<Output = Result<BattleRecord>> + Send;
+
+    /// The latest battle of the user with this hash, if any.
+    fn latest_battle_of(
+        &self,
+        user_hash: String,
+    ) -> impl Future<Output = Result<Option<BattleRecord>>> + Send;
+
+    /// Whether the battle `id` was started by the user with this hash: `None` when it has no
+    /// user.
+    fn battle_owned_by(
+        &self,
+        id: BattleId,
+        user_hash: String,
+    ) -> impl Future<Output = Result<Option<bool>>> + Send;
+
+    /// The battles of the user with this hash, newest first, at most `limit`, each with its
+    /// number of user turns.
+    fn battles_of(
+        &self,
+        user_hash: String,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(BattleRecord, i64)>>> + Send;
+
+    /// Figures of `/health`: prompts in the pool, users recorded, completed battles.
+    fn health(&self) -> impl Future<Output = Result<(u64, u64, u64)>> + Send;
+
+    /// Battles, newest first.
+    fn battles(
+        &self,
+        filter: BattleFilter,
+    ) -> impl Future<Output = Result<Vec<BattleRecord>>> + Send;
+
+    /// Marks battles stuck in `pending_generation` as failed, for one user (by hash) or all.
+    /// Returns how many were cleared.
+    fn unstuck(
+        &self,
+        user_hash: Option<String>,
+        reason: String,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    /// Ends one battle that is still in `pending_generation` as `failed` with `reason`; a
+    /// battle in any other state is left as it is.
+    fn fail_generating(
+        &self,
+        id: BattleId,
+        failure: Failure,
+        reason: String,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ends battles that can no longer finish: `pending_vote` ones created before `now -
+    /// vote_expiry_ms` (0 = never) and `pending_generation` ones not updated since `now -
+    /// generation_limit_ms` (their process must have ended). Both become `failed` with the
+    /// reason kept. Returns how many.
+    fn expire(
+        &self,
+        now: i64,
+        vote_expiry_ms: i64,
+        generation_limit_ms: i64,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    /// Every model with its number of voted battles, by name. Unvoted battles are not
+    /// counted: that would tell who stands in a battle before its vote.
+    fn model_battle_counts(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+
+    // Chat battles, turn by turn.
+
+    /// The battle of the user with this hash under `rpid`, or the user's latest with an RPID
+    /// when `rpid` is `None`.
+    fn chat_battle(
+        &self,
+        user_hash: String,
+        rpid: Option<String>,
+    ) -> impl Future<Output = Result<Option<ChatState>>> + Send;
+
+    /// A chat battle with its turns.
+    fn chat_state(&self, id: BattleId) -> impl Future<Output = Result<ChatState>> + Send;
+
+    /// Begins user turn `turn` of a battle waiting for its vote: the battle generates again
+    /// (from `now`, from which its generation timeout counts). Refused, with the error that
+    /// says why, unless the battle waits for its vote and `turn` follows its latest turn (a
+    /// racing request began it first).
+    fn begin_turn(
+        &self,
+        id: BattleId,
+        turn: i64,
+        prompt: String,
+        content: Option<String>,
+        now: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Keeps `side`'s answer to `turn` of a generating chat battle. The battle fails when the
+    /// side failed; it waits for its vote once both sides answered the turn. A battle no
+    /// longer generating (failed meanwhile, expired) is left as it is. Returns the battle's
+    /// status after.
+    fn record_answer(
+        &self,
+        id: BattleId,
+        turn: i64,
+        side: Side,
+        outcome: SideOutcome,
+        now: i64,
+    ) -> impl Future<Output = Result<Status>> + Send;
+
+    /// Notes that a chat client was shown `side`'s whole answer to `turn` (never lowers what
+    /// was noted).
+    fn mark_shown(
+        &self,
+        id: BattleId,
+        turn: i64,
+        side: Side,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The vote of battle `id` and the Elo change it made, if it has one.
+    fn kept_vote(&self, id: BattleId) -> impl Future<Output = Result<Option<KeptVote>>> + Send;
+
+    // Votes.
+
+    /// [`Store::record_vote_checked`] without a check of the answers for model names.
+    fn record_vote(
+        &self,
+        id: BattleId,
+        winner: Winner,
+        user_hash: Option<String>,
+        params: EloParams,
+    ) -> impl Future<Output = Result<VoteOutcome>> + Send {
+        self.record_vote_checked(id, winner, user_hash, params, IdentityTerms::default())
     }
 
-    /// The database file.
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+    /// Records the vote on a battle in `pending_vote` and completes it, in one transaction
+    /// with the running counts and online Elo (`params`). A battle that is not
+    /// `pending_vote` is refused with the error that says why, and nothing changes; so is a
+    /// vote by anyone but the battle's creator, when it has one (see
+    /// [`crate::battle::lifecycle`]). The battle's answers (every turn of both sides) are
+    /// checked for `terms` and the names of its own models: a battle whose answers name a
+    /// model keeps the words, and its vote is recorded but left out of the counts and Elo.
+    /// The work does not grow with the number of votes (except once after an import, when
+    /// online Elo is replayed).
+    fn record_vote_checked(
+        &self,
+        id: BattleId,
+        winner: Winner,
+        user_hash: Option<String>,
+        params: EloParams,
+        terms: IdentityTerms,
+    ) -> impl Future<Output = Result<VoteOutcome>> + Send;
 
-    /// Runs `f` on the writer's thread, after every write queued before it.
-    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
-    {
-        let Some(writer) = &self.writer else {
-            return Err(Error::Internal(format!(
-                "database {}: opened to read, asked to write",
-                self.path.display()
-            )));
-        };
-        self.run(writer, f).await
-    }
+    /// Votes in vote order (by time, then by insertion), filtered: for the methods and
+    /// filters that the counts cannot answer. It reads every vote.
+    fn votes(&self, filter: VoteFilter) -> impl Future<Output = Result<Votes>> + Send;
 
-    /// Runs `f` on one of the read-only connections, beside the writer.
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
-    {
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len().max(1);
-        let Some(reader) = self.readers.get(i) else {
-            return Err(Error::Internal("no reader connection".into()));
-        };
-        self.run(reader, f).await
-    }
+    /// The votes that count (and the left-out ones `admit` takes) inserted after the vote
+    /// `after` (0: from the first), in insertion order, over every model (indexed as in
+    /// `names`, which lists every model), and the last vote's position (left-out votes
+    /// included): what a rating kept vote by vote has not seen yet.
+    fn votes_after(
+        &self,
+        after: i64,
+        admit: VoteFlags,
+    ) -> impl Future<Output = Result<(Votes, i64)>> + Send;
 
-    /// Caps SQLite's page cache of the writer and of each reader, in KiB, and reads the file
-    /// without mapping it. Commands keep the large cache and the mapping (bulk imports and
-    /// scans gain from them); a long-running server, whose requests read the kept counts,
-    /// caps its memory so that it stops growing with the database: a mapped file's pages
-    /// count in its resident memory, read ones stay in the system's page cache instead.
-    pub async fn limit_memory(&self, writer_kib: u32, reader_kib: u32) -> Result<()> {
-        let set = move |kib: u32| {
-            move |conn: &mut rusqlite::Connection| {
-                conn.pragma_update(None, "cache_size", -i64::from(kib))
-                    .map_err(db)?;
-                conn.pragma_update(None, "mmap_size", 0).map_err(db)
-            }
-        };
-        if let Some(writer) = &self.writer {
-            self.run(writer, set(writer_kib)).await?;
-        }
-        for reader in self.readers.iter() {
-            self.run(reader, set(reader_kib)).await?;
-        }
-        Ok(())
-    }
+    /// Hands every vote, in insertion order, to `sink`, then `None`: an export of millions of
+    /// votes never sits in memory whole. Returns how many.
+    fn export_votes(
+        &self,
+        sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
-    async fn read_on_each(&self, f: fn(&mut rusqlite::Connection) -> Result<()>) -> Result<()> {
-        for reader in self.readers.iter() {
-            self.run(reader, f).await?;
-        }
-        Ok(())
-    }
+    /// Every vote that counts with the prompt and theme of its battle, for per-prompt
+    /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
+    /// user's own).
+    fn prompt_votes(&self, pool_only: bool) -> impl Future<Output = Result<PromptVotes>> + Send;
 
-    async fn run<T, F>(&self, conn: &tokio_rusqlite::Connection, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
-    {
-        let path = self.path.clone();
-        conn.call(f).await.map_err(|e| match e {
-            tokio_rusqlite::Error::Error(e) => match e {
-                Error::Database { cause, .. } => Error::Database {
-                    path: path.to_path_buf(),
-                    cause,
-                },
-                other => other,
-            },
-            tokio_rusqlite::Error::ConnectionClosed => Error::Internal(format!(
-                "database {}: the connection is closed",
-                path.display()
-            )),
-            tokio_rusqlite::Error::Close((_, cause)) => Error::Database {
-                path: path.to_path_buf(),
-                cause,
-            },
-            _ => Error::Internal(format!("database {}: {e}", path.display())),
-        })
-    }
+    // The running counts.
+
+    /// The counts of the votes that pass `filter`, over the models they name: the running
+    /// counts, plus the left-out votes that `filter.admit` lets in.
+    fn pair_counts(&self, filter: CountFilter) -> impl Future<Output = Result<PairCounts>> + Send;
+
+    /// How many votes `filter` would take but leaves out, by the reasons it does not admit.
+    fn left_out(&self, filter: VoteFilter) -> impl Future<Output = Result<LeftOutCounts>> + Send;
+
+    /// The running online Elo ratings by model name, when they are current for `params`
+    /// (after an import they are not, until the next vote replays the votes).
+    fn elo_ratings(
+        &self,
+        params: EloParams,
+    ) -> impl Future<Output = Result<Option<HashMap<String, f64>>>> + Send;
+
+    /// Whether the counts hold every vote: not while an import runs, nor after one was cut
+    /// short until a writer rebuilds them.
+    fn counts_current(&self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// A number that changes with every vote, import and rebuild.
+    fn votes_version(&self) -> impl Future<Output = Result<i64>> + Send;
+
+    /// Recomputes every count from the votes, and the online Elo ratings with `params`.
+    fn rebuild(&self, params: EloParams) -> impl Future<Output = Result<()>> + Send;
+
+    // The prompt pool.
+
+    /// Adds prompts; one whose text is already in the pool is left alone. Returns how many
+    /// were added.
+    fn add_prompts(&self, prompts: Vec<Prompt>) -> impl Future<Output = Result<usize>> + Send;
+
+    /// The pool, optionally one theme, ordered by id.
+    fn prompts(&self, theme: Option<String>) -> impl Future<Output = Result<Vec<Prompt>>> + Send;
+
+    /// A prompt by id.
+    fn prompt(&self, id: String) -> impl Future<Output = Result<Option<Prompt>>> + Send;
+
+    /// Removes a prompt from the pool; battles that used it keep their text.
+    fn remove_prompt(&self, id: String) -> impl Future<Output = Result<()>> + Send;
+
+    // Imports.
+
+    /// Starts an import: reads the keys of everything imported so far.
+    fn start_import(&self) -> impl Future<Output = Result<ImportSession>> + Send;
+
+    /// Stores a chunk of imported votes in one transaction, leaving out records whose keys
+    /// are known (so a second import of the same records adds nothing). A record that
+    /// carries a conversation becomes a completed battle with its vote; one without is a
+    /// vote alone. Judges are stored as hashes keyed with `salt`. Votes are written in file
+    /// order, which is vote order.
+    fn import_chunk(
+        &self,
+        chunk: Chunk,
+        salt: String,
+        session: ImportSession,
+    ) -> impl Future<Output = Result<(ImportCount, ImportSession)>> + Send;
+
+    /// Ends an import (whole or not): its votes join the running counts. Until then the
+    /// counts are marked stale, so that an import killed half-way has them rebuilt.
+    fn finish_import(&self, session: ImportSession) -> impl Future<Output = Result<()>> + Send;
+
+    // The server's API keys, by hash.
+
+    /// Stores a key by its hash. A name in use by an active key is a conflict; the name of a
+    /// revoked key is taken again (the same name is the same user).
+    fn add_key(
+        &self,
+        name: String,
+        hash: String,
+        kind: KeyKind,
+        trust_forwarded_user: bool,
+        now: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Revokes the active key `name`; it stays listed, as revoked.
+    fn revoke_key(&self, name: String, now: i64) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every key, active and revoked, by name.
+    fn keys(&self) -> impl Future<Output = Result<Vec<StoredKey>>> + Send;
+
+    /// Whether any key is stored, and the active key of this hash (`None`: ask for none).
+    fn key_by_hash(&self, hash: Option<String>) -> impl Future<Output = Result<KeyLookup>> + Send;
+
+    /// Notes that the key `id` was used at `now`.
+    fn touch_key(&self, id: i64, now: i64) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Wraps a rusqlite error; the store's `run` fills in the path.
-pub(crate) fn db(cause: rusqlite::Error) -> Error {
-    Error::Database {
-        path: PathBuf::new(),
-        cause,
-    }
-}
-
-fn setting(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-        r.get::<_, String>(0)
-    })
-    .optional()
-}
-
-/// A read-only connection. A database in WAL mode needs its `-shm` file to be read; where
-/// that cannot be made (a read-only directory) and this process does not write, the file is
-/// opened as immutable, which is what it is to this process.
-async fn open_read_only(
-    path: &Path,
-    may_be_immutable: bool,
-) -> rusqlite::Result<tokio_rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = tokio_rusqlite::Connection::open_with_flags(path, flags).await?;
-    let readable = conn
-        .call(|c| c.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
-        .await;
-    if readable.is_ok() || !may_be_immutable {
-        return Ok(conn);
-    }
-    let _ = conn.close().await;
-    tokio_rusqlite::Connection::open_with_flags(format!("{}?immutable=1", file_uri(path)), flags)
-        .await
-}
-
-/// `path` as an SQLite `file:` URI: the bytes of the path, with those a URI cannot hold as
-/// they are (`?`, `#`, `%`, controls, and every byte of a non-ASCII character) as `%XX`.
-fn file_uri(path: &Path) -> String {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let mut uri = String::from("file:");
-    for &b in absolute.as_os_str().as_encoded_bytes() {
-        match b {
-            b'?' | b'#' | b'%' | 0..=0x1f | 0x7f..=0xff => uri.push_str(&format!("%{b:02X}")),
-            _ => uri.push(char::from(b)),
-        }
-    }
-    uri
-}
-
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, by the wall clock.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn file_uris_keep_every_byte_of_the_path() {
-        assert_eq!(
-            file_uri(Path::new("/data/josé/a?b#c%d.sqlite3")),
-            "file:/data/jos%C3%A9/a%3Fb%23c%25d.sqlite3"
+    #[tokio::test]
+    async fn a_postgres_address_is_refused_without_repeating_it() {
+        let err = super::open(
+            std::path::Path::new("postgres://u:secret@db/arena"),
+            super::Mode::Read,
+        )
+        .await
+        .expect_err("not built in");
+        let text = err.to_string();
+        assert!(matches!(err, crate::error::Error::Input(_)), "{text}");
+        assert!(
+            text.contains("PostgreSQL") && !text.contains("secret"),
+            "{text}"
         );
     }
 }

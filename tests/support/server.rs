@@ -63,7 +63,7 @@ impl Server {
         let db = dir.path().join("arena.sqlite3");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (base, task) = runtime.block_on(async {
-            let store = Store::open_with_readers(&db, Mode::Create, 4)
+            let store = arena::store::open_with_readers(&db, Mode::Create, 4)
                 .await
                 .expect("store");
             // A small prompt pool: the server draws its battles' prompts from it.

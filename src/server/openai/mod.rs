@@ -153,7 +153,7 @@ impl OpenAiError {
                     _ => Self::new(status, crate::provider::blind(message)),
                 }
             }
-            Error::File { .. } | Error::Io { .. } | Error::Database { .. } | Error::Internal(_) => {
+            Error::File { .. } | Error::Io { .. } | Error::Database(_) | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

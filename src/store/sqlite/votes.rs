@@ -5,28 +5,15 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::battles::{Failure, read, user_id};
-use super::{Store, counts, db, now_ms};
+use super::battles::{read, user_id};
+use super::{SqliteStore, counts, db};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
-use crate::battle::{BattleId, BattleRecord, Origin, Status, VoteFlags, Winner};
+use crate::battle::lifecycle::{self, VoteTarget};
+use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
-use crate::rating::elo::{self, EloParams};
+use crate::rating::elo::EloParams;
 use crate::rating::{VoteRow, Votes};
-
-/// Which votes to read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct VoteFilter {
-    /// Unix milliseconds, inclusive.
-    pub since: Option<i64>,
-    /// Unix milliseconds, exclusive.
-    pub until: Option<i64>,
-    /// Only battles of this prompt theme.
-    pub theme: Option<String>,
-    /// Only votes between models of this set (e.g. one tier).
-    pub models: Option<Vec<String>>,
-    /// Left-out votes taken as well, by their reasons (none: only votes that count).
-    pub admit: VoteFlags,
-}
+use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome, now_ms};
 
 /// Every model's id and name, by id.
 pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
@@ -37,17 +24,6 @@ pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, Strin
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(db)?;
     rows.collect::<rusqlite::Result<_>>().map_err(db)
-}
-
-/// What recording a vote did: the completed battle (with why its vote is left out of the
-/// ratings, if it is), and the online Elo ratings of its two models before and after the
-/// vote (at the end of the history, which is where a vote cast now stands; unchanged for a
-/// vote left out).
-#[derive(Debug, Clone)]
-pub struct VoteOutcome {
-    pub record: BattleRecord,
-    pub elo_a: (f64, f64),
-    pub elo_b: (f64, f64),
 }
 
 /// The words of the battle's answers (every turn of both sides) that name a model: `terms`
@@ -89,29 +65,11 @@ fn identity_leak(
     ))
 }
 
-impl Store {
-    /// Records the vote on a battle in `pending_vote` and completes it, in one transaction
-    /// with the running counts and Elo ratings (`params`). A battle that is not `pending_vote`
-    /// is refused with the error that says why, and nothing changes; so is a vote by anyone
-    /// but the battle's creator, when it has one. The work does not grow with the number of
-    /// votes (except once after an import, when the Elo ratings are replayed). The answers
-    /// are not checked for model names: see [`Store::record_vote_checked`].
-    pub async fn record_vote(
-        &self,
-        id: BattleId,
-        winner: Winner,
-        user_hash: Option<String>,
-        params: EloParams,
-    ) -> Result<VoteOutcome> {
-        self.record_vote_checked(id, winner, user_hash, params, IdentityTerms::default())
-            .await
-    }
-
-    /// [`Store::record_vote`], the battle's answers (every turn of both sides) checked for
-    /// `terms` and the names of its own models first: a battle whose answers name a model
-    /// keeps the words, and its vote is recorded but left out of the counts and Elo, in the
-    /// same transaction.
-    pub async fn record_vote_checked(
+impl SqliteStore {
+    /// Records the vote in one `BEGIN IMMEDIATE` transaction with the battle's new status,
+    /// the running counts and online Elo: the one writer and the transaction make two votes
+    /// on one battle one vote and a refusal.
+    pub(super) async fn record_vote_checked(
         &self,
         id: BattleId,
         winner: Winner,
@@ -157,50 +115,36 @@ impl Store {
             let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
                 return Err(Error::NotFound(format!("no battle `{id}`")));
             };
-            match status.parse::<Status>()? {
-                Status::PendingVote => {}
-                Status::Completed => return Err(Error::AlreadyVoted(id)),
-                Status::PendingGeneration => return Err(Error::StillGenerating(id)),
-                Status::Failed => {
-                    let expired = failure.as_deref() == Some(Failure::Expired.as_str())
-                        || error.as_deref() == Some(super::battles::EXPIRED);
-                    if expired {
-                        return Err(Error::Expired(id));
-                    }
-                    let reason = error
-                        .as_deref()
-                        .map_or_else(|| "it failed".to_owned(), crate::provider::blind);
-                    return Err(Error::BattleFailed { id, reason });
-                }
-            }
             // A battle started by a user takes that user's vote only; looking the user up
             // never adds one.
-            if let Some(owner) = owner {
-                let voter: Option<i64> = match &user_hash {
-                    None => None,
-                    Some(h) => tx
-                        .prepare_cached("SELECT id FROM users WHERE hash = ?1")
-                        .map_err(db)?
-                        .query_row([h], |r| r.get(0))
-                        .optional()
-                        .map_err(db)?,
-                };
-                if voter != Some(owner) {
-                    return Err(Error::NotOwner(id));
+            let by_owner = match owner {
+                None => None,
+                Some(owner) => {
+                    let voter: Option<i64> = match &user_hash {
+                        None => None,
+                        Some(h) => tx
+                            .prepare_cached("SELECT id FROM users WHERE hash = ?1")
+                            .map_err(db)?
+                            .query_row([h], |r| r.get(0))
+                            .optional()
+                            .map_err(db)?,
+                    };
+                    Some(voter == Some(owner))
                 }
-            }
+            };
+            lifecycle::vote_allowed(
+                id,
+                &VoteTarget {
+                    status: status.parse::<Status>()?,
+                    failure: failure.as_deref().and_then(Failure::parse),
+                    error: error.as_deref(),
+                    by_owner,
+                },
+            )?;
             let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
             let now = now_ms();
             let leak = identity_leak(&tx, row_id, a, b, &terms)?;
-            let mut flags = if leak.is_some() {
-                VoteFlags::IDENTITY_LEAK
-            } else {
-                VoteFlags::NONE
-            };
-            // Decided here, whichever path the vote takes (the page's API or `/vote`).
-            if Origin::parse(&origin).is_named() {
-                flags = flags.union(VoteFlags::NAMED);
-            }
+            let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
             if let Some(leak) = &leak {
                 let words = serde_json::to_string(leak)
                     .map_err(|e| Error::Internal(format!("identity leak words: {e}")))?;
@@ -233,21 +177,18 @@ impl Store {
             let vote_id = tx.last_insert_rowid();
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
-                let mut tally = counts::Tally::default();
+                let mut tally = crate::store::tally::Tally::default();
                 tally.add(a, b, winner, now);
-                tally.store(&tx).map_err(db)?;
+                counts::store_tally(tally, &tx).map_err(db)?;
             }
             let after = if !flags.is_empty() {
                 // Kept, but in no count and no rating.
                 before
             } else if counts::note_time(&tx, now).map_err(db)? {
-                let mut pair = [before.0, before.1];
-                if let Some(score) = winner.score_a() {
-                    elo::update(&mut pair, 0, 1, score, &params);
-                }
-                counts::set_elo(&tx, a, pair[0]).map_err(db)?;
-                counts::set_elo(&tx, b, pair[1]).map_err(db)?;
-                (pair[0], pair[1])
+                let after = lifecycle::elo_after(before, winner, &params);
+                counts::set_elo(&tx, a, after.0).map_err(db)?;
+                counts::set_elo(&tx, b, after.1).map_err(db)?;
+                after
             } else {
                 // Votes later than now exist (an import with future times): replay.
                 counts::invalidate_elo(&tx).map_err(db)?;
@@ -285,7 +226,7 @@ impl Store {
 
     /// Votes in vote order (by time, then by insertion), filtered: for the methods and
     /// filters that the counts cannot answer. It reads every vote.
-    pub async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
+    pub(super) async fn votes(&self, filter: VoteFilter) -> Result<Votes> {
         self.read(move |conn| {
             let names = model_names(conn)?;
             // Model ids are small and dense: index them through a vector.
@@ -375,12 +316,12 @@ impl Store {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// The votes that count (and the left-out ones `admit` takes) inserted after the vote with
     /// row id `after`, in insertion order, over every model (indexed as in `names`, which
     /// lists every model by id), and the last row id (left-out votes included): what a rating
     /// kept vote by vote has not seen yet.
-    pub async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
+    pub(super) async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
         let excluded = VoteFlags::ALL_BITS.without(admit).bits();
         self.read(move |conn| {
             let names = model_names(conn)?;
@@ -452,59 +393,10 @@ impl Store {
     }
 }
 
-/// A vote as exported, with every field that tells which vote it is, so that importing an
-/// export adds nothing: `vote_id` (the battle's id for a vote cast here, the record's key for
-/// an imported one), the battle, the log's `question_id`, and the vote's own time (none for
-/// a vote imported without one); and why it is left out of the ratings, if it is, so that an
-/// import keeps it out.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ExportedVote {
-    pub vote_id: String,
-    pub battle_id: Option<String>,
-    pub model_a: String,
-    pub model_b: String,
-    pub winner: Winner,
-    /// Unix seconds, as `tstamp` in battle logs.
-    pub tstamp: Option<f64>,
-    pub question_id: Option<String>,
-    /// The reasons' names (`identity_leak`, ...); left out of the JSON when it counts.
-    #[serde(skip_serializing_if = "VoteFlags::counts")]
-    pub left_out: VoteFlags,
-}
-
-impl ExportedVote {
-    /// The CSV columns, in the order of the JSON fields.
-    pub const FIELDS: [&'static str; 8] = [
-        "vote_id",
-        "battle_id",
-        "model_a",
-        "model_b",
-        "winner",
-        "tstamp",
-        "question_id",
-        "left_out",
-    ];
-
-    /// The fields as CSV cells.
-    #[must_use]
-    pub fn cells(&self) -> [String; 8] {
-        [
-            self.vote_id.clone(),
-            self.battle_id.clone().unwrap_or_default(),
-            self.model_a.clone(),
-            self.model_b.clone(),
-            self.winner.as_str().to_owned(),
-            self.tstamp.map(|t| t.to_string()).unwrap_or_default(),
-            self.question_id.clone().unwrap_or_default(),
-            self.left_out.names().join(","),
-        ]
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// Hands every vote, in insertion order, to `sink`, then `None`, on the database thread:
     /// an export of millions of votes never sits in memory whole.
-    pub async fn export_votes(
+    pub(super) async fn export_votes(
         &self,
         mut sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
     ) -> Result<u64> {
@@ -562,10 +454,7 @@ impl Store {
     /// Every vote that counts with the prompt and theme of its battle, for per-prompt
     /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
     /// user's own).
-    pub async fn prompt_votes(
-        &self,
-        pool_only: bool,
-    ) -> Result<(Vec<String>, Vec<(String, String, VoteRow)>)> {
+    pub(super) async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
         self.read(move |conn| {
             let names = model_names(conn)?;
             let index: std::collections::HashMap<i64, u32> = names

@@ -4,63 +4,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, db};
+use super::{SqliteStore, db};
 use crate::error::{Error, Result};
-
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    /// The key is its user: a request cannot make it someone else.
-    User,
-    /// The key acts for the users its requests name (a bot, a chat front end).
-    Service,
-}
-
-impl KeyKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyKind::User => "user",
-            KeyKind::Service => "service",
-        }
-    }
-
-    fn parse(s: &str) -> rusqlite::Result<Self> {
-        match s {
-            "user" => Ok(KeyKind::User),
-            "service" => Ok(KeyKind::Service),
-            other => Err(rusqlite::Error::FromSqlConversionFailure(
-                0,
-                rusqlite::types::Type::Text,
-                format!("unknown key kind `{other}`").into(),
-            )),
-        }
-    }
-}
-
-/// A stored key, as `arena keys list` shows it: never the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub id: i64,
-    pub name: String,
-    pub kind: KeyKind,
-    /// A service key that may name its user by Open WebUI's `X-OpenWebUI-User-Id` header.
-    pub trust_forwarded_user: bool,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds, to the minute (the server writes it at most once a minute).
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-}
-
-/// What a request's key is, and whether the server has keys at all.
-#[derive(Debug, Clone, Default)]
-pub struct KeyLookup {
-    /// Some key, active or revoked, is stored: the server needs a key.
-    pub any: bool,
-    /// The active key with the hash asked for.
-    pub key: Option<StoredKey>,
-}
+use crate::store::{KeyKind, KeyLookup, StoredKey};
 
 const COLUMNS: &str =
     "id, name, kind, trust_forwarded_user, created_at, last_used_at, revoked_at FROM api_keys";
@@ -69,7 +15,16 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
     Ok(StoredKey {
         id: r.get(0)?,
         name: r.get(1)?,
-        kind: KeyKind::parse(&r.get::<_, String>(2)?)?,
+        kind: {
+            let text: String = r.get(2)?;
+            KeyKind::parse(&text).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    format!("unknown key kind `{text}`").into(),
+                )
+            })?
+        },
         trust_forwarded_user: r.get(3)?,
         created_at: r.get(4)?,
         last_used_at: r.get(5)?,
@@ -77,10 +32,10 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores a key by its hash. A name in use by an active key is a conflict; the name of a
     /// revoked key is taken again (the same name is the same user).
-    pub async fn add_key(
+    pub(super) async fn add_key(
         &self,
         name: String,
         hash: String,
@@ -131,7 +86,7 @@ impl Store {
     }
 
     /// Revokes the active key `name`; its row stays, so the name is listed as revoked.
-    pub async fn revoke_key(&self, name: String, now: i64) -> Result<()> {
+    pub(super) async fn revoke_key(&self, name: String, now: i64) -> Result<()> {
         self.write(move |conn| {
             let n = conn
                 .execute(
@@ -150,7 +105,7 @@ impl Store {
     }
 
     /// Every key, active and revoked, by name.
-    pub async fn keys(&self) -> Result<Vec<StoredKey>> {
+    pub(super) async fn keys(&self) -> Result<Vec<StoredKey>> {
         self.read(|conn| {
             conn.prepare_cached(&format!("SELECT {COLUMNS} ORDER BY name"))
                 .map_err(db)?
@@ -163,7 +118,7 @@ impl Store {
     }
 
     /// Whether any key is stored, and the active key of this hash (`None`: ask for none).
-    pub async fn key_by_hash(&self, hash: Option<String>) -> Result<KeyLookup> {
+    pub(super) async fn key_by_hash(&self, hash: Option<String>) -> Result<KeyLookup> {
         self.read(move |conn| {
             let any: bool = conn
                 .prepare_cached("SELECT EXISTS (SELECT 1 FROM api_keys)")
@@ -187,7 +142,7 @@ impl Store {
     }
 
     /// Notes that the key `id` was used at `now`.
-    pub async fn touch_key(&self, id: i64, now: i64) -> Result<()> {
+    pub(super) async fn touch_key(&self, id: i64, now: i64) -> Result<()> {
         self.write(move |conn| {
             conn.prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")
                 .map_err(db)?

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 use super::db;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreErrorKind};
 
 const MIGRATIONS: &[&str] = &[
     // 1: models, prompts, users, battles, votes.
@@ -333,10 +333,7 @@ pub(super) fn prepare_read(conn: &mut Connection) -> Result<()> {
 /// be written is an error that says so.
 pub(super) fn migrate_if_behind(path: &Path) -> Result<()> {
     use rusqlite::OpenFlags;
-    let err = |cause| Error::Database {
-        path: path.to_owned(),
-        cause,
-    };
+    let err = |cause| super::db_at(path, cause);
     let current = {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
@@ -351,9 +348,7 @@ pub(super) fn migrate_if_behind(path: &Path) -> Result<()> {
     let mut conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(err)?;
     match prepare(&mut conn) {
-        Err(Error::Database { cause, .. })
-            if cause.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
-        {
+        Err(Error::Database(e)) if e.kind == StoreErrorKind::ReadOnly => {
             Err(Error::Input(format!(
                 "{}: the database has schema version {current}, older than this arena's ({}), \
                  and it cannot be written to bring it up to date: make it writable once, or \
@@ -362,7 +357,10 @@ pub(super) fn migrate_if_behind(path: &Path) -> Result<()> {
                 MIGRATIONS.len()
             )))
         }
-        Err(Error::Database { cause, .. }) => Err(err(cause)),
+        Err(Error::Database(mut e)) => {
+            e.location = path.display().to_string();
+            Err(Error::Database(e))
+        }
         other => other,
     }
 }

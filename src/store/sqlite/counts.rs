@@ -2,11 +2,11 @@
 //! counts per pair of models (in all, and per UTC day, so that `--since/--until` need no scan
 //! of the votes), online Elo's current ratings, and a version that changes with every vote,
 //! so that a computed leaderboard can be cached until the next one. The votes table stays
-//! the single source of truth: [`Store::rebuild`] recomputes all of it from there.
+//! the single source of truth: [`crate::store::Store::rebuild`] recomputes all of it from there.
 //!
 //! Only votes that count (`flags = 0`) are in the counts and the Elo ratings; the few left
 //! out are read from the votes through their own index when a question admits them, and
-//! counted for the leaderboard's note ([`Store::left_out`]).
+//! counted for the leaderboard's note ([`crate::store::Store::left_out`]).
 //!
 //! A pair is stored once, lower model id first: `wins_a` are the wins of that model.
 
@@ -15,100 +15,41 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
 use super::votes::model_names;
-use super::{Store, VoteFilter, db};
+use super::{SqliteStore, db};
 use crate::battle::{LeftOutCounts, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::elo::{self, EloParams};
 use crate::rating::{PairCount, PairCounts};
+use crate::store::tally::{DAY_MS, Tally, column};
+use crate::store::{CountFilter, VoteFilter};
 
-/// One UTC day in milliseconds.
-pub(super) const DAY_MS: i64 = 86_400_000;
-
-/// Which counts to read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct CountFilter {
-    /// First UTC day (days since 1970), inclusive.
-    pub since_day: Option<i64>,
-    /// Last UTC day, exclusive.
-    pub until_day: Option<i64>,
-    /// Only pairs of these models.
-    pub models: Option<Vec<String>>,
-    /// Left-out votes counted as well, by their reasons (none: only votes that count).
-    pub admit: VoteFlags,
-}
-
-/// The five counters of a pair, as an outcome code (0..=4) of the votes table indexes them,
-/// for a vote whose model A has the lower id when `a_first`.
-fn column(winner: Winner, a_first: bool) -> usize {
-    match (winner, a_first) {
-        (Winner::ModelA, true) | (Winner::ModelB, false) => 0,
-        (Winner::ModelB, true) | (Winner::ModelA, false) => 1,
-        (Winner::Tie, _) => 2,
-        (Winner::BothBad, _) => 3,
-        (Winner::Skip, _) => 4,
-    }
-}
-
-/// Counts of several votes, by (day, lower id, higher id).
-#[derive(Debug, Default)]
-pub(super) struct Tally {
-    cells: HashMap<(i64, i64, i64), [i64; 5]>,
-}
-
-impl Tally {
-    pub(super) fn add(&mut self, a: i64, b: i64, winner: Winner, at_ms: i64) {
-        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-        self.cells
-            .entry((at_ms.div_euclid(DAY_MS), lo, hi))
-            .or_insert([0; 5])[column(winner, a < b)] += 1;
-    }
-
-    /// Adds the tally to both tables, in multi-row upserts.
-    pub(super) fn store(self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        let mut totals: HashMap<(i64, i64), [i64; 5]> = HashMap::new();
-        for (&(_, lo, hi), c) in &self.cells {
-            let t = totals.entry((lo, hi)).or_insert([0; 5]);
-            for (x, y) in t.iter_mut().zip(c) {
-                *x += y;
-            }
-        }
-        let rows: Vec<[i64; 8]> = self
-            .cells
-            .into_iter()
-            .map(|((day, lo, hi), c)| [day, lo, hi, c[0], c[1], c[2], c[3], c[4]])
-            .collect();
-        upsert(
-            tx,
-            "pair_days (day, model_a, model_b, ",
-            "(day, model_a, model_b)",
-            &rows,
-            8,
-        )?;
-        let rows: Vec<[i64; 8]> = totals
-            .into_iter()
-            .map(|((lo, hi), c)| [lo, hi, c[0], c[1], c[2], c[3], c[4], 0])
-            .collect();
-        upsert(
-            tx,
-            "pair_totals (model_a, model_b, ",
-            "(model_a, model_b)",
-            &rows,
-            7,
-        )
-    }
+/// Adds a tally to both tables, in multi-row upserts.
+pub(super) fn store_tally(tally: Tally, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let rows = tally.into_rows();
+    upsert(
+        tx,
+        "pair_days (day, model_a, model_b, ",
+        "(day, model_a, model_b)",
+        &rows.days,
+    )?;
+    upsert(
+        tx,
+        "pair_totals (model_a, model_b, ",
+        "(model_a, model_b)",
+        &rows.totals,
+    )
 }
 
 /// `INSERT INTO {table}wins_a, ...) VALUES ... ON CONFLICT {key} DO UPDATE` adding the counts,
-/// `width` values of each row, 500 rows a statement.
-fn upsert(
+/// 500 rows a statement.
+fn upsert<const WIDTH: usize>(
     tx: &Transaction<'_>,
     table: &str,
     key: &str,
-    rows: &[[i64; 8]],
-    width: usize,
+    rows: &[[i64; WIDTH]],
 ) -> rusqlite::Result<()> {
     for batch in rows.chunks(500) {
-        let one = format!("({})", vec!["?"; width].join(","));
+        let one = format!("({})", vec!["?"; WIDTH].join(","));
         let sql = format!(
             "INSERT INTO {table}wins_a, wins_b, ties, both_bad, skips) VALUES {}
              ON CONFLICT {key} DO UPDATE SET wins_a = wins_a + excluded.wins_a,
@@ -116,9 +57,8 @@ fn upsert(
                  both_bad = both_bad + excluded.both_bad, skips = skips + excluded.skips",
             vec![one; batch.len()].join(",")
         );
-        tx.prepare_cached(&sql)?.execute(params_from_iter(
-            batch.iter().flat_map(|r| r[..width].iter()),
-        ))?;
+        tx.prepare_cached(&sql)?
+            .execute(params_from_iter(batch.iter().flatten()))?;
     }
     Ok(())
 }
@@ -295,10 +235,10 @@ pub(super) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
     bump_version(tx)
 }
 
-impl Store {
+impl SqliteStore {
     /// The counts of the votes that pass `filter`, over the models they name: the running
     /// counts, plus the left-out votes that `filter.admit` lets in, read through their index.
-    pub async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
+    pub(super) async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
         self.read(move |conn| {
             let names = model_names(conn)?;
             let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
@@ -415,7 +355,7 @@ impl Store {
 
     /// How many votes `filter` would take but leaves out, by the reasons it does not admit:
     /// a read of the left-out votes alone, through their index.
-    pub async fn left_out(&self, filter: VoteFilter) -> Result<LeftOutCounts> {
+    pub(super) async fn left_out(&self, filter: VoteFilter) -> Result<LeftOutCounts> {
         self.read(move |conn| {
             let allowed: Option<std::collections::HashSet<i64>> = match &filter.models {
                 None => None,
@@ -463,7 +403,10 @@ impl Store {
 
     /// The running online Elo ratings by model name, when they are current for `params`
     /// (after an import they are not, until the next vote replays the votes).
-    pub async fn elo_ratings(&self, params: EloParams) -> Result<Option<HashMap<String, f64>>> {
+    pub(super) async fn elo_ratings(
+        &self,
+        params: EloParams,
+    ) -> Result<Option<HashMap<String, f64>>> {
         self.read(move |conn| {
             let state: Option<String> = conn
                 .query_row(
@@ -491,12 +434,12 @@ impl Store {
 
     /// Whether the counts hold every vote: not while an import runs, nor after one was cut
     /// short until a writer rebuilds them.
-    pub async fn counts_current(&self) -> Result<bool> {
+    pub(super) async fn counts_current(&self) -> Result<bool> {
         self.read(|conn| current(conn).map_err(db)).await
     }
 
     /// A number that changes with every vote, import and rebuild.
-    pub async fn votes_version(&self) -> Result<i64> {
+    pub(super) async fn votes_version(&self) -> Result<i64> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'votes_version'",
@@ -512,7 +455,7 @@ impl Store {
 
     /// Recomputes every count from the votes table, and the online Elo ratings with
     /// `params`.
-    pub async fn rebuild(&self, params: EloParams) -> Result<()> {
+    pub(super) async fn rebuild(&self, params: EloParams) -> Result<()> {
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -6,121 +6,40 @@
 //! check and the insert stay atomic. A chunk's new keys are stored as one blob, and votes go
 //! in multi-row statements of [`BATCH`] rows: per vote, the database appends one table row.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
 
 use super::battles::{model_id, user_id};
-use super::{Store, counts, db, now_ms};
-use crate::battle::{VoteFlags, Winner};
+use super::{SqliteStore, counts, db};
 use crate::error::Result;
+use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys, now_ms};
 
 /// Rows per multi-row statement (10 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
-
-/// One imported vote.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportRow {
-    /// Stable across imports of the same file.
-    pub key: i64,
-    /// Indexes into [`Chunk::names`].
-    pub model_a: u32,
-    pub model_b: u32,
-    pub winner: Winner,
-    /// Unix milliseconds of the vote, when the record has a `tstamp`.
-    pub tstamp_ms: Option<i64>,
-    /// The voter (`judge`), to be stored as a salted hash.
-    pub judge: Option<String>,
-    pub prompt: Option<String>,
-    pub response_a: Option<String>,
-    pub response_b: Option<String>,
-    /// The battle this vote was exported from, when the record names one.
-    pub battle_id: Option<uuid::Uuid>,
-    /// The log's own id of the conversation, kept for exports.
-    pub question_id: Option<String>,
-    /// Why the vote is left out of the ratings, as an export of ours says.
-    pub left_out: VoteFlags,
-}
-
-/// A batch of rows and the model names they index into (all names seen so far).
-#[derive(Debug, Clone, Default)]
-pub struct Chunk {
-    pub names: Vec<String>,
-    pub rows: Vec<ImportRow>,
-    /// Input bytes consumed so far, for progress.
-    pub bytes_read: u64,
-}
-
-/// What one chunk did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportCount {
-    pub imported: u64,
-    /// Records already in the database from an earlier import.
-    pub duplicates: u64,
-}
 
 fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
     let one = format!("({})", vec!["?"; columns].join(","));
     format!("{head} VALUES {}{tail}", vec![one; rows].join(","))
 }
 
-/// The keys of records imported so far, and the last stored chunk they include.
-#[derive(Debug, Default)]
-pub struct KnownKeys {
-    keys: HashSet<i64, std::hash::BuildHasherDefault<KeyHasher>>,
-    last_chunk: i64,
-}
-
-impl KnownKeys {
-    /// How many keys are known.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// Reads the chunks stored after the last one seen.
-    fn catch_up(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        let mut stmt =
-            conn.prepare_cached("SELECT id, keys FROM import_chunks WHERE id > ?1 ORDER BY id")?;
-        let mut rows = stmt.query([self.last_chunk])?;
-        while let Some(row) = rows.next()? {
-            self.last_chunk = row.get(0)?;
-            let blob = row.get_ref(1)?.as_blob()?;
-            self.keys.reserve(blob.len() / 8);
-            for bytes in blob.chunks_exact(8) {
-                let mut k = [0u8; 8];
-                k.copy_from_slice(bytes);
-                self.keys.insert(i64::from_le_bytes(k));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Record keys are hashes already: use them as they are.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+/// Reads the chunks of keys stored after the last one `known` has seen.
+fn catch_up(known: &mut KnownKeys, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, keys FROM import_chunks WHERE id > ?1 ORDER BY id")?;
+    let mut rows = stmt.query([known.last_chunk])?;
+    while let Some(row) = rows.next()? {
+        known.last_chunk = row.get(0)?;
+        let blob = row.get_ref(1)?.as_blob()?;
+        known.keys.reserve(blob.len() / 8);
+        for bytes in blob.chunks_exact(8) {
+            let mut k = [0u8; 8];
+            k.copy_from_slice(bytes);
+            known.keys.insert(i64::from_le_bytes(k));
         }
     }
-
-    fn write_i64(&mut self, n: i64) {
-        self.0 = u64::from_ne_bytes(n.to_ne_bytes());
-    }
+    Ok(())
 }
 
 /// Votes waiting to be written, in order.
@@ -178,32 +97,12 @@ impl VoteBuffer {
     }
 }
 
-/// An import under way: the keys known so far, and the counts of its votes so far, which go
-/// into the running counts once, when it ends ([`Store::finish_import`]). Until then the
-/// counts are marked stale in the database, so that an import killed half-way has them
-/// rebuilt from the votes at the next open.
-#[derive(Debug, Default)]
-pub struct ImportSession {
-    known: KnownKeys,
-    tally: counts::Tally,
-    latest: Option<i64>,
-    dirty: bool,
-}
-
-impl ImportSession {
-    /// How many record keys are known.
-    #[must_use]
-    pub fn known(&self) -> usize {
-        self.known.len()
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// Starts an import: reads the keys of everything imported so far.
-    pub async fn start_import(&self) -> Result<ImportSession> {
+    pub(super) async fn start_import(&self) -> Result<ImportSession> {
         self.read(|conn| {
             let mut known = KnownKeys::default();
-            known.catch_up(conn).map_err(db)?;
+            catch_up(&mut known, conn).map_err(db)?;
             Ok(ImportSession {
                 known,
                 ..ImportSession::default()
@@ -216,7 +115,7 @@ impl Store {
     /// that carries a conversation becomes a completed battle with its vote; one without is
     /// a vote alone. Judges are stored as salted hashes. Votes are written in file order,
     /// which is vote order.
-    pub async fn import_chunk(
+    pub(super) async fn import_chunk(
         &self,
         chunk: Chunk,
         salt: String,
@@ -226,7 +125,7 @@ impl Store {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            session.known.catch_up(&tx).map_err(db)?;
+            catch_up(&mut session.known, &tx).map_err(db)?;
             let count = write_chunk(&tx, &chunk, &salt, &mut session).map_err(db)?;
             if count.imported > 0 && !session.dirty {
                 counts::mark_stale(&tx).map_err(db)?;
@@ -239,7 +138,7 @@ impl Store {
     }
 
     /// Ends an import (whole or not): its votes join the running counts.
-    pub async fn finish_import(&self, session: ImportSession) -> Result<()> {
+    pub(super) async fn finish_import(&self, session: ImportSession) -> Result<()> {
         if !session.dirty {
             return Ok(());
         }
@@ -247,7 +146,7 @@ impl Store {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            session.tally.store(&tx).map_err(db)?;
+            counts::store_tally(session.tally, &tx).map_err(db)?;
             if let Some(at) = session.latest {
                 counts::note_time(&tx, at).map_err(db)?;
             }

@@ -1,23 +1,15 @@
 //! The prompt pool.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
-use super::{Store, db, now_ms};
+use super::{SqliteStore, db};
 use crate::error::{Error, Result};
+use crate::store::{Prompt, now_ms};
 
-/// A prompt of the pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Prompt {
-    pub id: String,
-    pub text: String,
-    pub theme: String,
-}
-
-impl Store {
+impl SqliteStore {
     /// Adds prompts; one whose text is already in the pool is left alone. Returns how many
     /// were added.
-    pub async fn add_prompts(&self, prompts: Vec<Prompt>) -> Result<usize> {
+    pub(super) async fn add_prompts(&self, prompts: Vec<Prompt>) -> Result<usize> {
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -44,7 +36,7 @@ impl Store {
     }
 
     /// The pool, optionally one theme, ordered by id.
-    pub async fn prompts(&self, theme: Option<String>) -> Result<Vec<Prompt>> {
+    pub(super) async fn prompts(&self, theme: Option<String>) -> Result<Vec<Prompt>> {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare(
@@ -67,7 +59,7 @@ impl Store {
     }
 
     /// A prompt by id.
-    pub async fn prompt(&self, id: String) -> Result<Option<Prompt>> {
+    pub(super) async fn prompt(&self, id: String) -> Result<Option<Prompt>> {
         self.read(move |conn| {
             conn.query_row(
                 "SELECT id, text, theme FROM prompts WHERE id = ?1",
@@ -87,7 +79,7 @@ impl Store {
     }
 
     /// Removes a prompt from the pool; battles that used it keep their text.
-    pub async fn remove_prompt(&self, id: String) -> Result<()> {
+    pub(super) async fn remove_prompt(&self, id: String) -> Result<()> {
         self.write(move |conn| {
             let n = conn
                 .execute("DELETE FROM prompts WHERE id = ?1", [&id])

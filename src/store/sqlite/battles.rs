@@ -2,170 +2,51 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use super::{Store, db, now_ms};
+use super::{SqliteStore, db};
+use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
+use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome, now_ms};
 
-/// The error kept on both sides of a battle that expired waiting for its vote.
-pub const EXPIRED: &str = "expired without a vote";
-
-/// Why a battle failed, kept beside the error text so that nothing depends on its wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// An upstream refused, failed, or sent no or a broken answer.
-    Upstream,
-    /// No complete answer within the generation timeout.
-    Timeout,
-    /// The person who started it stopped it.
-    Cancelled,
-    /// Cleared by `unstuck`.
-    Unstuck,
-    /// It waited longer than `pending_vote_expiry_minutes` for its vote.
-    Expired,
-    /// Its generation never finished (the process ended).
-    Lost,
-    /// Its answers could not be stored.
-    Store,
+/// What [`lifecycle::limits_breached`] asks of one user's battles, read in the transaction
+/// that then creates the battle.
+struct UserBattles<'a> {
+    tx: &'a Transaction<'a>,
+    user: i64,
 }
 
-impl Failure {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Failure::Upstream => "upstream",
-            Failure::Timeout => "timeout",
-            Failure::Cancelled => "cancelled",
-            Failure::Unstuck => "unstuck",
-            Failure::Expired => "expired",
-            Failure::Lost => "lost",
-            Failure::Store => "store",
-        }
-    }
-}
-
-/// A battle to create, in `pending_generation`.
-#[derive(Debug, Clone)]
-pub struct NewBattle {
-    pub id: BattleId,
-    pub origin: Origin,
-    pub user_hash: Option<String>,
-    pub prompt: String,
-    pub prompt_id: Option<String>,
-    pub theme: String,
-    pub system: Option<String>,
-    pub model_a: String,
-    pub model_b: String,
-    /// The in-chat id of a battle started from a chat client.
-    pub rpid: Option<String>,
-    /// The prompt's content as JSON, when it is more than its text (a chat message with
-    /// images).
-    pub prompt_content: Option<String>,
-    /// When it is created (Unix milliseconds), by the engine's clock.
-    pub now: i64,
-    /// Per-user limits checked in the transaction that creates it.
-    pub limits: Option<Limits>,
-}
-
-/// Per-user limits on new battles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Battles in `pending_generation` or `pending_vote` at once (0 = no limit).
-    pub concurrent: u32,
-    /// Battles started within an hour (0 = no limit).
-    pub per_hour: u32,
-    /// The shortest time between two battles, in milliseconds.
-    pub interval_ms: i64,
-}
-
-/// Refuses a new battle of `user` when it would break a limit: read in the transaction that
-/// then creates it, so that parallel requests of one user can never pass a limit together.
-fn check_limits(tx: &Transaction<'_>, user: i64, l: &Limits, now: i64) -> Result<()> {
-    use crate::error::RateLimit;
-    const HOUR: i64 = 3_600_000;
-    if l.concurrent > 0 {
-        let open: u32 = tx
+impl LimitFacts for UserBattles<'_> {
+    fn open(&mut self) -> Result<u32> {
+        self.tx
             .prepare_cached(
                 "SELECT count(*) FROM battles
                  WHERE user_id = ?1 AND status IN ('pending_generation', 'pending_vote')",
             )
             .map_err(db)?
-            .query_row([user], |r| r.get(0))
-            .map_err(db)?;
-        if open >= l.concurrent {
-            // A place frees when the user votes, which no clock foretells; the expiry of the
-            // oldest battle (a week by default) would only be the latest it could take.
-            return Err(Error::RateLimited {
-                limit: RateLimit::Concurrent { max: l.concurrent },
-                available_at: None,
-                refused_at: now,
-            });
-        }
+            .query_row([self.user], |r| r.get(0))
+            .map_err(db)
     }
-    if l.per_hour > 0 {
-        let starts: Vec<i64> = tx
+
+    fn starts_since(&mut self, since: i64) -> Result<Vec<i64>> {
+        self.tx
             .prepare_cached(
                 "SELECT created_at FROM battles WHERE user_id = ?1 AND created_at > ?2
                  ORDER BY created_at",
             )
             .map_err(db)?
-            .query_map(params![user, now - HOUR], |r| r.get(0))
+            .query_map(params![self.user, since], |r| r.get(0))
             .map_err(db)?
             .collect::<rusqlite::Result<_>>()
-            .map_err(db)?;
-        if starts.len() >= l.per_hour as usize {
-            // The window frees a place when its oldest battle turns an hour old.
-            let index = starts.len() - l.per_hour as usize;
-            return Err(Error::RateLimited {
-                limit: RateLimit::Hourly { max: l.per_hour },
-                available_at: Some(starts[index] + HOUR),
-                refused_at: now,
-            });
-        }
+            .map_err(db)
     }
-    if l.interval_ms > 0 {
-        let last: Option<i64> = tx
+
+    fn last_start(&mut self) -> Result<Option<i64>> {
+        self.tx
             .prepare_cached("SELECT max(created_at) FROM battles WHERE user_id = ?1")
             .map_err(db)?
-            .query_row([user], |r| r.get(0))
-            .map_err(db)?;
-        if let Some(last) = last
-            && now < last + l.interval_ms
-        {
-            return Err(Error::RateLimited {
-                limit: RateLimit::Interval {
-                    seconds: u64::try_from(l.interval_ms / 1000).unwrap_or(0),
-                },
-                available_at: Some(last + l.interval_ms),
-                refused_at: now,
-            });
-        }
+            .query_row([self.user], |r| r.get(0))
+            .map_err(db)
     }
-    Ok(())
-}
-
-/// How one side's generation ended.
-#[derive(Debug, Clone, Default)]
-pub struct SideOutcome {
-    pub response: Option<String>,
-    pub error: Option<String>,
-    /// Why the side failed, when it did (`Upstream` when not said).
-    pub failure: Option<Failure>,
-    pub latency_ms: Option<i64>,
-    pub first_token_ms: Option<i64>,
-    pub prompt_tokens: Option<i64>,
-    pub completion_tokens: Option<i64>,
-    /// Why the upstream ended the answer (`stop`, `length`, ...), when it said.
-    pub finish_reason: Option<String>,
-}
-
-/// Filters of `arena battles`.
-#[derive(Debug, Clone, Default)]
-pub struct BattleFilter {
-    pub status: Option<Status>,
-    pub model: Option<String>,
-    /// Unix milliseconds.
-    pub since: Option<i64>,
-    pub limit: Option<u32>,
 }
 
 const SELECT: &str = "
@@ -253,9 +134,9 @@ pub(super) fn read(conn: &rusqlite::Connection, id: BattleId) -> Result<BattleRe
         .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))
 }
 
-impl Store {
+impl SqliteStore {
     /// Records a new battle in `pending_generation`.
-    pub async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
+    pub(super) async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
         self.write(move |conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -279,7 +160,7 @@ impl Store {
                 }
             }
             if let (Some(user), Some(limits)) = (user, &new.limits) {
-                check_limits(&tx, user, limits, now)?;
+                lifecycle::limits_breached(limits, now, &mut UserBattles { tx: &tx, user })?;
             }
             tx.execute(
                 "INSERT INTO battles (uuid, user_id, origin, prompt, prompt_id, theme, system,
@@ -313,7 +194,7 @@ impl Store {
     /// Ends generation: `pending_vote` when both sides answered, else `failed` with the
     /// errors kept. A battle no longer in `pending_generation` (cleared meanwhile) is left
     /// as it is.
-    pub async fn finish_generation(
+    pub(super) async fn finish_generation(
         &self,
         id: BattleId,
         a: SideOutcome,
@@ -371,12 +252,12 @@ impl Store {
     }
 
     /// One battle, model names included: callers must blind it.
-    pub async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
+    pub(super) async fn battle(&self, id: BattleId) -> Result<BattleRecord> {
         self.read(move |conn| read(conn, id)).await
     }
 
     /// The latest battle of the user with this hash, if any.
-    pub async fn latest_battle_of(&self, user_hash: String) -> Result<Option<BattleRecord>> {
+    pub(super) async fn latest_battle_of(&self, user_hash: String) -> Result<Option<BattleRecord>> {
         self.read(move |conn| {
             let found: Option<Vec<u8>> = conn
                 .prepare_cached(
@@ -397,7 +278,11 @@ impl Store {
 
     /// Whether the battle `id` was started by the user with this hash: `None` when it has
     /// no user.
-    pub async fn battle_owned_by(&self, id: BattleId, user_hash: String) -> Result<Option<bool>> {
+    pub(super) async fn battle_owned_by(
+        &self,
+        id: BattleId,
+        user_hash: String,
+    ) -> Result<Option<bool>> {
         self.read(move |conn| {
             let owner: Option<Option<String>> = conn
                 .prepare_cached(
@@ -418,7 +303,7 @@ impl Store {
     }
 
     /// Figures of `/health`: prompts in the pool, users recorded, completed battles.
-    pub async fn health(&self) -> Result<(u64, u64, u64)> {
+    pub(super) async fn health(&self) -> Result<(u64, u64, u64)> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM users),
@@ -438,7 +323,7 @@ impl Store {
     }
 
     /// Battles, newest first.
-    pub async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleRecord>> {
+    pub(super) async fn battles(&self, filter: BattleFilter) -> Result<Vec<BattleRecord>> {
         self.read(move |conn| {
             let sql = format!(
                 "{SELECT}
@@ -465,9 +350,7 @@ impl Store {
         .await
     }
 
-    /// The battles of the user with this hash, newest first, at most `limit`, each with its
-    /// number of user turns.
-    pub async fn battles_of(
+    pub(super) async fn battles_of(
         &self,
         user_hash: String,
         limit: u32,
@@ -509,7 +392,7 @@ impl Store {
 
     /// Marks battles stuck in `pending_generation` as failed, for one user (by hash) or all.
     /// Returns how many were cleared.
-    pub async fn unstuck(&self, user_hash: Option<String>, reason: String) -> Result<usize> {
+    pub(super) async fn unstuck(&self, user_hash: Option<String>, reason: String) -> Result<usize> {
         self.write(move |conn| {
             conn.execute(
                 "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
@@ -526,7 +409,7 @@ impl Store {
 
     /// Ends one battle that is still in `pending_generation` as `failed` with `reason`; a
     /// battle in any other state is left as it is.
-    pub async fn fail_generating(
+    pub(super) async fn fail_generating(
         &self,
         id: BattleId,
         failure: Failure,
@@ -550,7 +433,7 @@ impl Store {
     /// `vote_expiry_ms` (0 = never) and `pending_generation` ones older than
     /// `generation_limit_ms` (their process must have ended). Both become `failed` with the
     /// reason kept. Returns how many.
-    pub async fn expire(
+    pub(super) async fn expire(
         &self,
         now: i64,
         vote_expiry_ms: i64,
@@ -587,7 +470,7 @@ impl Store {
 
     /// Every model with its number of voted battles. Unvoted battles are not counted: that
     /// would tell who stands in a battle before its vote.
-    pub async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {
+    pub(super) async fn model_battle_counts(&self) -> Result<Vec<(String, u64)>> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare(

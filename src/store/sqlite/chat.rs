@@ -9,83 +9,12 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::battles::{Failure, SideOutcome, read};
-use super::{Store, db};
-use crate::battle::{BattleId, BattleRecord, Side, Status, Winner};
+use super::battles::read;
+use super::{SqliteStore, db};
+use crate::battle::lifecycle;
+use crate::battle::{BattleId, Side, Status, Winner};
 use crate::error::{Error, Result};
-
-/// One user turn of a chat battle and each side's answer to it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatTurn {
-    pub turn: i64,
-    pub prompt: String,
-    /// The turn's content as JSON, when it is more than its text (images).
-    pub content: Option<String>,
-    pub response_a: Option<String>,
-    pub response_b: Option<String>,
-    /// Why each side's upstream ended its answer, when it said.
-    pub finish_a: Option<String>,
-    pub finish_b: Option<String>,
-}
-
-impl ChatTurn {
-    /// Why `side`'s answer to this turn ended, when its upstream said.
-    #[must_use]
-    pub fn finish(&self, side: Side) -> Option<&str> {
-        match side {
-            Side::A => self.finish_a.as_deref(),
-            Side::B => self.finish_b.as_deref(),
-        }
-    }
-
-    /// `side`'s answer to this turn, once it is whole.
-    #[must_use]
-    pub fn response(&self, side: Side) -> Option<&str> {
-        match side {
-            Side::A => self.response_a.as_deref(),
-            Side::B => self.response_b.as_deref(),
-        }
-    }
-}
-
-/// A chat battle with its turns and what its client was shown.
-#[derive(Debug, Clone)]
-pub struct ChatState {
-    pub record: BattleRecord,
-    /// Every user turn, the first included, in order.
-    pub turns: Vec<ChatTurn>,
-    /// The latest turn whose answer of A (of B) a client was shown in full.
-    pub shown_a: Option<i64>,
-    pub shown_b: Option<i64>,
-}
-
-impl ChatState {
-    /// The index of the latest user turn.
-    #[must_use]
-    pub fn latest(&self) -> i64 {
-        self.turns.last().map_or(0, |t| t.turn)
-    }
-
-    /// Whether `side`'s answer to the latest turn was shown.
-    #[must_use]
-    pub fn shown(&self, side: Side) -> bool {
-        let shown = match side {
-            Side::A => self.shown_a,
-            Side::B => self.shown_b,
-        };
-        shown.is_some_and(|t| t >= self.latest())
-    }
-}
-
-/// The vote of a battle with the online Elo change it made, as its reveal showed it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct KeptVote {
-    pub winner: Winner,
-    /// A's and B's online Elo before and after the vote; `None` for a vote recorded before
-    /// they were kept.
-    pub elo_a: Option<(f64, f64)>,
-    pub elo_b: Option<(f64, f64)>,
-}
+use crate::store::{ChatState, ChatTurn, Failure, KeptVote, SideOutcome};
 
 fn row_id(conn: &rusqlite::Connection, id: BattleId) -> Result<i64> {
     conn.prepare_cached("SELECT id FROM battles WHERE uuid = ?1")
@@ -162,24 +91,10 @@ fn chat_state(conn: &rusqlite::Connection, id: BattleId) -> Result<ChatState> {
     })
 }
 
-/// Refuses what a battle in `status` cannot take, with the error that says why.
-fn refuse_unless_waiting(id: BattleId, status: Status, failure: Option<&str>) -> Result<()> {
-    match status {
-        Status::PendingVote => Ok(()),
-        Status::PendingGeneration => Err(Error::StillGenerating(id)),
-        Status::Completed => Err(Error::AlreadyVoted(id)),
-        Status::Failed if failure == Some(Failure::Expired.as_str()) => Err(Error::Expired(id)),
-        Status::Failed => Err(Error::BattleFailed {
-            id,
-            reason: "it failed".into(),
-        }),
-    }
-}
-
-impl Store {
+impl SqliteStore {
     /// The battle of the user with this hash under `rpid`, or the user's latest with an
     /// RPID when `rpid` is `None`.
-    pub async fn chat_battle(
+    pub(super) async fn chat_battle(
         &self,
         user_hash: String,
         rpid: Option<String>,
@@ -204,7 +119,7 @@ impl Store {
     }
 
     /// A chat battle with its turns.
-    pub async fn chat_state(&self, id: BattleId) -> Result<ChatState> {
+    pub(super) async fn chat_state(&self, id: BattleId) -> Result<ChatState> {
         self.read(move |conn| chat_state(conn, id)).await
     }
 
@@ -212,7 +127,7 @@ impl Store {
     /// (`updated_at` = `now`, from which its generation timeout counts). Refused, with the
     /// error that says why, unless the battle waits for its vote and `turn` follows its
     /// latest turn (a racing request began it first).
-    pub async fn begin_turn(
+    pub(super) async fn begin_turn(
         &self,
         id: BattleId,
         turn: i64,
@@ -233,15 +148,18 @@ impl Store {
                 .optional()
                 .map_err(db)?
                 .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
-            refuse_unless_waiting(id, status.parse()?, failure.as_deref())?;
             let latest: i64 = tx
                 .prepare_cached("SELECT coalesce(max(turn), 0) FROM turns WHERE battle_id = ?1")
                 .map_err(db)?
                 .query_row([row], |r| r.get(0))
                 .map_err(db)?;
-            if turn != latest + 1 {
-                return Err(Error::StillGenerating(id));
-            }
+            lifecycle::turn_allowed(
+                id,
+                status.parse()?,
+                failure.as_deref().and_then(Failure::parse),
+                latest,
+                turn,
+            )?;
             tx.prepare_cached(
                 "INSERT INTO turns (battle_id, turn, prompt, content, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -264,7 +182,7 @@ impl Store {
     /// side failed; it waits for its vote once both sides answered the turn. A battle no
     /// longer generating (failed meanwhile, expired) is left as it is. Returns the battle's
     /// status after.
-    pub async fn record_answer(
+    pub(super) async fn record_answer(
         &self,
         id: BattleId,
         turn: i64,
@@ -375,7 +293,7 @@ impl Store {
     }
 
     /// Notes that a chat client was shown `side`'s whole answer to `turn`.
-    pub async fn mark_shown(&self, id: BattleId, turn: i64, side: Side) -> Result<()> {
+    pub(super) async fn mark_shown(&self, id: BattleId, turn: i64, side: Side) -> Result<()> {
         self.write(move |conn| {
             let row = row_id(conn, id)?;
             let sql = match side {
@@ -393,7 +311,7 @@ impl Store {
     }
 
     /// The vote of battle `id` and the Elo change it made, if it has one.
-    pub async fn kept_vote(&self, id: BattleId) -> Result<Option<KeptVote>> {
+    pub(super) async fn kept_vote(&self, id: BattleId) -> Result<Option<KeptVote>> {
         self.read(move |conn| {
             let row = row_id(conn, id)?;
             type Found = (i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
