@@ -14,7 +14,8 @@
 //!
 //! Layout: `schema` (the append-only migrations), `battles`, `chat` (battles of chat clients,
 //! turn by turn), `votes`, `counts` (the running per-pair counts and online Elo, kept with
-//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash).
+//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash), `style` (each
+//! vote's style features and categories).
 
 mod battles;
 mod chat;
@@ -23,6 +24,7 @@ mod import;
 mod keys;
 mod prompts;
 mod schema;
+mod style;
 mod votes;
 
 pub use battles::{BattleFilter, EXPIRED, Failure, Limits, NewBattle, SideOutcome};
@@ -31,6 +33,7 @@ pub use counts::CountFilter;
 pub use import::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 pub use keys::{KeyKind, KeyLookup, StoredKey};
 pub use prompts::Prompt;
+pub use style::{StyledVotes, VoteStyle};
 pub use votes::{ExportedVote, VoteFilter, VoteOutcome};
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,10 @@ pub struct VoteFilter {
     pub models: Option<Vec<String>>,
     /// Left-out votes taken as well, by their reasons (none: only votes that count).
     pub admit: VoteFlags,
+    /// Only votes in every one of these categories (see `style`).
+    pub categories: Vec<String>,
+    /// No vote in any of these categories.
+    pub exclude_categories: Vec<String>,
 }
 
 /// Every model's id and name, by id.
@@ -231,6 +235,7 @@ impl Store {
             ])
             .map_err(db)?;
             let vote_id = tx.last_insert_rowid();
+            super::style::keep_for_vote(&tx, vote_id, row_id)?;
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
                 let mut tally = counts::Tally::default();
@@ -326,6 +331,11 @@ impl Store {
                 "flags & ? = 0",
                 VoteFlags::ALL_BITS.without(filter.admit).bits().into(),
             );
+            let mut terms: Vec<String> = terms.into_iter().map(str::to_owned).collect();
+            for (t, v) in super::style::category_terms(conn, &filter, "id")? {
+                terms.push(t);
+                values.push(v);
+            }
             if !terms.is_empty() {
                 sql.push_str(" WHERE ");
                 sql.push_str(&terms.join(" AND "));
