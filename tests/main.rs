@@ -27,6 +27,7 @@ mod reliability;
 mod sdk;
 mod server;
 mod store;
+mod style_boards;
 mod terminal;
 mod transfer;
 mod upstream_wire;
