@@ -1199,7 +1199,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__leaderboard)
-            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --since --until --tier --theme --include-identity-leaks --include-named --output --format --db --config --verbose --quiet --color --no-progress --help"
+            opts="-o -v -q -h --method --bootstrap --seed --ci --anchor --min-battles --style-control --categories --since --until --tier --theme --include-identity-leaks --include-named --category --exclude-category --output --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,6 +1229,10 @@ _arena() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --style-control)
+                    COMPREPLY=($(compgen -W "arena-rank fastchat" -- "${cur}"))
+                    return 0
+                    ;;
                 --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1242,6 +1246,14 @@ _arena() {
                     return 0
                     ;;
                 --theme)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-category)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1873,7 +1885,7 @@ _arena() {
             return 0
             ;;
         arena__subcmd__stats__subcmd__matrix)
-            opts="-v -q -h --top --since --until --tier --theme --include-identity-leaks --include-named --format --db --config --verbose --quiet --color --no-progress --help"
+            opts="-v -q -h --top --since --until --tier --theme --include-identity-leaks --include-named --category --exclude-category --format --db --config --verbose --quiet --color --no-progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1896,6 +1908,14 @@ _arena() {
                     return 0
                     ;;
                 --theme)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --category)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-category)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -183,11 +183,15 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l seed -d 'See
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l ci -d 'Coverage of the confidence intervals of bt and glicko2 [default: 0.95]' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l anchor -d 'Shift bt ratings so that MODEL has RATING, e.g. --anchor mixtral-8x7b-instruct-v0.1=1114' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l min-battles -d 'Leave out models with fewer battles (and their votes)' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l style-control -d 'Control for style (answer length and Markdown): the contextual Bradley-Terry model of arena-rank (the default) or FastChat\'s; the board shows the style coefficients and each model\'s rank change against the plain board' -r -f -a "arena-rank\t'arena-rank\'s ContextualBradleyTerry (LMArena\'s default board)'
+fastchat\t'FastChat\'s earlier style control'"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l since -d 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l until -d 'Only votes before this time (a date or RFC 3339)' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l theme -d 'Only battles on prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l category -d 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them' -r
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l exclude-category -d 'Leave out votes in this category (repeatable)' -r
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -199,6 +203,7 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'T
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l categories -d 'One line per category instead of the board: its votes, its top model and that model\'s rank change against the board of all votes'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
@@ -223,6 +228,8 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
 low\t''"
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l theme -d 'Only battles on prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l category -d 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l exclude-category -d 'Leave out votes in this category (repeatable)' -r
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 jsonl\t''

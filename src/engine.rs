@@ -51,6 +51,18 @@ pub struct ImportSummary {
     pub seconds: f64,
 }
 
+/// A category's line of `arena leaderboard --categories`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CategoryTop {
+    pub category: String,
+    /// Votes of the category's board.
+    pub votes: u64,
+    /// The model ranked first within the category.
+    pub top_model: Option<String>,
+    /// Its rank on the board of all the selected votes.
+    pub overall_rank: Option<usize>,
+}
+
 /// Which votes a leaderboard or a matrix is over.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Selection {
@@ -66,13 +78,22 @@ pub struct Selection {
     pub include_identity_leaks: bool,
     /// Side-by-side votes, cast with the models named, count too (left out by default).
     pub include_named: bool,
+    /// Only votes in every one of these categories (`coding`, `language:en`, ...).
+    pub categories: Vec<String>,
+    /// No vote in any of these categories.
+    pub exclude_categories: Vec<String>,
 }
 
 impl Selection {
     /// Whether anything is selected out.
     #[must_use]
     pub fn any(&self) -> bool {
-        self.since.is_some() || self.until.is_some() || self.theme.is_some() || self.tier.is_some()
+        self.since.is_some()
+            || self.until.is_some()
+            || self.theme.is_some()
+            || self.tier.is_some()
+            || !self.categories.is_empty()
+            || !self.exclude_categories.is_empty()
     }
 
     /// The left-out votes this selection takes as well.
@@ -783,7 +804,10 @@ impl Arena {
         else {
             return Ok(None);
         };
-        if selection.theme.is_some() {
+        if selection.theme.is_some()
+            || !selection.categories.is_empty()
+            || !selection.exclude_categories.is_empty()
+        {
             return Ok(None);
         }
         Ok(Some(CountFilter {
@@ -801,6 +825,8 @@ impl Arena {
             theme: selection.theme.clone(),
             models: selection.tier.map(|t| self.tier_models(t)).transpose()?,
             admit: selection.admit(),
+            categories: selection.categories.clone(),
+            exclude_categories: selection.exclude_categories.clone(),
         })
     }
 
@@ -849,6 +875,8 @@ impl Arena {
         let admits = !selection.admit().is_empty();
         let count_filter = match options.method {
             Method::Glicko2 => None,
+            // Style control needs every vote's features.
+            Method::Bt if options.style.is_some() => None,
             Method::Elo if selection.any() || options.min_battles > 1 || admits => None,
             _ if !self.store.counts_current().await? => None,
             _ => self.count_filter(&selection)?,
@@ -909,6 +937,25 @@ impl Arena {
                 })
                 .await?
             }
+            _ if options.style.is_some() => {
+                let styled = self
+                    .store
+                    .styled_votes(self.vote_filter(&selection)?)
+                    .await?;
+                anchor_known(&styled.votes.names)?;
+                blocking(move || {
+                    leaderboard::compute(
+                        Data::Styled {
+                            votes: &styled.votes,
+                            features: &styled.features,
+                            without: styled.without,
+                        },
+                        &options,
+                        generated_at,
+                    )
+                })
+                .await?
+            }
             _ => {
                 let votes = self.store.votes(self.vote_filter(&selection)?).await?;
                 anchor_known(&votes.names)?;
@@ -923,6 +970,53 @@ impl Arena {
             .notes
             .extend(left_out.note(!selection.include_identity_leaks));
         Ok(Arc::new(board))
+    }
+
+    /// For every category with votes in `selection`: its votes, its top model and that
+    /// model's rank on the board of the whole selection (each board through the cache).
+    pub async fn category_tops(
+        &self,
+        options: &LeaderboardOptions,
+        selection: &Selection,
+    ) -> Result<Vec<CategoryTop>> {
+        let overall = self.leaderboard(options, selection).await?;
+        let mut out = Vec::new();
+        for (name, _) in self.store.categories(selection.admit()).await? {
+            if selection.categories.contains(&name) || selection.exclude_categories.contains(&name)
+            {
+                continue;
+            }
+            let mut within = selection.clone();
+            within.categories.push(name.clone());
+            let board = self.leaderboard(options, &within).await?;
+            if board.votes == 0 {
+                continue;
+            }
+            // The first row is the best of the largest group.
+            let top = board.leaderboard.first().map(|r| r.model_name.clone());
+            let overall_rank = top.as_ref().and_then(|m| {
+                overall
+                    .leaderboard
+                    .iter()
+                    .find(|r| &r.model_name == m)
+                    .map(|r| r.rank)
+            });
+            out.push(CategoryTop {
+                category: name,
+                votes: board.votes,
+                top_model: top,
+                overall_rank,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Computes the style features and categories of the votes on battles that have none
+    /// (recorded before they were kept); returns how many.
+    pub async fn fill_styles(&self) -> Result<u64> {
+        let n = self.store.fill_styles().await?;
+        self.boards.clear();
+        Ok(n)
     }
 
     /// Glicko-2 over every vote at the options' time, from the state kept vote by vote: it
@@ -1154,6 +1248,7 @@ struct BoardKey {
     ci: u64,
     anchor: Option<(String, u64)>,
     min_battles: u64,
+    style: Option<crate::rating::style::Variant>,
     selection: Selection,
     version: i64,
     period: i64,
@@ -1173,6 +1268,7 @@ impl BoardKey {
             anchor,
             min_battles,
             now_ms: _,
+            style,
         } = options;
         let EloParams {
             k,
@@ -1209,6 +1305,7 @@ impl BoardKey {
             ci: ci.to_bits(),
             anchor: anchor.as_ref().map(|(m, r)| (m.clone(), r.to_bits())),
             min_battles: *min_battles,
+            style: *style,
             selection: selection.clone(),
             version,
             period,
@@ -1298,6 +1395,10 @@ mod tests {
                 Box::new(|o| o.anchor = Some(("m".into(), 1000.0))),
             ),
             ("min_battles", Box::new(|o| o.min_battles = 5)),
+            (
+                "style",
+                Box::new(|o| o.style = Some(crate::rating::style::Variant::ArenaRank)),
+            ),
         ];
         for (name, change) in &changes {
             let mut other = base.clone();
@@ -1317,6 +1418,20 @@ mod tests {
             ..Selection::default()
         };
         assert_ne!(key(&base), BoardKey::new(&base, &theme, 7, 0));
+        let coding = Selection {
+            categories: vec!["coding".into()],
+            ..Selection::default()
+        };
+        assert_ne!(key(&base), BoardKey::new(&base, &coding, 7, 0));
+        let fastchat = LeaderboardOptions {
+            style: Some(crate::rating::style::Variant::FastChat),
+            ..LeaderboardOptions::default()
+        };
+        let arena_rank = LeaderboardOptions {
+            style: Some(crate::rating::style::Variant::ArenaRank),
+            ..LeaderboardOptions::default()
+        };
+        assert_ne!(key(&fastchat), key(&arena_rank));
         assert_ne!(key(&base), BoardKey::new(&base, &selection, 8, 0));
         assert_ne!(key(&base), BoardKey::new(&base, &selection, 7, 1));
     }

@@ -29,6 +29,7 @@ mod sdk;
 mod server;
 mod store;
 mod store_contract;
+mod style_boards;
 mod terminal;
 mod transfer;
 mod upstream_wire;

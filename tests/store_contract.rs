@@ -10,9 +10,10 @@ use arena::battle::{Origin, Status, VoteFlags, Winner};
 use arena::error::Error;
 use arena::rating::PairCounts;
 use arena::rating::elo::{self, EloParams};
+use arena::rating::style::Features;
 use arena::store::{
     BattleFilter, Chunk, CountFilter, ImportRow, KeyKind, Limits, Mode, NewBattle, Prompt,
-    SideOutcome, Store, VoteFilter,
+    SideOutcome, Store, VoteFilter, VoteStyle,
 };
 
 /// A fresh, empty store, and what must live as long as it (a temporary directory).
@@ -71,6 +72,7 @@ macro_rules! contract {
             an_import_twice_adds_nothing_the_second_time,
             counts_tell_voted_battles_only,
             stale_battles_expire_and_take_no_vote,
+            style_and_categories_are_kept_and_select_votes,
         );
     };
     (@list $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
@@ -588,6 +590,7 @@ async fn an_import_twice_adds_nothing_the_second_time(store: impl Store) {
         battle_id: None,
         question_id: None,
         left_out: VoteFlags::NONE,
+        style: VoteStyle::default(),
     };
     let chunk = || Chunk {
         names: vec!["p".into(), "q".into()],
@@ -709,4 +712,98 @@ async fn stale_battles_expire_and_take_no_vote(store: impl Store) {
         store.battle(mine.id).await.expect("battle").status,
         Status::Failed
     );
+}
+
+async fn style_and_categories_are_kept_and_select_votes(store: impl Store) {
+    let features = |t: u32| Features {
+        tokens: t,
+        headers: 1,
+        lists: 2,
+        bold: 3,
+    };
+    let row = |key: i64, style: VoteStyle| ImportRow {
+        key,
+        model_a: 0,
+        model_b: 1,
+        winner: Winner::ModelA,
+        tstamp_ms: Some(1_700_000_000_000 + key),
+        judge: None,
+        prompt: None,
+        response_a: None,
+        response_b: None,
+        battle_id: None,
+        question_id: None,
+        left_out: VoteFlags::NONE,
+        style,
+    };
+    let styled = |t: u32, categories: &[&str]| VoteStyle {
+        features: Some((features(t), features(t + 1))),
+        categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    let chunk = Chunk {
+        names: vec!["p".into(), "q".into()],
+        rows: vec![
+            row(1, styled(10, &["coding", "language:en"])),
+            row(2, styled(20, &["language:en"])),
+            row(3, VoteStyle::default()),
+        ],
+        bytes_read: 0,
+    };
+    let session = store.start_import().await.expect("start");
+    let (_, session) = store
+        .import_chunk(chunk, "salt".into(), session)
+        .await
+        .expect("chunk");
+    store.finish_import(session).await.expect("finish");
+
+    let all = store
+        .styled_votes(VoteFilter::default())
+        .await
+        .expect("styled");
+    assert_eq!((all.votes.votes.len(), all.without), (2, 1));
+    let mut tokens: Vec<(u32, u32)> = all
+        .features
+        .iter()
+        .map(|(a, b)| (a.tokens, b.tokens))
+        .collect();
+    tokens.sort_unstable();
+    assert_eq!(tokens, [(10, 11), (20, 21)]);
+    assert_eq!(
+        store.categories(VoteFlags::NONE).await.expect("categories"),
+        [("coding".to_owned(), 1), ("language:en".to_owned(), 2)]
+    );
+    let select = |include: &[&str], exclude: &[&str]| VoteFilter {
+        categories: include.iter().map(|c| (*c).to_owned()).collect(),
+        exclude_categories: exclude.iter().map(|c| (*c).to_owned()).collect(),
+        ..VoteFilter::default()
+    };
+    let count = |f: VoteFilter| {
+        let store = store.clone();
+        async move { store.votes(f).await.expect("votes").votes.len() }
+    };
+    assert_eq!(count(select(&["coding"], &[])).await, 1);
+    assert_eq!(count(select(&["language:en"], &["coding"])).await, 1);
+    assert_eq!(count(select(&[], &["coding"])).await, 2);
+    assert!(matches!(
+        store.votes(select(&["cooking"], &[])).await,
+        Err(Error::Input(_))
+    ));
+
+    // A vote cast on a battle keeps its style as it is recorded: nothing is left to fill.
+    let voted = waiting(&store, "p", "q", Some("u")).await;
+    store
+        .record_vote(
+            voted,
+            Winner::ModelB,
+            Some("u".into()),
+            EloParams::default(),
+        )
+        .await
+        .expect("vote");
+    assert_eq!(store.fill_styles().await.expect("fill"), 0);
+    let after = store
+        .styled_votes(VoteFilter::default())
+        .await
+        .expect("styled");
+    assert_eq!((after.votes.votes.len(), after.without), (3, 1));
 }

@@ -9,6 +9,8 @@ use super::{Context, Format, RowsFormat};
 use crate::config::Tier;
 use crate::engine::Selection;
 use crate::error::{Error, Result};
+use crate::rating::leaderboard::StyleSummary;
+use crate::rating::style::Variant;
 use crate::rating::{Leaderboard, LeaderboardOptions, Method, Row};
 use crate::store::Mode;
 
@@ -34,6 +36,13 @@ pub struct FilterArgs {
     /// left out by default)
     #[arg(long)]
     include_named: bool,
+    /// Only votes in this category (repeatable: votes in every one named), e.g. coding,
+    /// long_query, multiturn, language:en; `arena leaderboard --categories` lists them
+    #[arg(long, value_name = "NAME")]
+    category: Vec<String>,
+    /// Leave out votes in this category (repeatable)
+    #[arg(long, value_name = "NAME")]
+    exclude_category: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -45,7 +54,12 @@ enum TierArg {
 impl FilterArgs {
     /// Whether any filter was given.
     pub fn any(&self) -> bool {
-        self.since.is_some() || self.until.is_some() || self.tier.is_some() || self.theme.is_some()
+        self.since.is_some()
+            || self.until.is_some()
+            || self.tier.is_some()
+            || self.theme.is_some()
+            || !self.category.is_empty()
+            || !self.exclude_category.is_empty()
     }
 
     /// The selection of votes these flags make.
@@ -65,6 +79,8 @@ impl FilterArgs {
             }),
             include_identity_leaks: self.include_identity_leaks,
             include_named: self.include_named,
+            categories: self.category.clone(),
+            exclude_categories: self.exclude_category.clone(),
         })
     }
 }
@@ -90,6 +106,16 @@ pub struct LeaderboardArgs {
     /// Leave out models with fewer battles (and their votes)
     #[arg(long, default_value_t = 0)]
     min_battles: u64,
+    /// Control for style (answer length and Markdown): the contextual Bradley-Terry model
+    /// of arena-rank (the default) or FastChat's; the board shows the style coefficients
+    /// and each model's rank change against the plain board
+    #[arg(long, value_enum, value_name = "VARIANT", num_args = 0..=1,
+          default_missing_value = "arena-rank")]
+    style_control: Option<StyleArg>,
+    /// One line per category instead of the board: its votes, its top model and that
+    /// model's rank change against the board of all votes
+    #[arg(long)]
+    categories: bool,
     #[command(flatten)]
     filter: FilterArgs,
     /// Write to this file instead of stdout
@@ -97,6 +123,15 @@ pub struct LeaderboardArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     format: RowsFormat,
+}
+
+/// The style-control variants, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StyleArg {
+    /// arena-rank's ContextualBradleyTerry (LMArena's default board)
+    ArenaRank,
+    /// FastChat's earlier style control
+    Fastchat,
 }
 
 /// The rating methods, as the command line names them.
@@ -126,6 +161,12 @@ fn parse_anchor(text: &str) -> Result<(String, f64)> {
 
 /// Options that a method does not use are an error, not silently ignored.
 fn check_flags(args: &LeaderboardArgs, method: Method) -> Result<()> {
+    if args.style_control.is_some() && method != Method::Bt {
+        return Err(Error::Input(format!(
+            "--style-control is a Bradley-Terry model: it applies to --method bt, not {}",
+            method.as_str()
+        )));
+    }
     let name = match method {
         Method::Bt => return Ok(()),
         Method::Elo => "elo",
@@ -257,8 +298,15 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
         ci,
         anchor,
         min_battles: args.min_battles,
+        style: args.style_control.map(|s| match s {
+            StyleArg::ArenaRank => Variant::ArenaRank,
+            StyleArg::Fastchat => Variant::FastChat,
+        }),
         ..arena.leaderboard_options(method)?
     };
+    if args.categories {
+        return categories(ctx, &arena, &options, &selection, args).await;
+    }
     let board = arena.leaderboard(&options, &selection).await?;
     if board.leaderboard.is_empty() {
         check_theme(&arena, args.filter.theme.as_deref()).await?;
@@ -267,6 +315,9 @@ pub async fn run(ctx: &Context, args: &LeaderboardArgs) -> anyhow::Result<u8> {
     let text = format(&board, fmt)?;
     super::emit(args.output.as_deref(), &text)?;
     if matches!(fmt, Format::Table | Format::Markdown) {
+        if let Some(style) = &board.style {
+            ctx.note(style_line(style));
+        }
         for note in &board.notes {
             ctx.note(format!("note: {}", render::terminal_safe(note)));
         }
@@ -403,7 +454,147 @@ fn columns(board: &Leaderboard) -> Vec<Column> {
         Some("win rate %"),
         |r, exact| fixed(r.win_rate_percentage, 1, exact),
     ));
+    if board.style.is_some() {
+        c.push(column("rank_plain", Some("rank (plain)"), |r, _| {
+            r.rank_plain.map_or_else(String::new, |x| x.to_string())
+        }));
+        c.push(column("rank_change", Some("rank change"), |r, exact| {
+            r.rank_change.map_or_else(String::new, |x| {
+                if exact || x <= 0 {
+                    x.to_string()
+                } else {
+                    format!("+{x}")
+                }
+            })
+        }));
+    }
     c
+}
+
+/// The coefficients of a style-controlled board, in one line for people.
+fn style_line(style: &StyleSummary) -> String {
+    let coefficient = |name: &str| {
+        let get = |m: &serde_json::Map<String, serde_json::Value>| {
+            m.get(name)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        format!(
+            "{name} {:+.4} (±{:.4})",
+            get(&style.coefficients),
+            get(&style.coefficient_se)
+        )
+    };
+    let names = crate::rating::style::Features::NAMES;
+    format!(
+        "style control ({}, lambda {}): coefficients per standard deviation of each relative \
+         difference: {}",
+        style.variant,
+        style.lambda,
+        names.map(coefficient).join(", ")
+    )
+}
+
+/// One line of `--categories`.
+#[derive(Debug, serde::Serialize)]
+struct CategoryLine {
+    category: String,
+    votes: u64,
+    top_model: Option<String>,
+    /// The top model's rank on the board of all the selected votes.
+    top_model_overall_rank: Option<usize>,
+    /// How many places higher the top model stands here than overall.
+    rank_change: Option<i64>,
+}
+
+async fn categories(
+    ctx: &Context,
+    arena: &crate::Arena,
+    options: &LeaderboardOptions,
+    selection: &Selection,
+    args: &LeaderboardArgs,
+) -> anyhow::Result<u8> {
+    // Ranks need the ratings alone: no intervals are computed.
+    let options = LeaderboardOptions {
+        bootstrap: 0,
+        ..options.clone()
+    };
+    let lines: Vec<CategoryLine> = arena
+        .category_tops(&options, selection)
+        .await?
+        .into_iter()
+        .map(|t| CategoryLine {
+            rank_change: t
+                .overall_rank
+                .and_then(|r| i64::try_from(r).ok())
+                .map(|r| r - 1),
+            category: t.category,
+            votes: t.votes,
+            top_model: t.top_model,
+            top_model_overall_rank: t.overall_rank,
+        })
+        .collect();
+    let fmt = args.format.format();
+    let text = match fmt {
+        Format::Json => serde_json::to_string_pretty(&lines)? + "\n",
+        Format::Jsonl => {
+            let mut out = String::new();
+            for line in &lines {
+                out.push_str(&serde_json::to_string(line)?);
+                out.push('\n');
+            }
+            out
+        }
+        f => {
+            let exact = f == Format::Csv;
+            let header: Vec<&str> = if exact {
+                vec![
+                    "category",
+                    "votes",
+                    "top_model",
+                    "top_model_overall_rank",
+                    "rank_change",
+                ]
+            } else {
+                vec![
+                    "category",
+                    "votes",
+                    "top model",
+                    "overall rank",
+                    "rank change",
+                ]
+            };
+            let opt = |x: Option<String>| x.unwrap_or_default();
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.category.clone(),
+                        l.votes.to_string(),
+                        opt(l.top_model.clone()),
+                        opt(l.top_model_overall_rank.map(|r| r.to_string())),
+                        opt(l.rank_change.map(|c| {
+                            if c > 0 && !exact {
+                                format!("+{c}")
+                            } else {
+                                c.to_string()
+                            }
+                        })),
+                    ]
+                })
+                .collect();
+            render::table(f, &header, &rows)
+        }
+    };
+    super::emit(args.output.as_deref(), &text)?;
+    if lines.is_empty() && matches!(fmt, Format::Table | Format::Markdown) {
+        ctx.note(
+            "no vote has a category yet: votes get theirs when they complete or are imported; \
+             `arena rebuild` computes them for earlier battles"
+                .to_owned(),
+        );
+    }
+    Ok(0)
 }
 
 /// The leaderboard in `format`. JSON carries everything; JSON Lines one row a line; CSV

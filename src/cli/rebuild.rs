@@ -1,5 +1,6 @@
-//! `arena rebuild`: recomputes the running counts and online Elo from the votes table, and
-//! says how many votes are kept but left out of them.
+//! `arena rebuild`: recomputes the running counts and online Elo from the votes table, fills
+//! in the style features and categories of votes recorded before they were kept, and says
+//! how many votes are kept but left out of the ratings.
 
 use clap::Args;
 
@@ -17,6 +18,12 @@ pub async fn run(ctx: &Context, _args: &RebuildArgs) -> anyhow::Result<u8> {
         "rebuilt the counts and online Elo from the votes in {:.2} s",
         started.elapsed().as_secs_f64()
     ));
+    let filled = arena.fill_styles().await?;
+    ctx.note(if filled == 0 {
+        "every vote on a battle has its style features and categories".to_owned()
+    } else {
+        format!("computed the style features and categories of {filled} earlier vote(s)")
+    });
     ctx.note(
         left_out
             .note(true)

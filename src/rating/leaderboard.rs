@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::bt::{self, BtOptions};
 use super::elo::{self, EloParams};
 use super::glicko2::{self, Glicko2Params};
+use super::style::{Features, StyleOptions, StyleVote, StyleVotes, Variant, fit_contextual};
 use super::{PairCounts, totals};
 use super::{VoteRow, Votes};
 use crate::battle::LeftOutCounts;
@@ -42,6 +43,9 @@ pub struct LeaderboardOptions {
     pub min_battles: u64,
     /// Unix milliseconds: decides Glicko-2's running period.
     pub now_ms: i64,
+    /// Bradley-Terry: control for style (the contextual model of `arena-rank`, or
+    /// FastChat's), with the defaults of that variant.
+    pub style: Option<Variant>,
 }
 
 impl LeaderboardOptions {
@@ -60,6 +64,12 @@ impl LeaderboardOptions {
             return Err(format!(
                 "ci {}: expected a coverage between 0 and 1, such as 0.95",
                 self.ci
+            ));
+        }
+        if self.style.is_some() && self.method != Method::Bt {
+            return Err(format!(
+                "style control is a Bradley-Terry model: use it with --method bt, not {}",
+                self.method.as_str()
             ));
         }
         if self.method == Method::Bt && self.bootstrap > 0 {
@@ -97,6 +107,7 @@ impl Default for LeaderboardOptions {
             anchor: None,
             min_battles: 0,
             now_ms: 0,
+            style: None,
         }
     }
 }
@@ -140,9 +151,18 @@ pub struct Row {
     pub both_bad: u64,
     pub skips: u64,
     pub win_rate_percentage: Option<f64>,
+    /// Style control: the model's rank on the plain board of the same votes, and how many
+    /// places it gains under style control (negative: it loses places).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_plain: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_change: Option<i64>,
     /// Bradley-Terry: the connected group of the comparison graph the model is in.
     #[serde(skip)]
     pub component: usize,
+    /// Style control: the model's rating on the plain board of the same votes.
+    #[serde(skip)]
+    pub plain_rating: Option<f64>,
 }
 
 /// A computed leaderboard, with what is needed to reproduce it.
@@ -166,12 +186,66 @@ pub struct Leaderboard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_update_time: Option<String>,
     pub leaderboard: Vec<Row>,
+    /// Style control: the fitted coefficients and what they are over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<StyleSummary>,
     /// Remarks on the data (disconnected comparisons, models left out, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Models left out by `min_battles`.
     #[serde(skip)]
     pub dropped_models: usize,
+}
+
+/// The style part of a style-controlled board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StyleSummary {
+    /// `arena-rank` or `fastchat`.
+    pub variant: &'static str,
+    /// The penalty on the coefficients (per mean loss for `arena-rank`, per summed loss
+    /// for `fastchat`: about 8 times apart in meaning on the same votes, see the README).
+    pub lambda: f64,
+    /// Log-odds per standard deviation of each feature's relative difference, by name
+    /// (`tokens`, `headers`, `lists`, `bold`): positive when more of it wins votes.
+    pub coefficients: Map<String, Value>,
+    /// Their sandwich standard errors.
+    pub coefficient_se: Map<String, Value>,
+    /// Mean and standard deviation of each relative difference over the votes fitted.
+    pub feature_mean: Map<String, Value>,
+    pub feature_std: Map<String, Value>,
+    /// Votes of the selection left out for want of features (no stored answers).
+    pub votes_without_features: u64,
+}
+
+impl StyleSummary {
+    fn named(values: &[f64; Features::COUNT]) -> Map<String, Value> {
+        Features::NAMES
+            .iter()
+            .zip(values)
+            .map(|(n, v)| ((*n).to_owned(), json!(v)))
+            .collect()
+    }
+}
+
+impl Method {
+    /// The name of the method as flags and JSON write it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Bt => "bt",
+            Method::Elo => "elo",
+            Method::Glicko2 => "glicko2",
+        }
+    }
+}
+
+/// The name of a style-control variant as flags and JSON write it.
+#[must_use]
+pub fn variant_name(v: Variant) -> &'static str {
+    match v {
+        Variant::ArenaRank => "arena-rank",
+        Variant::FastChat => "fastchat",
+    }
 }
 
 /// The indexes of the votes between models with at least `min` battles, and how many models
@@ -251,6 +325,13 @@ fn group_rows(rows: &mut [Row]) {
 #[derive(Debug, Clone, Copy)]
 pub enum Data<'a> {
     Votes(&'a Votes),
+    /// Votes with the style features of both sides (parallel to `votes.votes`), for a
+    /// style-controlled board; `without` votes of the selection had none.
+    Styled {
+        votes: &'a Votes,
+        features: &'a [(Features, Features)],
+        without: u64,
+    },
     Counts {
         counts: &'a PairCounts,
         elo: Option<&'a HashMap<String, f64>>,
@@ -295,8 +376,15 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
+    let (features, without) = match data {
+        Data::Styled {
+            features, without, ..
+        } => (Some(features), without),
+        _ => (None, 0),
+    };
+    let mut styled: Option<Vec<StyleVote>> = None;
     let (counts, sequence, running_elo, kept_glicko2) = match data {
-        Data::Votes(data) => {
+        Data::Votes(data) | Data::Styled { votes: data, .. } => {
             let n = data.names.len();
             let kept: Vec<usize> = if options.min_battles > 1 {
                 let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
@@ -312,6 +400,24 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
             };
             let picked: Vec<VoteRow> = kept.iter().map(|&i| data.votes[i]).collect();
             let (names, votes) = compact(&data.names, &picked);
+            if let Some(features) = features {
+                styled = Some(
+                    votes
+                        .iter()
+                        .zip(&kept)
+                        .filter_map(|(v, &i)| {
+                            let (a, b) = features.get(i).copied()?;
+                            Some(StyleVote {
+                                model_a: v.model_a,
+                                model_b: v.model_b,
+                                winner: v.winner,
+                                a,
+                                b,
+                            })
+                        })
+                        .collect(),
+                );
+            }
             let counts = PairCounts::from_votes(&names, &votes);
             let sequence = Sequence {
                 votes,
@@ -366,6 +472,8 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
         .collect();
     let mut seed = None;
     let mut next_update_time = None;
+    let mut plain_ratings: Option<Vec<f64>> = None;
+    let mut style_summary: Option<StyleSummary> = None;
     let params = match options.method {
         Method::Elo => {
             let p = options.elo;
@@ -441,16 +549,51 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                 }
                 found.map(|i| (i, *rating))
             });
-            let fit = bt::fit(
-                &counts.comparisons(),
-                &BtOptions {
-                    anchor,
-                    ci_level: options.ci,
-                    bootstrap_rounds: options.bootstrap,
-                    seed: options.seed,
-                    ..BtOptions::default()
-                },
-            );
+            let bt_options = BtOptions {
+                anchor,
+                ci_level: options.ci,
+                bootstrap_rounds: options.bootstrap,
+                seed: options.seed,
+                ..BtOptions::default()
+            };
+            let fit = match (options.style, styled.take()) {
+                (Some(variant), Some(votes)) => {
+                    let defaults = match variant {
+                        Variant::ArenaRank => StyleOptions::default(),
+                        Variant::FastChat => StyleOptions::fastchat(),
+                    };
+                    let style_options = StyleOptions {
+                        bt: bt_options,
+                        ..defaults
+                    };
+                    let data = StyleVotes {
+                        n_models: n,
+                        names: names.clone(),
+                        votes,
+                    };
+                    let fit = fit_contextual(&data, &style_options);
+                    // The plain board of the same votes, for each model's rank change.
+                    let plain = bt::fit(
+                        &counts.comparisons(),
+                        &BtOptions {
+                            bootstrap_rounds: 0,
+                            ..bt_options
+                        },
+                    );
+                    plain_ratings = Some(plain.ratings);
+                    style_summary = Some(StyleSummary {
+                        variant: variant_name(variant),
+                        lambda: style_options.lambda,
+                        coefficients: StyleSummary::named(&fit.coefficients),
+                        coefficient_se: StyleSummary::named(&fit.coefficient_se),
+                        feature_mean: StyleSummary::named(&fit.feature_mean),
+                        feature_std: StyleSummary::named(&fit.feature_std),
+                        votes_without_features: without,
+                    });
+                    fit.board
+                }
+                _ => bt::fit(&counts.comparisons(), &bt_options),
+            };
             // With no votes at all the empty board says it; the fit's remarks on its empty
             // input ("no models", no bootstrap) would only say it again.
             if n > 0 {
@@ -495,16 +638,25 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
             if options.bootstrap > 0 {
                 seed = Some(options.seed);
             }
-            json!({
+            let mut params = json!({
                 "scale": 400, "base": 10, "init_rating": 1000,
                 "anchor": anchor.map(|(i, r)| json!({"model": names[i], "rating": r})),
                 "ties": 0.5, "both_bad": 0.5,
                 "ci": options.ci,
                 "ci_method": if options.bootstrap > 0 { "bootstrap" } else { "sandwich" },
                 "bootstrap_rounds": options.bootstrap,
-            })
+            });
+            if let (Some(v), Some(map)) = (options.style, params.as_object_mut()) {
+                map.insert("style_control".into(), json!(variant_name(v)));
+            }
+            params
         }
     };
+    if let Some(plain) = &plain_ratings {
+        for (row, r) in rows.iter_mut().zip(plain) {
+            row.plain_rating = Some(*r);
+        }
+    }
     // Only models that took part are listed.
     rows.retain(|r| r.battles > 0);
     // Equal ratings (Glicko-2's periodic ones before a period ends) are listed by the
@@ -544,6 +696,19 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
                 rows[i].rank_ub = Some(rank);
             }
         }
+        if plain_ratings.is_some() {
+            let plain: Vec<f64> = members
+                .iter()
+                .map(|&i| rows[i].plain_rating.unwrap_or(rows[i].rating))
+                .collect();
+            for (&i, rank) in members.iter().zip(bt::rank(&plain)) {
+                rows[i].rank_plain = Some(rank);
+                #[allow(clippy::cast_possible_wrap)]
+                {
+                    rows[i].rank_change = Some(rank as i64 - rows[i].rank as i64);
+                }
+            }
+        }
     }
     Leaderboard {
         method: options.method,
@@ -556,6 +721,7 @@ pub fn compute(data: Data<'_>, options: &LeaderboardOptions, generated_at: Strin
         generated_at,
         next_update_time,
         leaderboard: rows,
+        style: style_summary,
         notes,
         dropped_models,
     }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{Named, Refusal, Who};
@@ -22,6 +22,7 @@ use crate::config::Tier;
 use crate::engine::{BattleRequest, PromptSource, Selection};
 use crate::error::Error;
 use crate::rating::Method;
+use crate::server::web::api::BoardQuery;
 
 /// A user id as clients send it: a string, or a number (Discord ids often are).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -545,24 +546,28 @@ pub struct LeftOutOut {
     pub named: u64,
 }
 
-/// The query of `GET /leaderboard`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LeaderboardQuery {
-    /// Count the votes whose answers named a model (left out by default).
-    pub include_identity_leaks: Option<bool>,
-}
-
-/// The ranking of every model with votes.
-#[utoipa::path(get, path = "/leaderboard", tag = "ratings", params(LeaderboardQuery),
+/// The ranking of every model with votes. With `style_control`, `category` or
+/// `exclude_category` (and then the other options of `/api/leaderboard`), the answer is the
+/// leaderboard of those options, as `arena leaderboard --format json` writes it: the style
+/// coefficients and each model's rank change against the plain board with style control.
+#[utoipa::path(get, path = "/leaderboard", tag = "ratings", params(BoardQuery),
     responses(
-        (status = 200, description = "the ranking", body = LeaderboardOut),
-        (status = 400, description = "a query parameter that is not `true` or `false`", body = ErrorOut),
+        (status = 200, description = "the ranking; with style_control or a category, as `arena leaderboard --format json`", body = LeaderboardOut),
+        (status = 400, description = "a query parameter that does not fit, or an unknown category", body = ErrorOut),
     ))]
 pub async fn leaderboard(
     State(state): State<AppState>,
-    Params(q): Params<LeaderboardQuery>,
+    Params(q): Params<BoardQuery>,
 ) -> Result<Response, ApiError> {
+    if q.asks_board() {
+        let (options, selection) = crate::server::web::api::board_options(&state, q)?;
+        let board = state
+            .arena
+            .leaderboard(&options, &selection)
+            .await
+            .map_err(|e| state.error(&e))?;
+        return Ok(Json(&*board).into_response());
+    }
     let include = q.include_identity_leaks.unwrap_or(false);
     let version = state
         .arena

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{
     BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
     KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, SqliteStore,
-    Store, StoredKey, VoteFilter, VoteOutcome,
+    Store, StoredKey, StyledVotes, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -281,6 +281,24 @@ impl Store for AnyStore {
     async fn rebuild(&self, params: EloParams) -> Result<()> {
         match self {
             AnyStore::Sqlite(s) => Store::rebuild(s, params).await,
+        }
+    }
+
+    async fn styled_votes(&self, filter: VoteFilter) -> Result<StyledVotes> {
+        match self {
+            AnyStore::Sqlite(s) => Store::styled_votes(s, filter).await,
+        }
+    }
+
+    async fn categories(&self, admit: VoteFlags) -> Result<Vec<(String, u64)>> {
+        match self {
+            AnyStore::Sqlite(s) => Store::categories(s, admit).await,
+        }
+    }
+
+    async fn fill_styles(&self) -> Result<u64> {
+        match self {
+            AnyStore::Sqlite(s) => Store::fill_styles(s).await,
         }
     }
 

@@ -43,7 +43,8 @@ pub use sqlite::SqliteStore;
 pub use types::{
     BattleFilter, ChatState, ChatTurn, Chunk, CountFilter, EXPIRED, ExportedVote, Failure,
     ImportCount, ImportRow, ImportSession, KeptVote, KeyKind, KeyLookup, KnownKeys, Limits, Mode,
-    NewBattle, Prompt, PromptVotes, SideOutcome, StoredKey, VoteFilter, VoteOutcome,
+    NewBattle, Prompt, PromptVotes, SideOutcome, StoredKey, StyledVotes, VoteFilter, VoteOutcome,
+    VoteStyle,
 };
 
 use crate::battle::identity::IdentityTerms;
@@ -343,6 +344,24 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Recomputes every count from the votes, and the online Elo ratings with `params`.
     fn rebuild(&self, params: EloParams) -> impl Future<Output = Result<()>> + Send;
+
+    // Style and categories.
+
+    /// The votes of `filter` that carry style features, with them: what the
+    /// style-controlled leaderboard fits (in any order), and how many of the selected votes
+    /// have none.
+    fn styled_votes(&self, filter: VoteFilter) -> impl Future<Output = Result<StyledVotes>> + Send;
+
+    /// Every category with its number of votes (those that count, and the left-out ones
+    /// `admit` takes), by name.
+    fn categories(
+        &self,
+        admit: VoteFlags,
+    ) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+
+    /// Computes the style features and categories of every vote on a battle that has none
+    /// yet (votes recorded before they were kept); returns how many.
+    fn fill_styles(&self) -> impl Future<Output = Result<u64>> + Send;
 
     // The prompt pool.
 

@@ -6,6 +6,9 @@ use std::collections::HashSet;
 
 use super::tally::Tally;
 use crate::battle::{BattleId, BattleRecord, Origin, Side, Status, VoteFlags, Winner};
+use crate::rating::Votes;
+use crate::rating::category::{self, Conversation};
+use crate::rating::style::Features;
 
 /// How a command uses the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +157,10 @@ pub struct VoteFilter {
     pub models: Option<Vec<String>>,
     /// Left-out votes taken as well, by their reasons (none: only votes that count).
     pub admit: VoteFlags,
+    /// Only votes in every one of these categories (`coding`, `language:en`, ...).
+    pub categories: Vec<String>,
+    /// No vote in any of these categories.
+    pub exclude_categories: Vec<String>,
 }
 
 /// What recording a vote did: the completed battle (with why its vote is left out of the
@@ -312,6 +319,8 @@ pub struct ImportRow {
     pub question_id: Option<String>,
     /// Why the vote is left out of the ratings, as an export of ours says.
     pub left_out: VoteFlags,
+    /// Its style features and categories, from its metadata or its conversations.
+    pub style: VoteStyle,
 }
 
 /// A batch of rows and the model names they index into (all names seen so far).
@@ -397,3 +406,36 @@ impl ImportSession {
 /// Every model's name, and each counted vote with the prompt and theme of its battle (see
 /// [`Store::prompt_votes`](super::Store::prompt_votes)).
 pub type PromptVotes = (Vec<String>, Vec<(String, String, crate::rating::VoteRow)>);
+
+/// What is kept of one vote beside its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoteStyle {
+    /// The features of side a and side b; `None` when there is no text to count.
+    pub features: Option<(Features, Features)>,
+    /// Category names, sorted, each once.
+    pub categories: Vec<String>,
+}
+
+impl VoteStyle {
+    /// The features and the categories of a conversation (user turns and each side's answers).
+    #[must_use]
+    pub fn of_conversation(c: &Conversation<'_>) -> Self {
+        VoteStyle {
+            features: Some((
+                Features::of_answers(c.answers_a.iter().copied()),
+                Features::of_answers(c.answers_b.iter().copied()),
+            )),
+            categories: category::categories(c),
+        }
+    }
+}
+
+/// Votes with their style features, and how many of the selected votes had none.
+#[derive(Debug, Clone, Default)]
+pub struct StyledVotes {
+    pub votes: Votes,
+    /// Parallel to `votes.votes`.
+    pub features: Vec<(Features, Features)>,
+    /// Votes of the selection without features (left out of a style-controlled board).
+    pub without: u64,
+}

@@ -206,6 +206,30 @@ struct Raw<'a> {
     /// Ours: why the vote is left out of the ratings, a list of reasons (or one string).
     #[serde(default)]
     left_out: Option<Value>,
+    #[serde(default)]
+    conv_metadata: Option<Value>,
+    #[serde(default)]
+    category_tag: Option<Value>,
+    #[serde(default)]
+    language: Option<Value>,
+    #[serde(default)]
+    is_code: Option<Value>,
+    #[serde(default)]
+    sum_assistant_a_tokens: Option<Value>,
+    #[serde(default)]
+    header_count_a: Option<Value>,
+    #[serde(default)]
+    list_count_a: Option<Value>,
+    #[serde(default)]
+    bold_count_a: Option<Value>,
+    #[serde(default)]
+    sum_assistant_b_tokens: Option<Value>,
+    #[serde(default)]
+    header_count_b: Option<Value>,
+    #[serde(default)]
+    list_count_b: Option<Value>,
+    #[serde(default)]
+    bold_count_b: Option<Value>,
 }
 
 /// A hasher for keys that are hashes already.
@@ -407,6 +431,7 @@ impl Builder {
             battle_id: extra.battle_id,
             question_id: extra.question_id,
             left_out,
+            style: extra.style,
         });
     }
 
@@ -475,7 +500,11 @@ impl Builder {
                 renamed.insert(field.to_owned(), v);
             }
         }
-        for field in ["conversation_a", "conversation_b"] {
+        for field in ["conversation_a", "conversation_b"]
+            .into_iter()
+            .chain(STYLE_FIELDS)
+            .chain(super::style::COUNT_FIELDS)
+        {
             if let Some(v) = object.remove(field) {
                 renamed.insert(field.to_owned(), v);
             }
@@ -508,6 +537,8 @@ struct Extra {
     left_out: Result<VoteFlags, ()>,
     /// For the record key: the id fields as text (empty when the record has none).
     ids: String,
+    /// Style features and categories.
+    style: crate::store::VoteStyle,
 }
 
 impl Default for Extra {
@@ -525,6 +556,7 @@ impl Default for Extra {
             question_id: None,
             left_out: Ok(VoteFlags::NONE),
             ids: String::new(),
+            style: crate::store::VoteStyle::default(),
         }
     }
 }
@@ -637,10 +669,43 @@ impl Extra {
                     .and_then(left_out_of),
                 Some(_) => Err(()),
             },
+            style: style_of_raw(raw),
             ..Extra::default()
         }
         .with_keys(raw.tstamp)
     }
+}
+
+/// Fields of a record, besides the conversations and the counts, that say its categories.
+const STYLE_FIELDS: [&str; 4] = ["conv_metadata", "category_tag", "language", "is_code"];
+
+/// The style features and categories a JSON record brings.
+fn style_of_raw(raw: &Raw<'_>) -> crate::store::VoteStyle {
+    // Nested counts at the top level (a record flattened one level) count as metadata.
+    let top = serde_json::json!({
+        "sum_assistant_a_tokens": raw.sum_assistant_a_tokens,
+        "header_count_a": raw.header_count_a,
+        "list_count_a": raw.list_count_a,
+        "bold_count_a": raw.bold_count_a,
+        "sum_assistant_b_tokens": raw.sum_assistant_b_tokens,
+        "header_count_b": raw.header_count_b,
+        "list_count_b": raw.list_count_b,
+        "bold_count_b": raw.bold_count_b,
+    });
+    let meta = raw
+        .conv_metadata
+        .as_ref()
+        .filter(|m| super::style::features_of_metadata(m).is_some())
+        .or_else(|| super::style::features_of_metadata(&top).map(|_| &top));
+    super::style::style_of(&super::style::StyleFields {
+        conversation_a: raw.conversation_a.as_ref(),
+        conversation_b: raw.conversation_b.as_ref(),
+        conv_metadata: meta,
+        flat: &[],
+        language: raw.language.as_ref().and_then(Value::as_str),
+        category_tag: raw.category_tag.as_ref(),
+        is_code: raw.is_code.as_ref().and_then(Value::as_bool),
+    })
 }
 
 /// The skip reason for a record serde could not read: broken JSON, or a field of the
@@ -1071,6 +1136,21 @@ fn read_csv(
     let ci = col("battle_id");
     let cv = col("vote_id");
     let cl = col("left_out");
+    let counts: Vec<(&str, Option<usize>)> = super::style::COUNT_FIELDS
+        .iter()
+        .map(|&f| {
+            (
+                f,
+                headers.iter().position(|h| h.trim_ascii() == f.as_bytes()),
+            )
+        })
+        .collect();
+    let plain = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_ascii() == name.as_bytes())
+    };
+    let (clang, ctag, ccode) = (plain("language"), plain("category_tag"), plain("is_code"));
     let mut record = csv::ByteRecord::new();
     loop {
         match csv.read_byte_record(&mut record) {
@@ -1122,6 +1202,20 @@ fn read_csv(
             vote_id: owned(cv),
             question_id: owned(cq),
             left_out: left_out_of(owned(cl)),
+            style: {
+                let flat: Vec<(&str, Option<f64>)> = counts
+                    .iter()
+                    .map(|&(f, c)| (f, c.and_then(field).and_then(|t| t.parse().ok())))
+                    .collect();
+                let tag = owned(ctag).map(Value::String);
+                super::style::style_of(&super::style::StyleFields {
+                    flat: &flat,
+                    language: clang.and_then(field).filter(|l| !l.is_empty()),
+                    category_tag: tag.as_ref(),
+                    is_code: ccode.and_then(field).map(|t| t == "true" || t == "1"),
+                    ..super::style::StyleFields::default()
+                })
+            },
             ..Extra::default()
         }
         .with_keys(tstamp);

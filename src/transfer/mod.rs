@@ -2,3 +2,4 @@
 
 pub mod battles;
 pub mod prompts;
+pub mod style;

@@ -116,6 +116,19 @@ test("a blind battle streams both answers, names no model before the vote, takes
   assert.equal(await page.locator('th[data-key="model_name"]').getAttribute("aria-sort"), "ascending");
   const order = await page.locator(".board-table tbody th").allTextContents();
   assert.deepEqual(order, [...order].sort((x, y) => x.localeCompare(y)));
+  // Style control: the coefficients and each model's rank change against the plain board,
+  // as the API gives them.
+  await page.getByLabel("Control for style (length, formatting)").check();
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.locator('th[data-key="rank_change"]').waitFor();
+  const styled = await page.evaluate(() => fetch("/api/leaderboard?method=bt&style_control=true").then((r) => r.json()));
+  for (const row of styled.leaderboard) {
+    const tr = page.locator(`.board-table tbody tr[data-model="${row.model_name}"]`);
+    assert.equal(await tr.locator('td[data-key="rating"]').innerText(), row.rating.toFixed(1));
+    const change = await tr.locator('td[data-key="rank_change"]').innerText();
+    assert.equal(change, row.rank_change > 0 ? `+${row.rank_change}` : String(row.rank_change));
+  }
+  assert.match(await page.locator(".style-note").innerText(), /^Style coefficients/);
   assert.deepEqual(page.errors, []);
   await context.close();
 });

@@ -8,23 +8,32 @@ const METHODS = ["bt", "elo", "glicko2"];
 export function mount(root, ctx) {
   const { t, api, banner, i18n } = ctx;
   const controller = new AbortController();
-  const ids = { method: uid("method"), theme: uid("theme"), tier: uid("tier"), named: uid("named"), themes: uid("themes") };
+  const ids = { method: uid("method"), theme: uid("theme"), tier: uid("tier"), named: uid("named"), style: uid("style"), themes: uid("themes") };
   const method = h("select", { id: ids.method }, METHODS.map((m) => h("option", { value: m }, t(`lb.method.${m}`))));
   const theme = h("input", { id: ids.theme, type: "text", list: ids.themes, placeholder: t("composer.anyTheme"), autocomplete: "off", spellcheck: "false" });
   const themes = h("datalist", { id: ids.themes });
   const tier = h("select", { id: ids.tier }, ["", "high", "low"].map((v) => h("option", { value: v }, t(`lb.tier.${v || "all"}`))));
   const named = h("input", { id: ids.named, type: "checkbox" });
+  // Style control is a Bradley-Terry model: offered with bt only.
+  const styled = h("input", { id: ids.style, type: "checkbox" });
+  const styleNote = h("p", { class: "style-note" });
   const refresh = h("button", { type: "submit" }, t("lb.refresh"));
   const form = h("form", { class: "filters" },
     h("div", { class: "field" }, h("label", { for: ids.method }, t("lb.method")), method),
     h("div", { class: "field" }, h("label", { for: ids.theme }, t("lb.theme")), theme, themes),
     h("div", { class: "field" }, h("label", { for: ids.tier }, t("lb.tier")), tier),
     h("div", { class: "field check" }, named, h("label", { for: ids.named }, t("lb.includeNamed"))),
+    h("div", { class: "field check" }, styled, h("label", { for: ids.style }, t("lb.styleControl"))),
     refresh);
+  const syncStyle = () => {
+    styled.disabled = method.value !== "bt";
+    if (styled.disabled) styled.checked = false;
+  };
+  method.addEventListener("change", syncStyle);
   const summary = h("p", { class: "summary", role: "status" }, t("lb.loading"));
   const tableArea = h("div", { class: "table-area" });
   const heat = h("div", { class: "heatmaps" });
-  root.append(h("section", { class: "view view-leaderboard" }, h("h1", {}, t("lb.title")), form, summary, tableArea, heat));
+  root.append(h("section", { class: "view view-leaderboard" }, h("h1", {}, t("lb.title")), form, summary, styleNote, tableArea, heat));
 
   const sort = { key: null, dir: 1 };
   let board = null;
@@ -34,6 +43,7 @@ export function mount(root, ctx) {
     theme: theme.value.trim() || undefined,
     tier: tier.value || undefined,
     include_named: named.checked ? "true" : undefined,
+    style_control: styled.checked && method.value === "bt" ? "true" : undefined,
   });
 
   async function load() {
@@ -63,6 +73,14 @@ export function mount(root, ctx) {
     const left = Object.values(board.left_out || {}).reduce((n, v) => n + (Number(v) || 0), 0);
     if (left > 0) text += ` · ${t("lb.leftOut", { count: left })}`;
     summary.textContent = text;
+    const style = board.style;
+    styleNote.textContent = style
+      ? t("lb.style.coefficients", {
+        list: ["tokens", "headers", "lists", "bold"]
+          .map((f) => `${t(`lb.style.${f}`)} ${i18n.num(style.coefficients[f] ?? 0)}`)
+          .join(" · "),
+      })
+      : "";
   }
 
   function columns() {
@@ -76,6 +94,9 @@ export function mount(root, ctx) {
     if (m === "glicko2") cols.push({ key: "rd", label: t("lb.col.rd"), value: (r) => r.rating_deviation, show: (r) => i18n.num(r.rating_deviation) });
     cols.push({ key: "battles", label: t("lb.col.battles"), value: (r) => r.battles, show: (r) => String(r.battles) });
     cols.push({ key: "win_rate", label: t("lb.col.winRate"), value: (r) => r.win_rate_percentage ?? -1, show: (r) => (r.win_rate_percentage == null ? "—" : `${i18n.num(r.win_rate_percentage)}%`) });
+    if (board.style) {
+      cols.push({ key: "rank_change", label: t("lb.col.rankChange"), value: (r) => r.rank_change ?? 0, show: (r) => (r.rank_change == null ? "—" : r.rank_change > 0 ? `+${r.rank_change}` : String(r.rank_change)) });
+    }
     return cols;
   }
 

@@ -19,6 +19,7 @@ use crate::chat::{ChatOptions, Piece, WebBattleRequest, WebDetail, WebSummary, W
 use crate::config::Tier;
 use crate::engine::{PromptSource, Selection};
 use crate::error::Error;
+use crate::rating::style::Variant;
 use crate::rating::{LeaderboardOptions, Method};
 use crate::server::AppState;
 use crate::server::auth::{Named, Principal, Refusal, Who};
@@ -254,6 +255,34 @@ pub struct BoardQuery {
     pub include_identity_leaks: Option<bool>,
     /// Count the side-by-side votes, cast with the models named.
     pub include_named: Option<bool>,
+    /// Style control of bt: `true` (or `arena-rank`, its default) or `fastchat`; `false`
+    /// or absent: the plain board.
+    pub style_control: Option<String>,
+    /// Only votes in every one of these categories, separated by commas
+    /// (`coding,language:en`).
+    pub category: Option<String>,
+    /// No vote in any of these categories, separated by commas.
+    pub exclude_category: Option<String>,
+}
+
+impl BoardQuery {
+    /// Whether the query asks for more than the defaults of `GET /leaderboard`.
+    #[must_use]
+    pub fn asks_board(&self) -> bool {
+        self.style_control.is_some() || self.category.is_some() || self.exclude_category.is_some()
+    }
+}
+
+/// A comma-separated list of categories, empty items left out.
+fn category_list(s: Option<&String>) -> Vec<String> {
+    s.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// The user a request of `who` acts for, from the `user_id` it names.
@@ -758,7 +787,7 @@ pub async fn config(
 
 /// The selection and options of a board query, checked as `arena leaderboard` checks its
 /// flags.
-fn board_options(
+pub(crate) fn board_options(
     state: &AppState,
     q: BoardQuery,
 ) -> Result<(LeaderboardOptions, Selection), ApiError> {
@@ -796,9 +825,28 @@ fn board_options(
             .transpose()
             .map_err(|e| state.error(&e))
     };
+    let style = match q.style_control.as_deref().map(str::trim) {
+        None | Some("" | "false") => None,
+        Some("true" | "arena-rank") => Some(Variant::ArenaRank),
+        Some("fastchat") => Some(Variant::FastChat),
+        Some(_) => {
+            return Err(ApiError::field(
+                "style_control",
+                "expected true, false, arena-rank or fastchat",
+            ));
+        }
+    };
+    if style.is_some() && method != Method::Bt {
+        return Err(ApiError::field(
+            "style_control",
+            "style control is a Bradley-Terry model: use it with method=bt",
+        ));
+    }
     let selection = Selection {
         since: time("since", q.since.as_ref())?,
         until: time("until", q.until.as_ref())?,
+        categories: category_list(q.category.as_ref()),
+        exclude_categories: category_list(q.exclude_category.as_ref()),
         theme: q.theme.filter(|t| !t.trim().is_empty()),
         tier,
         include_identity_leaks: q.include_identity_leaks.unwrap_or(false),
@@ -809,6 +857,7 @@ fn board_options(
         seed: q.seed.unwrap_or(0),
         ci: q.ci.unwrap_or(0.95),
         min_battles: q.min_battles.unwrap_or(0),
+        style,
         ..state
             .arena
             .leaderboard_options(method)

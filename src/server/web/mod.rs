@@ -6,7 +6,7 @@
 //! - `assets`: the page's files, embedded in the binary, served without a key (they hold
 //!   nothing but the page), with ETags, caching and gzip.
 
-pub(super) mod api;
+pub(crate) mod api;
 mod assets;
 
 use axum::Router;

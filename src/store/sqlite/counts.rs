@@ -367,20 +367,24 @@ impl SqliteStore {
                         .collect(),
                 ),
             };
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT flags, model_a, model_b FROM votes
-                     WHERE flags <> 0 AND created_at >= ?1 AND created_at < ?2
-                       AND (?3 IS NULL OR battle_id IN (SELECT id FROM battles WHERE theme = ?3))",
-                )
-                .map_err(db)?;
-            let mut rows = stmt
-                .query(params![
-                    filter.since.unwrap_or(i64::MIN),
-                    filter.until.unwrap_or(i64::MAX),
-                    filter.theme
-                ])
-                .map_err(db)?;
+            let mut sql = String::from(
+                "SELECT flags, model_a, model_b FROM votes
+                 WHERE flags <> 0 AND created_at >= ? AND created_at < ?
+                   AND (? IS NULL OR battle_id IN (SELECT id FROM battles WHERE theme = ?))",
+            );
+            let mut values: Vec<rusqlite::types::Value> = vec![
+                filter.since.unwrap_or(i64::MIN).into(),
+                filter.until.unwrap_or(i64::MAX).into(),
+                filter.theme.clone().into(),
+                filter.theme.clone().into(),
+            ];
+            for (t, v) in super::style::category_terms(conn, &filter, "id")? {
+                sql.push_str(" AND ");
+                sql.push_str(&t);
+                values.push(v);
+            }
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
             let mut out = LeftOutCounts::default();
             while let Some(row) = rows.next().map_err(db)? {
                 let (flags, a, b): (i64, i64, i64) = (

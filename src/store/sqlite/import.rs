@@ -12,11 +12,12 @@ use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
 
 use super::battles::{model_id, user_id};
+use super::style::CategoryIds;
 use super::{SqliteStore, counts, db};
 use crate::error::Result;
 use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys, now_ms};
 
-/// Rows per multi-row statement (10 parameters each; well under SQLite's limit of 32766).
+/// Rows per multi-row statement (11 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
 
 fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
@@ -42,9 +43,11 @@ fn catch_up(known: &mut KnownKeys, conn: &rusqlite::Connection) -> rusqlite::Res
     Ok(())
 }
 
-/// Votes waiting to be written, in order.
+/// Votes waiting to be written, in order, with their categories.
 struct VoteBuffer {
     values: Vec<Value>,
+    categories: Vec<Vec<String>>,
+    ids: CategoryIds,
 }
 
 /// One vote of a chunk, as stored.
@@ -59,7 +62,7 @@ struct NewVote<'r> {
 }
 
 impl VoteBuffer {
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
 
     fn push(&mut self, v: &NewVote<'_>) {
         self.values.extend([
@@ -73,7 +76,13 @@ impl VoteBuffer {
             Value::Integer(i64::from(v.row.tstamp_ms.is_some())),
             v.row.question_id.clone().map_or(Value::Null, Value::Text),
             Value::Integer(v.row.left_out.bits()),
+            v.row
+                .style
+                .features
+                .as_ref()
+                .map_or(Value::Null, |f| Value::Blob(super::style::blob(f))),
         ]);
+        self.categories.push(v.row.style.categories.clone());
     }
 
     fn rows(&self) -> usize {
@@ -86,13 +95,23 @@ impl VoteBuffer {
         }
         let sql = values_sql(
             "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
-                                import_key, time_known, question_id, flags)",
+                                import_key, time_known, question_id, flags, style)",
             self.rows(),
             Self::COLUMNS,
             "",
         );
         tx.prepare_cached(&sql)?
             .execute(params_from_iter(self.values.drain(..)))?;
+        // One writer inside one transaction: the rows just inserted took consecutive ids
+        // ending at the last one.
+        let last = tx.last_insert_rowid();
+        let first = last - i64::try_from(self.categories.len()).unwrap_or(0) + 1;
+        for (i, categories) in self.categories.drain(..).enumerate() {
+            if !categories.is_empty() {
+                let vote = first + i64::try_from(i).unwrap_or(0);
+                self.ids.link(tx, vote, &categories)?;
+            }
+        }
         Ok(())
     }
 }
@@ -177,6 +196,8 @@ fn write_chunk(
     let mut users: HashMap<&str, Option<i64>> = HashMap::new();
     let mut votes = VoteBuffer {
         values: Vec::with_capacity(BATCH * VoteBuffer::COLUMNS),
+        categories: Vec::with_capacity(BATCH),
+        ids: CategoryIds::default(),
     };
     let now = now_ms();
     let mut count = ImportCount::default();

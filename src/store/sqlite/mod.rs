@@ -15,7 +15,8 @@
 //!
 //! Layout: `schema` (the append-only migrations), `battles`, `chat` (battles of chat clients,
 //! turn by turn), `votes`, `counts` (the running per-pair counts and online Elo, kept with
-//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash).
+//! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash), `style` (each
+//! vote's style features and categories).
 
 mod battles;
 mod chat;
@@ -24,6 +25,7 @@ mod import;
 mod keys;
 mod prompts;
 mod schema;
+mod style;
 mod votes;
 
 use std::collections::HashMap;
@@ -35,7 +37,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{
     BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
     KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, Store,
-    StoredKey, VoteFilter, VoteOutcome,
+    StoredKey, StyledVotes, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -551,6 +553,21 @@ impl Store for SqliteStore {
 
     fn rebuild(&self, params: EloParams) -> impl Future<Output = Result<()>> + Send {
         SqliteStore::rebuild(self, params)
+    }
+
+    fn styled_votes(&self, filter: VoteFilter) -> impl Future<Output = Result<StyledVotes>> + Send {
+        SqliteStore::styled_votes(self, filter)
+    }
+
+    fn categories(
+        &self,
+        admit: VoteFlags,
+    ) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send {
+        SqliteStore::categories(self, admit)
+    }
+
+    fn fill_styles(&self) -> impl Future<Output = Result<u64>> + Send {
+        SqliteStore::fill_styles(self)
     }
 
     fn add_prompts(&self, prompts: Vec<Prompt>) -> impl Future<Output = Result<usize>> + Send {

@@ -223,6 +223,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE turns ADD COLUMN finish_a TEXT;
     ALTER TABLE turns ADD COLUMN finish_b TEXT;
     ",
+    // 9: style features and categories of each vote (see `style`), computed once, when the
+    // vote completes its battle or is imported. `style` holds the four features of side a
+    // then side b (tokens, headers, list items, bold spans) as eight little-endian 32-bit
+    // integers; NULL where there is no text to count (a vote imported without its answers or
+    // their metadata, or one recorded before this version: `arena rebuild` fills those that
+    // have a battle). Categories are names (`coding`, `language:en`, ...) kept once each.
+    r"
+    ALTER TABLE votes ADD COLUMN style BLOB;
+    CREATE TABLE categories (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE vote_categories (
+        category    INTEGER NOT NULL REFERENCES categories(id),
+        vote_id     INTEGER NOT NULL REFERENCES votes(id),
+        PRIMARY KEY (category, vote_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

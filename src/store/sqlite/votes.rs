@@ -175,6 +175,7 @@ impl SqliteStore {
             ])
             .map_err(db)?;
             let vote_id = tx.last_insert_rowid();
+            super::style::keep_for_vote(&tx, vote_id, row_id)?;
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
                 let mut tally = crate::store::tally::Tally::default();
@@ -267,6 +268,11 @@ impl SqliteStore {
                 "flags & ? = 0",
                 VoteFlags::ALL_BITS.without(filter.admit).bits().into(),
             );
+            let mut terms: Vec<String> = terms.into_iter().map(str::to_owned).collect();
+            for (t, v) in super::style::category_terms(conn, &filter, "id")? {
+                terms.push(t);
+                values.push(v);
+            }
             if !terms.is_empty() {
                 sql.push_str(" WHERE ");
                 sql.push_str(&terms.join(" AND "));

@@ -97,7 +97,7 @@ pub struct StyleVotes {
 }
 
 /// Whose conventions the fit follows (see the module docs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Variant {
     #[default]
     ArenaRank,

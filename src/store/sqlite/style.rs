@@ -1,0 +1,361 @@
+//! Style features and categories of votes: kept once per vote, when it completes its battle
+//! (from the battle's stored texts) or when it is imported (from the record's
+//! `conv_metadata`, `category_tag` and `language`, or its conversations), and read back for
+//! the style-controlled leaderboard and for filters by category.
+//!
+//! The features are one `style` blob on the vote (eight little-endian `u32`: tokens,
+//! headers, list items and bold spans of side a, then of side b), so that the
+//! style-controlled board reads them in the same pass over the votes as the outcomes.
+//! Categories are names in `categories`, linked to votes by `vote_categories`.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Transaction, params};
+
+use super::votes::model_names;
+use super::{SqliteStore, db};
+use crate::battle::{VoteFlags, Winner};
+use crate::error::{Error, Result};
+use crate::rating::VoteRow;
+use crate::rating::category::Conversation;
+use crate::rating::style::Features;
+use crate::store::{StyledVotes, VoteFilter, VoteStyle};
+
+/// The blob of a pair of feature sets.
+#[must_use]
+pub(super) fn blob(features: &(Features, Features)) -> Vec<u8> {
+    features
+        .0
+        .as_array()
+        .iter()
+        .chain(features.1.as_array().iter())
+        .flat_map(|v| v.to_le_bytes())
+        .collect()
+}
+
+fn unblob(bytes: &[u8]) -> Option<(Features, Features)> {
+    if bytes.len() != 32 {
+        return None;
+    }
+    let v = |i: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[4 * i..4 * i + 4]);
+        u32::from_le_bytes(b)
+    };
+    let side = |o: usize| Features {
+        tokens: v(o),
+        headers: v(o + 1),
+        lists: v(o + 2),
+        bold: v(o + 3),
+    };
+    Some((side(0), side(4)))
+}
+
+/// Category ids by name, made as needed.
+#[derive(Debug, Default)]
+pub(super) struct CategoryIds(HashMap<String, i64>);
+
+impl CategoryIds {
+    fn id(&mut self, tx: &Connection, name: &str) -> rusqlite::Result<i64> {
+        if let Some(&id) = self.0.get(name) {
+            return Ok(id);
+        }
+        tx.prepare_cached(
+            "INSERT INTO categories (name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+        )?
+        .execute([name])?;
+        let id: i64 = tx
+            .prepare_cached("SELECT id FROM categories WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))?;
+        self.0.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Links `vote` to its categories.
+    pub(super) fn link(
+        &mut self,
+        tx: &Connection,
+        vote: i64,
+        categories: &[String],
+    ) -> rusqlite::Result<()> {
+        for name in categories {
+            let id = self.id(tx, name)?;
+            tx.prepare_cached(
+                "INSERT INTO vote_categories (category, vote_id) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id, vote])?;
+        }
+        Ok(())
+    }
+}
+
+/// The texts of a battle: its user turns and each side's answers, in turn order.
+fn battle_texts(
+    conn: &Connection,
+    battle: i64,
+) -> rusqlite::Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT prompt, response_a, response_b FROM (
+             SELECT -1 AS turn, prompt, response_a, response_b FROM battles WHERE id = ?1
+             UNION ALL
+             SELECT turn, prompt, response_a, response_b FROM turns
+             WHERE battle_id = ?1 AND turn > 0)
+         ORDER BY turn",
+    )?;
+    let mut rows = stmt.query([battle])?;
+    let (mut user, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(row) = rows.next()? {
+        let prompt: Option<String> = row.get(0)?;
+        user.extend(prompt.filter(|p| !p.is_empty()));
+        a.extend(row.get::<_, Option<String>>(1)?);
+        b.extend(row.get::<_, Option<String>>(2)?);
+    }
+    Ok((user, a, b))
+}
+
+/// The style of a battle from its stored texts.
+fn battle_style(conn: &Connection, battle: i64) -> rusqlite::Result<VoteStyle> {
+    let (user, a, b) = battle_texts(conn, battle)?;
+    let user: Vec<&str> = user.iter().map(String::as_str).collect();
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+    Ok(VoteStyle::of_conversation(&Conversation {
+        user: &user,
+        answers_a: &a,
+        answers_b: &b,
+    }))
+}
+
+/// Keeps the style and categories of the vote `vote` on battle `battle`, from the battle's
+/// texts: called in the transaction that records the vote, the one place every battle
+/// (command line, REST, chat battle mode, the page) completes.
+pub(super) fn keep_for_vote(tx: &Transaction<'_>, vote: i64, battle: i64) -> Result<()> {
+    let style = battle_style(tx, battle).map_err(db)?;
+    write(tx, vote, &style, &mut CategoryIds::default()).map_err(db)
+}
+
+/// Writes the style of `vote` (its features, its categories).
+pub(super) fn write(
+    tx: &Connection,
+    vote: i64,
+    style: &VoteStyle,
+    ids: &mut CategoryIds,
+) -> rusqlite::Result<()> {
+    if let Some(f) = &style.features {
+        tx.prepare_cached("UPDATE votes SET style = ?2 WHERE id = ?1")?
+            .execute(params![vote, blob(f)])?;
+    }
+    ids.link(tx, vote, &style.categories)
+}
+
+/// The SQL terms that keep the votes (`id` column `id`) of `filter`'s categories: in every
+/// category named, in none of those excluded. Unknown names are an error that lists the
+/// known ones.
+pub(super) fn category_terms(
+    conn: &Connection,
+    filter: &VoteFilter,
+    id: &str,
+) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    if filter.categories.is_empty() && filter.exclude_categories.is_empty() {
+        return Ok(out);
+    }
+    let known: Vec<String> = {
+        let mut stmt = conn
+            .prepare_cached("SELECT name FROM categories ORDER BY name")
+            .map_err(db)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+    };
+    for (name, keep) in filter
+        .categories
+        .iter()
+        .map(|c| (c, true))
+        .chain(filter.exclude_categories.iter().map(|c| (c, false)))
+    {
+        if !known.contains(name) {
+            return Err(unknown_category(name, &known));
+        }
+        let not = if keep { "" } else { "NOT " };
+        out.push((
+            format!(
+                "{id} {not}IN (SELECT vote_id FROM vote_categories
+                         WHERE category = (SELECT id FROM categories WHERE name = ?))"
+            ),
+            Value::Text(name.clone()),
+        ));
+    }
+    Ok(out)
+}
+
+/// The error for a category no vote has.
+fn unknown_category(name: &str, known: &[String]) -> Error {
+    let hint = crate::config::nearest(name, known.iter().map(String::as_str))
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    let list = if known.is_empty() {
+        "no vote has a category yet (`arena rebuild` computes them for earlier votes)".to_owned()
+    } else {
+        format!(
+            "the categories are {} (`arena leaderboard --categories` counts them)",
+            known.join(", ")
+        )
+    };
+    Error::Input(format!("unknown category `{name}`{hint}: {list}"))
+}
+
+impl SqliteStore {
+    /// The votes of `filter` that carry style features, with them: what the
+    /// style-controlled leaderboard fits. Order does not matter to that fit, so the votes
+    /// come in insertion order.
+    pub async fn styled_votes(&self, filter: VoteFilter) -> Result<StyledVotes> {
+        self.read(move |conn| {
+            let names = model_names(conn)?;
+            let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
+            let mut index = vec![u32::MAX; usize::try_from(max_id + 1).unwrap_or(0)];
+            for (i, (id, name)) in names.iter().enumerate() {
+                let allowed = filter.models.as_ref().is_none_or(|m| m.contains(name));
+                if allowed
+                    && let Some(slot) = usize::try_from(*id).ok().and_then(|id| index.get_mut(id))
+                {
+                    *slot = u32::try_from(i).unwrap_or(u32::MAX);
+                }
+            }
+            let (sql, values) = select(
+                conn,
+                &filter,
+                "model_a, model_b, outcome, created_at, style",
+            )?;
+            let mut stmt = conn.prepare(&sql).map_err(db)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
+            let mut out = StyledVotes::default();
+            let look = |id: i64| {
+                usize::try_from(id)
+                    .ok()
+                    .and_then(|i| index.get(i).copied())
+                    .filter(|&i| i != u32::MAX)
+            };
+            while let Some(row) = rows.next().map_err(db)? {
+                let (a, b, outcome, at): (i64, i64, i64, i64) = (
+                    row.get(0).map_err(db)?,
+                    row.get(1).map_err(db)?,
+                    row.get(2).map_err(db)?,
+                    row.get(3).map_err(db)?,
+                );
+                let (Some(a), Some(b), Some(winner)) =
+                    (look(a), look(b), Winner::from_code(outcome))
+                else {
+                    continue;
+                };
+                let features = match row.get_ref(4).map_err(db)? {
+                    rusqlite::types::ValueRef::Blob(bytes) => unblob(bytes),
+                    _ => None,
+                };
+                let Some(features) = features else {
+                    out.without += 1;
+                    continue;
+                };
+                out.votes.votes.push(VoteRow {
+                    model_a: a,
+                    model_b: b,
+                    winner,
+                });
+                out.votes.times.push(at);
+                out.votes.imported.push(false);
+                out.features.push(features);
+            }
+            out.votes.names = names.into_iter().map(|(_, n)| n).collect();
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Every category with its number of votes (those that count, and the left-out ones
+    /// `admit` takes), by name.
+    pub async fn categories(&self, admit: VoteFlags) -> Result<Vec<(String, u64)>> {
+        let excluded = VoteFlags::ALL_BITS.without(admit).bits();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT c.name, count(v.id) FROM categories c
+                     JOIN vote_categories vc ON vc.category = c.id
+                     JOIN votes v ON v.id = vc.vote_id
+                     WHERE v.flags & ?1 = 0
+                     GROUP BY c.id ORDER BY c.name",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map([excluded], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(db)?;
+            rows.map(|r| r.map(|(n, c)| (n, u64::try_from(c).unwrap_or(0))))
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)
+        })
+        .await
+    }
+
+    /// Computes the style and categories of every vote on a battle that has none yet (votes
+    /// recorded before they were kept); returns how many were filled.
+    pub async fn fill_styles(&self) -> Result<u64> {
+        self.write(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let todo: Vec<(i64, i64)> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT id, battle_id FROM votes
+                         WHERE style IS NULL AND battle_id IS NOT NULL ORDER BY id",
+                    )
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            let mut ids = CategoryIds::default();
+            for &(vote, battle) in &todo {
+                let style = battle_style(&tx, battle).map_err(db)?;
+                write(&tx, vote, &style, &mut ids).map_err(db)?;
+            }
+            if !todo.is_empty() {
+                super::counts::bump_version(&tx).map_err(db)?;
+            }
+            tx.commit().map_err(db)?;
+            Ok(todo.len() as u64)
+        })
+        .await
+    }
+}
+
+/// `SELECT columns FROM votes WHERE ...` for `filter`, with its values.
+fn select(conn: &Connection, filter: &VoteFilter, columns: &str) -> Result<(String, Vec<Value>)> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(t) = filter.since {
+        terms.push("created_at >= ?".into());
+        values.push(t.into());
+    }
+    if let Some(t) = filter.until {
+        terms.push("created_at < ?".into());
+        values.push(t.into());
+    }
+    if let Some(theme) = filter.theme.clone() {
+        terms.push("battle_id IN (SELECT id FROM battles WHERE theme = ?)".into());
+        values.push(theme.into());
+    }
+    terms.push("flags & ? = 0".into());
+    values.push(VoteFlags::ALL_BITS.without(filter.admit).bits().into());
+    for (t, v) in category_terms(conn, filter, "id")? {
+        terms.push(t);
+        values.push(v);
+    }
+    Ok((
+        format!("SELECT {columns} FROM votes WHERE {}", terms.join(" AND ")),
+        values,
+    ))
+}
