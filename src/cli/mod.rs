@@ -493,13 +493,22 @@ impl Context {
     /// The database path: the flag, `ARENA_DB`, else the data directory's.
     pub fn db_path(&self) -> Result<PathBuf> {
         let explicit = path_option("--db", "ARENA_DB", self.global.db.as_ref())?;
+        // config.jsonc is read only when neither the flag nor the variable names one.
+        let configured = match explicit {
+            Some(_) => None,
+            None => Some(self.config()?.database_url),
+        };
         let (path, source) = config::resolve_db(
             explicit.as_ref().map(|(p, _)| p.as_path()),
             explicit.as_ref().is_some_and(|(_, env)| *env),
+            configured
+                .as_ref()
+                .map(|url| (url.expose(), config::Source::ConfigSetting)),
         )?;
+        // An address is shown without its password.
         self.say(format!(
             "database: {} ({})",
-            path.display(),
+            crate::store::describe(&path),
             source.describe()
         ));
         Ok(path)

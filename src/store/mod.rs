@@ -81,6 +81,18 @@ pub async fn open_with_readers(db: &Path, mode: Mode, readers: usize) -> Result<
     ))
 }
 
+/// The database at `db` for people: a path as it is, a PostgreSQL address without its
+/// password.
+#[must_use]
+pub fn describe(db: &Path) -> String {
+    let text = db.to_string_lossy();
+    if postgres::is_address(&text) {
+        postgres::describe(&text)
+    } else {
+        db.display().to_string()
+    }
+}
+
 /// Every operation on the database. See the module's notes for the design, and
 /// `tests/store_contract/` for the contract each backend passes.
 pub trait Store: Clone + Send + Sync + 'static {

@@ -189,9 +189,12 @@ impl PgStore {
     /// Records a new battle in `pending_generation`.
     pub(super) async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
         let mut client = self.client().await?;
+        // Models are made before the transaction, each in its own: a model row held by an
+        // open transaction would make two battles naming the same two models in opposite
+        // order wait for each other.
+        let a = model_id(&client, &new.model_a).await?;
+        let b = model_id(&client, &new.model_b).await?;
         let tx = client.transaction().await.map_err(pg)?;
-        let a = model_id(&tx, &new.model_a).await?;
-        let b = model_id(&tx, &new.model_b).await?;
         let user = match new.user_hash.as_deref() {
             Some(hash) => Some(locked_user(&tx, hash).await?),
             None => None,

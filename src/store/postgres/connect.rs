@@ -67,6 +67,14 @@ pub(super) fn pool(url: &str, size: usize) -> Result<(deadpool_postgres::Pool, S
     Ok((pool, location))
 }
 
+/// `url` for messages: its host and database, or only its scheme when it cannot be read.
+pub(super) fn describe(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(config) => location(&config),
+        Err(_) => format!("{}://…", url.split("://").next().unwrap_or("postgres")),
+    }
+}
+
 /// `host[:port]/database` (a socket's directory for a host), for messages.
 fn location(config: &tokio_postgres::Config) -> String {
     let host = match config.get_hosts().first() {

@@ -85,6 +85,12 @@ pub fn is_address(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
+/// The address `url` for people: host and database, never a password.
+#[must_use]
+pub fn describe(url: &str) -> String {
+    connect::describe(url)
+}
+
 impl PgStore {
     /// Opens the database at the address `url` with a pool of `connections`, and brings its
     /// schema up to date (once, whatever the number of instances starting at once). A

@@ -1,0 +1,295 @@
+//! Beyond one machine: the database chosen by `database_url`, the command line on
+//! PostgreSQL, and two `arena serve` processes on one PostgreSQL database agreeing on every
+//! vote, limit and leaderboard (bounded: 200 votes, 50 battle requests).
+//!
+//! The PostgreSQL tests run on the throwaway cluster of `support::postgres`, and pass without
+//! running (saying so) where PostgreSQL is not installed, unless `ARENA_PG_TESTS=1`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::server::json as parse;
+use crate::support::{Test, text};
+
+#[test]
+fn database_url_in_the_config_chooses_the_database() {
+    let t = Test::new().with_config_keys(&json!({"database_url": "chosen.sqlite3"}));
+    let battle = t
+        .arena()
+        .without_db_flag()
+        .args(["battle", "Say hello", "--no-vote", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert!(
+        t.path("chosen.sqlite3").is_file(),
+        "no database from the config"
+    );
+    assert!(!t.db().exists());
+    t.arena()
+        .without_db_flag()
+        .args(["show", text(&battle, "battle_id"), "--format", "json"])
+        .run()
+        .success();
+}
+
+#[test]
+fn the_command_line_battles_votes_and_ranks_on_postgres_without_showing_the_password() {
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    // The test cluster trusts local connections: the password is only there to be hidden.
+    let url = url.replacen("postgres@", "postgres:hunter2-secret@", 1);
+    let t = Test::new();
+    let battle = t
+        .arena()
+        .without_db_flag()
+        .env("ARENA_DB", &url)
+        .args(["-v", "battle", "Say hello", "--no-vote", "--format", "json"])
+        .run()
+        .success();
+    assert!(!battle.stderr().contains("hunter2"), "{}", battle.stderr());
+    assert!(
+        battle.stderr().contains("database: postgres "),
+        "{}",
+        battle.stderr()
+    );
+    let id = text(&battle.json(), "battle_id").to_owned();
+    t.arena()
+        .db(&url)
+        .args(["vote", &id, "a", "--format", "json"])
+        .run()
+        .success();
+    let board = t
+        .arena()
+        .db(&url)
+        .args(["leaderboard", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    let battles: u64 = board
+        .get("leaderboard")
+        .unwrap_or(&board)
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["battles"].as_u64())
+        .sum();
+    assert_eq!(battles, 2, "{board}");
+    assert!(!t.db().exists(), "an SQLite file was made");
+}
+
+/// An `arena serve` process on `db`, killed when dropped.
+struct Instance {
+    child: Child,
+    base: String,
+    /// Its log so far, for the messages of failed assertions.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Instance {
+    fn start(t: &Test, db: &str) -> Instance {
+        let mut child = t
+            .command_on(
+                Some(Path::new(db)),
+                Some(&t.path("config.jsonc")),
+                Some(&t.path("models.json")),
+            )
+            .args(["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("arena serve");
+        let stderr = child.stderr.take().expect("its stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = match lines.next() {
+                Some(Ok(line)) => line,
+                other => {
+                    let _ = child.kill();
+                    panic!("arena serve ended before listening: {other:?}");
+                }
+            };
+            if let Some(address) = line.split("listening on ").nth(1) {
+                break address.trim().to_owned();
+            }
+        };
+        // The rest of its log is read as it comes, so that the process never blocks on it.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut log = kept
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Instance { child, base, log }
+    }
+
+    fn log(&self) -> String {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Requests to both instances at once, alternating; statuses and bodies in order.
+fn at_once(
+    runtime: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    calls: Vec<(String, Value)>,
+) -> Vec<(u16, String)> {
+    runtime.block_on(async {
+        let calls = calls.into_iter().map(|(url, body)| {
+            let request = client.post(url).json(&body);
+            async move {
+                let response = request.send().await.expect("a response");
+                let status = response.status().as_u16();
+                (status, response.text().await.expect("a body"))
+            }
+        });
+        futures_util::future::join_all(calls).await
+    })
+}
+
+fn get(runtime: &tokio::runtime::Runtime, client: &reqwest::Client, url: String) -> Value {
+    runtime.block_on(async {
+        let response = client.get(url).send().await.expect("a response");
+        assert_eq!(response.status().as_u16(), 200);
+        parse(&response.text().await.expect("a body"))
+    })
+}
+
+fn battles_on_board(board: &Value) -> u64 {
+    board["leaderboard"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["battles"].as_u64())
+        .sum()
+}
+
+#[test]
+fn two_servers_on_one_postgres_agree_on_votes_limits_and_leaderboards() {
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    let t = Test::new()
+        .with_config_keys(&json!({"max_concurrent_battles": 3}))
+        .with_models(&json!({"models": [
+            {"name": "mock-high-1", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+            {"name": "mock-high-2", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+        ]}));
+    // The first creates the schema; the second, started after, finds it.
+    let one = Instance::start(&t, &url);
+    let two = Instance::start(&t, &url);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The HTTP client's TLS needs a crypto provider, which the server installs in its own
+    // process only.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = |i: usize| {
+        if i.is_multiple_of(2) {
+            &one.base
+        } else {
+            &two.base
+        }
+    };
+
+    // 50 parallel battle requests of one user across both: never more than the limit.
+    let requests = (0..50)
+        .map(|i| {
+            (
+                format!("{}/battle", base(i)),
+                json!({"battle_type": "high_tier", "discord_id": "7", "custom_prompt": "Hi"}),
+            )
+        })
+        .collect();
+    let results = at_once(&runtime, &client, requests);
+    let created: Vec<&String> = results
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(created.len(), 3, "{results:?}");
+    let other: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s != 201 && *s != 429)
+        .collect();
+    assert!(other.is_empty(), "{other:?}\n{}\n{}", one.log(), two.log());
+    let id = text(&parse(created[0]), "battle_id").to_owned();
+
+    // 200 parallel votes on one battle across both: exactly one is recorded.
+    let votes = (0..200)
+        .map(|i: usize| {
+            let choice = if i.is_multiple_of(3) {
+                "model_b"
+            } else {
+                "model_a"
+            };
+            (
+                format!("{}/vote/{id}", base(i)),
+                json!({"vote_choice": choice, "discord_id": "7"}),
+            )
+        })
+        .collect();
+    let results = at_once(&runtime, &client, votes);
+    assert!(
+        results.iter().any(|(s, _)| *s == 200),
+        "no vote was taken: {results:?}"
+    );
+    // Every answer is the vote taken (a retry) or a refusal: never a server error.
+    let other: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| *s != 200 && *s != 400)
+        .collect();
+    assert!(other.is_empty(), "{other:?}\n{}\n{}", one.log(), two.log());
+    let winners: std::collections::BTreeSet<String> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| parse(b)["winner"].to_string())
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "two different votes were taken: {winners:?}"
+    );
+
+    // The vote through one is in the other's next leaderboard, and both count it once.
+    for instance in [&one, &two] {
+        let board = get(&runtime, &client, format!("{}/leaderboard", instance.base));
+        assert_eq!(battles_on_board(&board), 2, "{board}");
+    }
+    let second = text(&parse(created[1]), "battle_id").to_owned();
+    let (status, body) = at_once(
+        &runtime,
+        &client,
+        vec![(
+            format!("{}/vote/{second}", one.base),
+            json!({"vote_choice": "tie", "discord_id": "7"}),
+        )],
+    )
+    .remove(0);
+    assert_eq!(status, 200, "{body}");
+    let board = get(&runtime, &client, format!("{}/leaderboard", two.base));
+    assert_eq!(battles_on_board(&board), 4, "{board}");
+}
