@@ -588,4 +588,7 @@ pub(crate) mod locks {
     pub const IMPORT: i64 = 0x6172_656e_6103;
     /// Recording the user-id key.
     pub const USER_KEY: i64 = 0x6172_656e_6104;
+    /// Held shared by every transaction that inserts votes, and for a moment exclusively by a
+    /// reader that needs every vote below an id to be committed (see `votes_after`).
+    pub const VOTE_IDS: i64 = 0x6172_656e_6105;
 }

@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::battles::{read, user_id};
-use super::{PgStore, col, counts, pg};
+use super::{PgStore, col, counts, locks, pg};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
 use crate::battle::lifecycle::{self, VoteTarget};
 use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
@@ -190,6 +190,9 @@ impl PgStore {
             .await
             .map_err(pg)?;
         }
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&locks::VOTE_IDS])
+            .await
+            .map_err(pg)?;
         counts::ensure_elo(&tx, &params).await?;
         let in_order = flags.is_empty() && counts::is_latest(&tx, now).await?;
         let before = if in_order {
@@ -275,7 +278,8 @@ impl PgStore {
             .collect();
         let t = filter_terms(&client, &filter).await?;
         let sql = format!(
-            "SELECT model_a, model_b, outcome, created_at, import_key IS NOT NULL FROM votes{}",
+            "SELECT model_a, model_b, outcome, created_at, import_key IS NOT NULL FROM votes{}
+             ORDER BY id",
             t.clause()
         );
         let rows = client.query(&sql, &t.params()).await.map_err(pg)?;
@@ -309,7 +313,24 @@ impl PgStore {
     /// `after`, in insertion order, and the last vote's id.
     pub(super) async fn votes_after(&self, after: i64, admit: VoteFlags) -> Result<(Votes, i64)> {
         let excluded = VoteFlags::ALL_BITS.without(admit).bits();
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        // Ids are taken as votes insert and appear as they commit, not always in id order
+        // across connections: a vote with a lower id may still be in flight when a higher one
+        // is read, and a caller that goes on from the highest id read would never see it.
+        // Every transaction that inserts votes holds VOTE_IDS shared; taken exclusively here
+        // for a moment, it waits for those in flight, so every vote up to `upto` is in.
+        let upto: i64 = {
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::VOTE_IDS])
+                .await
+                .map_err(pg)?;
+            let row = tx
+                .query_one("SELECT coalesce(max(id), 0) FROM votes", &[])
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            col(&row, 0)?
+        };
         let names = model_names(&client).await?;
         let position: HashMap<i64, u32> = names
             .iter()
@@ -319,8 +340,8 @@ impl PgStore {
         let rows = client
             .query(
                 "SELECT id, model_a, model_b, outcome, created_at, import_key IS NOT NULL, flags
-                 FROM votes WHERE id > $1 ORDER BY id",
-                &[&after],
+                 FROM votes WHERE id > $1 AND id <= $2 ORDER BY id",
+                &[&after, &upto],
             )
             .await
             .map_err(pg)?;
