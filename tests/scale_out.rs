@@ -293,3 +293,128 @@ fn two_servers_on_one_postgres_agree_on_votes_limits_and_leaderboards() {
     let board = get(&runtime, &client, format!("{}/leaderboard", two.base));
     assert_eq!(battles_on_board(&board), 4, "{board}");
 }
+
+/// A connection to the test database at `url`, beside the store's, for what no operation of
+/// the store shows (its schema version, the locks another instance would hold).
+fn raw(runtime: &tokio::runtime::Runtime, url: &str) -> tokio_postgres::Client {
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn instances_starting_together_migrate_once_and_a_newer_database_is_refused() {
+    use arena::store::{Mode, Store};
+    let (Some(url), Some(empty)) = (
+        crate::support::postgres::database(),
+        crate::support::postgres::database(),
+    ) else {
+        return;
+    };
+    let runtime = runtime();
+    let path = Path::new(&url);
+    let opened = runtime.block_on(futures_util::future::join_all(
+        (0..4).map(|_| arena::store::open(path, Mode::Create)),
+    ));
+    let ids: std::collections::BTreeSet<String> = opened
+        .into_iter()
+        .map(|s| s.expect("open").database_id().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "one database, one id: {ids:?}");
+    let client = raw(&runtime, &url);
+    let versions = runtime
+        .block_on(client.query("SELECT version FROM arena_schema", &[]))
+        .expect("versions");
+    assert_eq!(versions.len(), 1);
+    // A database a newer arena migrated is refused, not written to.
+    runtime
+        .block_on(client.execute("UPDATE arena_schema SET version = version + 1", &[]))
+        .expect("a newer version");
+    let err = runtime
+        .block_on(arena::store::open(path, Mode::Write))
+        .expect_err("newer");
+    assert!(err.to_string().contains("newer than this arena"), "{err}");
+    // Reading a database that holds no arena makes none.
+    let err = runtime
+        .block_on(arena::store::open(Path::new(&empty), Mode::Read))
+        .expect_err("empty");
+    assert!(matches!(err, arena::Error::NotFound(_)), "{err}");
+    let client = raw(&runtime, &empty);
+    let tables: i64 = runtime
+        .block_on(client.query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        ))
+        .expect("tables")
+        .get(0);
+    assert_eq!(tables, 0);
+}
+
+#[test]
+fn stale_battles_are_ended_by_one_instance_at_a_time() {
+    use arena::store::{Mode, NewBattle, Store};
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    let runtime = runtime();
+    let store = runtime
+        .block_on(arena::store::open(Path::new(&url), Mode::Create))
+        .expect("open");
+    let long_ago = arena::store::now_ms() - 3_600_000;
+    runtime
+        .block_on(store.create_battle(NewBattle {
+            id: uuid::Uuid::now_v7(),
+            origin: arena::battle::Origin::Cli,
+            user_hash: None,
+            prompt: "Q".into(),
+            prompt_id: None,
+            theme: "general".into(),
+            system: None,
+            model_a: "x".into(),
+            model_b: "y".into(),
+            rpid: None,
+            prompt_content: None,
+            now: long_ago,
+            limits: None,
+        }))
+        .expect("battle");
+    // Another instance is ending stale battles: this one leaves the work to it.
+    let other = raw(&runtime, &url);
+    runtime
+        .block_on(other.execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&arena::store::postgres::locks::EXPIRE],
+        ))
+        .expect("lock");
+    let now = arena::store::now_ms();
+    assert_eq!(
+        runtime
+            .block_on(store.expire(now, 0, 60_000))
+            .expect("expire"),
+        0
+    );
+    runtime
+        .block_on(other.execute(
+            "SELECT pg_advisory_unlock($1)",
+            &[&arena::store::postgres::locks::EXPIRE],
+        ))
+        .expect("unlock");
+    assert_eq!(
+        runtime
+            .block_on(store.expire(now, 0, 60_000))
+            .expect("expire"),
+        1
+    );
+}

@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::{PgStore, col, count, pg};
+use super::{PgStore, col, count, locks, pg};
 use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
@@ -459,7 +459,20 @@ impl PgStore {
         vote_expiry_ms: i64,
         generation_limit_ms: i64,
     ) -> Result<usize> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let client = client.transaction().await.map_err(pg)?;
+        // Background work runs once across instances: while one ends stale battles, the
+        // others' turns end nothing (the work is the same, and waiting would only queue them).
+        let ours: bool = col(
+            &client
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&locks::EXPIRE])
+                .await
+                .map_err(pg)?,
+            0,
+        )?;
+        if !ours {
+            return Ok(0);
+        }
         let mut n = 0;
         if vote_expiry_ms > 0 {
             n += client
@@ -485,6 +498,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
+        client.commit().await.map_err(pg)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 

@@ -112,9 +112,12 @@ impl PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::IMPORT])
             .await
             .map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&locks::VOTE_IDS])
-            .await
-            .map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            &[&locks::VOTE_IDS],
+        )
+        .await
+        .map_err(pg)?;
         catch_up(&mut session.known, &tx).await?;
         let count = write_chunk(&tx, &chunk, &salt, &mut session).await?;
         if count.imported > 0 && !session.dirty {

@@ -16,7 +16,8 @@
 //!   leaderboards) is the sum of a few counters, each vote adding to the one of its
 //!   connection, so a vote through any instance changes every instance's next answer;
 //! - work that must not run twice at once (migrations, replaying online Elo, an import's
-//!   chunk) takes a transaction-scoped advisory lock.
+//!   chunk) takes a transaction-scoped advisory lock; background work (ending stale battles)
+//!   tries one and, when another instance holds it, leaves the work to that instance.
 //!
 //! The rules a transaction applies are [`crate::battle::lifecycle`]'s, as on SQLite.
 //!
@@ -578,8 +579,9 @@ impl PgStore {
     }
 }
 
-/// Keys of the advisory locks (one namespace per purpose, arbitrary but fixed numbers).
-pub(crate) mod locks {
+/// Keys of the advisory locks (arbitrary but fixed numbers, one per purpose); public so that
+/// operators (and tests) can see what an instance holds in `pg_locks`.
+pub mod locks {
     /// Migrations on open.
     pub const MIGRATE: i64 = 0x6172_656e_6101;
     /// Replaying online Elo over every vote.
@@ -588,6 +590,8 @@ pub(crate) mod locks {
     pub const IMPORT: i64 = 0x6172_656e_6103;
     /// Recording the user-id key.
     pub const USER_KEY: i64 = 0x6172_656e_6104;
+    /// Ending stale battles (tried, never waited for: one instance at a time does it).
+    pub const EXPIRE: i64 = 0x6172_656e_6106;
     /// Held shared by every transaction that inserts votes, and for a moment exclusively by a
     /// reader that needs every vote below an id to be committed (see `votes_after`).
     pub const VOTE_IDS: i64 = 0x6172_656e_6105;

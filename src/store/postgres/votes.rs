@@ -190,9 +190,12 @@ impl PgStore {
             .await
             .map_err(pg)?;
         }
-        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&locks::VOTE_IDS])
-            .await
-            .map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            &[&locks::VOTE_IDS],
+        )
+        .await
+        .map_err(pg)?;
         counts::ensure_elo(&tx, &params).await?;
         let in_order = flags.is_empty() && counts::is_latest(&tx, now).await?;
         let before = if in_order {
