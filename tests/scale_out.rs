@@ -82,6 +82,14 @@ fn the_command_line_battles_votes_and_ranks_on_postgres_without_showing_the_pass
     assert!(!t.db().exists(), "an SQLite file was made");
 }
 
+/// Two mock models of the high tier, which the REST API's battles draw from.
+fn tiered(t: Test) -> Test {
+    t.with_models(&json!({"models": [
+        {"name": "mock-high-1", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+        {"name": "mock-high-2", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+    ]}))
+}
+
 /// An `arena serve` process on `db`, killed when dropped.
 struct Instance {
     child: Child,
@@ -189,12 +197,7 @@ fn two_servers_on_one_postgres_agree_on_votes_limits_and_leaderboards() {
     let Some(url) = crate::support::postgres::database() else {
         return;
     };
-    let t = Test::new()
-        .with_config_keys(&json!({"max_concurrent_battles": 3}))
-        .with_models(&json!({"models": [
-            {"name": "mock-high-1", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
-            {"name": "mock-high-2", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
-        ]}));
+    let t = tiered(Test::new().with_config_keys(&json!({"max_concurrent_battles": 3})));
     // The first creates the schema; the second, started after, finds it.
     let one = Instance::start(&t, &url);
     let two = Instance::start(&t, &url);
@@ -417,4 +420,87 @@ fn stale_battles_are_ended_by_one_instance_at_a_time() {
             .expect("expire"),
         1
     );
+}
+
+#[test]
+fn an_instance_killed_during_a_vote_burst_loses_no_acknowledged_vote() {
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    let t = tiered(Test::new());
+    let mut one = Instance::start(&t, &url);
+    let two = Instance::start(&t, &url);
+    let runtime = runtime();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    // 60 battles of 60 users, waiting for their votes.
+    let battles = at_once(
+        &runtime,
+        &client,
+        (0..60)
+            .map(|i| {
+                (
+                    format!("{}/battle", two.base),
+                    json!({"battle_type": "high_tier", "discord_id": format!("{}", 1000 + i),
+                           "custom_prompt": "Hi"}),
+                )
+            })
+            .collect(),
+    );
+    let ids: Vec<(String, String)> = battles
+        .iter()
+        .enumerate()
+        .map(|(i, (status, body))| {
+            assert_eq!(*status, 201, "{body}");
+            (
+                text(&parse(body), "battle_id").to_owned(),
+                format!("{}", 1000 + i),
+            )
+        })
+        .collect();
+    // Every vote at once, half through the instance that is killed as they run.
+    let burst = {
+        let client = client.clone();
+        let calls: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, (id, user))| {
+                let base = if i.is_multiple_of(2) {
+                    &one.base
+                } else {
+                    &two.base
+                };
+                (
+                    id.clone(),
+                    client
+                        .post(format!("{base}/vote/{id}"))
+                        .json(&json!({"vote_choice": "model_a", "discord_id": user})),
+                )
+            })
+            .collect();
+        runtime.spawn(futures_util::future::join_all(calls.into_iter().map(
+            |(id, request)| async move {
+                let acknowledged = match request.send().await {
+                    Ok(r) => r.status().as_u16() == 200,
+                    Err(_) => false,
+                };
+                (id, acknowledged)
+            },
+        )))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    // SIGKILL: no shutdown, no flush.
+    one.child.kill().expect("kill");
+    let answers = runtime.block_on(burst).expect("the burst");
+    let mut completed = 0;
+    for (id, acknowledged) in &answers {
+        let battle = get(&runtime, &client, format!("{}/battle/{id}", two.base));
+        let done = battle["status"] == json!("completed");
+        assert!(done || !acknowledged, "acknowledged but lost: {battle}");
+        completed += u64::from(done);
+    }
+    // The other instance keeps serving, and counts what was recorded, once.
+    let board = get(&runtime, &client, format!("{}/leaderboard", two.base));
+    assert_eq!(battles_on_board(&board), 2 * completed, "{board}");
+    assert!(answers.iter().any(|(_, a)| *a), "no vote was acknowledged");
 }
