@@ -504,3 +504,83 @@ fn an_instance_killed_during_a_vote_burst_loses_no_acknowledged_vote() {
     assert_eq!(battles_on_board(&board), 2 * completed, "{board}");
     assert!(answers.iter().any(|(_, a)| *a), "no vote was acknowledged");
 }
+
+#[test]
+fn migrate_copies_every_record_resumes_after_a_cut_and_goes_back_to_a_file() {
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    let t = Test::new();
+    for i in 0..3 {
+        let battle = t.battle(&[&format!("Question {i}")]);
+        t.vote(text(&battle, "battle_id"), if i == 1 { "tie" } else { "a" });
+    }
+    t.battle(&["Never voted"]);
+    t.arena()
+        .args(["prompts", "add", "A pooled prompt"])
+        .run()
+        .success();
+    t.arena().args(["keys", "add", "alice"]).run().success();
+    t.write(
+        "log.jsonl",
+        "{\"model_a\": \"alpha\", \"model_b\": \"beta\", \"winner\": \"model_a\", \"tstamp\": 1700000000, \"judge\": \"j1\"}\n\
+         {\"model_a\": \"beta\", \"model_b\": \"gamma\", \"winner\": \"tie\", \"tstamp\": 1700000100}\n",
+    );
+    t.arena().args(["import", "log.jsonl"]).run().success();
+    let db = t.db();
+    let migrate = |to: &str, from: &str, extra: &[&str]| {
+        t.arena()
+            .without_db_flag()
+            .args(["migrate", "--from", from, "--to", to, "--page-rows", "2"])
+            .args(extra)
+            .run()
+    };
+    let file = db.display().to_string();
+    // Cut short after five pages, then run again: it goes on, and checks the whole.
+    migrate(&url, &file, &["--stop-after-pages", "5"]).code(1);
+    migrate(&url, &file, &[])
+        .success()
+        .stderr_contains("the same rows");
+    // Back to a file, as a backup is.
+    let back = t.path("back.sqlite3").display().to_string();
+    migrate(&back, &url, &[]).success();
+    let board = |db: &str| {
+        t.arena()
+            .db(db)
+            .args(["leaderboard", "--format", "json"])
+            .run()
+            .success()
+            .json()["leaderboard"]
+            .clone()
+    };
+    assert!(
+        board(&file).as_array().is_some_and(|rows| rows.len() >= 4),
+        "{}",
+        board(&file)
+    );
+    assert_eq!(board(&file), board(&url));
+    assert_eq!(board(&file), board(&back));
+    for db in [&url, &back] {
+        t.arena()
+            .db(db)
+            .args(["keys", "list"])
+            .run()
+            .success()
+            .stdout_contains("alice");
+        t.arena()
+            .db(db)
+            .args(["prompts", "list"])
+            .run()
+            .success()
+            .stdout_contains("A pooled prompt");
+    }
+    let battles = |db: &str| {
+        t.arena()
+            .db(db)
+            .args(["battles", "--format", "json"])
+            .run()
+            .success()
+            .json()
+    };
+    assert_eq!(battles(&file), battles(&back));
+}

@@ -23,6 +23,7 @@ mod import;
 mod init;
 mod keys;
 mod leaderboard;
+mod migrate;
 mod models;
 mod prompts;
 mod rebuild;
@@ -200,6 +201,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Recompute the running counts and online Elo from the votes table
     Rebuild(rebuild::RebuildArgs),
+    /// Copy a whole database to another (SQLite to PostgreSQL, or back to a file); resumable
+    Migrate(migrate::MigrateArgs),
     /// Trust config.jsonc or models.json of the current directory (by path and content)
     Trust(trust::TrustArgs),
     /// Print a shell completion script
@@ -355,6 +358,7 @@ async fn run(cli: Cli) -> (anyhow::Result<u8>, Option<PathBuf>) {
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,
         Command::Rebuild(args) => rebuild::run(&ctx, &args).await,
+        Command::Migrate(args) => migrate::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
         Command::Keys(args) => keys::run(&ctx, &args).await,
         Command::Trust(args) => trust::run(&ctx, &args),

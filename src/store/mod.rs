@@ -29,6 +29,7 @@
 //! once against it: `tests/store_contract/`.
 
 mod any;
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 mod tally;

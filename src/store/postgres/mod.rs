@@ -32,6 +32,7 @@
 mod battles;
 mod chat;
 mod connect;
+mod copy;
 mod counts;
 mod import;
 mod keys;
