@@ -79,7 +79,25 @@ fn the_command_line_battles_votes_and_ranks_on_postgres_without_showing_the_pass
         .filter_map(|r| r["battles"].as_u64())
         .sum();
     assert_eq!(battles, 2, "{board}");
-    assert!(!t.db().exists(), "an SQLite file was made");
+    // An export of the votes imported into a file gives the same leaderboard.
+    let exported = t
+        .arena()
+        .db(&url)
+        .args(["export", "votes"])
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(exported.lines().count(), 1, "{exported}");
+    t.write("votes.jsonl", &exported);
+    t.arena().args(["import", "votes.jsonl"]).run().success();
+    let file = t
+        .arena()
+        .args(["leaderboard", "--format", "json"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(file["leaderboard"], board["leaderboard"]);
+    assert!(!t.path("chosen.sqlite3").exists());
 }
 
 /// Two mock models of the high tier, which the REST API's battles draw from.
