@@ -411,7 +411,26 @@ impl Store for PgStore {
         terms: IdentityTerms,
     ) -> Result<VoteOutcome> {
         self.writes()?;
-        self.locate(PgStore::record_vote_checked(self, id, winner, user_hash, params, terms).await)
+        // A transaction PostgreSQL ended to break a lock cycle (rare: two instances replaying
+        // Elo while other votes hold ratings) is tried again; a vote commits whole or not.
+        let mut tries = 0;
+        loop {
+            let result = PgStore::record_vote_checked(
+                self,
+                id,
+                winner,
+                user_hash.clone(),
+                params,
+                terms.clone(),
+            )
+            .await;
+            match result {
+                Err(Error::Database(e)) if e.kind == StoreErrorKind::Busy && tries < 3 => {
+                    tries += 1;
+                }
+                other => return self.locate(other),
+            }
+        }
     }
 
     async fn votes(&self, filter: VoteFilter) -> Result<Votes> {

@@ -177,7 +177,6 @@ impl PgStore {
             },
         )?;
         let user = user_id(&tx, user_hash.as_deref()).await?;
-        let now = now_ms();
         let leak = identity_leak(&tx, row_id, (&name_a, &name_b), &terms).await?;
         let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
         if let Some(leak) = &leak {
@@ -197,16 +196,22 @@ impl PgStore {
         .await
         .map_err(pg)?;
         counts::ensure_elo(&tx, &params).await?;
-        let in_order = flags.is_empty() && counts::is_latest(&tx, now).await?;
-        let before = if in_order {
-            // The two models' ratings are held until the vote commits: votes on a pair that
-            // shares a model take their Elo steps one after the other.
-            counts::lock_elo(&tx, a, b, &params).await?
-        } else {
-            (
+        // A vote that counts holds its two models' ratings until it commits: votes on pairs
+        // that share a model take their Elo steps one after the other.
+        let held = match flags.is_empty() {
+            true => Some(counts::lock_elo(&tx, a, b, &params).await?),
+            false => None,
+        };
+        // Timed once the ratings are held, so that such votes are timed in the order they
+        // take their steps, which is the order a replay takes them in.
+        let now = now_ms();
+        let in_order = held.is_some() && counts::is_latest(&tx, now).await?;
+        let before = match held {
+            Some(before) => before,
+            None => (
                 counts::elo_of(&tx, a, &params).await?,
                 counts::elo_of(&tx, b, &params).await?,
-            )
+            ),
         };
         let vote_id: i64 = col(
             &tx.query_one(
