@@ -121,11 +121,19 @@ async fn battle_style(conn: &impl GenericClient, battle: i64) -> Result<VoteStyl
     }))
 }
 
-/// Keeps the style and categories of the vote `vote` on battle `battle`, in the vote's
-/// transaction.
-pub(super) async fn keep_for_vote(tx: &impl GenericClient, vote: i64, battle: i64) -> Result<()> {
-    let style = battle_style(tx, battle).await?;
-    write(tx, vote, &style, &mut CategoryIds::default()).await
+/// The style and categories of a vote on battle `battle`, from its texts: computed before
+/// the vote takes its models' Elo rows, so that the counting of tokens does not hold them.
+pub(super) async fn for_vote(tx: &impl GenericClient, battle: i64) -> Result<VoteStyle> {
+    battle_style(tx, battle).await
+}
+
+/// Keeps a vote's style and categories, in the vote's transaction.
+pub(super) async fn keep_for_vote(
+    tx: &impl GenericClient,
+    vote: i64,
+    style: &VoteStyle,
+) -> Result<()> {
+    write(tx, vote, style, &mut CategoryIds::default()).await
 }
 
 async fn write(

@@ -189,6 +189,7 @@ impl PgStore {
             .await
             .map_err(pg)?;
         }
+        let style = super::style::for_vote(&tx, row_id).await?;
         tx.execute(
             "SELECT pg_advisory_xact_lock_shared($1)",
             &[&locks::VOTE_IDS],
@@ -225,7 +226,7 @@ impl PgStore {
             .map_err(pg)?,
             0,
         )?;
-        super::style::keep_for_vote(&tx, vote_id, row_id).await?;
+        super::style::keep_for_vote(&tx, vote_id, &style).await?;
         let after = if !flags.is_empty() {
             // Kept, but in no count and no rating.
             before
