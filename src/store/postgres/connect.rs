@@ -185,6 +185,18 @@ mod tests {
     }
 
     #[test]
+    fn sslmode_in_the_address_turns_tls_on() {
+        // The pool builds its rustls connector (the system's roots, ring) without a server.
+        let (_, location) = pool("postgres://arena@db.example/votes?sslmode=require", 2).unwrap();
+        assert_eq!(location, "postgres db.example/votes");
+        let err = pool("postgres://arena@db.example/votes?sslmode=sometimes", 2).unwrap_err();
+        assert!(
+            err.to_string().contains("not a PostgreSQL address"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_location_never_holds_the_password() {
         let (_, location) = pool("postgres://arena:secret@db.example:6000/votes", 2).unwrap();
         assert_eq!(location, "postgres db.example:6000/votes");
