@@ -46,6 +46,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
             cand keys 'The server''s API keys: add (user or service), list, revoke'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
+            cand migrate 'Copy a whole database to another (SQLite to PostgreSQL, or back to a file); resumable'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
             cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
@@ -521,6 +522,22 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'arena;migrate'= {
+            cand --from 'The database to copy: a path, sqlite://PATH or postgres://... (read only)'
+            cand --to 'Where to copy it: empty, or a copy of the same database cut short'
+            cand --page-rows 'Rows a page (one transaction on the destination)'
+            cand --stop-after-pages 'Stop after this many pages, as a copy cut short would (for tests of resuming)'
+            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
+            cand --color 'When to use colour'
+            cand -v 'Say more (which files are used, upstream details); repeat for more'
+            cand --verbose 'Say more (which files are used, upstream details); repeat for more'
+            cand -q 'Print only results and errors'
+            cand --quiet 'Print only results and errors'
+            cand --no-progress 'Never draw progress bars'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'arena;trust'= {
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
@@ -575,6 +592,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand serve 'Serve the REST API over HTTP (127.0.0.1:5103 unless told otherwise)'
             cand keys 'The server''s API keys: add (user or service), list, revoke'
             cand rebuild 'Recompute the running counts and online Elo from the votes table'
+            cand migrate 'Copy a whole database to another (SQLite to PostgreSQL, or back to a file); resumable'
             cand trust 'Trust config.jsonc or models.json of the current directory (by path and content)'
             cand completions 'Print a shell completion script'
             cand generate-completions 'Write every completion script into a directory (used to refresh completions/)'
@@ -645,6 +663,8 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;help;keys;revoke'= {
         }
         &'arena;help;rebuild'= {
+        }
+        &'arena;help;migrate'= {
         }
         &'arena;help;trust'= {
         }

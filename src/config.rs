@@ -81,6 +81,10 @@ pub struct Config {
     pub tavern_mode: bool,
     /// Secret for hashing user ids (HMAC-SHA-256); empty: the database's own key file.
     pub user_id_salt: Secret,
+    /// The database when neither `--db` nor `ARENA_DB` names one: a path, `sqlite://PATH` or
+    /// `postgres://...` (kept as a secret: an address may hold a password). Empty: the data
+    /// directory's `arena.sqlite3`.
+    pub database_url: Secret,
     /// The longest answer kept from an upstream, in bytes; a longer one is cut there and
     /// its side fails.
     pub max_answer_bytes: u64,
@@ -165,6 +169,7 @@ impl Default for Config {
             tiers: TiersConfig::default(),
             tavern_mode: false,
             user_id_salt: Secret::default(),
+            database_url: Secret::default(),
             max_answer_bytes: 4 << 20,
             max_error_body_bytes: 64 << 10,
             max_listing_bytes: 4 << 20,
@@ -1292,6 +1297,8 @@ pub enum Source {
     ConfigDir,
     DataDir,
     Default,
+    /// A setting of config.jsonc (`database_url`).
+    ConfigSetting,
 }
 
 impl Source {
@@ -1304,6 +1311,7 @@ impl Source {
             Source::ConfigDir => "from the config directory",
             Source::DataDir => "the default data directory",
             Source::Default => "built-in defaults",
+            Source::ConfigSetting => "database_url of config.jsonc",
         }
     }
 }
@@ -1315,11 +1323,21 @@ pub fn project_dirs() -> Option<directories::ProjectDirs> {
 }
 
 /// The database path: the flag or `ARENA_DB` (already merged by the caller into `explicit`),
-/// else `arena.sqlite3` in the data directory.
-pub fn resolve_db(explicit: Option<&Path>, from_env: bool) -> Result<(PathBuf, Source)> {
+/// else `database_url` of config.jsonc (`configured`), else `arena.sqlite3` in the data
+/// directory.
+pub fn resolve_db(
+    explicit: Option<&Path>,
+    from_env: bool,
+    configured: Option<(&str, Source)>,
+) -> Result<(PathBuf, Source)> {
     if let Some(p) = explicit {
         let source = if from_env { Source::Env } else { Source::Flag };
         return Ok((p.to_owned(), source));
+    }
+    if let Some((url, source)) = configured
+        && !url.is_empty()
+    {
+        return Ok((PathBuf::from(url), source));
     }
     let dirs = project_dirs().ok_or_else(|| {
         Error::Input("no home directory found: pass --db PATH or set ARENA_DB".into())

@@ -25,6 +25,7 @@ mod prompts;
 mod proxy_wire;
 mod reference;
 mod reliability;
+mod scale_out;
 mod sdk;
 mod server;
 mod store;

@@ -1,7 +1,7 @@
 //! The contract of [`arena::store::Store`]: one list of tests, written once against the
 //! trait, that every storage backend must pass. Each test takes a fresh, empty store from a
 //! backend's constructor; [`contract!`] runs the whole list for one backend, so a new backend
-//! adds one line at the bottom (`contract!(postgres, postgres_store);`) and a constructor.
+//! adds one line at the bottom (`contract!(postgres, postgres);`) and a constructor.
 
 use std::future::Future;
 
@@ -24,22 +24,35 @@ pub struct Fresh<S> {
 
 /// The SQLite backend, on a new file, through [`arena::store::open_with_readers`] (the path a
 /// server takes).
-async fn sqlite() -> Fresh<arena::store::AnyStore> {
+async fn sqlite() -> Option<Fresh<arena::store::AnyStore>> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = arena::store::open_with_readers(&dir.path().join("c.sqlite3"), Mode::Create, 2)
         .await
         .expect("open");
-    Fresh {
+    Some(Fresh {
         store,
         _keep: Box::new(dir),
-    }
+    })
+}
+
+/// The PostgreSQL backend, on a new database of the test cluster (see
+/// `support::postgres`); `None` when PostgreSQL is not installed and not required.
+async fn postgres() -> Option<Fresh<arena::store::AnyStore>> {
+    let url = crate::support::postgres::database()?;
+    let store = arena::store::open_with_readers(std::path::Path::new(&url), Mode::Create, 2)
+        .await
+        .expect("open");
+    Some(Fresh {
+        store,
+        _keep: Box::new(()),
+    })
 }
 
 /// Runs one test of the list on a runtime of its own, with a store from `open`.
 fn run<S, O, T, F>(open: O, test: T)
 where
     S: Store,
-    O: Future<Output = Fresh<S>>,
+    O: Future<Output = Option<Fresh<S>>>,
     T: FnOnce(S) -> F,
     F: Future<Output = ()>,
 {
@@ -49,14 +62,15 @@ where
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let fresh = open.await;
+        // A backend that is not installed here: the constructor said so.
+        let Some(fresh) = open.await else { return };
         test(fresh.store.clone()).await;
         fresh.store.close().await.expect("close");
     });
 }
 
 /// Every test of the contract, run against the backend that `$open` (an `async fn() ->
-/// Fresh<impl Store>`) opens, in a module named `$backend`.
+/// Option<Fresh<impl Store>>`) opens, in a module named `$backend`.
 macro_rules! contract {
     ($backend:ident, $open:ident) => {
         contract!(@list $backend, $open;
@@ -88,6 +102,7 @@ macro_rules! contract {
 }
 
 contract!(sqlite, sqlite);
+contract!(postgres, postgres);
 
 // The list.
 

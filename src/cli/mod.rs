@@ -23,6 +23,7 @@ mod import;
 mod init;
 mod keys;
 mod leaderboard;
+mod migrate;
 mod models;
 mod prompts;
 mod rebuild;
@@ -200,6 +201,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Recompute the running counts and online Elo from the votes table
     Rebuild(rebuild::RebuildArgs),
+    /// Copy a whole database to another (SQLite to PostgreSQL, or back to a file); resumable
+    Migrate(migrate::MigrateArgs),
     /// Trust config.jsonc or models.json of the current directory (by path and content)
     Trust(trust::TrustArgs),
     /// Print a shell completion script
@@ -355,6 +358,7 @@ async fn run(cli: Cli) -> (anyhow::Result<u8>, Option<PathBuf>) {
         Command::Models(args) => models::run(&ctx, &args).await,
         Command::Prompts(args) => prompts::run(&ctx, args).await,
         Command::Rebuild(args) => rebuild::run(&ctx, &args).await,
+        Command::Migrate(args) => migrate::run(&ctx, &args).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
         Command::Keys(args) => keys::run(&ctx, &args).await,
         Command::Trust(args) => trust::run(&ctx, &args),
@@ -493,13 +497,22 @@ impl Context {
     /// The database path: the flag, `ARENA_DB`, else the data directory's.
     pub fn db_path(&self) -> Result<PathBuf> {
         let explicit = path_option("--db", "ARENA_DB", self.global.db.as_ref())?;
+        // config.jsonc is read only when neither the flag nor the variable names one.
+        let configured = match explicit {
+            Some(_) => None,
+            None => Some(self.config()?.database_url),
+        };
         let (path, source) = config::resolve_db(
             explicit.as_ref().map(|(p, _)| p.as_path()),
             explicit.as_ref().is_some_and(|(_, env)| *env),
+            configured
+                .as_ref()
+                .map(|url| (url.expose(), config::Source::ConfigSetting)),
         )?;
+        // An address is shown without its password.
         self.say(format!(
             "database: {} ({})",
-            path.display(),
+            crate::store::describe(&path),
             source.describe()
         ));
         Ok(path)

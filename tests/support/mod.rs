@@ -4,6 +4,7 @@
 //! temporary directory with `HOME` and the XDG directories pointed inside it, and has colour
 //! off, so nothing reads or writes the real user's files.
 
+pub mod postgres;
 pub mod server;
 pub mod upstream;
 

@@ -20,6 +20,7 @@
 
 mod battles;
 mod chat;
+mod copy;
 mod counts;
 mod import;
 mod keys;
