@@ -262,10 +262,18 @@ Register-ArgumentCompleter -Native -CommandName 'arena' -ScriptBlock {
             break
         }
         'arena;stats;prompts' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only votes before this time (a date or RFC 3339)')
+            [CompletionResult]::new('--tier', '--tier', [CompletionResultType]::ParameterName, 'Only battles between models of this tier (tiers come from models.json)')
+            [CompletionResult]::new('--theme', '--theme', [CompletionResultType]::ParameterName, 'Only battles on prompts of this theme')
+            [CompletionResult]::new('--category', '--category', [CompletionResultType]::ParameterName, 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them')
+            [CompletionResult]::new('--exclude-category', '--exclude-category', [CompletionResultType]::ParameterName, 'Leave out votes in this category (repeatable)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--include-identity-leaks', '--include-identity-leaks', [CompletionResultType]::ParameterName, 'Count the votes whose answers named a model (kept, but left out by default)')
+            [CompletionResult]::new('--include-named', '--include-named', [CompletionResultType]::ParameterName, 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more (which files are used, upstream details); repeat for more')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors')

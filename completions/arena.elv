@@ -247,10 +247,18 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;stats;prompts'= {
+            cand --since 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)'
+            cand --until 'Only votes before this time (a date or RFC 3339)'
+            cand --tier 'Only battles between models of this tier (tiers come from models.json)'
+            cand --theme 'Only battles on prompts of this theme'
+            cand --category 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them'
+            cand --exclude-category 'Leave out votes in this category (repeatable)'
             cand --format 'Output format'
             cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
+            cand --include-identity-leaks 'Count the votes whose answers named a model (kept, but left out by default)'
+            cand --include-named 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
             cand --verbose 'Say more (which files are used, upstream details); repeat for more'
             cand -q 'Print only results and errors'

@@ -247,6 +247,13 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -s h -l help -d 'Print help'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l since -d 'Only votes at or after this time (a date such as 2026-01-31, or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l until -d 'Only votes before this time (a date or RFC 3339)' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l tier -d 'Only battles between models of this tier (tiers come from models.json)' -r -f -a "high\t''
+low\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l theme -d 'Only battles on prompts of this theme' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l category -d 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them' -r
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l exclude-category -d 'Leave out votes in this category (repeatable)' -r
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 jsonl\t''
@@ -257,6 +264,8 @@ complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subco
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l include-identity-leaks -d 'Count the votes whose answers named a model (kept, but left out by default)'
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l include-named -d 'Count the side-by-side votes of the web page, cast with the models named (kept, but left out by default)'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s v -l verbose -d 'Say more (which files are used, upstream details); repeat for more'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l no-progress -d 'Never draw progress bars'

@@ -130,6 +130,12 @@ pub struct Config {
     /// The pool model that answers a chat client's housekeeping (titles, tags) sent to the
     /// battle model; empty: a short fixed answer.
     pub utility_model: String,
+    /// The pool model that judges the prompts of battles played here into LMArena's
+    /// LLM-classified categories (`hard_prompt`, `math`, `creative_writing`,
+    /// `instruction_following`), in the background; empty: none are judged.
+    pub classifier_model: String,
+    /// The most prompts the classifier judges a minute (four requests each).
+    pub classifier_prompts_per_minute: u32,
     /// The largest attachment (an image, a file) of a chat message, in bytes (413 beyond).
     pub max_attachment_bytes: u64,
     /// Whether `/api/prompt_statistics` also shows users' own prompts (`custom_prompt`, chat
@@ -188,6 +194,8 @@ impl Default for Config {
             expiry_interval_seconds: 60,
             sse_keepalive_seconds: 15,
             utility_model: String::new(),
+            classifier_model: String::new(),
+            classifier_prompts_per_minute: 10,
             max_attachment_bytes: 5 << 20,
             publish_custom_prompts: false,
             expose_pool: true,
@@ -683,6 +691,12 @@ fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
         if value == 0 || value > max {
             return Err(bad(field, &format!("must be between 1 and {max} seconds")));
         }
+    }
+    if !(1..=6000).contains(&c.classifier_prompts_per_minute) {
+        return Err(bad(
+            "classifier_prompts_per_minute",
+            "must be between 1 and 6000 prompts a minute (default 10)",
+        ));
     }
     if !(1..=1000).contains(&c.max_battle_turns) {
         return Err(bad(

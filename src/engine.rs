@@ -1083,10 +1083,20 @@ impl Arena {
             .map_err(Error::Input)
     }
 
-    /// The per-prompt figures, counted again only after new votes: of every prompt, or with
+    /// The per-prompt figures over the votes of `selection`: of every prompt, or with
     /// `pool_only` of the pool's prompts alone (a user's own prompt is theirs, not the
     /// public's: `/api/prompt_statistics` shows those only with `publish_custom_prompts`).
-    pub async fn prompt_statistics(&self, pool_only: bool) -> Result<PromptStatistics> {
+    /// Those of every vote are counted again only after new votes.
+    pub async fn prompt_statistics(
+        &self,
+        pool_only: bool,
+        selection: &Selection,
+    ) -> Result<PromptStatistics> {
+        if *selection != Selection::default() {
+            let filter = self.vote_filter(selection)?;
+            let (names, rows) = self.store.prompt_votes(pool_only, filter).await?;
+            return blocking(move || stats::prompts(&names, &rows)).await;
+        }
         let mut last = self.prompt_stats.lock().await;
         let version = self.store.votes_version().await?;
         if let Some((v, p, s)) = last.as_ref()
@@ -1095,7 +1105,10 @@ impl Arena {
         {
             return Ok(s.clone());
         }
-        let (names, rows) = self.store.prompt_votes(pool_only).await?;
+        let (names, rows) = self
+            .store
+            .prompt_votes(pool_only, VoteFilter::default())
+            .await?;
         let s = blocking(move || stats::prompts(&names, &rows)).await?;
         *last = Some((version, pool_only, s.clone()));
         Ok(s)

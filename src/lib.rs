@@ -26,11 +26,13 @@
 //! - [`trust`]: which files of the current directory the user trusts.
 //! - [`user_key`]: the key that hashes user ids, kept out of the database.
 //! - [`transfer`]: battle logs and prompt sets in and out.
+//! - [`classify`]: the LLM classifier of prompts, run by the server in the background.
 //! - [`util`]: times, terminal-safe text, private and atomic files.
 
 pub mod api_keys;
 pub mod battle;
 pub mod chat;
+pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -8,6 +8,7 @@ mod battle;
 mod browser;
 mod callers;
 mod chat_battles;
+mod classifier;
 mod cli_formats;
 mod completions;
 mod hardening;

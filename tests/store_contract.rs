@@ -87,6 +87,7 @@ macro_rules! contract {
             counts_tell_voted_battles_only,
             stale_battles_expire_and_take_no_vote,
             style_and_categories_are_kept_and_select_votes,
+            the_classifier_judges_each_vote_once,
         );
     };
     (@list $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
@@ -821,4 +822,45 @@ async fn style_and_categories_are_kept_and_select_votes(store: impl Store) {
         .await
         .expect("styled");
     assert_eq!((after.votes.votes.len(), after.without), (3, 1));
+}
+
+/// The prompt classifier's two operations: the votes on battles played here not judged
+/// yet, in vote order with their user turns, and their categories kept once judged.
+async fn the_classifier_judges_each_vote_once(store: impl Store) {
+    assert!(store.unclassified_votes(10).await.expect("none").is_empty());
+    let mut voted = Vec::new();
+    for user in ["u1", "u2"] {
+        let id = waiting(&store, "p", "q", Some(user)).await;
+        store
+            .record_vote(id, Winner::ModelA, Some(user.into()), EloParams::default())
+            .await
+            .expect("vote");
+        voted.push(id);
+    }
+    let todo = store.unclassified_votes(10).await.expect("todo");
+    assert_eq!(todo.len(), 2);
+    assert_eq!(todo[0].user, vec!["Q".to_owned()]);
+    assert!(todo[0].vote < todo[1].vote);
+    assert_eq!(store.unclassified_votes(1).await.expect("one").len(), 1);
+    // The first judged with a category, the second with none: neither is asked again.
+    store
+        .add_categories(todo[0].vote, vec!["math".into()])
+        .await
+        .expect("add");
+    let left = store.unclassified_votes(10).await.expect("left");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].vote, todo[1].vote);
+    store
+        .add_categories(todo[1].vote, Vec::new())
+        .await
+        .expect("add none");
+    assert!(store.unclassified_votes(10).await.expect("done").is_empty());
+    let math = store
+        .votes(VoteFilter {
+            categories: vec!["math".into()],
+            ..VoteFilter::default()
+        })
+        .await
+        .expect("math votes");
+    assert_eq!(math.votes.len(), 1);
 }

@@ -265,6 +265,51 @@ fn category_filters_take_the_votes_of_their_categories() {
 }
 
 #[test]
+fn stats_prompts_takes_the_category_filters() {
+    let t = Test::new();
+    let log = t.fixture("categories/battles.jsonl");
+    t.arena().arg("import").arg(&log).run().success();
+    let prompts = |args: &[&str]| {
+        let s = t
+            .arena()
+            .args(["stats", "prompts", "--format", "json"])
+            .args(args)
+            .run()
+            .success()
+            .json();
+        s["prompt_statistics"]
+            .as_array()
+            .expect("prompts")
+            .iter()
+            .map(|p| {
+                (
+                    p["prompt"].as_str().unwrap_or("").to_owned(),
+                    p["total_battles"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(prompts(&[]).len(), 3, "{:?}", prompts(&[]));
+    // Coding: the Python question alone, with its 8 battles.
+    let coding = prompts(&["--category", "coding"]);
+    assert_eq!(coding.len(), 1, "{coding:?}");
+    assert!(coding[0].0.contains("python"), "{coding:?}");
+    assert_eq!(coding[0].1, 8);
+    // Without coding: the poem and the French prompt.
+    let rest = prompts(&["--exclude-category", "coding"]);
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert!(rest.iter().all(|(p, _)| !p.contains("python")), "{rest:?}");
+    let french = prompts(&["--category", "language:French"]);
+    assert_eq!(french.len(), 1, "{french:?}");
+    assert_eq!(french[0].1, 4);
+    t.arena()
+        .args(["stats", "prompts", "--category", "codign"])
+        .run()
+        .code(2)
+        .stderr_contains("unknown category `codign`");
+}
+
+#[test]
 fn style_control_over_http_is_the_board_of_the_command_line() {
     let s = Server::start(&json!({}), &json!(["m-1", "m-2"]));
     let t = Test::new();

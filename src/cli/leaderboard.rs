@@ -255,7 +255,7 @@ pub(crate) async fn check_theme(arena: &crate::Arena, theme: Option<&str>) -> Re
         .collect();
     known.extend(
         arena
-            .prompt_statistics(false)
+            .prompt_statistics(false, &Selection::default())
             .await?
             .prompt_statistics
             .into_iter()

@@ -31,6 +31,8 @@ enum StatsWhat {
     /// Per-prompt battle counts and win rates, most battles first
     Prompts {
         #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
         format: RowsFormat,
     },
 }
@@ -85,9 +87,13 @@ pub async fn run(ctx: &Context, args: &StatsArgs) -> anyhow::Result<u8> {
                 ctx.note(format!("note: {note}"));
             }
         }
-        StatsWhat::Prompts { format } => {
+        StatsWhat::Prompts { filter, format } => {
             // The operator's own database: every prompt, users' own ones too.
-            let s = arena.prompt_statistics(false).await?;
+            let selection = filter.selection()?;
+            let s = arena.prompt_statistics(false, &selection).await?;
+            if s.prompt_statistics.is_empty() {
+                super::leaderboard::check_theme(&arena, filter.theme.as_deref()).await?;
+            }
             match format.format() {
                 Format::Json => render::print_json(&s, Format::Json)?,
                 Format::Jsonl => render::json_lines(&s.prompt_statistics)?,

@@ -318,9 +318,11 @@ pub async fn serve(
     arena.close().await
 }
 
-/// The server's own tasks: ends stale battles every `expiry_interval_seconds`, and says when
-/// a Glicko-2 rating period ends (the periodic ratings change then).
+/// The server's own tasks: ends stale battles every `expiry_interval_seconds`, says when a
+/// Glicko-2 rating period ends (the periodic ratings change then), and judges prompts when
+/// a classifier model is set ([`crate::classify`]).
 fn background(arena: Arena) -> Vec<tokio::task::JoinHandle<()>> {
+    let arena_for_classifier = arena.clone();
     let every = Duration::from_secs(arena.config().expiry_interval_seconds);
     let expiry = {
         let arena = arena.clone();
@@ -353,5 +355,7 @@ fn background(arena: Arena) -> Vec<tokio::task::JoinHandle<()>> {
             );
         }
     });
-    vec![expiry, periods]
+    let mut tasks = vec![expiry, periods];
+    tasks.extend(crate::classify::spawn(arena_for_classifier));
+    tasks
 }

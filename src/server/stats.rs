@@ -93,7 +93,7 @@ pub async fn prompt_statistics(
     let pool_only = !state.arena.config().publish_custom_prompts;
     let s = state
         .arena
-        .prompt_statistics(pool_only)
+        .prompt_statistics(pool_only, &crate::engine::Selection::default())
         .await
         .map_err(|e| state.error(&e))?;
     Ok(Json(s))

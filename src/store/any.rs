@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{
     BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
     KeptVote, KeyKind, KeyLookup, Mode, NewBattle, PgStore, Prompt, PromptVotes, SideOutcome,
-    SqliteStore, Store, StoredKey, StyledVotes, VoteFilter, VoteOutcome,
+    SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -278,10 +278,10 @@ impl Store for AnyStore {
         }
     }
 
-    async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
+    async fn prompt_votes(&self, pool_only: bool, filter: VoteFilter) -> Result<PromptVotes> {
         match self {
-            AnyStore::Sqlite(s) => Store::prompt_votes(s, pool_only).await,
-            AnyStore::Postgres(s) => Store::prompt_votes(s, pool_only).await,
+            AnyStore::Sqlite(s) => Store::prompt_votes(s, pool_only, filter).await,
+            AnyStore::Postgres(s) => Store::prompt_votes(s, pool_only, filter).await,
         }
     }
 
@@ -338,6 +338,20 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => Store::categories(s, admit).await,
             AnyStore::Postgres(s) => Store::categories(s, admit).await,
+        }
+    }
+
+    async fn unclassified_votes(&self, limit: usize) -> Result<Vec<UnclassifiedVote>> {
+        match self {
+            AnyStore::Sqlite(s) => Store::unclassified_votes(s, limit).await,
+            AnyStore::Postgres(s) => Store::unclassified_votes(s, limit).await,
+        }
+    }
+
+    async fn add_categories(&self, vote: i64, categories: Vec<String>) -> Result<()> {
+        match self {
+            AnyStore::Sqlite(s) => Store::add_categories(s, vote, categories).await,
+            AnyStore::Postgres(s) => Store::add_categories(s, vote, categories).await,
         }
     }
 

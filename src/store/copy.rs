@@ -156,6 +156,11 @@ pub(crate) const TABLES: &[Table] = &[
         columns: &[("category", Int), ("vote_id", Int)],
     },
     Table {
+        name: "classified_votes",
+        key: Some("vote_id"),
+        columns: &[("vote_id", Int)],
+    },
+    Table {
         name: "api_keys",
         key: Some("id"),
         columns: &[

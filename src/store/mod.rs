@@ -46,8 +46,8 @@ pub use sqlite::SqliteStore;
 pub use types::{
     BattleFilter, ChatState, ChatTurn, Chunk, CountFilter, EXPIRED, ExportedVote, Failure,
     ImportCount, ImportRow, ImportSession, KeptVote, KeyKind, KeyLookup, KnownKeys, Limits, Mode,
-    NewBattle, Prompt, PromptVotes, SideOutcome, StoredKey, StyledVotes, VoteFilter, VoteOutcome,
-    VoteStyle,
+    NewBattle, Prompt, PromptVotes, SideOutcome, StoredKey, StyledVotes, UnclassifiedVote,
+    VoteFilter, VoteOutcome, VoteStyle,
 };
 
 use crate::battle::identity::IdentityTerms;
@@ -325,10 +325,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         sink: Box<dyn FnMut(Option<ExportedVote>) -> Result<()> + Send>,
     ) -> impl Future<Output = Result<u64>> + Send;
 
-    /// Every vote that counts with the prompt and theme of its battle, for per-prompt
-    /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
-    /// user's own).
-    fn prompt_votes(&self, pool_only: bool) -> impl Future<Output = Result<PromptVotes>> + Send;
+    /// Every vote of `filter` (as [`Store::votes`] selects them) with the prompt and theme
+    /// of its battle, for per-prompt statistics; with `pool_only`, only those of battles on
+    /// a prompt of the pool (not a user's own).
+    fn prompt_votes(
+        &self,
+        pool_only: bool,
+        filter: VoteFilter,
+    ) -> impl Future<Output = Result<PromptVotes>> + Send;
 
     // The running counts.
 
@@ -369,6 +373,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         admit: VoteFlags,
     ) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+
+    /// Up to `limit` votes that the prompt classifier has not judged yet, in vote order,
+    /// each with the user turns of its battle: votes on battles played here only (an
+    /// imported log brings its own judgments, in `category_tag`).
+    fn unclassified_votes(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<UnclassifiedVote>>> + Send;
+
+    /// Adds `categories` to the vote `vote` (from [`Store::unclassified_votes`]) and notes
+    /// it judged, with them or with none, so that it is not returned again.
+    fn add_categories(
+        &self,
+        vote: i64,
+        categories: Vec<String>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Computes the style features and categories of every vote on a battle that has none
     /// yet (votes recorded before they were kept); returns how many.

@@ -407,6 +407,15 @@ impl ImportSession {
 /// [`Store::prompt_votes`](super::Store::prompt_votes)).
 pub type PromptVotes = (Vec<String>, Vec<(String, String, crate::rating::VoteRow)>);
 
+/// A vote the prompt classifier has not judged yet (see [`crate::classify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnclassifiedVote {
+    /// The vote's id in the store.
+    pub vote: i64,
+    /// The user turns of its battle, in order.
+    pub user: Vec<String>,
+}
+
 /// What is kept of one vote beside its outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VoteStyle {

@@ -53,6 +53,10 @@
 //!   heading, a list, a code block) in about 35 pieces, for a page to render as it grows;
 //! - `xss-*`: as `stream-*`, with [`XSS_ANSWER`] (a script, an `img onerror`, `javascript:`
 //!   links) in pieces that cut its tags apart;
+//! - `judge-yes`: a prompt classifier's answers, by the question its system message asks:
+//!   six criteria met (`[1, 2, 3, 4, 5, 6]`) for a hard prompt, `<score>1</score>` for
+//!   instruction following, `<decision>yes</decision>` for a yes or no question; streamed;
+//! - `judge-garbled`: a classifier that never answers in the shape asked for;
 //! - anything else: 404 with an OpenAI-style "model not found" error.
 //!
 //! `GET /v1/models` lists a few ids; `GET /endless/v1/models` is a listing that never ends;
@@ -453,6 +457,27 @@ async fn chat(State(log): State<Log>, headers: HeaderMap, raw: String) -> Respon
             + 1;
         finished.log.one_slot.notify_waiters();
         return one_slot(&model, me, finished);
+    }
+    if model.starts_with("judge-") {
+        let system = asked("/messages/0/content")
+            .and_then(|c| c.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let text = if model == "judge-garbled" {
+            "I would rather not say; maybe [1, 2] or [3]."
+        } else if system.contains("<score>") {
+            "<score>1</score>"
+        } else if system.contains("<decision>") {
+            "<decision>\nyes\n</decision>"
+        } else {
+            "[1, 2, 3, 4, 5, 6]"
+        };
+        let pieces = vec![
+            role_chunk(&model),
+            content_chunk(&model, text),
+            finish_chunk(&model),
+            "data: [DONE]\n\n".to_owned(),
+        ];
+        return sse(pieces, Duration::ZERO, Pause::None, finished);
     }
     if model.starts_with("fp-") {
         let with_fingerprint = |piece: String| {

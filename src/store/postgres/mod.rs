@@ -31,6 +31,7 @@
 
 mod battles;
 mod chat;
+mod classified;
 mod connect;
 mod copy;
 mod counts;
@@ -50,7 +51,7 @@ use tokio_postgres::types::FromSql;
 use super::{
     BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
     KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, Store,
-    StoredKey, StyledVotes, VoteFilter, VoteOutcome,
+    StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -448,8 +449,17 @@ impl Store for PgStore {
         self.locate(PgStore::export_votes(self, sink).await)
     }
 
-    async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
-        self.locate(PgStore::prompt_votes(self, pool_only).await)
+    async fn prompt_votes(&self, pool_only: bool, filter: VoteFilter) -> Result<PromptVotes> {
+        self.locate(PgStore::prompt_votes(self, pool_only, filter).await)
+    }
+
+    async fn unclassified_votes(&self, limit: usize) -> Result<Vec<UnclassifiedVote>> {
+        self.locate(PgStore::unclassified_votes(self, limit).await)
+    }
+
+    async fn add_categories(&self, vote: i64, categories: Vec<String>) -> Result<()> {
+        self.writes()?;
+        self.locate(PgStore::add_categories(self, vote, categories).await)
     }
 
     async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {

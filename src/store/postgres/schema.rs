@@ -185,6 +185,12 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO votes_version (shard, n) SELECT g, 0 FROM generate_series(0, 15) g;
     ",
+    // 2: votes the prompt classifier has judged, with categories or none (SQLite's 10).
+    r"
+    CREATE TABLE classified_votes (
+        vote_id     BIGINT PRIMARY KEY REFERENCES votes(id)
+    );
+    ",
 ];
 
 /// Brings the schema up to date in one transaction under an advisory lock; refuses a

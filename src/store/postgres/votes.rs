@@ -448,24 +448,43 @@ impl PgStore {
         Ok(n)
     }
 
-    /// Every vote that counts with the prompt and theme of its battle.
-    pub(super) async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
+    /// Every vote that counts (or, with a filter, those it selects) with the prompt and
+    /// theme of its battle.
+    pub(super) async fn prompt_votes(
+        &self,
+        pool_only: bool,
+        filter: VoteFilter,
+    ) -> Result<PromptVotes> {
         let client = self.client().await?;
         let names = model_names(&client).await?;
+        let allowed = |name: &String| filter.models.as_ref().is_none_or(|m| m.contains(name));
         let index: HashMap<i64, u32> = names
             .iter()
             .enumerate()
+            .filter(|(_, (_, name))| allowed(name))
             .map(|(i, (id, _))| (*id, u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
+        let mut t = Terms::default();
+        let votes = if filter == VoteFilter::default() {
+            "v.flags = 0".to_owned()
+        } else {
+            t = filter_terms(&client, &filter).await?;
+            format!("v.id IN (SELECT id FROM votes{})", t.clause())
+        };
+        let n = t.values.len() + 1;
+        let mut params = t.params();
+        params.push(&pool_only);
         let rows = client
             .query(
-                "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
-                 FROM votes v JOIN battles b ON b.id = v.battle_id
-                 WHERE b.prompt <> '' AND v.flags = 0
-                   AND (NOT $1 OR b.prompt_id IS NOT NULL
-                        OR b.prompt IN (SELECT text FROM prompts))
-                 ORDER BY v.id",
-                &[&pool_only],
+                &format!(
+                    "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
+                     FROM votes v JOIN battles b ON b.id = v.battle_id
+                     WHERE b.prompt <> '' AND {votes}
+                       AND (NOT ${n} OR b.prompt_id IS NOT NULL
+                            OR b.prompt IN (SELECT text FROM prompts))
+                     ORDER BY v.id"
+                ),
+                &params,
             )
             .await
             .map_err(pg)?;

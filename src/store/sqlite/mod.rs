@@ -16,10 +16,11 @@
 //! Layout: `schema` (the append-only migrations), `battles`, `chat` (battles of chat clients,
 //! turn by turn), `votes`, `counts` (the running per-pair counts and online Elo, kept with
 //! every vote), `prompts`, `import`, `keys` (the server's API keys, by hash), `style` (each
-//! vote's style features and categories).
+//! vote's style features and categories), `classified` (what the prompt classifier judged).
 
 mod battles;
 mod chat;
+mod classified;
 mod copy;
 mod counts;
 mod import;
@@ -38,7 +39,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::{
     BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
     KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, Store,
-    StoredKey, StyledVotes, VoteFilter, VoteOutcome,
+    StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -525,8 +526,12 @@ impl Store for SqliteStore {
         SqliteStore::export_votes(self, sink)
     }
 
-    fn prompt_votes(&self, pool_only: bool) -> impl Future<Output = Result<PromptVotes>> + Send {
-        SqliteStore::prompt_votes(self, pool_only)
+    fn prompt_votes(
+        &self,
+        pool_only: bool,
+        filter: VoteFilter,
+    ) -> impl Future<Output = Result<PromptVotes>> + Send {
+        SqliteStore::prompt_votes(self, pool_only, filter)
     }
 
     fn pair_counts(&self, filter: CountFilter) -> impl Future<Output = Result<PairCounts>> + Send {
@@ -565,6 +570,21 @@ impl Store for SqliteStore {
         admit: VoteFlags,
     ) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send {
         SqliteStore::categories(self, admit)
+    }
+
+    fn unclassified_votes(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<UnclassifiedVote>>> + Send {
+        SqliteStore::unclassified_votes(self, limit)
+    }
+
+    fn add_categories(
+        &self,
+        vote: i64,
+        categories: Vec<String>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        SqliteStore::add_categories(self, vote, categories)
     }
 
     fn fill_styles(&self) -> impl Future<Output = Result<u64>> + Send {

@@ -241,6 +241,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (category, vote_id)
     ) WITHOUT ROWID;
     ",
+    // 10: the votes whose prompts the LLM classifier has judged (see `classified`), with
+    // categories or none, so that none is asked about twice.
+    r"
+    CREATE TABLE classified_votes (
+        vote_id     INTEGER PRIMARY KEY REFERENCES votes(id)
+    );
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

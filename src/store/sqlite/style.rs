@@ -92,7 +92,7 @@ impl CategoryIds {
 }
 
 /// The texts of a battle: its user turns and each side's answers, in turn order.
-fn battle_texts(
+pub(super) fn battle_texts(
     conn: &Connection,
     battle: i64,
 ) -> rusqlite::Result<(Vec<String>, Vec<String>, Vec<String>)> {
@@ -333,7 +333,11 @@ impl SqliteStore {
 }
 
 /// `SELECT columns FROM votes WHERE ...` for `filter`, with its values.
-fn select(conn: &Connection, filter: &VoteFilter, columns: &str) -> Result<(String, Vec<Value>)> {
+pub(super) fn select(
+    conn: &Connection,
+    filter: &VoteFilter,
+    columns: &str,
+) -> Result<(String, Vec<Value>)> {
     let mut terms: Vec<String> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     if let Some(t) = filter.since {

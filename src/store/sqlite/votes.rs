@@ -457,30 +457,45 @@ impl SqliteStore {
         .await
     }
 
-    /// Every vote that counts with the prompt and theme of its battle, for per-prompt
+    /// Every vote of `filter` with the prompt and theme of its battle, for per-prompt
     /// statistics; with `pool_only`, only those of battles on a prompt of the pool (not a
     /// user's own).
-    pub(super) async fn prompt_votes(&self, pool_only: bool) -> Result<PromptVotes> {
+    pub(super) async fn prompt_votes(
+        &self,
+        pool_only: bool,
+        filter: VoteFilter,
+    ) -> Result<PromptVotes> {
         self.read(move |conn| {
             let names = model_names(conn)?;
+            let allowed = |name: &String| filter.models.as_ref().is_none_or(|m| m.contains(name));
             let index: std::collections::HashMap<i64, u32> = names
                 .iter()
                 .enumerate()
+                .filter(|(_, (_, name))| allowed(name))
                 .map(|(i, (id, _))| (*id, u32::try_from(i).unwrap_or(u32::MAX)))
                 .collect();
             // A prompt of the pool: drawn from it, or (imported battles name no prompt id)
-            // one of its texts.
+            // one of its texts. The votes that count, or with a filter those it selects.
+            let mut values: Vec<rusqlite::types::Value> = Vec::new();
+            let votes = if filter == VoteFilter::default() {
+                "v.flags = 0".to_owned()
+            } else {
+                let (sql, more) = super::style::select(conn, &filter, "id")?;
+                values.extend(more);
+                format!("v.id IN ({sql})")
+            };
+            values.push(pool_only.into());
             let mut stmt = conn
-                .prepare(
+                .prepare(&format!(
                     "SELECT b.prompt, b.theme, v.model_a, v.model_b, v.outcome
                      FROM votes v JOIN battles b ON b.id = v.battle_id
-                     WHERE b.prompt <> '' AND v.flags = 0
-                       AND (NOT ?1 OR b.prompt_id IS NOT NULL
+                     WHERE b.prompt <> '' AND {votes}
+                       AND (NOT ? OR b.prompt_id IS NOT NULL
                             OR b.prompt IN (SELECT text FROM prompts))
-                     ORDER BY v.id",
-                )
+                     ORDER BY v.id"
+                ))
                 .map_err(db)?;
-            let mut rows = stmt.query([pool_only]).map_err(db)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db)? {
                 let a: i64 = row.get(2).map_err(db)?;
