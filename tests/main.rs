@@ -15,6 +15,7 @@ mod init;
 mod integrity;
 mod interactive;
 mod keys;
+mod layering;
 mod leaderboard;
 mod left_out;
 mod models;
