@@ -473,7 +473,7 @@ impl Models {
                 .as_ref()
                 .map(|p| format!(" in {}", p.display()))
                 .unwrap_or_default();
-            Error::Input(format!(
+            Error::UnknownModel(format!(
                 "unknown model `{name}`{hint}: the models{from} are {}",
                 known.join(", ")
             ))
@@ -1330,11 +1330,7 @@ impl Source {
     }
 }
 
-/// The standard directories of arena (`directories::ProjectDirs::from("", "", "arena")`).
-#[must_use]
-pub fn project_dirs() -> Option<directories::ProjectDirs> {
-    directories::ProjectDirs::from("", "", "arena")
-}
+pub use crate::util::project_dirs;
 
 /// The database path: the flag or `ARENA_DB` (already merged by the caller into `explicit`),
 /// else `database_url` of config.jsonc (`configured`), else `arena.sqlite3` in the data

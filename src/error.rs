@@ -31,9 +31,23 @@ pub enum Error {
     #[error("{0}")]
     Input(String),
 
-    /// Something the caller named does not exist (a battle id, a prompt id).
+    /// Something the caller named does not exist (a prompt id, an API key).
     #[error("{0}")]
     NotFound(String),
+
+    /// No battle by the id (or chat RPID) the caller gave, or none of theirs: the message
+    /// names what was asked for and how to find or start one.
+    #[error("{0}")]
+    BattleNotFound(String),
+
+    /// A model the pool (or `models.json`) does not have: the message names it, a near
+    /// name if there is one, and the models there are.
+    #[error("{0}")]
+    UnknownModel(String),
+
+    /// A battle was asked for with no question.
+    #[error("the prompt is empty")]
+    EmptyPrompt,
 
     /// The request conflicts with what exists (a file `init` would overwrite, a prompt
     /// already in the pool).
@@ -77,15 +91,9 @@ pub enum Error {
         refused_at: i64,
     },
 
-    /// An upstream model server failed or could not be reached; `status` is the HTTP status
-    /// it answered with, if it answered, and `refusal` its own error, when it refused the
-    /// request with one.
-    #[error("{message}")]
-    Upstream {
-        message: String,
-        status: Option<u16>,
-        refusal: Option<Box<crate::provider::Refusal>>,
-    },
+    /// An upstream model server failed or could not be reached: see [`UpstreamError`].
+    #[error("{0}")]
+    Upstream(UpstreamError),
 
     /// The database failed: which one, the kind of failure, and the database's own words.
     #[error("{0}")]
@@ -121,6 +129,143 @@ pub enum StoreErrorKind {
     Constraint,
     /// Anything else (a full disk, a file that cannot be opened, a bad statement).
     Other,
+}
+
+/// Why an upstream call failed, in words a user can act on, with what callers decide on
+/// kept apart from the words: the [`kind`](UpstreamKind) of failure, the HTTP status, and
+/// the part of the message that may be shown while a battle's models are hidden.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UpstreamError {
+    pub kind: UpstreamKind,
+    /// The HTTP status the upstream answered with, if it answered.
+    pub status: Option<u16>,
+    /// The whole message: what failed, then (see [`UpstreamError::of_model`]) which model
+    /// failed, where it was called and what the upstream said.
+    pub message: String,
+    /// The message without the model, its address and the upstream's words: what may be
+    /// shown while the models of a battle are hidden.
+    pub shown: String,
+    /// What the upstream said, keys scrubbed (empty when it said nothing).
+    pub said: String,
+    /// The upstream's own error, when it refused the request with an OpenAI-style one.
+    pub refusal: Option<Box<Refusal>>,
+}
+
+/// What kind of failure an [`UpstreamError`] is: what a status code or a retry is decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamKind {
+    /// No complete answer in time, or a stream that stalled.
+    Timeout,
+    /// The upstream answered with an error status.
+    Refused,
+    /// No upstream could be reached (connection, TLS, name lookup).
+    Unreachable,
+    /// The answer was empty, too long, broken off, or reported an error in band.
+    BadAnswer,
+    /// Anything else.
+    Other,
+}
+
+/// An upstream's OpenAI-style error (`{"error": {"message", "type", "code", "param"}}`),
+/// made fit to pass on to the client of a proxied model: every field scrubbed of keys, and
+/// the upstream's id of the model and its address replaced by the model's public name and
+/// "the upstream".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub message: String,
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub param: Option<String>,
+}
+
+/// Opens the part of a kept battle error that names the model (see [`UpstreamError::of_model`]).
+const WHO_OPEN: &str = "[model `";
+
+impl UpstreamError {
+    /// A failure that names no hidden model: all of it may be shown.
+    #[must_use]
+    pub fn new(kind: UpstreamKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        UpstreamError {
+            kind,
+            status: None,
+            shown: message.clone(),
+            message,
+            said: String::new(),
+            refusal: None,
+        }
+    }
+
+    /// A failure of `model`: `what` may be shown while the models are hidden; the model's
+    /// name, `place` (where it was called) and `said` (the upstream's words, scrubbed by the
+    /// caller, with balanced brackets) follow it as `[model `NAME`: PLACE; it said: SAID]`.
+    /// That form is also how a
+    /// side's error is kept with its battle, which [`UpstreamError::shown_of_kept`] reads.
+    #[must_use]
+    pub fn of_model(kind: UpstreamKind, what: &str, model: &str, place: &str, said: &str) -> Self {
+        let said = said.trim();
+        let place = if said.is_empty() {
+            place.to_owned()
+        } else if place.is_empty() {
+            format!("it said: {said}")
+        } else {
+            format!("{place}; it said: {said}")
+        };
+        let who = if place.is_empty() {
+            format!("{WHO_OPEN}{model}`]")
+        } else {
+            format!("{WHO_OPEN}{model}`: {place}]")
+        };
+        UpstreamError {
+            kind,
+            status: None,
+            message: format!("{what} {who}"),
+            shown: what.trim_end().to_owned(),
+            said: said.to_owned(),
+            refusal: None,
+        }
+    }
+
+    /// With the HTTP status the upstream answered with.
+    #[must_use]
+    pub fn with_status(mut self, status: Option<u16>) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// What may be shown of a side's error kept with its battle (the
+    /// [`message`](UpstreamError::message) of an [`UpstreamError::of_model`]) while the
+    /// battle's models are hidden. Kept errors are text, older ones too: this reads the
+    /// form [`UpstreamError::of_model`] writes, and nothing else reads it.
+    #[must_use]
+    pub fn shown_of_kept(kept: &str) -> String {
+        let mut out = String::with_capacity(kept.len());
+        let mut rest = kept;
+        while let Some(start) = rest.find(WHO_OPEN) {
+            out.push_str(rest[..start].trim_end());
+            let tail = &rest[start..];
+            // Skip to the bracket that closes this one, allowing nested brackets inside.
+            let mut depth = 0usize;
+            let mut end = tail.len();
+            for (i, c) in tail.char_indices() {
+                match c {
+                    '[' => depth += 1,
+                    ']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            end = i + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            rest = &tail[end..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 /// Which per-user limit a new battle would break.
@@ -171,7 +316,12 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::File { .. } | Error::Input(_) | Error::NotFound(_) => 2,
+            Error::File { .. }
+            | Error::Input(_)
+            | Error::NotFound(_)
+            | Error::BattleNotFound(_)
+            | Error::UnknownModel(_)
+            | Error::EmptyPrompt => 2,
             Error::Upstream { .. } => 3,
             Error::Conflict(_)
             | Error::BattleState(_)
@@ -205,14 +355,10 @@ impl Error {
         }
     }
 
-    /// An upstream failure without a status.
+    /// An upstream failure without a status, that names no hidden model.
     #[must_use]
     pub fn upstream(message: impl Into<String>) -> Self {
-        Error::Upstream {
-            message: message.into(),
-            status: None,
-            refusal: None,
-        }
+        Error::Upstream(UpstreamError::new(UpstreamKind::Other, message))
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {

@@ -31,21 +31,20 @@
 
 pub mod api_keys;
 pub mod battle;
-pub mod chat;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
-pub mod pool;
 pub mod provider;
 pub mod rating;
 pub mod server;
 pub mod store;
 pub mod transfer;
 pub mod trust;
-pub mod user_key;
 pub mod util;
 
 pub use engine::Arena;
+/// Kept at the paths they had before they moved into the engine.
+pub use engine::{chat, pool, user_key};
 pub use error::{Error, Result};

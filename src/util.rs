@@ -6,6 +6,27 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Parses a time the user gave (`--since`, `since=`): an RFC 3339 instant or a civil date (midnight UTC), to Unix ms.
+pub fn parse_time(flag: &str, s: &str) -> Result<i64> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>()
+        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp().as_millisecond());
+    }
+    Err(Error::Input(format!(
+        "{flag} `{s}`: expected a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z"
+    )))
+}
+
+/// The standard directories of arena (`directories::ProjectDirs::from("", "", "arena")`).
+#[must_use]
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "arena")
+}
+
 /// Unix milliseconds as an RFC 3339 timestamp in UTC, to the second.
 #[must_use]
 pub fn format_ms(ms: i64) -> String {

@@ -16,6 +16,7 @@ mod init;
 mod integrity;
 mod interactive;
 mod keys;
+mod layering;
 mod leaderboard;
 mod left_out;
 mod models;

@@ -184,7 +184,7 @@ async fn a_battle_is_created_read_listed_and_finished(store: impl Store) {
         .battle(uuid::Uuid::now_v7())
         .await
         .expect_err("no such battle");
-    assert!(matches!(err, Error::NotFound(_)), "{err}");
+    assert!(matches!(err, Error::BattleNotFound(_)), "{err}");
     // One side failing fails the battle, its error kept.
     let failing = store
         .create_battle(new_battle("x", "y", None, now()))

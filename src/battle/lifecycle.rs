@@ -101,9 +101,10 @@ pub fn vote_allowed(id: BattleId, t: &VoteTarget<'_>) -> Result<()> {
             if t.failure == Some(Failure::Expired) || t.error == Some(EXPIRED) {
                 return Err(Error::Expired(id));
             }
-            let reason = t
-                .error
-                .map_or_else(|| "it failed".to_owned(), crate::provider::blind);
+            let reason = t.error.map_or_else(
+                || "it failed".to_owned(),
+                crate::error::UpstreamError::shown_of_kept,
+            );
             return Err(Error::BattleFailed { id, reason });
         }
     }

@@ -6,11 +6,9 @@
 pub mod commands;
 pub mod identity;
 pub mod lifecycle;
-pub mod run;
 pub mod sampler;
 mod view;
 
-pub use run::{BattleEvent, BattleRun, Side};
 pub use view::{BattleView, EloChanges, RatingChange, Reveal};
 
 use std::fmt;
@@ -20,13 +18,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+/// Side A or side B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::A => "Assistant A",
+            Side::B => "Assistant B",
+        }
+    }
+}
+
 /// A battle id: a UUID v7, so ids sort by creation time.
 pub type BattleId = uuid::Uuid;
 
 /// Parses a battle id given by a user.
 pub fn parse_id(s: &str) -> Result<BattleId, Error> {
     uuid::Uuid::parse_str(s.trim()).map_err(|_| {
-        Error::NotFound(format!(
+        Error::BattleNotFound(format!(
             "no battle `{s}`: battle ids look like 0192f0c4-7d2e-7c3a-9a51-2b4f8c1d9e07"
         ))
     })

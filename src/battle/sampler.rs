@@ -235,7 +235,7 @@ fn unknown(models: &[ModelSpec], name: &str) -> Error {
     let hint = crate::config::nearest(name, known.iter().copied())
         .map(|n| format!(" (did you mean `{n}`?)"))
         .unwrap_or_default();
-    Error::Input(format!(
+    Error::UnknownModel(format!(
         "unknown model `{name}`{hint}: the pool has {}",
         known.join(", ")
     ))

@@ -43,7 +43,7 @@ impl BattleView {
             if revealed {
                 e.to_owned()
             } else {
-                crate::provider::blind(e)
+                crate::error::UpstreamError::shown_of_kept(e)
             }
         };
         let error = match (&record.a.error, &record.b.error) {

@@ -9,10 +9,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::render;
 use super::{Context, Format, ItemOutput};
+use crate::battle::Side;
 use crate::battle::sampler::Pairing;
-use crate::battle::{BattleEvent, Side};
 use crate::battle::{BattleView, Origin, Reveal, Status, Winner, parse_id};
 use crate::config::Tier;
+use crate::engine::run::BattleEvent;
 use crate::engine::{BattleRequest, PromptSource};
 use crate::error::Error;
 use crate::store::Mode;

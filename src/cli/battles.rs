@@ -51,20 +51,7 @@ pub async fn show(ctx: &Context, args: &ShowArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Parses `--since`: an RFC 3339 instant or a civil date (midnight UTC), to Unix ms.
-pub(crate) fn parse_time(flag: &str, s: &str) -> Result<i64, crate::Error> {
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t.as_millisecond());
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>()
-        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp().as_millisecond());
-    }
-    Err(crate::Error::Input(format!(
-        "{flag} `{s}`: expected a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z"
-    )))
-}
+pub(crate) use crate::util::parse_time;
 
 pub async fn list(ctx: &Context, args: &BattlesArgs) -> anyhow::Result<u8> {
     let filter = BattleFilter {

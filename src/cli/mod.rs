@@ -271,13 +271,11 @@ fn report(e: &anyhow::Error, models: Option<&std::path::Path>) -> ExitCode {
 fn hint(e: &Error, models: Option<&std::path::Path>) -> Option<String> {
     Some(match e {
         // The operator's own terminal: the file to edit is named (never to HTTP clients).
-        Error::Input(m) if m.starts_with("unknown model") => match models {
+        Error::UnknownModel(_) => match models {
             Some(path) => format!("the pool is {}; `arena models` lists it", path.display()),
             None => "`arena models` lists the pool".into(),
         },
-        Error::NotFound(m) if m.starts_with("no battle") => {
-            "`arena battles` lists the battles".into()
-        }
+        Error::BattleNotFound(_) => "`arena battles` lists the battles".into(),
         Error::Expired(_) => {
             "battles expire after pending_vote_expiry_minutes (config.jsonc) without a vote".into()
         }
@@ -288,7 +286,7 @@ fn hint(e: &Error, models: Option<&std::path::Path>) -> Option<String> {
             "`arena show {id}` has the error; `arena -v battle ...` names the model that failed"
         ),
         Error::NotOwner(_) => "vote with the same --user the battle was started with".into(),
-        Error::Input(m) if m == "the prompt is empty" => {
+        Error::EmptyPrompt => {
             "give the question as an argument, with --prompt-file FILE, on stdin (`-`), or use \
              --random-prompt"
                 .into()

@@ -58,7 +58,7 @@ async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
         Err(Error::NotFound(_)) => BTreeMap::new(),
         Err(e) => return Err(e.into()),
     };
-    let lines = crate::pool::lines(&models, &counts);
+    let lines = crate::engine::pool::lines(&models, &counts);
     let header = ["model", "provider", "tier", "weight", "endpoint", "battles"];
     let fields = ["name", "provider", "tier", "weight", "endpoints", "battles"];
     render::data(format, &lines, &fields, &header, || {
@@ -86,7 +86,7 @@ async fn list(ctx: &Context, format: Format) -> anyhow::Result<u8> {
 async fn check(ctx: &Context, names: &[String], format: Format) -> anyhow::Result<u8> {
     let config = ctx.config()?;
     let models = ctx.models(&config)?;
-    let lines = crate::pool::check(&config, &models, names).await?;
+    let lines = crate::engine::pool::check(&config, &models, names).await?;
     let failed = lines.iter().filter(|l| !l.ok).count();
     let header = ["model", "status", "latency", "answer or error"];
     let fields = ["name", "ok", "latency_ms", "answer", "error"];
@@ -131,7 +131,7 @@ async fn sync(ctx: &Context, output: Option<&std::path::Path>) -> anyhow::Result
             dir.join("available_models.json")
         }
     };
-    let (lists, failures) = crate::pool::sync(&config, &models).await?;
+    let (lists, failures) = crate::engine::pool::sync(&config, &models).await?;
     for (base_url, ids) in &lists {
         ctx.note(format!("{base_url}: {} models", ids.len()));
     }

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, args: PromptsArgs) -> anyhow::Result<u8> {
         }
         PromptsAction::Add { text, id, theme } => {
             if text.trim().is_empty() {
-                return Err(Error::Input("the prompt is empty".into()).into());
+                return Err(Error::EmptyPrompt.into());
             }
             let arena = ctx.arena_without_models(Mode::Create).await?;
             outln!("{}", arena.add_prompt(text, id, theme).await?)?;

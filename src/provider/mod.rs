@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, ModelSpec, ProviderKind};
 use crate::error::{Error, Result};
+pub use crate::error::{Refusal, UpstreamError, UpstreamKind};
 
 /// One chat message: a role, and content as an OpenAI client sends it (a string, or a list
 /// of parts such as text and images), with any other fields it carries.
@@ -82,46 +83,9 @@ pub struct Usage {
     pub completion_tokens: Option<u64>,
 }
 
-/// Why an upstream call failed, in words a user can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct UpstreamError {
-    pub message: String,
-    /// The HTTP status the upstream answered with, if it answered.
-    pub status: Option<u16>,
-    /// The upstream's own error, when it refused the request with an OpenAI-style one.
-    pub refusal: Option<Box<Refusal>>,
-}
-
-impl UpstreamError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        UpstreamError {
-            message: message.into(),
-            status: None,
-            refusal: None,
-        }
-    }
-}
-
-/// An upstream's OpenAI-style error (`{"error": {"message", "type", "code", "param"}}`),
-/// made fit to pass on to the client of a proxied model: every field scrubbed of keys
-/// ([`scrub`]), and the upstream's id of the model and its address replaced by the model's
-/// public name and "the upstream".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub message: String,
-    pub kind: Option<String>,
-    pub code: Option<String>,
-    pub param: Option<String>,
-}
-
 impl From<UpstreamError> for Error {
     fn from(e: UpstreamError) -> Self {
-        Error::Upstream {
-            message: e.message,
-            status: e.status,
-            refusal: e.refusal,
-        }
+        Error::Upstream(e)
     }
 }
 
@@ -314,50 +278,6 @@ impl Upstream {
             .filter_map(|e| openai::key(e.api_key_env.as_deref()).map(|(_, v)| v))
             .collect()
     }
-}
-
-const WHO_OPEN: &str = "[model `";
-
-/// The part of an error that says which model and endpoint failed, as `[model `NAME`: WHERE]`.
-/// It always comes after the blind part of the message, so [`blind`] can remove it.
-#[must_use]
-pub fn who(model: &str, place: &str) -> String {
-    if place.is_empty() {
-        format!("{WHO_OPEN}{model}`]")
-    } else {
-        format!("{WHO_OPEN}{model}`: {place}]")
-    }
-}
-
-/// An error message without the parts written by [`who`]: what may be shown for a battle whose
-/// models are still hidden.
-#[must_use]
-pub fn blind(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find(WHO_OPEN) {
-        out.push_str(rest[..start].trim_end());
-        let tail = &rest[start..];
-        // Skip to the bracket that closes this one, allowing nested brackets inside.
-        let mut depth = 0usize;
-        let mut end = tail.len();
-        for (i, c) in tail.char_indices() {
-            match c {
-                '[' => depth += 1,
-                ']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = i + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
@@ -681,19 +601,33 @@ mod tests {
 
     #[test]
     fn blinding_removes_who_and_where() {
-        let one = format!(
-            "the upstream server failed (500) {}",
-            who("gpt-x", "gpt-x-1 at http://h/v1")
+        use crate::error::UpstreamKind::{Other, Refused, Unreachable};
+        let one = UpstreamError::of_model(
+            Refused,
+            "the upstream server failed (500)",
+            "gpt-x",
+            "gpt-x-1 at http://h/v1",
+            "",
         );
-        assert_eq!(blind(&one), "the upstream server failed (500)");
-        let pool = format!(
-            "all 2 endpoints failed {}: cannot connect {}; boom {}",
-            who("secret", ""),
-            who("secret", "a at http://127.0.0.1:1/v1"),
-            who("secret", "b at http://[::1]:2/v1")
+        assert_eq!(one.shown, "the upstream server failed (500)");
+        assert_eq!(
+            UpstreamError::shown_of_kept(&one.message),
+            "the upstream server failed (500)"
         );
-        let shown = blind(&pool);
+        let failed = [
+            UpstreamError::of_model(
+                Unreachable,
+                "cannot connect",
+                "secret",
+                "a at http://127.0.0.1:1/v1",
+                "",
+            ),
+            UpstreamError::of_model(Other, "boom", "secret", "b at http://[::1]:2/v1", ""),
+        ];
+        let pool = openai::all_failed("secret", failed.to_vec());
+        let shown = pool.shown.clone();
         assert_eq!(shown, "all 2 endpoints failed: cannot connect; boom");
+        assert_eq!(UpstreamError::shown_of_kept(&pool.message), shown);
         assert!(!shown.contains("secret") && !shown.contains("127.0.0.1"));
     }
 }

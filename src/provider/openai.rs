@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Instant, timeout};
 
-use super::{ChatRequest, Chunk, Upstream, UpstreamError, Usage, sse};
+use super::{ChatRequest, Chunk, Upstream, UpstreamError, UpstreamKind, Usage, sse};
 use crate::config::{Endpoint, ModelSpec};
 
 type Tx = mpsc::Sender<Result<Chunk, UpstreamError>>;
@@ -199,35 +199,43 @@ async fn open(up: &Upstream, model: &ModelSpec, call: &Call<'_>) -> Result<Opene
             Err(e) if try_another(e.status) => {
                 // Blinded: this runs while a battle waits for its vote, and no log may name
                 // its models (the full errors reach the battle's record).
-                tracing::debug!(
-                    "an endpoint failed, trying another: {}",
-                    super::blind(&e.message)
-                );
+                tracing::debug!("an endpoint failed, trying another: {}", e.shown);
                 failures.push(e);
             }
             Err(e) => return Err(e),
         }
     }
     match failures.len() {
-        0 => Err(UpstreamError::new(format!(
-            "no endpoint to call {}",
-            super::who(&model.name, "")
-        ))),
+        0 => Err(UpstreamError::of_model(
+            UpstreamKind::Other,
+            "no endpoint to call",
+            &model.name,
+            "",
+            "",
+        )),
         1 => Err(failures.remove(0)),
-        n => {
-            let status = failures.last().and_then(|f| f.status);
-            let all: Vec<String> = failures.into_iter().map(|f| f.message).collect();
-            Err(UpstreamError {
-                message: format!(
-                    "all {n} endpoints failed {}: {}",
-                    super::who(&model.name, ""),
-                    all.join("; ")
-                ),
-                status,
-                refusal: None,
-            })
-        }
+        _ => Err(all_failed(&model.name, failures)),
     }
+}
+
+/// The failure of every endpoint of `model`: the status of the last, a timeout if any timed
+/// out, and each one's words, blinded in the part that may be shown.
+pub(super) fn all_failed(model: &str, failures: Vec<UpstreamError>) -> UpstreamError {
+    let n = failures.len();
+    let status = failures.last().and_then(|f| f.status);
+    let kind = if failures.iter().any(|f| f.kind == UpstreamKind::Timeout) {
+        UpstreamKind::Timeout
+    } else {
+        failures.last().map_or(UpstreamKind::Other, |f| f.kind)
+    };
+    let mut all =
+        UpstreamError::of_model(kind, &format!("all {n} endpoints failed"), model, "", "")
+            .with_status(status);
+    let full: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
+    let shown: Vec<&str> = failures.iter().map(|f| f.shown.as_str()).collect();
+    all.message = format!("{}: {}", all.message, full.join("; "));
+    all.shown = format!("{}: {}", all.shown, shown.join("; "));
+    all
 }
 
 /// One endpoint's answer, up to where it begins.
@@ -272,7 +280,7 @@ async fn open_one(
         let text = match read_capped(response, cap, deadline).await {
             Ok((_, true)) => {
                 return Err(ctx.err(
-                    None,
+                    UpstreamKind::BadAnswer,
                     &format!(
                         "the upstream sent a body of more than {cap} bytes (max_answer_bytes in \
                          config.jsonc)"
@@ -330,7 +338,7 @@ async fn open_one(
 /// it, as OpenAI-compatible servers that do not know the field answer.
 fn refuses_usage(e: &UpstreamError) -> bool {
     matches!(e.status, Some(400 | 422))
-        && (e.message.contains("stream_options") || e.message.contains("include_usage"))
+        && (e.said.contains("stream_options") || e.said.contains("include_usage"))
 }
 
 /// Whether a chunk or completion carries text of the answer.
@@ -448,7 +456,7 @@ impl Events {
         self.raw += piece.len() as u64;
         if self.raw > self.raw_cap {
             return Err(Some(Err(self.ctx.err(
-                None,
+                UpstreamKind::BadAnswer,
                 &format!(
                     "the stream passed {} bytes without ending (max_answer_bytes in \
                      config.jsonc)",
@@ -587,7 +595,7 @@ async fn post(
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some((var, value)) = key {
         if let Some(why) = refuse_plain_http(&ctx.target, ctx.endpoint.allow_http_key) {
-            return Err(ctx.err_noted(None, &why, &format!("the key in {var}"), ""));
+            return Err(ctx.err_noted(UpstreamKind::Other, &why, &format!("the key in {var}"), ""));
         }
         builder = builder.bearer_auth(value);
     }
@@ -690,55 +698,55 @@ impl Ctx {
         super::scrub(text, &secrets)
     }
 
-    fn err(&self, status: Option<u16>, what: &str) -> UpstreamError {
-        self.err_said(status, what, "")
+    fn err(&self, kind: UpstreamKind, what: &str) -> UpstreamError {
+        self.err_said(kind, what, "")
     }
 
     /// [`Self::err`] with the upstream's own words (`said`), which go where the model's name
     /// goes: see [`worded`].
-    fn err_said(&self, status: Option<u16>, what: &str, said: &str) -> UpstreamError {
-        self.err_noted(status, what, "", said)
+    fn err_said(&self, kind: UpstreamKind, what: &str, said: &str) -> UpstreamError {
+        self.err_noted(kind, what, "", said)
     }
 
     /// [`Self::err_said`] with a note of arena's (`note`, such as the key's variable) beside
     /// the model's name and address, hidden with them.
-    fn err_noted(&self, status: Option<u16>, what: &str, note: &str, said: &str) -> UpstreamError {
+    fn err_noted(&self, kind: UpstreamKind, what: &str, note: &str, said: &str) -> UpstreamError {
         let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
         let mut place = format!("{} at {}", self.endpoint.model, self.target);
         if !note.is_empty() {
             place.push_str("; ");
             place.push_str(note);
         }
-        UpstreamError {
-            message: worded(what, &self.name, &place, said, &secrets),
-            status,
-            refusal: None,
-        }
+        worded(kind, what, &self.name, &place, said, &secrets)
     }
 
     fn transport(&self, e: &reqwest::Error) -> UpstreamError {
         if let Some(tls) = tls_failure(e) {
             self.err_said(
-                None,
+                UpstreamKind::Unreachable,
                 "the TLS connection failed: is the address https on a server that speaks TLS, \
                  with a certificate this machine trusts for that host name?",
                 &tls,
             )
         } else if e.is_connect() {
             self.err(
-                None,
+                UpstreamKind::Unreachable,
                 "cannot connect: is the server running and the base_url in models.json right?",
             )
         } else if e.is_timeout() {
-            self.err(None, "the connection timed out")
+            self.err(UpstreamKind::Unreachable, "the connection timed out")
         } else {
-            self.err_said(None, "the request failed", &error_chain(e))
+            self.err_said(
+                UpstreamKind::Unreachable,
+                "the request failed",
+                &error_chain(e),
+            )
         }
     }
 
     fn timed_out(&self, limit: Duration) -> UpstreamError {
         self.err(
-            None,
+            UpstreamKind::Timeout,
             &format!(
                 "no complete answer within {} s (request_timeout_seconds in config.jsonc)",
                 limit.as_secs()
@@ -748,7 +756,7 @@ impl Ctx {
 
     fn idle(&self, limit: Duration) -> UpstreamError {
         self.err(
-            None,
+            UpstreamKind::Timeout,
             &format!(
                 "the stream stalled: nothing arrived for {} s (stream_idle_timeout_seconds in config.jsonc)",
                 limit.as_secs()
@@ -757,12 +765,15 @@ impl Ctx {
     }
 
     fn empty(&self) -> UpstreamError {
-        self.err(None, "the upstream answered with no text")
+        self.err(
+            UpstreamKind::BadAnswer,
+            "the upstream answered with no text",
+        )
     }
 
     fn too_long(&self, cap: u64) -> UpstreamError {
         self.err(
-            None,
+            UpstreamKind::BadAnswer,
             &format!(
                 "the answer passed {cap} bytes (max_answer_bytes in config.jsonc) and was cut there"
             ),
@@ -770,11 +781,19 @@ impl Ctx {
     }
 
     fn broken(&self, what: &str, said: &str) -> UpstreamError {
-        self.err_said(None, &format!("the answer broke off: {what}"), said)
+        self.err_said(
+            UpstreamKind::BadAnswer,
+            &format!("the answer broke off: {what}"),
+            said,
+        )
     }
 
     fn in_band(&self, message: &str) -> UpstreamError {
-        self.err_said(None, "the upstream reported an error", message)
+        self.err_said(
+            UpstreamKind::BadAnswer,
+            "the upstream reported an error",
+            message,
+        )
     }
 
     fn status(&self, code: u16, body: &str, location: Option<&str>) -> UpstreamError {
@@ -802,14 +821,15 @@ impl Ctx {
             300..=399 => {
                 let to = location.map_or_else(|| "another address".to_owned(), |l| self.clean(l));
                 return self.err_said(
-                    Some(code),
+                    UpstreamKind::Refused,
                     &format!(
                         "the upstream redirected ({code}): redirects are not followed, since the \
                          prompt and the key would go to another host; set base_url to the final \
                          address"
                     ),
                     &format!("to {to}"),
-                );
+                )
+                .with_status(Some(code));
             }
             401 => format!("the upstream refused the API key (401 Unauthorized){key_hint}"),
             403 => format!("the upstream denied access (403 Forbidden){key_hint}"),
@@ -836,7 +856,9 @@ impl Ctx {
         } else {
             ""
         };
-        let mut e = self.err_noted(Some(code), &what, note, said);
+        let mut e = self
+            .err_noted(UpstreamKind::Refused, &what, note, said)
+            .with_status(Some(code));
         e.refusal = self.refusal(body).map(Box::new);
         e
     }
@@ -934,18 +956,20 @@ fn tls_failure(e: &reqwest::Error) -> Option<String> {
     (!lookup).then_some(last)
 }
 
-/// An error's message: `what`, which may be shown while the models are hidden, then, in the
-/// part [`super::blind`] removes, the model, where it was called and what the upstream said
-/// (`said`, keys scrubbed: its words may name the model, a transport error names the address).
-fn worded(what: &str, name: &str, place: &str, said: &str, secrets: &[&str]) -> String {
+/// An error of the model `name`: `what`, which may be shown while the models are hidden,
+/// then, hidden, the model, where it was called and what the upstream said (`said`, keys
+/// scrubbed: its words may name the model, a transport error names the address).
+fn worded(
+    kind: UpstreamKind,
+    what: &str,
+    name: &str,
+    place: &str,
+    said: &str,
+    secrets: &[&str],
+) -> UpstreamError {
     // Brackets of its own would end the hidden part early (scrub's own are balanced).
     let said = super::scrub(&said.replace('[', "(").replace(']', ")"), secrets);
-    let place = if said.trim().is_empty() {
-        place.to_owned()
-    } else {
-        format!("{place}; it said: {}", said.trim())
-    };
-    format!("{what} {}", super::who(name, &place))
+    UpstreamError::of_model(kind, what, name, place, &said)
 }
 
 /// Why a request reached no upstream, in words (not the client library's chain of causes).
@@ -1012,21 +1036,28 @@ pub(super) async fn list_models(
     let target = url(base_url, "models");
     let key = key(api_key_env);
     let secrets: Vec<&str> = key.iter().map(|(_, v)| v.as_str()).collect();
-    let fail =
-        |what: &str| UpstreamError::new(format!("{target}: {}", super::scrub(what, &secrets)));
+    let fail = |kind, what: &str| {
+        UpstreamError::new(kind, format!("{target}: {}", super::scrub(what, &secrets)))
+    };
     let mut builder = up.client_for(&target).get(&target);
     if let Some((var, value)) = &key {
         if let Some(why) = refuse_plain_http(&target, allow_http_key) {
-            return Err(UpstreamError::new(format!(
-                "{target}: {why} (the key in {var})"
-            )));
+            return Err(UpstreamError::new(
+                UpstreamKind::Other,
+                format!("{target}: {why} (the key in {var})"),
+            ));
         }
         builder = builder.bearer_auth(value);
     }
     let deadline = Instant::now() + up.timeouts.request;
     let response = match tokio::time::timeout_at(deadline, builder.send()).await {
-        Err(_) => return Err(fail("no answer in time (request_timeout_seconds)")),
-        Ok(Err(e)) => return Err(fail(&unreached(&e))),
+        Err(_) => {
+            return Err(fail(
+                UpstreamKind::Timeout,
+                "no answer in time (request_timeout_seconds)",
+            ));
+        }
+        Ok(Err(e)) => return Err(fail(UpstreamKind::Unreachable, &unreached(&e))),
         Ok(Ok(r)) => r,
     };
     let status = response.status();
@@ -1037,29 +1068,30 @@ pub(super) async fn list_models(
     };
     let (text, cut) = read_capped(response, cap, deadline)
         .await
-        .map_err(|e| fail(&error_chain(&e)))?;
+        .map_err(|e| fail(UpstreamKind::Unreachable, &error_chain(&e)))?;
     if !status.is_success() {
-        return Err(UpstreamError {
-            message: format!(
+        return Err(UpstreamError::new(
+            UpstreamKind::Refused,
+            format!(
                 "{target}: status {}: {}",
                 status.as_u16(),
                 super::scrub(&upstream_message(&text), &secrets)
             ),
-            status: Some(status.as_u16()),
-            refusal: None,
-        });
+        )
+        .with_status(Some(status.as_u16())));
     }
     if cut {
-        return Err(fail(&format!(
-            "the listing is larger than {cap} bytes (max_listing_bytes in config.jsonc)"
-        )));
+        return Err(fail(
+            UpstreamKind::BadAnswer,
+            &format!("the listing is larger than {cap} bytes (max_listing_bytes in config.jsonc)"),
+        ));
     }
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| fail(&format!("not a JSON body ({e})")))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| fail(UpstreamKind::BadAnswer, &format!("not a JSON body ({e})")))?;
     let ids = value
         .get("data")
         .and_then(Value::as_array)
-        .ok_or_else(|| fail("no `data` array in the answer"))?
+        .ok_or_else(|| fail(UpstreamKind::BadAnswer, "no `data` array in the answer"))?
         .iter()
         .filter_map(|m| m.get("id").and_then(Value::as_str))
         .map(crate::util::terminal_safe)

@@ -340,7 +340,7 @@ impl AppState {
         }
         let store = self.arena.store.clone();
         let id = key.id;
-        tokio::spawn(async move {
+        self.arena.spawn(async move {
             if let Err(e) = store.touch_key(id, now).await {
                 tracing::debug!("the last use of a key was not noted: {e}");
             }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::i18n::{self, Lang, Msg};
-use crate::error::Error;
+use crate::error::{Error, UpstreamKind};
 
 /// An error response of the REST API.
 #[derive(Debug)]
@@ -87,9 +87,7 @@ impl ApiError {
     pub fn from_error(e: &Error, lang: Lang) -> Self {
         let t = |m| i18n::text(lang, m).to_owned();
         match e {
-            Error::NotFound(m) if m.starts_with("no battle") => {
-                Self::new(StatusCode::NOT_FOUND, t(Msg::BattleNotFound))
-            }
+            Error::BattleNotFound(_) => Self::new(StatusCode::NOT_FOUND, t(Msg::BattleNotFound)),
             Error::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m.clone()),
             // The reference answers these with 400.
             Error::AlreadyVoted(_) => Self::new(StatusCode::BAD_REQUEST, t(Msg::AlreadyVoted)),
@@ -116,19 +114,17 @@ impl ApiError {
                 },
                 retry_after: retry_after(e),
             },
-            Error::Input(m) | Error::Conflict(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
-            Error::Upstream {
-                message, status, ..
-            } => {
-                let code = if message.contains("no complete answer within")
-                    || message.contains("stalled")
-                {
+            Error::Input(m) | Error::UnknownModel(m) | Error::Conflict(m) => {
+                Self::new(StatusCode::BAD_REQUEST, m.clone())
+            }
+            Error::EmptyPrompt => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
+            Error::Upstream(up) => {
+                let code = if up.kind == UpstreamKind::Timeout {
                     StatusCode::GATEWAY_TIMEOUT
                 } else {
                     StatusCode::BAD_GATEWAY
                 };
-                let _ = status;
-                Self::new(code, crate::provider::blind(message))
+                Self::new(code, up.shown.clone())
             }
             Error::File { .. } | Error::Io { .. } | Error::Database(_) | Error::Internal(_) => {
                 tracing::error!("internal error: {e}");

@@ -290,11 +290,15 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
     let mut stopping = stop_rx.clone();
+    // One grace period, from the signal on, for requests and then the tasks they started.
+    let (deadline_tx, deadline_rx) = tokio::sync::oneshot::channel();
     tokio::select! {
         () = server => {}
         () = async {
             let _ = stopping.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
+            let deadline = tokio::time::Instant::now() + grace;
+            let _ = deadline_tx.send(deadline);
+            tokio::time::sleep_until(deadline).await;
         } => {
             tracing::warn!("requests still running after the grace period: stopping them");
         }
@@ -302,17 +306,21 @@ pub async fn serve(
     for task in background {
         task.abort();
     }
+    let deadline = match deadline_rx.await {
+        Ok(at) => at,
+        Err(_) => tokio::time::Instant::now() + grace,
+    };
     // Battles being generated finish and are stored, within what is left of the grace.
-    if arena.generations_running() > 0 {
+    if arena.tasks_running() > 0 {
         tracing::info!(
-            "waiting for {} battle(s) being generated",
-            arena.generations_running()
+            "waiting for {} task(s): battles being generated, notes being written",
+            arena.tasks_running()
         );
-        if tokio::time::timeout(grace, arena.generations_done())
+        if tokio::time::timeout_at(deadline, arena.tasks_done())
             .await
             .is_err()
         {
-            tracing::warn!("battles still generating after the grace period");
+            tracing::warn!("tasks still running after the grace period");
         }
     }
     arena.close().await

@@ -1,6 +1,6 @@
 //! Battle mode: the battle model's in-chat commands (SPEC §4), read from the last user
 //! message (or the battle server's `extra_body` fields) and done by the engine's chat
-//! battles (`crate::chat`). The client's history only locates the battle (the latest
+//! battles (`crate::engine::chat`). The client's history only locates the battle (the latest
 //! command in it), the new user text, and (for a continuation, Open WebUI's Continue
 //! Response) how much of an answer the client already has; what each model sees is the
 //! battle's own transcript of that side.
@@ -17,7 +17,7 @@ use super::stream::{async_stream, data, done, error_frame, sse, text_reply};
 use super::{OpenAiError, new_id, now_secs};
 use crate::battle::commands::{self, Action, Command, Verdict, Which};
 use crate::battle::{Side, Winner};
-use crate::chat::{ChatAnswer, ChatOptions, Piece, UserTurn};
+use crate::engine::chat::{ChatAnswer, ChatOptions, Piece, UserTurn};
 use crate::error::Error;
 use crate::provider::wire::{self, Message, Role};
 use crate::server::AppState;
@@ -60,9 +60,7 @@ fn side_of(which: Which) -> Side {
 /// conflict (409); the rest as everywhere.
 fn chat_error(e: &Error) -> OpenAiError {
     match e {
-        Error::Upstream { message, .. } => {
-            OpenAiError::new(StatusCode::BAD_GATEWAY, message.clone())
-        }
+        Error::Upstream(up) => OpenAiError::new(StatusCode::BAD_GATEWAY, up.message.clone()),
         Error::BattleState(m) => OpenAiError::new(StatusCode::CONFLICT, m.clone()),
         other => OpenAiError::from_error(other),
     }
@@ -431,7 +429,7 @@ async fn answer_response(
     sse(state, events)
 }
 
-pub(super) fn reveal_text(r: &crate::chat::ChatResult) -> String {
+pub(super) fn reveal_text(r: &crate::engine::chat::ChatResult) -> String {
     let v = &r.reveal;
     let change = |c: &crate::battle::RatingChange| {
         if c.rating_before.is_nan() {

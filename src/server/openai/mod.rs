@@ -38,7 +38,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::error::Error;
+use crate::error::{Error, UpstreamError, UpstreamKind};
 use crate::provider::wire::RequestBody;
 
 mod battle_mode;
@@ -109,34 +109,32 @@ impl OpenAiError {
     #[must_use]
     pub fn from_error(e: &Error) -> Self {
         match e {
-            Error::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m.clone()),
-            Error::Input(m) if m.starts_with("unknown model") => {
+            Error::NotFound(m) | Error::BattleNotFound(m) => {
+                Self::new(StatusCode::NOT_FOUND, m.clone())
+            }
+            Error::UnknownModel(m) => {
                 Self::new(StatusCode::NOT_FOUND, m.clone()).code("model_not_found")
             }
             Error::Input(m) | Error::Conflict(m) => Self::new(StatusCode::BAD_REQUEST, m.clone()),
+            Error::EmptyPrompt => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
             Error::NotOwner(_) => Self::new(StatusCode::FORBIDDEN, e.to_string()),
             Error::BattleState(m) => Self::new(StatusCode::CONFLICT, m.clone()),
             Error::AlreadyVoted(_)
             | Error::Expired(_)
             | Error::StillGenerating(_)
-            | Error::BattleFailed { .. } => {
-                Self::new(StatusCode::CONFLICT, crate::provider::blind(&e.to_string()))
-            }
+            // A failed battle's reason is what may be shown (see `battle::lifecycle`).
+            | Error::BattleFailed { .. } => Self::new(StatusCode::CONFLICT, e.to_string()),
             Error::RateLimited { .. } => {
                 let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
                 error.retry_after = super::error::retry_after(e);
                 error
             }
-            Error::Upstream {
-                message,
-                status,
-                refusal,
-            } => {
+            Error::Upstream(up) => {
                 // The client learns what failed, not the upstream's id or address; the log
                 // has them (this is a proxied model, not a battle's hidden one).
-                tracing::warn!("upstream failure: {message}");
-                let status = upstream_status(message, *status);
-                match refusal {
+                tracing::warn!("upstream failure: {}", up.message);
+                let status = upstream_status(up);
+                match &up.refusal {
                     // The client's own request was refused: it is told as the upstream
                     // told it, in the upstream's words (made public: see `Refusal`).
                     Some(r) if passes_on(status) => OpenAiError {
@@ -150,7 +148,7 @@ impl OpenAiError {
                         code: r.code.clone().map(Cow::Owned),
                         retry_after: (status == StatusCode::TOO_MANY_REQUESTS).then_some(5),
                     },
-                    _ => Self::new(status, crate::provider::blind(message)),
+                    _ => Self::new(status, up.shown.clone()),
                 }
             }
             Error::File { .. } | Error::Io { .. } | Error::Database(_) | Error::Internal(_) => {
@@ -173,17 +171,15 @@ fn passes_on(status: StatusCode) -> bool {
 
 /// The status for an upstream's failure: the client's request is at fault only for what an
 /// upstream refuses as such.
-fn upstream_status(message: &str, status: Option<u16>) -> StatusCode {
-    match status {
+fn upstream_status(up: &UpstreamError) -> StatusCode {
+    match up.status {
         Some(400) => StatusCode::BAD_REQUEST,
         Some(409) => StatusCode::CONFLICT,
         Some(413) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(415) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Some(422) => StatusCode::UNPROCESSABLE_ENTITY,
         Some(429) => StatusCode::TOO_MANY_REQUESTS,
-        _ if message.contains("stalled") || message.contains("no complete answer") => {
-            StatusCode::GATEWAY_TIMEOUT
-        }
+        _ if up.kind == UpstreamKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::BAD_GATEWAY,
     }
 }

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::battle::{Side, Winner};
-use crate::chat::{ChatOptions, Piece, WebBattleRequest, WebDetail, WebSummary, WebTurn};
 use crate::config::Tier;
+use crate::engine::chat::{ChatOptions, Piece, WebBattleRequest, WebDetail, WebSummary, WebTurn};
 use crate::engine::{PromptSource, Selection};
 use crate::error::Error;
 use crate::rating::style::Variant;
@@ -652,10 +652,10 @@ fn summary_out(s: WebSummary) -> PageSummaryOut {
     }
 }
 
-fn mode_name(mode: crate::chat::WebMode) -> String {
+fn mode_name(mode: crate::engine::chat::WebMode) -> String {
     match mode {
-        crate::chat::WebMode::Anonymous => "anonymous".into(),
-        crate::chat::WebMode::Named => "named".into(),
+        crate::engine::chat::WebMode::Anonymous => "anonymous".into(),
+        crate::engine::chat::WebMode::Named => "named".into(),
     }
 }
 
@@ -779,7 +779,7 @@ pub async fn config(
             "key".into()
         },
         version: env!("CARGO_PKG_VERSION").into(),
-        max_images: crate::chat::MAX_IMAGES,
+        max_images: crate::engine::chat::MAX_IMAGES,
         max_attachment_bytes: c.max_attachment_bytes,
         max_prompt_bytes: c.max_prompt_bytes,
     })
@@ -821,7 +821,7 @@ pub(crate) fn board_options(
     };
     let time = |name: &str, s: Option<&String>| {
         s.filter(|s| !s.trim().is_empty())
-            .map(|s| crate::cli::battles::parse_time(name, s.trim()))
+            .map(|s| crate::util::parse_time(name, s.trim()))
             .transpose()
             .map_err(|e| state.error(&e))
     };

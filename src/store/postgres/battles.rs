@@ -143,7 +143,7 @@ pub(super) async fn read(conn: &impl GenericClient, id: BattleId) -> Result<Batt
         )
         .await
         .map_err(pg)?
-        .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+        .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
     record(&row)
 }
 
@@ -336,7 +336,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?
-            .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+            .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
         let owner: Option<String> = col(&row, 0)?;
         Ok(owner.map(|h| h == user_hash))
     }

@@ -19,7 +19,7 @@ async fn row_id(conn: &impl GenericClient, id: BattleId) -> Result<i64> {
         )
         .await
         .map_err(pg)?
-        .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+        .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
     col(&row, 0)
 }
 
@@ -116,7 +116,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?
-            .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+            .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
         let (row, status, failure): (i64, String, Option<String>) =
             (col(&found, 0)?, col(&found, 1)?, col(&found, 2)?);
         let latest: i64 = col(
@@ -168,7 +168,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?
-            .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+            .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
         let row: i64 = col(&found, 0)?;
         let status: Status = col::<String>(&found, 1)?.parse()?;
         if status != Status::PendingGeneration {

@@ -138,7 +138,7 @@ impl PgStore {
             .await
             .map_err(pg)?;
         let Some(found) = found else {
-            return Err(Error::NotFound(format!("no battle `{id}`")));
+            return Err(Error::BattleNotFound(format!("no battle `{id}`")));
         };
         let row_id: i64 = col(&found, 0)?;
         let status: String = col(&found, 1)?;

@@ -131,7 +131,7 @@ pub(super) fn read(conn: &rusqlite::Connection, id: BattleId) -> Result<BattleRe
         .query_row([id.as_bytes().as_slice()], record)
         .optional()
         .map_err(db)?
-        .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))
+        .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))
 }
 
 impl SqliteStore {
@@ -294,7 +294,7 @@ impl SqliteStore {
                 .optional()
                 .map_err(db)?;
             match owner {
-                None => Err(Error::NotFound(format!("no battle `{id}`"))),
+                None => Err(Error::BattleNotFound(format!("no battle `{id}`"))),
                 Some(None) => Ok(None),
                 Some(Some(h)) => Ok(Some(h == user_hash)),
             }

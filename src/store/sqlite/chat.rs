@@ -22,7 +22,7 @@ fn row_id(conn: &rusqlite::Connection, id: BattleId) -> Result<i64> {
         .query_row([id.as_bytes().as_slice()], |r| r.get(0))
         .optional()
         .map_err(db)?
-        .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))
+        .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))
 }
 
 fn chat_state(conn: &rusqlite::Connection, id: BattleId) -> Result<ChatState> {
@@ -147,7 +147,7 @@ impl SqliteStore {
                 })
                 .optional()
                 .map_err(db)?
-                .ok_or_else(|| Error::NotFound(format!("no battle `{id}`")))?;
+                .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
             let latest: i64 = tx
                 .prepare_cached("SELECT coalesce(max(turn), 0) FROM turns WHERE battle_id = ?1")
                 .map_err(db)?

@@ -113,7 +113,7 @@ impl SqliteStore {
                 .optional()
                 .map_err(db)?;
             let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
-                return Err(Error::NotFound(format!("no battle `{id}`")));
+                return Err(Error::BattleNotFound(format!("no battle `{id}`")));
             };
             // A battle started by a user takes that user's vote only; looking the user up
             // never adds one.

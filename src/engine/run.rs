@@ -9,28 +9,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::{BattleId, BattleRecord, BattleView};
+use crate::battle::{BattleId, BattleRecord, BattleView, Side};
 use crate::config::ModelSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UpstreamError, UpstreamKind};
 use crate::provider::{ChatRequest, Chunk, Upstream};
 use crate::store::{AnyStore, Failure, SideOutcome, Store};
-
-/// Side A or side B.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    A,
-    B,
-}
-
-impl Side {
-    #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Side::A => "Assistant A",
-            Side::B => "Assistant B",
-        }
-    }
-}
 
 /// Progress of a running battle.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,57 +62,6 @@ impl BattleRun {
     }
 }
 
-/// The generations running, so that a server that stops can wait for them.
-#[derive(Debug, Default)]
-pub struct Tracker {
-    running: std::sync::atomic::AtomicUsize,
-    idle: tokio::sync::Notify,
-}
-
-impl Tracker {
-    /// How many generations are running.
-    #[must_use]
-    pub fn running(&self) -> usize {
-        self.running.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Waits until no generation runs.
-    pub async fn idle(&self) {
-        loop {
-            let notified = self.idle.notified();
-            if self.running() == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// Counts one generation for as long as it lives.
-pub(crate) struct Running(std::sync::Arc<Tracker>);
-
-impl Running {
-    pub(crate) fn new(tracker: std::sync::Arc<Tracker>) -> Self {
-        tracker
-            .running
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Running(tracker)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self
-            .0
-            .running
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
-            == 1
-        {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
 /// What a generation needs.
 pub(crate) struct Generation {
     pub id: BattleId,
@@ -146,10 +78,9 @@ pub(crate) struct Generation {
 pub(crate) fn spawn(
     store: AnyStore,
     upstream: Upstream,
-    tracker: std::sync::Arc<Tracker>,
+    tasks: &tokio_util::task::TaskTracker,
     g: Generation,
 ) -> BattleRun {
-    let running = Running::new(tracker);
     let (events_tx, events) = mpsc::channel(EVENTS);
     let (done_tx, done) = oneshot::channel();
     let Generation {
@@ -161,7 +92,7 @@ pub(crate) fn spawn(
         chat,
         limit,
     } = g;
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let side_a = generate(&upstream, &a, &chat, Side::A, &events_tx, limit);
         let side_b = generate(&upstream, &b, &chat, Side::B, &events_tx, limit);
         let (out_a, out_b) = tokio::join!(side_a, side_b);
@@ -179,7 +110,6 @@ pub(crate) fn spawn(
             }
         };
         let _ = done_tx.send(result);
-        drop(running);
     });
     BattleRun {
         battle_id: id,
@@ -218,24 +148,39 @@ pub(crate) async fn generate(
                 Chunk::Finish(reason) => finish_reason = Some(reason),
             }
         }
-        Ok::<(), crate::provider::UpstreamError>(())
+        Ok::<(), UpstreamError>(())
     })
     .await;
     let (error, failure) = match consumed {
         Err(_) => (
-            Some(format!(
-                "no complete answer within {} s (generation_timeout_seconds in config.jsonc) {}",
-                limit.as_secs(),
-                crate::provider::who(&model.name, "")
-            )),
+            Some(
+                UpstreamError::of_model(
+                    UpstreamKind::Timeout,
+                    &format!(
+                        "no complete answer within {} s (generation_timeout_seconds in \
+                         config.jsonc)",
+                        limit.as_secs()
+                    ),
+                    &model.name,
+                    "",
+                    "",
+                )
+                .message,
+            ),
             Some(Failure::Timeout),
         ),
         Ok(Err(e)) => (Some(e.message), Some(Failure::Upstream)),
         Ok(Ok(())) if text.trim().is_empty() => (
-            Some(format!(
-                "the answer is empty {}",
-                crate::provider::who(&model.name, "")
-            )),
+            Some(
+                UpstreamError::of_model(
+                    UpstreamKind::BadAnswer,
+                    "the answer is empty",
+                    &model.name,
+                    "",
+                    "",
+                )
+                .message,
+            ),
             Some(Failure::Upstream),
         ),
         Ok(Ok(())) => (None, None),

@@ -32,10 +32,10 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use crate::Arena;
-use crate::battle::run::{self, BattleEvent, Running};
 use crate::battle::sampler::{self, Pairing};
 use crate::battle::{BattleId, BattleRecord, Origin, Reveal, Side, Status, Winner};
 use crate::config::ModelSpec;
+use crate::engine::run::{self, BattleEvent};
 use crate::error::{Error, Result};
 use crate::provider::wire::estimate_tokens;
 use crate::provider::{ChatRequest, Message};
@@ -342,14 +342,10 @@ fn in_words(e: Error, rpid: &str) -> Error {
 
 /// The battle failed: said without telling which side did.
 fn failed(rpid: &str) -> Error {
-    Error::Upstream {
-        message: format!(
-            "battle `{rpid}` failed: a model could not answer, so the two can no longer be \
-             compared; start another battle with a new id and your question"
-        ),
-        status: None,
-        refusal: None,
-    }
+    Error::upstream(format!(
+        "battle `{rpid}` failed: a model could not answer, so the two can no longer be \
+         compared; start another battle with a new id and your question"
+    ))
 }
 
 /// The messages one side is sent for the latest of `turns`: the system text, every user
@@ -397,7 +393,7 @@ impl Arena {
             .chat_battle(hash.to_owned(), rpid.map(str::to_owned))
             .await?
             .ok_or_else(|| {
-                Error::NotFound(match rpid {
+                Error::BattleNotFound(match rpid {
                     Some(r) => {
                         format!("no battle `{r}` of yours: start it with $sA{r} and a question")
                     }
@@ -597,9 +593,8 @@ impl Arena {
             (Side::B, b, request(Side::B)),
         ];
         let arena = self.clone();
-        let running = Running::new(self.generations.clone());
         let limit = Duration::from_secs(self.config().generation_timeout_seconds.max(1));
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let one = |(side, model, request): (Side, ModelSpec, ChatRequest)| {
                 let arena = arena.clone();
                 let live = live.clone();
@@ -627,7 +622,7 @@ impl Arena {
                     if let Some(e) = &outcome.error {
                         tracing::debug!(
                             "a side of a chat battle failed: {}",
-                            crate::provider::blind(e)
+                            crate::error::UpstreamError::shown_of_kept(e)
                         );
                     }
                     let status = match arena
@@ -659,7 +654,6 @@ impl Arena {
             tokio::join!(one(first), one(second));
             // Kept in the store now: later readers find the answers there.
             arena.live.remove(id, turn);
-            drop(running);
         });
     }
 

@@ -11,6 +11,11 @@
 //! Housekeeping is explicit: [`Arena::expire_stale`] ends stale battles when a caller (a
 //! command, the server's timer) says so; nothing on a read path writes.
 
+pub mod chat;
+pub mod pool;
+pub mod run;
+pub mod user_key;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,8 +24,8 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, mpsc};
 use tokio::time::Instant;
 
+use self::run::{BattleRun, Generation};
 use crate::battle::identity::IdentityTerms;
-use crate::battle::run::{self, BattleRun, Generation};
 use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
     BattleId, BattleView, EloChanges, LeftOutCounts, Origin, RatingChange, Reveal, Status,
@@ -126,9 +131,11 @@ pub struct Arena {
     /// One per set of left-out votes admitted (none by default; identity leaks when asked).
     glicko2: Arc<tokio::sync::Mutex<HashMap<VoteFlags, Glicko2Keeper>>>,
     clock: Clock,
-    pub(crate) generations: Arc<run::Tracker>,
+    /// Every task the engine (or the server on its behalf) spawns that may outlive the
+    /// request that started it: a server that stops waits for them.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
     /// The turns of chat battles being generated now.
-    pub(crate) live: Arc<crate::chat::LiveTurns>,
+    pub(crate) live: Arc<crate::engine::chat::LiveTurns>,
     /// The last `/health` figures and when they were counted: counting passes over the
     /// battles, so it is done at most once a second however often `/health` is asked.
     health: Arc<tokio::sync::Mutex<Option<(i64, Health)>>>,
@@ -201,7 +208,7 @@ pub struct Health {
 
 impl Arena {
     /// The engine over an open store. For a store that writes, the user-id key is settled
-    /// first (see [`crate::user_key`]): `user_id_salt`, else the database's key file, and it
+    /// first (see [`crate::engine::user_key`]): `user_id_salt`, else the database's key file, and it
     /// must be the key its users were hashed with.
     pub async fn new(store: AnyStore, config: Config, models: Models) -> Result<Arena> {
         let upstream = Upstream::new(&config)?;
@@ -209,7 +216,7 @@ impl Arena {
             None
         } else if config.user_id_salt.is_empty() {
             let (key, file) =
-                crate::user_key::load_or_create(store.database_id(), store.legacy_salt())?;
+                crate::engine::user_key::load_or_create(store.database_id(), store.legacy_salt())?;
             if store.legacy_salt().is_some() {
                 store.forget_legacy_salt().await?;
             }
@@ -247,7 +254,7 @@ impl Arena {
             boards: Arc::new(BoardCache::default()),
             glicko2: Arc::default(),
             clock: Arc::new(crate::store::now_ms),
-            generations: Arc::new(run::Tracker::default()),
+            tasks: tokio_util::task::TaskTracker::new(),
             live: Arc::default(),
             health: Arc::default(),
             prompt_stats: Arc::default(),
@@ -255,15 +262,22 @@ impl Arena {
         })
     }
 
-    /// The generations running now.
+    /// The tasks running now that outlive their request (generations, notes of a key's use).
     #[must_use]
-    pub fn generations_running(&self) -> usize {
-        self.generations.running()
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.len()
     }
 
-    /// Waits until no generation runs.
-    pub async fn generations_done(&self) {
-        self.generations.idle().await;
+    /// Waits until no such task runs. New ones may still start (and are waited for too).
+    pub async fn tasks_done(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
+    /// Runs `task` on a task of its own that a stopping server waits for.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
     }
 
     /// Closes the store: the database file is left complete on its own. Other clones of the
@@ -363,7 +377,7 @@ impl Arena {
             )));
         }
         if prompt.trim().is_empty() {
-            return Err(Error::Input("the prompt is empty".into()));
+            return Err(Error::EmptyPrompt);
         }
         let standings = match request.pairing.tier_battle {
             Some(_) => self.standings().await?,
@@ -416,7 +430,7 @@ impl Arena {
         Ok(run::spawn(
             self.store.clone(),
             self.upstream.clone(),
-            self.generations.clone(),
+            &self.tasks,
             Generation {
                 id,
                 prompt,
@@ -1128,7 +1142,7 @@ impl Arena {
         theme: Option<String>,
     ) -> Result<String> {
         if text.trim().is_empty() {
-            return Err(Error::Input("the prompt is empty".into()));
+            return Err(Error::EmptyPrompt);
         }
         let id = id.unwrap_or_else(|| crate::transfer::prompts::id_for(&text));
         let theme = theme.unwrap_or_else(|| crate::transfer::prompts::theme_of(&id));
