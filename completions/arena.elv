@@ -18,7 +18,7 @@ set edit:completion:arg-completer[arena] = {|@words|
     }
     var completions = [
         &'arena'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --models 'The models file, models.json (or ARENA_MODELS). Give it before the subcommand'
@@ -54,7 +54,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;init'= {
             cand --dir 'Write into this directory [default: the config directory]'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --force 'Overwrite existing files'
@@ -77,7 +77,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --max-tokens 'Maximum answer length in tokens, passed to both models'
             cand --user 'Who is asking (stored only as a salted hash), e.g. cli:alice'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --random-prompt 'Take a random question from the prompt pool'
@@ -93,7 +93,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;vote'= {
             cand --user 'Who votes (stored only as a salted hash)'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -106,7 +106,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;show'= {
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -123,7 +123,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --since 'Only battles created at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z, or a date)'
             cand --limit 'At most this many battles, newest first'
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -136,7 +136,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;unstuck'= {
             cand --user 'Only this user''s battles (default: everyone''s)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -152,7 +152,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --column 'A field under another name, e.g. --column model_a=left (fields: model_a, model_b, winner, tstamp, judge, question_id, battle_id, vote_id); repeatable'
             cand --winner-value 'A winner value that means an outcome, e.g. --winner-value left=model_a (outcomes: model_a, model_b, tie, both_bad, skip); repeatable'
             cand --format 'Output format (`table` is for people; json and jsonl for scripts)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -167,7 +167,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --format 'Output format'
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -195,7 +195,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --categories 'One line per category instead of the board: its votes, its top model and that model''s rank change against the board of all votes'
@@ -210,7 +210,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'arena;stats'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -233,7 +233,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --category 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them'
             cand --exclude-category 'Leave out votes in this category (repeatable)'
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --include-identity-leaks 'Count the votes whose answers named a model (kept, but left out by default)'
@@ -254,7 +254,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --category 'Only votes in this category (repeatable: votes in every one named), e.g. coding, long_query, multiturn, language:en; `arena leaderboard --categories` lists them'
             cand --exclude-category 'Leave out votes in this category (repeatable)'
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --include-identity-leaks 'Count the votes whose answers named a model (kept, but left out by default)'
@@ -280,7 +280,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -297,7 +297,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models;list'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -310,7 +310,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;models;check'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -324,7 +324,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;models;sync'= {
             cand -o 'Where to write [default: available_models.json in the data directory]'
             cand --output 'Where to write [default: available_models.json in the data directory]'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -350,7 +350,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;models;help;help'= {
         }
         &'arena;prompts'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -369,7 +369,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;prompts;list'= {
             cand --theme 'Only this theme'
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -383,7 +383,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;prompts;add'= {
             cand --id 'Its id [default: a hash of the text]'
             cand --theme 'Its theme [default: the id''s prefix before `_`, else general]'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -395,7 +395,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;prompts;import'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -407,7 +407,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;prompts;remove'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -438,7 +438,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;serve'= {
             cand --host 'The address to listen on [default: host in config.jsonc, 127.0.0.1]; anything but this machine must be given here'
             cand --port 'The port [default: battle_server_port in config.jsonc, 5103]; 0 picks a free one'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -450,7 +450,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;keys'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -466,7 +466,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'arena;keys;add'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --service 'A service key: acts for the users its requests name (a bot, a chat front end), rather than being one user'
@@ -481,7 +481,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         }
         &'arena;keys;list'= {
             cand --format 'Output format'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -493,7 +493,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;keys;revoke'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -519,7 +519,7 @@ set edit:completion:arg-completer[arena] = {|@words|
         &'arena;keys;help;help'= {
         }
         &'arena;rebuild'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -535,7 +535,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --to 'Where to copy it: empty, or a copy of the same database cut short'
             cand --page-rows 'Rows a page (one transaction on the destination)'
             cand --stop-after-pages 'Stop after this many pages, as a copy cut short would (for tests of resuming)'
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -547,7 +547,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;trust'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand --list 'List the trusted files'
@@ -561,7 +561,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;completions'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'
@@ -573,7 +573,7 @@ set edit:completion:arg-completer[arena] = {|@words|
             cand --help 'Print help'
         }
         &'arena;generate-completions'= {
-            cand --db 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
+            cand --db 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]'
             cand --config 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]'
             cand --color 'When to use colour'
             cand -v 'Say more (which files are used, upstream details); repeat for more'

@@ -24,7 +24,7 @@ function __fish_arena_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c arena -n "__fish_arena_needs_command" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_needs_command" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_needs_command" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -56,7 +56,7 @@ complete -c arena -n "__fish_arena_needs_command" -f -a "completions" -d 'Print 
 complete -c arena -n "__fish_arena_needs_command" -f -a "generate-completions" -d 'Write every completion script into a directory (used to refresh completions/)'
 complete -c arena -n "__fish_arena_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand init" -l dir -d 'Write into this directory [default: the config directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand init" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand init" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand init" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand init" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -78,7 +78,7 @@ complete -c arena -n "__fish_arena_using_subcommand battle" -l user -d 'Who is a
 complete -c arena -n "__fish_arena_using_subcommand battle" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battle" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battle" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -93,7 +93,7 @@ complete -c arena -n "__fish_arena_using_subcommand vote" -l user -d 'Who votes 
 complete -c arena -n "__fish_arena_using_subcommand vote" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand vote" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand vote" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand vote" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -105,7 +105,7 @@ complete -c arena -n "__fish_arena_using_subcommand vote" -s h -l help -d 'Print
 complete -c arena -n "__fish_arena_using_subcommand show" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand show" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand show" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand show" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -126,7 +126,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand battles" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battles" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand battles" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -136,7 +136,7 @@ complete -c arena -n "__fish_arena_using_subcommand battles" -s q -l quiet -d 'P
 complete -c arena -n "__fish_arena_using_subcommand battles" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand battles" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l user -d 'Only this user\'s battles (default: everyone\'s)' -r
-complete -c arena -n "__fish_arena_using_subcommand unstuck" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand unstuck" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand unstuck" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -154,7 +154,7 @@ complete -c arena -n "__fish_arena_using_subcommand import" -l winner-value -d '
 complete -c arena -n "__fish_arena_using_subcommand import" -l format -d 'Output format (`table` is for people; json and jsonl for scripts)' -r -f -a "table\t''
 json\t''
 jsonl\t''"
-complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand import" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand import" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -167,7 +167,7 @@ complete -c arena -n "__fish_arena_using_subcommand export" -l format -d 'Output
 json\t'One JSON document'
 csv\t'A header line and one row per record'"
 complete -c arena -n "__fish_arena_using_subcommand export" -s o -l output -d 'Write to this file instead of stdout' -r -F
-complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand export" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand export" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -199,7 +199,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -211,7 +211,7 @@ complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s v -l verbose
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand leaderboard" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and not __fish_seen_subcommand_from matrix prompts help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -236,7 +236,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from matrix" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -259,7 +259,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand stats; and __fish_seen_subcommand_from prompts" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -278,7 +278,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and not __fish_seen_subcommand_from list check sync help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -296,7 +296,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -310,7 +310,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -320,7 +320,7 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -s o -l output -d 'Where to write [default: available_models.json in the data directory]' -r -F
-complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from sync" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -333,7 +333,7 @@ complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subc
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "check" -d 'Call each model once and report latency or the error'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Fetch each upstream\'s /v1/models into available_models.json of the data directory'
 complete -c arena -n "__fish_arena_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and not __fish_seen_subcommand_from list add import remove help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -353,7 +353,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -364,7 +364,7 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l id -d 'Its id [default: a hash of the text]' -r
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l theme -d 'Its theme [default: the id\'s prefix before `_`, else general]' -r
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -373,7 +373,7 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -382,7 +382,7 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -398,7 +398,7 @@ complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_sub
 complete -c arena -n "__fish_arena_using_subcommand prompts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c arena -n "__fish_arena_using_subcommand serve" -l host -d 'The address to listen on [default: host in config.jsonc, 127.0.0.1]; anything but this machine must be given here' -r
 complete -c arena -n "__fish_arena_using_subcommand serve" -l port -d 'The port [default: battle_server_port in config.jsonc, 5103]; 0 picks a free one' -r
-complete -c arena -n "__fish_arena_using_subcommand serve" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand serve" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand serve" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -407,7 +407,7 @@ complete -c arena -n "__fish_arena_using_subcommand serve" -s v -l verbose -d 'S
 complete -c arena -n "__fish_arena_using_subcommand serve" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand serve" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -420,7 +420,7 @@ complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_su
 complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -f -a "list" -d 'List the keys: name, kind, created, last used, revoked (never a key)'
 complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -f -a "revoke" -d 'Revoke a key: a running server refuses it from its next request on'
 complete -c arena -n "__fish_arena_using_subcommand keys; and not __fish_seen_subcommand_from add list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from add" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from add" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from add" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from add" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -436,7 +436,7 @@ json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
-complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -445,7 +445,7 @@ complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcom
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -458,7 +458,7 @@ complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcom
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the keys: name, kind, created, last used, revoked (never a key)'
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key: a running server refuses it from its next request on'
 complete -c arena -n "__fish_arena_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c arena -n "__fish_arena_using_subcommand rebuild" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand rebuild" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand rebuild" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand rebuild" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -471,7 +471,7 @@ complete -c arena -n "__fish_arena_using_subcommand migrate" -l from -d 'The dat
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l to -d 'Where to copy it: empty, or a copy of the same database cut short' -r -F
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l page-rows -d 'Rows a page (one transaction on the destination)' -r
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l stop-after-pages -d 'Stop after this many pages, as a copy cut short would (for tests of resuming)' -r
-complete -c arena -n "__fish_arena_using_subcommand migrate" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand migrate" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -480,7 +480,7 @@ complete -c arena -n "__fish_arena_using_subcommand migrate" -s v -l verbose -d 
 complete -c arena -n "__fish_arena_using_subcommand migrate" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand migrate" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand migrate" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand trust" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand trust" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand trust" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand trust" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -491,7 +491,7 @@ complete -c arena -n "__fish_arena_using_subcommand trust" -s v -l verbose -d 'S
 complete -c arena -n "__fish_arena_using_subcommand trust" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand trust" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand trust" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand completions" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand completions" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand completions" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
@@ -500,7 +500,7 @@ complete -c arena -n "__fish_arena_using_subcommand completions" -s v -l verbose
 complete -c arena -n "__fish_arena_using_subcommand completions" -s q -l quiet -d 'Print only results and errors'
 complete -c arena -n "__fish_arena_using_subcommand completions" -l no-progress -d 'Never draw progress bars'
 complete -c arena -n "__fish_arena_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l db -d 'The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
+complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l db -d 'The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l config -d 'The configuration file (or ARENA_CONFIG) [default: ./config.jsonc, else the config directory]' -r -F
 complete -c arena -n "__fish_arena_using_subcommand generate-completions" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''

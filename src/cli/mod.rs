@@ -61,7 +61,7 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The SQLite database (or ARENA_DB) [default: arena.sqlite3 in the data directory]
+    /// The database, an SQLite file or a postgres URL (or ARENA_DB) [default: arena.sqlite3 in the data directory]
     #[arg(
         long,
         global = true,
