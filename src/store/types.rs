@@ -448,3 +448,35 @@ pub struct StyledVotes {
     /// Votes of the selection without features (left out of a style-controlled board).
     pub without: u64,
 }
+
+/// The stored form of a vote's style features, the same on every backend: side a's then
+/// side b's tokens, headers, list items and bold spans, eight little-endian `u32`.
+#[must_use]
+pub(crate) fn style_blob(features: &(Features, Features)) -> Vec<u8> {
+    features
+        .0
+        .as_array()
+        .iter()
+        .chain(features.1.as_array().iter())
+        .flat_map(|v| v.to_le_bytes())
+        .collect()
+}
+
+/// The features of a stored style; `None` for bytes of another length.
+pub(crate) fn style_unblob(bytes: &[u8]) -> Option<(Features, Features)> {
+    if bytes.len() != 32 {
+        return None;
+    }
+    let v = |i: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[4 * i..4 * i + 4]);
+        u32::from_le_bytes(b)
+    };
+    let side = |o: usize| Features {
+        tokens: v(o),
+        headers: v(o + 1),
+        lists: v(o + 2),
+        bold: v(o + 3),
+    };
+    Some((side(0), side(4)))
+}

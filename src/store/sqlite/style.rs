@@ -19,38 +19,9 @@ use crate::battle::{VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
-use crate::rating::style::Features;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
 
-/// The blob of a pair of feature sets.
-#[must_use]
-pub(super) fn blob(features: &(Features, Features)) -> Vec<u8> {
-    features
-        .0
-        .as_array()
-        .iter()
-        .chain(features.1.as_array().iter())
-        .flat_map(|v| v.to_le_bytes())
-        .collect()
-}
-
-fn unblob(bytes: &[u8]) -> Option<(Features, Features)> {
-    if bytes.len() != 32 {
-        return None;
-    }
-    let v = |i: usize| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&bytes[4 * i..4 * i + 4]);
-        u32::from_le_bytes(b)
-    };
-    let side = |o: usize| Features {
-        tokens: v(o),
-        headers: v(o + 1),
-        lists: v(o + 2),
-        bold: v(o + 3),
-    };
-    Some((side(0), side(4)))
-}
+pub(super) use crate::store::types::{style_blob as blob, style_unblob as unblob};
 
 /// Category ids by name, made as needed.
 #[derive(Debug, Default)]
