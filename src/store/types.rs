@@ -480,3 +480,20 @@ pub(crate) fn style_unblob(bytes: &[u8]) -> Option<(Features, Features)> {
     };
     Some((side(0), side(4)))
 }
+
+/// The error for a category no vote has, naming the nearest one and those there are: the
+/// same words on every backend.
+pub(crate) fn unknown_category(name: &str, known: &[String]) -> crate::error::Error {
+    let hint = crate::config::nearest(name, known.iter().map(String::as_str))
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default();
+    let list = if known.is_empty() {
+        "no vote has a category yet (`arena rebuild` computes them for earlier votes)".to_owned()
+    } else {
+        format!(
+            "the categories are {} (`arena leaderboard --categories` counts them)",
+            known.join(", ")
+        )
+    };
+    crate::error::Error::Input(format!("unknown category `{name}`{hint}: {list}"))
+}

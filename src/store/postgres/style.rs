@@ -9,7 +9,7 @@ use deadpool_postgres::GenericClient;
 use super::votes::{Terms, filter_terms, model_names};
 use super::{PgStore, col, pg};
 use crate::battle::{VoteFlags, Winner};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
@@ -166,21 +166,7 @@ pub(super) async fn category_terms(
     Ok(())
 }
 
-/// The error for a category no vote has (the same words as SQLite's).
-fn unknown_category(name: &str, known: &[String]) -> Error {
-    let hint = crate::config::nearest(name, known.iter().map(String::as_str))
-        .map(|n| format!(" (did you mean `{n}`?)"))
-        .unwrap_or_default();
-    let list = if known.is_empty() {
-        "no vote has a category yet (`arena rebuild` computes them for earlier votes)".to_owned()
-    } else {
-        format!(
-            "the categories are {} (`arena leaderboard --categories` counts them)",
-            known.join(", ")
-        )
-    };
-    Error::Input(format!("unknown category `{name}`{hint}: {list}"))
-}
+use crate::store::types::unknown_category;
 
 impl PgStore {
     /// The votes of `filter` that carry style features, with them, in insertion order.

@@ -16,7 +16,7 @@ use rusqlite::{Connection, Transaction, params};
 use super::votes::model_names;
 use super::{SqliteStore, db};
 use crate::battle::{VoteFlags, Winner};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
@@ -161,21 +161,7 @@ pub(super) fn category_terms(
     Ok(out)
 }
 
-/// The error for a category no vote has.
-fn unknown_category(name: &str, known: &[String]) -> Error {
-    let hint = crate::config::nearest(name, known.iter().map(String::as_str))
-        .map(|n| format!(" (did you mean `{n}`?)"))
-        .unwrap_or_default();
-    let list = if known.is_empty() {
-        "no vote has a category yet (`arena rebuild` computes them for earlier votes)".to_owned()
-    } else {
-        format!(
-            "the categories are {} (`arena leaderboard --categories` counts them)",
-            known.join(", ")
-        )
-    };
-    Error::Input(format!("unknown category `{name}`{hint}: {list}"))
-}
+use crate::store::types::unknown_category;
 
 impl SqliteStore {
     /// The votes of `filter` that carry style features, with them: what the
