@@ -17,6 +17,8 @@
 //!   the transition zone instead. Sides are then assigned by a fair coin, so the model drawn
 //!   from the caller's tier is not always A.
 
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, RngExt};
 
 use std::collections::HashMap;
@@ -208,26 +210,18 @@ pub fn pick_tiered<'a, R: Rng + ?Sized>(
 }
 
 /// Index of a model drawn by weight, skipping `except`.
+///
+/// Callers pass pools whose weights, `except` aside, are positive; were they all 0, the first
+/// model other than `except` is taken rather than none.
 fn draw<R: Rng + ?Sized>(pool: &[&ModelSpec], except: Option<usize>, rng: &mut R) -> usize {
-    let total: f64 = pool
+    let weights = pool
         .iter()
         .enumerate()
-        .filter(|(i, _)| Some(*i) != except)
-        .map(|(_, m)| m.weight)
-        .sum();
-    let mut target = rng.random_range(0.0..total);
-    let mut last = 0;
-    for (i, m) in pool.iter().enumerate() {
-        if Some(i) == except {
-            continue;
-        }
-        last = i;
-        if target < m.weight {
-            return i;
-        }
-        target -= m.weight;
+        .map(|(i, m)| if Some(i) == except { 0.0 } else { m.weight });
+    match WeightedIndex::new(weights) {
+        Ok(by_weight) => by_weight.sample(rng),
+        Err(_) => (0..pool.len()).find(|&i| Some(i) != except).unwrap_or(0),
     }
-    last
 }
 
 fn unknown(models: &[ModelSpec], name: &str) -> Error {
@@ -274,6 +268,22 @@ mod tests {
         }
         // Binomial(4000, 0.5): sd ~ 32; 6 sd either side.
         assert!((1810..=2190).contains(&x_on_a), "{x_on_a}");
+    }
+
+    #[test]
+    fn models_are_drawn_in_proportion_to_their_weights() {
+        let models = [spec("a", 3.0), spec("b", 1.0), spec("c", 1.0)];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (mut with_a, mut with_b) = (0, 0);
+        for _ in 0..4000 {
+            let (x, y) = pick(&models, &Pairing::default(), &mut rng).unwrap();
+            with_a += usize::from(x.name == "a" || y.name == "a");
+            with_b += usize::from(x.name == "b" || y.name == "b");
+        }
+        // a is in a pair with p = 3/5 + 2 * (1/5 * 3/4) = 0.9 (sd ~ 19 in 4000), b with
+        // p = 1/5 + 3/5 * 1/2 + 1/5 * 1/4 = 0.55 (sd ~ 31); 6 sd either side.
+        assert!((3486..=3714).contains(&with_a), "{with_a}");
+        assert!((2014..=2386).contains(&with_b), "{with_b}");
     }
 
     #[test]
