@@ -231,12 +231,17 @@ pub fn battle_csv_row(b: &BattleView) -> Vec<String> {
 pub fn table(format: Format, header: &[&str], rows: &[Vec<String>]) -> String {
     match format {
         Format::Csv => {
-            let mut out = String::new();
-            out.push_str(&csv_line(header.iter().copied()));
-            for row in rows {
-                out.push_str(&csv_line(row.iter().map(String::as_str)));
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .flexible(true)
+                .from_writer(Vec::new());
+            // Writing to memory fails on no record of cells, and every cell is UTF-8 text.
+            let lines = std::iter::once(header.iter().map(|c| csv_cell(c)).collect::<Vec<_>>())
+                .chain(rows.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect()));
+            for line in lines {
+                let _ = w.write_record(&line);
             }
-            out
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
         }
         Format::Markdown => {
             let escape = |s: &str| terminal_safe(s).replace('|', "\\|").replace('\n', " ");
@@ -285,18 +290,4 @@ pub fn csv_cell(cell: &str) -> String {
         .join("\n");
     let formula = clean.starts_with(['=', '+', '-', '@']) && clean.parse::<f64>().is_err();
     if formula { format!("'{clean}") } else { clean }
-}
-
-fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = cells
-        .map(|c| {
-            let c = csv_cell(c);
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c
-            }
-        })
-        .collect();
-    quoted.join(",") + "\n"
 }
