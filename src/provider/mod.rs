@@ -137,12 +137,40 @@ impl Limits {
 /// follows redirects: a redirect would send the prompt, and the key, to another host.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    http: reqwest::Client,
-    direct: reqwest::Client,
+    /// Built at the first request: loading the TLS roots costs every command a few
+    /// milliseconds, and most commands (a vote, a leaderboard) never call an upstream.
+    clients: std::sync::Arc<std::sync::OnceLock<Result<Clients, String>>>,
     timeouts: Timeouts,
     limits: Limits,
     /// What every clone shares: the endpoints' concurrency slots, what endpoints refused.
     shared: std::sync::Arc<openai::Shared>,
+}
+
+/// The two HTTP clients of [`Upstream`].
+#[derive(Debug)]
+struct Clients {
+    http: reqwest::Client,
+    direct: reqwest::Client,
+}
+
+impl Clients {
+    fn new(request_timeout: Duration) -> Result<Self, String> {
+        let client = |proxied: bool| {
+            let mut b = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10).min(request_timeout))
+                .user_agent(concat!("arena/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none());
+            if !proxied {
+                b = b.no_proxy();
+            }
+            b.build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        };
+        Ok(Self {
+            http: client(true)?,
+            direct: client(false)?,
+        })
+    }
 }
 
 impl Upstream {
@@ -153,20 +181,8 @@ impl Upstream {
             request: Duration::from_secs(config.request_timeout_seconds),
             idle: Duration::from_secs(config.stream_idle_timeout_seconds),
         };
-        let client = |proxied: bool| {
-            let mut b = reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10).min(timeouts.request))
-                .user_agent(concat!("arena/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::none());
-            if !proxied {
-                b = b.no_proxy();
-            }
-            b.build()
-                .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))
-        };
         Ok(Upstream {
-            http: client(true)?,
-            direct: client(false)?,
+            clients: std::sync::Arc::default(),
             timeouts,
             limits: Limits {
                 answer_bytes: config.max_answer_bytes,
@@ -183,12 +199,17 @@ impl Upstream {
     }
 
     /// The client for `url`: without any proxy for a host of this machine.
-    fn client_for(&self, url: &str) -> &reqwest::Client {
-        if reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u)) {
-            &self.direct
+    fn client_for(&self, url: &str) -> Result<&reqwest::Client, String> {
+        let clients = self
+            .clients
+            .get_or_init(|| Clients::new(self.timeouts.request))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        Ok(if reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u)) {
+            &clients.direct
         } else {
-            &self.http
-        }
+            &clients.http
+        })
     }
 
     /// The answer of `model` to `request`, streamed. Never fails up front: every failure

@@ -589,8 +589,10 @@ async fn post(
     payload: Vec<u8>,
     deadline: Instant,
 ) -> Result<reqwest::Response, UpstreamError> {
-    let mut builder = up
+    let client = up
         .client_for(&ctx.target)
+        .map_err(|e| UpstreamError::new(UpstreamKind::Other, e))?;
+    let mut builder = client
         .post(&ctx.target)
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some((var, value)) = key {
@@ -1039,7 +1041,10 @@ pub(super) async fn list_models(
     let fail = |kind, what: &str| {
         UpstreamError::new(kind, format!("{target}: {}", super::scrub(what, &secrets)))
     };
-    let mut builder = up.client_for(&target).get(&target);
+    let mut builder = up
+        .client_for(&target)
+        .map_err(|e| fail(UpstreamKind::Other, &e))?
+        .get(&target);
     if let Some((var, value)) = &key {
         if let Some(why) = refuse_plain_http(&target, allow_http_key) {
             return Err(UpstreamError::new(
