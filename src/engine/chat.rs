@@ -32,10 +32,10 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use crate::Arena;
-use crate::battle::sampler::{self, Pairing};
 use crate::battle::{BattleId, BattleRecord, Origin, Reveal, Side, Status, Winner};
 use crate::config::ModelSpec;
 use crate::engine::run::{self, BattleEvent};
+use crate::engine::sampler::{self, Pairing};
 use crate::error::{Error, Result};
 use crate::provider::wire::estimate_tokens;
 use crate::provider::{ChatRequest, Message};

@@ -14,6 +14,7 @@
 pub mod chat;
 pub mod pool;
 pub mod run;
+pub mod sampler;
 pub mod user_key;
 
 use std::collections::{HashMap, VecDeque};
@@ -26,7 +27,6 @@ use tokio::time::Instant;
 
 use self::run::{BattleRun, Generation};
 use crate::battle::identity::IdentityTerms;
-use crate::battle::sampler::{self, Pairing};
 use crate::battle::{
     BattleId, BattleView, EloChanges, LeftOutCounts, Origin, RatingChange, Reveal, Status,
     VoteFlags, Winner,
@@ -44,6 +44,7 @@ use crate::store::{
     VoteFilter,
 };
 use crate::transfer::battles::{InputFormat, Mapping, Skips};
+use sampler::Pairing;
 
 /// What `import` did.
 #[derive(Debug, Clone, serde::Serialize)]

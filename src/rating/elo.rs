@@ -59,7 +59,7 @@ pub fn online(n_models: usize, votes: &[VoteRow], p: &EloParams) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::battle::Winner;
+    use crate::rating::Winner;
 
     fn vote(a: u32, b: u32, winner: Winner) -> VoteRow {
         VoteRow::new(a, b, winner)

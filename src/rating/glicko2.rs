@@ -390,7 +390,7 @@ impl Glicko2State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::battle::Winner;
+    use crate::rating::Winner;
 
     fn vote(a: u32, b: u32, winner: Winner) -> VoteRow {
         VoteRow::new(a, b, winner)

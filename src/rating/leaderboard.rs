@@ -12,7 +12,7 @@ use super::glicko2::{self, Glicko2Params};
 use super::style::{Features, StyleOptions, StyleVote, StyleVotes, Variant, fit_contextual};
 use super::{PairCounts, totals};
 use super::{VoteRow, Votes};
-use crate::battle::LeftOutCounts;
+use crate::rating::LeftOutCounts;
 
 /// How ratings are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

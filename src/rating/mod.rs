@@ -9,12 +9,14 @@ pub mod category;
 pub mod elo;
 pub mod glicko2;
 pub mod leaderboard;
+mod left_out;
+mod outcome;
 pub mod stats;
 pub mod style;
 
 pub use leaderboard::{Leaderboard, LeaderboardOptions, Method, Row};
-
-use crate::battle::Winner;
+pub use left_out::{LeftOutCounts, VoteFlags};
+pub use outcome::Winner;
 
 /// One vote as the ratings need it: model indexes into the accompanying name list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

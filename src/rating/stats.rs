@@ -178,7 +178,7 @@ pub fn prompts(names: &[String], rows: &[(String, String, VoteRow)]) -> PromptSt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::battle::Winner;
+    use crate::rating::Winner;
 
     fn v(a: u32, b: u32, winner: Winner) -> VoteRow {
         VoteRow::new(a, b, winner)

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use super::{ChatAnswer, ChatOptions, UserTurn};
 use crate::Arena;
-use crate::battle::sampler::{self, Pairing};
 use crate::battle::{BattleId, BattleRecord, Origin, Reveal, Side, Status, Winner};
 use crate::config::ModelSpec;
 use crate::engine::PromptSource;
+use crate::engine::sampler::{self, Pairing};
 use crate::error::{Error, Result};
 use crate::store::{ChatState, NewBattle, Store};
 

@@ -64,7 +64,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use crate::battle::Winner;
+use crate::rating::Winner;
 use crate::rating::style::Features;
 
 use super::dense::DenseSolver;

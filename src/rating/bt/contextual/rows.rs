@@ -6,7 +6,7 @@
 //! the fit takes, and therefore every result to the last bit, is independent of the order
 //! of the votes.
 
-use crate::battle::Winner;
+use crate::rating::Winner;
 
 use super::super::input::Pair;
 use super::{StyleVote, Variant};
