@@ -88,6 +88,7 @@ macro_rules! contract {
             stale_battles_expire_and_take_no_vote,
             style_and_categories_are_kept_and_select_votes,
             the_classifier_judges_each_vote_once,
+            the_store_writes_the_time_of_its_clock,
         );
     };
     (@list $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
@@ -863,4 +864,21 @@ async fn the_classifier_judges_each_vote_once(store: impl Store) {
         .await
         .expect("math votes");
     assert_eq!(math.votes.len(), 1);
+}
+
+/// A store given a clock writes that clock's time, not the wall clock's: the vote's time, the
+/// battle's time of the vote, and the time a failed battle ended.
+async fn the_store_writes_the_time_of_its_clock(store: impl Store) {
+    // A time no wall clock reads while this test runs: 2001-09-09.
+    const AT: i64 = 1_000_000_000_000;
+    let store = store.with_clock(std::sync::Arc::new(|| AT));
+    assert_eq!((store.clock())(), AT);
+    let id = waiting(&store, "x", "y", Some("u1")).await;
+    store
+        .record_vote(id, Winner::ModelA, Some("u1".into()), EloParams::default())
+        .await
+        .expect("vote");
+    let votes = store.votes(VoteFilter::default()).await.expect("votes");
+    assert_eq!(votes.times, [AT]);
+    assert_eq!(store.battle(id).await.expect("battle").voted_at, Some(AT));
 }

@@ -194,9 +194,8 @@ pub struct BattleRequest {
     pub rpid: Option<String>,
 }
 
-/// The engine's clock: Unix milliseconds. Injectable, so that tests of time limits do not
-/// wait.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The engine's clock, which its store reads too (see [`Arena::with_clock`]).
+pub use crate::store::Clock;
 
 /// The figures of `/health`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -246,6 +245,7 @@ impl Arena {
             }),
         );
         Ok(Arena {
+            clock: store.clock(),
             store,
             identity: Arc::new(identity),
             config: Arc::new(config),
@@ -254,7 +254,6 @@ impl Arena {
             user_key: user_key.map(Arc::new),
             boards: Arc::new(BoardCache::default()),
             glicko2: Arc::default(),
-            clock: Arc::new(crate::store::now_ms),
             tasks: tokio_util::task::TaskTracker::new(),
             live: Arc::default(),
             health: Arc::default(),
@@ -287,9 +286,11 @@ impl Arena {
         self.store.close().await
     }
 
-    /// The engine with another clock (for tests of time limits).
+    /// The engine with another clock (for tests of time limits), which its store reads too:
+    /// every time the engine decides and every time the store writes come from `clock`.
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Arena {
+        self.store = self.store.with_clock(clock.clone());
         self.clock = clock;
         self
     }

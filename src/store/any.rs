@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use super::{
-    BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
-    KeptVote, KeyKind, KeyLookup, Mode, NewBattle, PgStore, Prompt, PromptVotes, SideOutcome,
-    SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
+    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, PgStore, Prompt, PromptVotes,
+    SideOutcome, SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter,
+    VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -28,6 +29,20 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => Store::mode(s),
             AnyStore::Postgres(s) => Store::mode(s),
+        }
+    }
+
+    fn clock(&self) -> Clock {
+        match self {
+            AnyStore::Sqlite(s) => Store::clock(s),
+            AnyStore::Postgres(s) => Store::clock(s),
+        }
+    }
+
+    fn with_clock(self, clock: Clock) -> Self {
+        match self {
+            AnyStore::Sqlite(s) => AnyStore::Sqlite(Store::with_clock(s, clock)),
+            AnyStore::Postgres(s) => AnyStore::Postgres(Store::with_clock(s, clock)),
         }
     }
 

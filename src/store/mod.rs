@@ -38,6 +38,7 @@ pub mod types;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use crate::error::{StoreError, StoreErrorKind};
 pub use any::AnyStore;
@@ -101,6 +102,16 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// How this store was opened.
     fn mode(&self) -> Mode;
+
+    /// The clock every time this store writes is read from (a vote's, a battle's update, a
+    /// model's or a user's first appearance, a prompt's addition): the wall clock unless
+    /// [`Store::with_clock`] gave another.
+    fn clock(&self) -> Clock;
+
+    /// This store with `clock`: from now on it reads every time it writes from `clock`, inside
+    /// the transaction that writes it. Other clones keep the clock they had.
+    #[must_use]
+    fn with_clock(self, clock: Clock) -> Self;
 
     /// Where the database is, for people: a file's path, or an address without a password.
     fn location(&self) -> String;
@@ -456,7 +467,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn touch_key(&self, id: i64, now: i64) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Milliseconds since the Unix epoch, by the wall clock.
+/// A clock: Unix milliseconds. The engine and its store read the same one, so that the times
+/// a store writes follow the engine's; injectable, so that tests of time limits do not wait
+/// and a test sees the time it set in the rows.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock, which a store reads until it is given another.
+#[must_use]
+pub fn wall_clock() -> Clock {
+    Arc::new(now_ms)
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock. The backends never call it: they
+/// read their [`Clock`].
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

@@ -8,7 +8,7 @@ use super::{PgStore, col, count, locks, pg};
 use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
-use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome, now_ms};
+use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome};
 
 /// What [`lifecycle::limits_breached`] asks of one user's battles, read in the transaction
 /// that then creates the battle, while it holds the user's row.
@@ -81,8 +81,8 @@ pub(super) fn record(row: &Row) -> Result<BattleRecord> {
     })
 }
 
-/// The id of the model called `name`, created on first use.
-pub(super) async fn model_id(tx: &impl GenericClient, name: &str) -> Result<i64> {
+/// The id of the model called `name`, created on first use (at `now`).
+pub(super) async fn model_id_at(tx: &impl GenericClient, name: &str, now: i64) -> Result<i64> {
     if let Some(row) = tx
         .query_opt("SELECT id FROM models WHERE name = $1", &[&name])
         .await
@@ -92,7 +92,7 @@ pub(super) async fn model_id(tx: &impl GenericClient, name: &str) -> Result<i64>
     }
     tx.execute(
         "INSERT INTO models (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        &[&name, &now_ms()],
+        &[&name, &now],
     )
     .await
     .map_err(pg)?;
@@ -104,12 +104,16 @@ pub(super) async fn model_id(tx: &impl GenericClient, name: &str) -> Result<i64>
     )
 }
 
-/// The id of the user with this hash, created on first use.
-pub(super) async fn user_id(tx: &impl GenericClient, hash: Option<&str>) -> Result<Option<i64>> {
+/// The id of the user with this hash, created on first use (at `now`).
+pub(super) async fn user_id_at(
+    tx: &impl GenericClient,
+    hash: Option<&str>,
+    now: i64,
+) -> Result<Option<i64>> {
     let Some(hash) = hash else { return Ok(None) };
     tx.execute(
         "INSERT INTO users (hash, created_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
-        &[&hash, &now_ms()],
+        &[&hash, &now],
     )
     .await
     .map_err(pg)?;
@@ -122,13 +126,13 @@ pub(super) async fn user_id(tx: &impl GenericClient, hash: Option<&str>) -> Resu
 
 /// The id of the user with this hash, created on first use, with the user's row locked until
 /// the transaction ends: creations of one user's battles run one after another.
-async fn locked_user(tx: &impl GenericClient, hash: &str) -> Result<i64> {
+async fn locked_user(tx: &impl GenericClient, hash: &str, now: i64) -> Result<i64> {
     let row = tx
         .query_one(
             "INSERT INTO users (hash, created_at) VALUES ($1, $2)
              ON CONFLICT (hash) DO UPDATE SET hash = excluded.hash
              RETURNING id",
-            &[&hash, &now_ms()],
+            &[&hash, &now],
         )
         .await
         .map_err(pg)?;
@@ -192,11 +196,11 @@ impl PgStore {
         // Models are made before the transaction, each in its own: a model row held by an
         // open transaction would make two battles naming the same two models in opposite
         // order wait for each other.
-        let a = model_id(&client, &new.model_a).await?;
-        let b = model_id(&client, &new.model_b).await?;
+        let a = model_id_at(&client, &new.model_a, (self.clock)()).await?;
+        let b = model_id_at(&client, &new.model_b, (self.clock)()).await?;
         let tx = client.transaction().await.map_err(pg)?;
         let user = match new.user_hash.as_deref() {
-            Some(hash) => Some(locked_user(&tx, hash).await?),
+            Some(hash) => Some(locked_user(&tx, hash, (self.clock)()).await?),
             None => None,
         };
         let now = new.now;
@@ -293,7 +297,7 @@ impl PgStore {
                     &b.first_token_ms,
                     &b.prompt_tokens,
                     &b.completion_tokens,
-                    &now_ms(),
+                    &(self.clock)(),
                     &failure,
                 ],
             )
@@ -421,7 +425,7 @@ impl PgStore {
                                     failure = 'unstuck'
                  WHERE status = 'pending_generation'
                    AND ($1::text IS NULL OR user_id = (SELECT id FROM users WHERE hash = $1))",
-                &[&user_hash, &reason, &now_ms()],
+                &[&user_hash, &reason, &(self.clock)()],
             )
             .await
             .map_err(pg)?;
@@ -444,7 +448,7 @@ impl PgStore {
                 &[
                     &id.as_bytes().as_slice(),
                     &reason,
-                    &now_ms(),
+                    &(self.clock)(),
                     &failure.as_str(),
                 ],
             )

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
-use super::battles::{model_id, user_id};
+use super::battles::{model_id_at, user_id_at};
 use super::style::{CategoryIds, blob};
 use super::{PgStore, col, counts, locks, pg};
 use crate::error::Result;
-use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys, now_ms};
+use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 
 /// Rows per multi-row statement (11 parameters each; PostgreSQL takes 65535).
 const BATCH: usize = 500;
@@ -119,7 +119,8 @@ impl PgStore {
         .await
         .map_err(pg)?;
         catch_up(&mut session.known, &tx).await?;
-        let count = write_chunk(&tx, &chunk, &salt, &mut session).await?;
+        let now = (self.clock)();
+        let count = write_chunk(&tx, &chunk, &salt, &mut session, now).await?;
         if count.imported > 0 && !session.dirty {
             counts::mark_stale(&tx).await?;
             session.dirty = true;
@@ -147,16 +148,16 @@ async fn write_chunk(
     chunk: &Chunk,
     salt: &str,
     session: &mut ImportSession,
+    now: i64,
 ) -> Result<ImportCount> {
     let known = &mut session.known;
     let mut fresh: Vec<i64> = Vec::with_capacity(chunk.rows.len());
     let mut ids = Vec::with_capacity(chunk.names.len());
     for n in &chunk.names {
-        ids.push(model_id(tx, n).await?);
+        ids.push(model_id_at(tx, n, now).await?);
     }
     let mut users: HashMap<&str, Option<i64>> = HashMap::new();
     let mut votes = VoteBuffer::default();
-    let now = now_ms();
     let mut count = ImportCount::default();
     let mut sequence: u32 = 0;
     for row in &chunk.rows {
@@ -186,7 +187,7 @@ async fn write_chunk(
             Some(judge) => match users.get(judge) {
                 Some(u) => *u,
                 None => {
-                    let u = user_id(tx, Some(&crate::util::hash_user(salt, judge))).await?;
+                    let u = user_id_at(tx, Some(&crate::util::hash_user(salt, judge)), now).await?;
                     users.insert(judge, u);
                     u
                 }

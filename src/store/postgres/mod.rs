@@ -49,9 +49,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
 use super::{
-    BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
-    KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, Store,
-    StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
+    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome,
+    Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -71,6 +71,8 @@ pub struct PgStore {
     database_id: Arc<String>,
     legacy_salt: Option<Arc<String>>,
     mode: Mode,
+    /// What every time this store writes is read from (see [`Store::clock`]).
+    clock: Clock,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -107,6 +109,7 @@ impl PgStore {
             database_id: Arc::new(String::new()),
             legacy_salt: None,
             mode,
+            clock: super::wall_clock(),
         };
         let location = store.location.clone();
         store.settle().await.map_err(|e| match e {
@@ -250,6 +253,15 @@ fn count(n: i64) -> u64 {
 impl Store for PgStore {
     fn mode(&self) -> Mode {
         self.mode
+    }
+
+    fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn location(&self) -> String {

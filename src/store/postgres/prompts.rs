@@ -2,7 +2,7 @@
 
 use super::{PgStore, col, pg};
 use crate::error::{Error, Result};
-use crate::store::{Prompt, now_ms};
+use crate::store::Prompt;
 
 fn prompt(r: &tokio_postgres::Row) -> Result<Prompt> {
     Ok(Prompt {
@@ -24,7 +24,7 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        let now = now_ms();
+        let now = (self.clock)();
         let mut added = 0;
         for p in &prompts {
             added += tx

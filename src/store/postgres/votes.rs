@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
-use super::battles::{read, user_id};
+use super::battles::{read, user_id_at};
 use super::{PgStore, col, counts, locks, pg};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
 use crate::battle::lifecycle::{self, VoteTarget};
@@ -14,7 +14,7 @@ use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::elo::EloParams;
 use crate::rating::{VoteRow, Votes};
-use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome, now_ms};
+use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome};
 
 /// Every model's id and name, by id.
 pub(super) async fn model_names(conn: &impl GenericClient) -> Result<Vec<(i64, String)>> {
@@ -176,7 +176,7 @@ impl PgStore {
                 by_owner,
             },
         )?;
-        let user = user_id(&tx, user_hash.as_deref()).await?;
+        let user = user_id_at(&tx, user_hash.as_deref(), (self.clock)()).await?;
         let leak = identity_leak(&tx, row_id, (&name_a, &name_b), &terms).await?;
         let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
         if let Some(leak) = &leak {
@@ -205,7 +205,7 @@ impl PgStore {
         };
         // Timed once the ratings are held, so that such votes are timed in the order they
         // take their steps, which is the order a replay takes them in.
-        let now = now_ms();
+        let now = (self.clock)();
         let in_order = held.is_some() && counts::is_latest(&tx, now).await?;
         let before = match held {
             Some(before) => before,

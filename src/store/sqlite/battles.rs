@@ -6,7 +6,7 @@ use super::{SqliteStore, db};
 use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
-use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome, now_ms};
+use crate::store::{BattleFilter, EXPIRED, Failure, NewBattle, SideOutcome};
 
 /// What [`lifecycle::limits_breached`] asks of one user's battles, read in the transaction
 /// that then creates the battle.
@@ -99,8 +99,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<BattleRecord> {
     })
 }
 
-/// The id of the model called `name`, created on first use.
-pub(super) fn model_id(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<i64> {
+/// The id of the model called `name`, created on first use (at `now`).
+pub(super) fn model_id(tx: &Transaction<'_>, name: &str, now: i64) -> rusqlite::Result<i64> {
     let found: Option<i64> = tx
         .prepare_cached("SELECT id FROM models WHERE name = ?1")?
         .query_row([name], |r| r.get(0))
@@ -109,17 +109,21 @@ pub(super) fn model_id(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<i64
         return Ok(id);
     }
     tx.prepare_cached("INSERT INTO models (name, created_at) VALUES (?1, ?2)")?
-        .execute(params![name, now_ms()])?;
+        .execute(params![name, now])?;
     Ok(tx.last_insert_rowid())
 }
 
-/// The id of the user with this hash, created on first use.
-pub(super) fn user_id(tx: &Transaction<'_>, hash: Option<&str>) -> rusqlite::Result<Option<i64>> {
+/// The id of the user with this hash, created on first use (at `now`).
+pub(super) fn user_id(
+    tx: &Transaction<'_>,
+    hash: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
     let Some(hash) = hash else { return Ok(None) };
     tx.prepare_cached(
         "INSERT INTO users (hash, created_at) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
     )?
-    .execute(params![hash, now_ms()])?;
+    .execute(params![hash, now])?;
     tx.prepare_cached("SELECT id FROM users WHERE hash = ?1")?
         .query_row([hash], |r| r.get(0))
         .map(Some)
@@ -137,13 +141,13 @@ pub(super) fn read(conn: &rusqlite::Connection, id: BattleId) -> Result<BattleRe
 impl SqliteStore {
     /// Records a new battle in `pending_generation`.
     pub(super) async fn create_battle(&self, new: NewBattle) -> Result<BattleRecord> {
-        self.write(move |conn| {
+        self.write_now(move |conn, at| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let a = model_id(&tx, &new.model_a).map_err(db)?;
-            let b = model_id(&tx, &new.model_b).map_err(db)?;
-            let user = user_id(&tx, new.user_hash.as_deref()).map_err(db)?;
+            let a = model_id(&tx, &new.model_a, at).map_err(db)?;
+            let b = model_id(&tx, &new.model_b, at).map_err(db)?;
+            let user = user_id(&tx, new.user_hash.as_deref(), at).map_err(db)?;
             let now = new.now;
             if let (Some(rpid), Some(user)) = (&new.rpid, user) {
                 let existing: Option<Vec<u8>> = tx
@@ -200,7 +204,7 @@ impl SqliteStore {
         a: SideOutcome,
         b: SideOutcome,
     ) -> Result<BattleRecord> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -239,7 +243,7 @@ impl SqliteStore {
                     b.first_token_ms,
                     b.prompt_tokens,
                     b.completion_tokens,
-                    now_ms(),
+                    now,
                     failure
                 ],
             )
@@ -393,14 +397,14 @@ impl SqliteStore {
     /// Marks battles stuck in `pending_generation` as failed, for one user (by hash) or all.
     /// Returns how many were cleared.
     pub(super) async fn unstuck(&self, user_hash: Option<String>, reason: String) -> Result<usize> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             conn.execute(
                 "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
                                     error_b = coalesce(error_b, ?2), updated_at = ?3,
                                     failure = 'unstuck'
                  WHERE status = 'pending_generation'
                    AND (?1 IS NULL OR user_id = (SELECT id FROM users WHERE hash = ?1))",
-                params![user_hash, reason, now_ms()],
+                params![user_hash, reason, now],
             )
             .map_err(db)
         })
@@ -415,13 +419,13 @@ impl SqliteStore {
         failure: Failure,
         reason: String,
     ) -> Result<()> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             conn.execute(
                 "UPDATE battles SET status = 'failed', error_a = coalesce(error_a, ?2),
                                     error_b = coalesce(error_b, ?2), updated_at = ?3,
                                     failure = ?4
                  WHERE uuid = ?1 AND status = 'pending_generation'",
-                params![id.as_bytes().as_slice(), reason, now_ms(), failure.as_str()],
+                params![id.as_bytes().as_slice(), reason, now, failure.as_str()],
             )
             .map_err(db)?;
             Ok(())

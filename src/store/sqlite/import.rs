@@ -15,7 +15,7 @@ use super::battles::{model_id, user_id};
 use super::style::CategoryIds;
 use super::{SqliteStore, counts, db};
 use crate::error::Result;
-use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys, now_ms};
+use crate::store::{Chunk, ImportCount, ImportRow, ImportSession, KnownKeys};
 
 /// Rows per multi-row statement (11 parameters each; well under SQLite's limit of 32766).
 const BATCH: usize = 500;
@@ -140,12 +140,12 @@ impl SqliteStore {
         salt: String,
         mut session: ImportSession,
     ) -> Result<(ImportCount, ImportSession)> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
             catch_up(&mut session.known, &tx).map_err(db)?;
-            let count = write_chunk(&tx, &chunk, &salt, &mut session).map_err(db)?;
+            let count = write_chunk(&tx, &chunk, &salt, &mut session, now).map_err(db)?;
             if count.imported > 0 && !session.dirty {
                 counts::mark_stale(&tx).map_err(db)?;
                 session.dirty = true;
@@ -185,13 +185,14 @@ fn write_chunk(
     chunk: &Chunk,
     salt: &str,
     session: &mut ImportSession,
+    now: i64,
 ) -> rusqlite::Result<ImportCount> {
     let known = &mut session.known;
     let mut fresh: Vec<i64> = Vec::with_capacity(chunk.rows.len());
     let ids: Vec<i64> = chunk
         .names
         .iter()
-        .map(|n| model_id(tx, n))
+        .map(|n| model_id(tx, n, now))
         .collect::<rusqlite::Result<_>>()?;
     let mut users: HashMap<&str, Option<i64>> = HashMap::new();
     let mut votes = VoteBuffer {
@@ -199,7 +200,6 @@ fn write_chunk(
         categories: Vec::with_capacity(BATCH),
         ids: CategoryIds::default(),
     };
-    let now = now_ms();
     let mut count = ImportCount::default();
     let mut sequence: u32 = 0;
     for row in &chunk.rows {
@@ -224,7 +224,7 @@ fn write_chunk(
             Some(judge) => match users.get(judge) {
                 Some(u) => *u,
                 None => {
-                    let u = user_id(tx, Some(&crate::util::hash_user(salt, judge)))?;
+                    let u = user_id(tx, Some(&crate::util::hash_user(salt, judge)), now)?;
                     users.insert(judge, u);
                     u
                 }

@@ -37,9 +37,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{
-    BattleFilter, ChatState, Chunk, CountFilter, ExportedVote, Failure, ImportCount, ImportSession,
-    KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome, Store,
-    StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
+    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome,
+    Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -61,6 +61,8 @@ pub struct SqliteStore {
     /// A user-id key that an older version kept in the database, until it moves to its file.
     legacy_salt: Option<Arc<String>>,
     mode: Mode,
+    /// What every time this store writes is read from (see [`Store::clock`]).
+    clock: Clock,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -135,6 +137,7 @@ impl SqliteStore {
             database_id: Arc::new(String::new()),
             legacy_salt: None,
             mode,
+            clock: super::wall_clock(),
         };
         if store.writer.is_some() {
             store.write(schema::prepare).await?;
@@ -180,6 +183,18 @@ impl SqliteStore {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// [`SqliteStore::write`], with `f` given the time by the store's clock, read on the
+    /// writer's thread when `f` runs: times follow the order of the writes, as they would
+    /// by a clock read inside each transaction.
+    async fn write_now<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection, i64) -> Result<T> + Send + 'static,
+    {
+        let clock = self.clock.clone();
+        self.write(move |conn| f(conn, clock())).await
     }
 
     /// Runs `f` on the writer's thread, after every write queued before it.
@@ -245,6 +260,15 @@ impl Store for SqliteStore {
     /// How this store was opened.
     fn mode(&self) -> Mode {
         self.mode
+    }
+
+    fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn location(&self) -> String {

@@ -4,13 +4,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, db};
 use crate::error::{Error, Result};
-use crate::store::{Prompt, now_ms};
+use crate::store::Prompt;
 
 impl SqliteStore {
     /// Adds prompts; one whose text is already in the pool is left alone. Returns how many
     /// were added.
     pub(super) async fn add_prompts(&self, prompts: Vec<Prompt>) -> Result<usize> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -22,7 +22,6 @@ impl SqliteStore {
                          ON CONFLICT DO NOTHING",
                     )
                     .map_err(db)?;
-                let now = now_ms();
                 for p in &prompts {
                     added += stmt
                         .execute(params![p.id, p.text, p.theme, now])

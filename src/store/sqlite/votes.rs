@@ -13,7 +13,7 @@ use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
 use crate::rating::elo::EloParams;
 use crate::rating::{VoteRow, Votes};
-use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome, now_ms};
+use crate::store::{ExportedVote, Failure, PromptVotes, VoteFilter, VoteOutcome};
 
 /// Every model's id and name, by id.
 pub(super) fn model_names(conn: &rusqlite::Connection) -> Result<Vec<(i64, String)>> {
@@ -77,7 +77,7 @@ impl SqliteStore {
         params: EloParams,
         terms: IdentityTerms,
     ) -> Result<VoteOutcome> {
-        self.write(move |conn| {
+        self.write_now(move |conn, now| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
@@ -141,8 +141,7 @@ impl SqliteStore {
                     by_owner,
                 },
             )?;
-            let user = user_id(&tx, user_hash.as_deref()).map_err(db)?;
-            let now = now_ms();
+            let user = user_id(&tx, user_hash.as_deref(), now).map_err(db)?;
             let leak = identity_leak(&tx, row_id, a, b, &terms)?;
             let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
             if let Some(leak) = &leak {
