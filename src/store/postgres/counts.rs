@@ -20,9 +20,9 @@ use super::votes::model_names;
 use super::{PgStore, col, locks, pg};
 use crate::battle::{LeftOutCounts, VoteFlags, Winner};
 use crate::error::Result;
+use crate::rating::PairCounts;
 use crate::rating::elo::{self, EloParams};
-use crate::rating::{PairCount, PairCounts};
-use crate::store::tally::{DAY_MS, Tally, column};
+use crate::store::tally::{DAY_MS, PairTally, Tally};
 use crate::store::{CountFilter, VoteFilter};
 
 /// Adds a tally to both tables, in multi-row upserts, each in (day,) lower id, higher id
@@ -296,18 +296,7 @@ impl PgStore {
     pub(super) async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
         let client = self.client().await?;
         let names = model_names(&client).await?;
-        let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
-            names
-                .iter()
-                .filter(|(_, n)| m.contains(n))
-                .map(|(id, _)| *id)
-                .collect()
-        });
-        let passes = |a: i64, b: i64| {
-            allowed
-                .as_ref()
-                .is_none_or(|s| s.contains(&a) && s.contains(&b))
-        };
+        let mut tally = PairTally::new(&names, filter.models.as_deref());
         let by_day = filter.since_day.is_some() || filter.until_day.is_some();
         let sql = if by_day {
             "SELECT model_a, model_b, sum(wins_a)::bigint, sum(wins_b)::bigint,
@@ -322,25 +311,19 @@ impl PgStore {
             filter.since_day.unwrap_or(i64::MIN),
             filter.until_day.unwrap_or(i64::MAX),
         );
-        let mut cells: HashMap<(i64, i64), [u64; 5]> = HashMap::new();
-        let mut order: Vec<(i64, i64)> = Vec::new();
-        for row in client
+        for row in &client
             .query(sql, &[&since_day, &until_day])
             .await
             .map_err(pg)?
-            .iter()
         {
-            let (a, b): (i64, i64) = (col(row, 0)?, col(row, 1)?);
-            if !passes(a, b) {
-                continue;
-            }
-            let cell = cells.entry((a, b)).or_insert_with(|| {
-                order.push((a, b));
-                [0; 5]
-            });
-            for (i, c) in cell.iter_mut().enumerate() {
-                *c += col::<i64>(row, i + 2)?.unsigned_abs();
-            }
+            let counts = [
+                col(row, 2)?,
+                col(row, 3)?,
+                col(row, 4)?,
+                col(row, 5)?,
+                col(row, 6)?,
+            ];
+            tally.add_counts(col(row, 0)?, col(row, 1)?, counts);
         }
         if !filter.admit.is_empty() {
             let excluded = VoteFlags::ALL_BITS.without(filter.admit);
@@ -357,49 +340,12 @@ impl PgStore {
                 .map_err(pg)?;
             for row in &rows {
                 let (a, b, o): (i64, i64, i64) = (col(row, 0)?, col(row, 1)?, col(row, 2)?);
-                let Some(winner) = Winner::from_code(o) else {
-                    continue;
-                };
-                if !passes(a, b) {
-                    continue;
+                if let Some(winner) = Winner::from_code(o) {
+                    tally.add_vote(a, b, winner);
                 }
-                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                cells.entry((lo, hi)).or_insert_with(|| {
-                    order.push((lo, hi));
-                    [0; 5]
-                })[column(winner, a < b)] += 1;
             }
         }
-        let name_of: HashMap<i64, &str> = names.iter().map(|(id, n)| (*id, n.as_str())).collect();
-        let mut index: HashMap<i64, u32> = HashMap::new();
-        let mut kept: Vec<String> = Vec::new();
-        let mut pairs = Vec::with_capacity(order.len());
-        for key in order {
-            let Some(c) = cells.get(&key) else { continue };
-            let mut slot = |id: i64| -> u32 {
-                *index.entry(id).or_insert_with(|| {
-                    kept.push(name_of.get(&id).copied().unwrap_or("?").to_owned());
-                    u32::try_from(kept.len() - 1).unwrap_or(u32::MAX)
-                })
-            };
-            let (ia, ib) = (slot(key.0), slot(key.1));
-            let (lo, hi, wins_a, wins_b) = if ia < ib {
-                (ia, ib, c[0], c[1])
-            } else {
-                (ib, ia, c[1], c[0])
-            };
-            pairs.push(PairCount {
-                a: lo,
-                b: hi,
-                wins_a,
-                wins_b,
-                ties: c[2],
-                both_bad: c[3],
-                skips: c[4],
-            });
-        }
-        pairs.sort_unstable_by_key(|p| (p.a, p.b));
-        Ok(PairCounts { names: kept, pairs })
+        Ok(tally.finish())
     }
 
     /// How many votes `filter` would take but leaves out, by the reasons it does not admit.

@@ -18,9 +18,9 @@ use super::votes::model_names;
 use super::{SqliteStore, db};
 use crate::battle::{LeftOutCounts, VoteFlags, Winner};
 use crate::error::Result;
+use crate::rating::PairCounts;
 use crate::rating::elo::{self, EloParams};
-use crate::rating::{PairCount, PairCounts};
-use crate::store::tally::{DAY_MS, Tally, column};
+use crate::store::tally::{DAY_MS, PairTally, Tally};
 use crate::store::{CountFilter, VoteFilter};
 
 /// Adds a tally to both tables, in multi-row upserts.
@@ -241,18 +241,7 @@ impl SqliteStore {
     pub(super) async fn pair_counts(&self, filter: CountFilter) -> Result<PairCounts> {
         self.read(move |conn| {
             let names = model_names(conn)?;
-            let allowed: Option<std::collections::HashSet<i64>> = filter.models.as_ref().map(|m| {
-                names
-                    .iter()
-                    .filter(|(_, n)| m.contains(n))
-                    .map(|(id, _)| *id)
-                    .collect()
-            });
-            let passes = |a: i64, b: i64| {
-                allowed
-                    .as_ref()
-                    .is_none_or(|s| s.contains(&a) && s.contains(&b))
-            };
+            let mut tally = PairTally::new(&names, filter.models.as_deref());
             let by_day = filter.since_day.is_some() || filter.until_day.is_some();
             let sql = if by_day {
                 "SELECT model_a, model_b, sum(wins_a), sum(wins_b), sum(ties), sum(both_bad),
@@ -266,24 +255,12 @@ impl SqliteStore {
                 filter.since_day.unwrap_or(i64::MIN),
                 filter.until_day.unwrap_or(i64::MAX),
             );
-            // By (lower id, higher id): wins of the lower, of the higher, ties, both bad, skips.
-            let mut cells: HashMap<(i64, i64), [u64; 5]> = HashMap::new();
-            let mut order: Vec<(i64, i64)> = Vec::new();
             let mut stmt = conn.prepare(sql).map_err(db)?;
             let mut rows = stmt.query(params![since_day, until_day]).map_err(db)?;
             while let Some(row) = rows.next().map_err(db)? {
                 let get = |i: usize| row.get::<_, i64>(i).map_err(db);
-                let (a, b) = (get(0)?, get(1)?);
-                if !passes(a, b) {
-                    continue;
-                }
-                let cell = cells.entry((a, b)).or_insert_with(|| {
-                    order.push((a, b));
-                    [0; 5]
-                });
-                for (i, c) in cell.iter_mut().enumerate() {
-                    *c += get(i + 2)?.unsigned_abs();
-                }
+                let counts = [get(2)?, get(3)?, get(4)?, get(5)?, get(6)?];
+                tally.add_counts(get(0)?, get(1)?, counts);
             }
             if !filter.admit.is_empty() {
                 let excluded = VoteFlags::ALL_BITS.without(filter.admit);
@@ -304,51 +281,12 @@ impl SqliteStore {
                         row.get(1).map_err(db)?,
                         row.get(2).map_err(db)?,
                     );
-                    let Some(winner) = Winner::from_code(o) else {
-                        continue;
-                    };
-                    if !passes(a, b) {
-                        continue;
+                    if let Some(winner) = Winner::from_code(o) {
+                        tally.add_vote(a, b, winner);
                     }
-                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                    cells.entry((lo, hi)).or_insert_with(|| {
-                        order.push((lo, hi));
-                        [0; 5]
-                    })[column(winner, a < b)] += 1;
                 }
             }
-            // Only the models of these votes, indexed as they first appear.
-            let name_of: HashMap<i64, &str> =
-                names.iter().map(|(id, n)| (*id, n.as_str())).collect();
-            let mut index: HashMap<i64, u32> = HashMap::new();
-            let mut kept: Vec<String> = Vec::new();
-            let mut pairs = Vec::with_capacity(order.len());
-            for key in order {
-                let Some(c) = cells.get(&key) else { continue };
-                let mut slot = |id: i64| -> u32 {
-                    *index.entry(id).or_insert_with(|| {
-                        kept.push(name_of.get(&id).copied().unwrap_or("?").to_owned());
-                        u32::try_from(kept.len() - 1).unwrap_or(u32::MAX)
-                    })
-                };
-                let (ia, ib) = (slot(key.0), slot(key.1));
-                let (lo, hi, wins_a, wins_b) = if ia < ib {
-                    (ia, ib, c[0], c[1])
-                } else {
-                    (ib, ia, c[1], c[0])
-                };
-                pairs.push(PairCount {
-                    a: lo,
-                    b: hi,
-                    wins_a,
-                    wins_b,
-                    ties: c[2],
-                    both_bad: c[3],
-                    skips: c[4],
-                });
-            }
-            pairs.sort_unstable_by_key(|p| (p.a, p.b));
-            Ok(PairCounts { names: kept, pairs })
+            Ok(tally.finish())
         })
         .await
     }
