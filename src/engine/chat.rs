@@ -16,20 +16,26 @@
 //! checked once and sent alike to both; a failure says that the battle failed, not which
 //! side did.
 //!
-//! `web`: the same battles for the web page, found by id, both sides handed out together.
+//! `web`: the same battles for the web page, found by id, both sides handed out together;
+//! `live`: the turns being generated and the reader of one side's answer; `options`: the
+//! sampling settings of a request.
 
+mod live;
+mod options;
 mod web;
 
+pub(crate) use live::LiveTurns;
+use live::{LiveTurn, Reader, SideEnd, Source};
+pub use options::ChatOptions;
 pub use web::{MAX_IMAGES, WebBattleRequest, WebDetail, WebMode, WebSummary, WebTurn, WebTurnView};
 
-use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::Stream;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::Arena;
 use crate::battle::{BattleId, BattleRecord, Origin, Reveal, Side, Status, Winner};
@@ -43,93 +49,6 @@ use crate::store::{ChatState, ChatTurn, Failure, NewBattle, Store};
 
 /// The longest piece of an answer sent at once in battle mode, in bytes.
 pub const PIECE_BYTES: usize = 32;
-
-/// Sampling settings of a chat request: checked once, sent alike to both sides. Any other
-/// field of the request reaches neither model.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChatOptions {
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u32>,
-    /// `top_p`, `presence_penalty`, `frequency_penalty`, `seed`, `stop`, as checked.
-    pub sampling: Map<String, Value>,
-}
-
-impl ChatOptions {
-    /// The sampling fields of a request, each read by `field` (`None` when absent). A field
-    /// that is not what OpenAI's API takes is an error that names it and its range.
-    pub fn from_request(field: impl Fn(&str) -> Option<Value>) -> Result<ChatOptions> {
-        let present = |name: &str| field(name).filter(|v| !v.is_null());
-        let number = |name: &str, lo: f64, hi: f64| -> Result<Option<f64>> {
-            present(name)
-                .map(|v| {
-                    v.as_f64()
-                        .filter(|x| x.is_finite() && (lo..=hi).contains(x))
-                        .ok_or_else(|| {
-                            Error::Input(format!("`{name}` must be a number from {lo} to {hi}"))
-                        })
-                })
-                .transpose()
-        };
-        let tokens = |name: &str| -> Result<Option<u32>> {
-            present(name)
-                .map(|v| {
-                    v.as_u64()
-                        .filter(|n| (1..=1_000_000).contains(n))
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| {
-                            Error::Input(format!(
-                                "`{name}` must be a whole number of tokens from 1 to 1000000"
-                            ))
-                        })
-                })
-                .transpose()
-        };
-        let max_tokens = match (tokens("max_completion_tokens")?, tokens("max_tokens")?) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(Error::Input(format!(
-                    "`max_completion_tokens` ({a}) and `max_tokens` ({b}) differ: send one"
-                )));
-            }
-            (a, b) => a.or(b),
-        };
-        let mut sampling = Map::new();
-        for (name, lo, hi) in [
-            ("top_p", 0.0, 1.0),
-            ("presence_penalty", -2.0, 2.0),
-            ("frequency_penalty", -2.0, 2.0),
-        ] {
-            if let Some(x) = number(name, lo, hi)? {
-                sampling.insert(name.into(), Value::from(x));
-            }
-        }
-        if let Some(v) = present("seed") {
-            let seed = v
-                .as_i64()
-                .ok_or_else(|| Error::Input("`seed` must be a whole number".into()))?;
-            sampling.insert("seed".into(), Value::from(seed));
-        }
-        if let Some(v) = present("stop") {
-            let ok = match &v {
-                Value::String(_) => true,
-                Value::Array(items) => {
-                    (1..=4).contains(&items.len()) && items.iter().all(Value::is_string)
-                }
-                _ => false,
-            };
-            if !ok {
-                return Err(Error::Input(
-                    "`stop` must be a string or a list of up to 4 strings".into(),
-                ));
-            }
-            sampling.insert("stop".into(), v);
-        }
-        Ok(ChatOptions {
-            temperature: number("temperature", 0.0, 2.0)?,
-            max_tokens,
-            sampling,
-        })
-    }
-}
 
 /// A user turn of a battle: its text, and its whole content when that is more than text (a
 /// message with images).
@@ -198,121 +117,6 @@ pub struct ChatResult {
     pub reveal: Reveal,
     /// The same result had been recorded already (a retry): nothing changed.
     pub repeated: bool,
-}
-
-/// The turns being generated now, by battle and turn: a side's answer is read from here
-/// while it comes, from the store once it is kept.
-#[derive(Debug, Default)]
-pub(crate) struct LiveTurns {
-    turns: Mutex<HashMap<(BattleId, i64), Arc<LiveTurn>>>,
-}
-
-impl LiveTurns {
-    fn get(&self, id: BattleId, turn: i64) -> Option<Arc<LiveTurn>> {
-        let turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
-        turns.get(&(id, turn)).cloned()
-    }
-
-    fn insert(&self, id: BattleId, turn: i64, live: Arc<LiveTurn>) {
-        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
-        turns.insert((id, turn), live);
-    }
-
-    fn remove(&self, id: BattleId, turn: i64) {
-        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
-        turns.remove(&(id, turn));
-    }
-}
-
-#[derive(Debug, Default)]
-struct LiveTurn {
-    a: LiveSide,
-    b: LiveSide,
-}
-
-impl LiveTurn {
-    fn side(&self, side: Side) -> &LiveSide {
-        match side {
-            Side::A => &self.a,
-            Side::B => &self.b,
-        }
-    }
-}
-
-/// One side's answer as it comes: its text so far, its end once it is kept, and a counter
-/// that readers wait on.
-#[derive(Debug)]
-struct LiveSide {
-    text: Mutex<String>,
-    end: Mutex<Option<SideEnd>>,
-    version: watch::Sender<u64>,
-}
-
-impl Default for LiveSide {
-    fn default() -> Self {
-        LiveSide {
-            text: Mutex::default(),
-            end: Mutex::default(),
-            version: watch::channel(0).0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SideEnd {
-    Done {
-        finish_reason: String,
-    },
-    /// The side failed, or the battle did because the other one failed.
-    Failed,
-}
-
-impl LiveSide {
-    fn push(&self, text: &str) {
-        self.text
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_str(text);
-        self.version.send_modify(|v| *v += 1);
-    }
-
-    fn finish(&self, end: SideEnd) {
-        *self.end.lock().unwrap_or_else(PoisonError::into_inner) = Some(end);
-        self.version.send_modify(|v| *v += 1);
-    }
-
-    /// The end (read first: the text is whole once it is set) and the text from `offset`.
-    fn read(&self, offset: usize) -> (Option<SideEnd>, String) {
-        let end = self
-            .end
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let text = self.text.lock().unwrap_or_else(PoisonError::into_inner);
-        (end, text.get(offset..).unwrap_or_default().to_owned())
-    }
-}
-
-/// The length of the next piece of `text` as battle mode hands it out: a word and the white
-/// space after it, or [`PIECE_BYTES`] of a longer run. `None` when the piece may still grow
-/// (`done` false and the text ends inside it).
-fn next_piece(text: &str, done: bool) -> Option<usize> {
-    if text.is_empty() {
-        return None;
-    }
-    let word = text.find(char::is_whitespace).unwrap_or(text.len());
-    let space = text[word..]
-        .find(|c: char| !c.is_whitespace())
-        .unwrap_or(text.len() - word);
-    let end = word + space;
-    let mut cap = PIECE_BYTES.min(text.len());
-    while !text.is_char_boundary(cap) {
-        cap -= 1;
-    }
-    if end > cap {
-        return Some(cap.max(text.chars().next().map_or(1, char::len_utf8)));
-    }
-    (end < text.len() || done).then_some(end)
 }
 
 /// The battle's name for its caller: its RPID.
@@ -783,188 +587,10 @@ impl Arena {
     }
 }
 
-/// Where a reader takes an answer from.
-enum Source {
-    /// The running generation.
-    Live {
-        live: Arc<LiveTurn>,
-        rx: watch::Receiver<u64>,
-        offset: usize,
-    },
-    /// The store, where another process keeps it when it is done.
-    Store { deadline: tokio::time::Instant },
-    /// All of it is known: the rest of the text, and the end.
-    Ended { text: Option<String>, end: SideEnd },
-}
-
-/// Hands out one side's answer, piece by piece.
-struct Reader {
-    arena: Arena,
-    id: BattleId,
-    turn: i64,
-    side: Side,
-    rpid: String,
-    source: Source,
-    /// Text read but not handed out yet.
-    buffer: String,
-    prompt_tokens: u64,
-    /// The text handed out so far, counted at the end by arena's one rule.
-    handed: String,
-    over: bool,
-}
-
-impl Reader {
-    async fn next(mut self) -> Option<(Result<Piece>, Reader)> {
-        if self.over {
-            return None;
-        }
-        loop {
-            let done = matches!(&self.source, Source::Ended { text: None, .. });
-            if let Some(n) = next_piece(&self.buffer, done) {
-                let piece: String = self.buffer.drain(..n).collect();
-                self.handed.push_str(&piece);
-                return Some((Ok(Piece::Text(piece)), self));
-            }
-            match &mut self.source {
-                Source::Ended { text, end } => {
-                    if let Some(text) = text.take() {
-                        self.buffer.push_str(&text);
-                        continue;
-                    }
-                    self.over = true;
-                    let item = match end.clone() {
-                        SideEnd::Done { finish_reason } => {
-                            // Noted before the end goes out: a client that has the end may
-                            // give the result at once.
-                            if let Err(e) = self
-                                .arena
-                                .store
-                                .mark_shown(self.id, self.turn, self.side)
-                                .await
-                            {
-                                tracing::warn!("a shown answer could not be noted: {e}");
-                            }
-                            Ok(Piece::End(AnswerEnd {
-                                finish_reason,
-                                prompt_tokens: self.prompt_tokens,
-                                completion_tokens: estimate_tokens(&self.handed),
-                            }))
-                        }
-                        SideEnd::Failed => Err(failed(&self.rpid)),
-                    };
-                    return Some((item, self));
-                }
-                Source::Live { live, rx, offset } => {
-                    rx.borrow_and_update();
-                    let (end, more) = live.side(self.side).read(*offset);
-                    *offset += more.len();
-                    self.buffer.push_str(&more);
-                    if let Some(end) = end {
-                        self.source = Source::Ended { text: None, end };
-                    } else if more.is_empty() && rx.changed().await.is_err() {
-                        // The generation ended without its end: it cannot have finished.
-                        self.source = Source::Ended {
-                            text: None,
-                            end: SideEnd::Failed,
-                        };
-                    }
-                }
-                Source::Store { deadline } => {
-                    let deadline = *deadline;
-                    let state = match self.arena.store.chat_state(self.id).await {
-                        Ok(s) => s,
-                        Err(e) => {
-                            self.over = true;
-                            return Some((Err(e), self));
-                        }
-                    };
-                    let answer = state
-                        .turns
-                        .iter()
-                        .find(|t| t.turn == self.turn)
-                        .and_then(|t| {
-                            let finish = t.finish(self.side).unwrap_or("stop").to_owned();
-                            t.response(self.side).map(|r| (r.to_owned(), finish))
-                        });
-                    if let Some((text, finish_reason)) = answer {
-                        self.source = Source::Ended {
-                            text: Some(text),
-                            end: SideEnd::Done { finish_reason },
-                        };
-                    } else if state.record.status == Status::Failed
-                        || tokio::time::Instant::now() >= deadline
-                    {
-                        self.source = Source::Ended {
-                            text: None,
-                            end: SideEnd::Failed,
-                        };
-                    } else {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use serde_json::json;
-
-    fn cut(text: &str) -> Vec<String> {
-        let mut rest = text.to_owned();
-        let mut out = Vec::new();
-        while let Some(n) = next_piece(&rest, true) {
-            out.push(rest.drain(..n).collect());
-        }
-        out
-    }
-
-    #[test]
-    fn answers_are_cut_into_words_and_runs_of_at_most_the_piece_size() {
-        assert_eq!(
-            cut("Hello, big  world.\n"),
-            ["Hello, ", "big  ", "world.\n"]
-        );
-        let long = "長".repeat(20);
-        let pieces = cut(&long);
-        assert!(pieces.iter().all(|p| p.len() <= PIECE_BYTES), "{pieces:?}");
-        assert_eq!(pieces.concat(), long);
-        // A piece that may still grow waits.
-        assert_eq!(next_piece("Hello wor", false), Some(6));
-        assert_eq!(next_piece("wor", false), None);
-        assert_eq!(next_piece("wor", true), Some(3));
-    }
-
-    proptest! {
-        /// However an upstream cuts its stream, the pieces handed out are the same.
-        #[test]
-        fn pieces_do_not_depend_on_how_the_text_arrived(
-            text in "[a-z 長\\n]{0,120}",
-            cuts in proptest::collection::vec(0usize..120, 0..8),
-        ) {
-            let mut bounds: Vec<usize> = cuts
-                .into_iter()
-                .map(|c| c.min(text.len()))
-                .filter(|&c| text.is_char_boundary(c))
-                .collect();
-            bounds.sort_unstable();
-            let mut buffer = String::new();
-            let mut out = Vec::new();
-            let mut last = 0;
-            for b in bounds.into_iter().chain([text.len()]) {
-                buffer.push_str(&text[last..b]);
-                last = b;
-                let done = b == text.len();
-                while let Some(n) = next_piece(&buffer, done) {
-                    out.push(buffer.drain(..n).collect::<String>());
-                }
-            }
-            prop_assert_eq!(out, cut(&text));
-        }
-    }
 
     #[test]
     fn each_side_sees_its_own_answers_and_every_user_turn() {
@@ -999,32 +625,5 @@ mod tests {
                 ("user".to_owned(), json!([{"type": "text", "text": "q2"}])),
             ]
         );
-    }
-
-    #[test]
-    fn sampling_fields_are_checked_once() {
-        let body = json!({"temperature": 0.5, "top_p": 0.9, "seed": 7, "stop": ["x"],
-                          "max_completion_tokens": 64, "logit_bias": {"1": 5}});
-        let o = ChatOptions::from_request(|k| body.get(k).cloned()).expect("valid");
-        assert_eq!(o.temperature, Some(0.5));
-        assert_eq!(o.max_tokens, Some(64));
-        assert_eq!(
-            Value::Object(o.sampling),
-            json!({"top_p": 0.9, "seed": 7, "stop": ["x"]})
-        );
-        for bad in [
-            json!({"temperature": 3}),
-            json!({"temperature": "hot"}),
-            json!({"max_tokens": 2.0}),
-            json!({"max_tokens": "3"}),
-            json!({"max_tokens": 1e30}),
-            json!({"max_tokens": 5, "max_completion_tokens": 6}),
-            json!({"top_p": -0.1}),
-            json!({"stop": [1]}),
-            json!({"seed": 1.5}),
-        ] {
-            let e = ChatOptions::from_request(|k| bad.get(k).cloned());
-            assert!(matches!(e, Err(Error::Input(_))), "{bad}: {e:?}");
-        }
     }
 }
