@@ -18,6 +18,7 @@
 //! body, user id or key is ever logged.
 
 mod auth;
+mod board;
 mod conn;
 mod error;
 mod extract;

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::web::api as page;
-use super::{AppState, openai, rest, stats};
+use super::{AppState, board, openai, rest, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -54,7 +54,7 @@ pub(super) fn routes() -> Routes {
     let (quick, mut doc) = OpenApiRouter::with_openapi(Doc::openapi())
         .routes(routes!(rest::vote))
         .routes(routes!(rest::get_battle))
-        .routes(routes!(rest::leaderboard))
+        .routes(routes!(board::leaderboard))
         .routes(routes!(rest::health))
         .routes(routes!(rest::battleback))
         .routes(routes!(rest::battleunstuck))
