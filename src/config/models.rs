@@ -135,59 +135,7 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
             parsed
                 .models
                 .into_iter()
-                .map(|e| {
-                    let limit = slots(path, text, &e.name, e.max_concurrent)?;
-                    let model = e.model.unwrap_or_else(|| e.name.clone());
-                    // A key goes only to the host it was named for: the default upstream's
-                    // key only to the default upstream, never to a base_url of the model's
-                    // own; `null` sends none.
-                    let key = match (&e.api_key_env, &e.base_url) {
-                        (Some(named), _) => named.clone(),
-                        (None, None) => config.upstream.api_key_env.clone(),
-                        (None, Some(_)) => None,
-                    };
-                    let base_url = e.base_url.unwrap_or_else(|| config.upstream.base_url.clone());
-                    let endpoints = match e.endpoints {
-                        Some(list) if !list.is_empty() => list
-                            .into_iter()
-                            .map(|p| {
-                                let own = slots(path, text, &e.name, p.max_concurrent)?;
-                                // An endpoint inherits the key its model named; the default
-                                // upstream's key only when it also inherits the default URL.
-                                let api_key_env = match (p.api_key_env, &p.base_url) {
-                                    (Some(named), _) => named,
-                                    (None, None) => key.clone(),
-                                    (None, Some(_)) => e.api_key_env.clone().flatten(),
-                                };
-                                Ok(Endpoint {
-                                    base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
-                                    model: p.model.unwrap_or_else(|| model.clone()),
-                                    api_key_env,
-                                    allow_http_key: e.allow_http_key,
-                                    // An endpoint inherits its model's limit.
-                                    max_concurrent: own.or(limit),
-                                })
-                            })
-                            .collect::<Result<_>>()?,
-                        _ => vec![Endpoint {
-                            base_url,
-                            model,
-                            api_key_env: key,
-                            allow_http_key: e.allow_http_key,
-                            max_concurrent: limit,
-                        }],
-                    };
-                    Ok(ModelSpec {
-                        name: e.name,
-                        provider: e.provider,
-                        endpoints,
-                        tier: e.tier,
-                        weight: e.weight,
-                        params: e.params,
-                        kind: e.kind,
-                        images_per_request: e.images_per_request,
-                    })
-                })
+                .map(|e| model_of(path, text, config, e))
                 .collect::<Result<_>>()?
         }
         Value::Object(map) if map.contains_key("models") => {
@@ -227,6 +175,64 @@ pub fn parse_models(path: &Path, text: &str, config: &Config) -> Result<Vec<Mode
     };
     validate_models(path, text, &specs, &config.upstream)?;
     Ok(specs)
+}
+
+/// One entry of the `{"models": [...]}` form as the model it describes: its endpoints, each
+/// with the key it may send and its concurrency limit.
+fn model_of(path: &Path, text: &str, config: &Config, e: ModelEntry) -> Result<ModelSpec> {
+    let limit = slots(path, text, &e.name, e.max_concurrent)?;
+    let model = e.model.unwrap_or_else(|| e.name.clone());
+    // A key goes only to the host it was named for: the default upstream's
+    // key only to the default upstream, never to a base_url of the model's
+    // own; `null` sends none.
+    let key = match (&e.api_key_env, &e.base_url) {
+        (Some(named), _) => named.clone(),
+        (None, None) => config.upstream.api_key_env.clone(),
+        (None, Some(_)) => None,
+    };
+    let base_url = e
+        .base_url
+        .unwrap_or_else(|| config.upstream.base_url.clone());
+    let endpoints = match e.endpoints {
+        Some(list) if !list.is_empty() => list
+            .into_iter()
+            .map(|p| {
+                let own = slots(path, text, &e.name, p.max_concurrent)?;
+                // An endpoint inherits the key its model named; the default
+                // upstream's key only when it also inherits the default URL.
+                let api_key_env = match (p.api_key_env, &p.base_url) {
+                    (Some(named), _) => named,
+                    (None, None) => key.clone(),
+                    (None, Some(_)) => e.api_key_env.clone().flatten(),
+                };
+                Ok(Endpoint {
+                    base_url: p.base_url.unwrap_or_else(|| base_url.clone()),
+                    model: p.model.unwrap_or_else(|| model.clone()),
+                    api_key_env,
+                    allow_http_key: e.allow_http_key,
+                    // An endpoint inherits its model's limit.
+                    max_concurrent: own.or(limit),
+                })
+            })
+            .collect::<Result<_>>()?,
+        _ => vec![Endpoint {
+            base_url,
+            model,
+            api_key_env: key,
+            allow_http_key: e.allow_http_key,
+            max_concurrent: limit,
+        }],
+    };
+    Ok(ModelSpec {
+        name: e.name,
+        provider: e.provider,
+        endpoints,
+        tier: e.tier,
+        weight: e.weight,
+        params: e.params,
+        kind: e.kind,
+        images_per_request: e.images_per_request,
+    })
 }
 
 /// `url` as an error may show it: a password in it becomes `***`, and so does a user name

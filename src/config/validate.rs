@@ -20,16 +20,26 @@ pub fn parse_config(path: &Path, text: &str) -> Result<Config> {
 pub(super) const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 
 pub(super) fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()> {
-    // Located at the key when the file names it, else at the top.
-    let bad = |field: &str, why: &str| {
-        let key = field.rsplit('.').next().unwrap_or(field);
-        locate(
-            path,
-            text,
-            &format!("\"{key}\""),
-            format!("`{field}` {why}"),
-        )
-    };
+    check_ratings(path, text, c)?;
+    check_upstream(path, text, c)?;
+    check_server(path, text, c)
+}
+
+/// The error of `field` (a dotted path), located at its key when the file names it, else at
+/// the top.
+fn at_key(path: &Path, text: &str, field: &str, why: &str) -> Error {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    locate(
+        path,
+        text,
+        &format!("\"{key}\""),
+        format!("`{field}` {why}"),
+    )
+}
+
+/// Elo, Glicko-2, the timeouts and the vote expiry.
+fn check_ratings(path: &Path, text: &str, c: &Config) -> Result<()> {
+    let bad = |field: &str, why: &str| at_key(path, text, field, why);
     let positive = |x: f64| x > 0.0 && x.is_finite();
     if !positive(c.elo.k) {
         return Err(bad("elo.k", "must be a positive number (default 32)"));
@@ -91,6 +101,12 @@ pub(super) fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()>
     if let Err(e) = crate::rating::glicko2::parse_period(&g.rating_period) {
         return Err(locate(path, text, "\"rating_period\"", e.to_string()));
     }
+    Ok(())
+}
+
+/// The upstream, the per-user limits and the key that hashes user ids.
+fn check_upstream(path: &Path, text: &str, c: &Config) -> Result<()> {
+    let bad = |field: &str, why: &str| at_key(path, text, field, why);
     if let Err(why) = check_base_url(&c.upstream.base_url) {
         return Err(bad(
             "upstream.base_url",
@@ -144,6 +160,12 @@ pub(super) fn validate_config(path: &Path, text: &str, c: &Config) -> Result<()>
             ));
         }
     }
+    Ok(())
+}
+
+/// The server's language, origins, hosts, sizes and rates.
+fn check_server(path: &Path, text: &str, c: &Config) -> Result<()> {
+    let bad = |field: &str, why: &str| at_key(path, text, field, why);
     if !matches!(c.language.as_str(), "en" | "zh-CN") {
         return Err(bad(
             "language",
