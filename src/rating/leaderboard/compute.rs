@@ -257,11 +257,11 @@ fn rows_of(counts: &PairCounts) -> Vec<Row> {
 fn elo_rows(
     b: &mut Building,
     names: &[String],
-    p: &Prepared<'_>,
+    prepared: &Prepared<'_>,
     options: &LeaderboardOptions,
 ) -> Value {
     let n = names.len();
-    let (sequence, running_elo) = (&p.sequence, p.running_elo);
+    let (sequence, running_elo) = (&prepared.sequence, prepared.running_elo);
     let p = options.elo;
     let ratings: Vec<f64> = match (&sequence, running_elo) {
         (Some(seq), _) => elo::online(n, &seq.votes, &p),
@@ -281,11 +281,11 @@ fn elo_rows(
 fn glicko2_rows(
     b: &mut Building,
     names: &[String],
-    p: &Prepared<'_>,
+    prepared: &Prepared<'_>,
     options: &LeaderboardOptions,
 ) -> Value {
     let n = names.len();
-    let (sequence, kept_glicko2) = (&p.sequence, p.kept_glicko2);
+    let (sequence, kept_glicko2) = (&prepared.sequence, prepared.kept_glicko2);
     let p = options.glicko2;
     let empty = Sequence {
         votes: Vec::new(),
@@ -340,12 +340,12 @@ fn glicko2_rows(
 fn bt_rows(
     b: &mut Building,
     names: &[String],
-    p: &mut Prepared<'_>,
+    prepared: &mut Prepared<'_>,
     options: &LeaderboardOptions,
 ) -> Value {
     let n = names.len();
-    let (counts, without) = (&p.counts, p.without);
-    let styled = &mut p.styled;
+    let (counts, without) = (&prepared.counts, prepared.without);
+    let styled = &mut prepared.styled;
     let anchor = options.anchor.as_ref().and_then(|(name, rating)| {
         let found = names.iter().position(|m| m == name);
         if found.is_none() {
