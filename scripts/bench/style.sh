@@ -81,7 +81,8 @@ PY
   }
   gap "$work/arena_rank.json" "arena-rank (its defaults)"
   # Its default tolerances stop short of the optimum at this size; ARENA_RANK_TIGHT=1 adds a
-  # run with the fixtures' tight ones (a little slower than its default run), which ours should match.
+  # run with the fixtures' tight ones (a little slower than its default run), which ours
+  # should match.
   if [ "${ARENA_RANK_TIGHT:-0}" = 1 ]; then
     ARENA_RANK_TIGHT=1 python3 scripts/bench/arena_rank_style_bench.py "$work/style.csv" \
       "$work/arena_rank_tight.json"
