@@ -111,6 +111,69 @@ async fn identity_leak(
     ))
 }
 
+/// The battle `id` as a vote finds it (its row id, models, origin and model names), locked
+/// for the vote's transaction, once [`lifecycle::vote_allowed`] allows the vote of the user
+/// with `user_hash`.
+async fn vote_target(
+    tx: &impl GenericClient,
+    id: BattleId,
+    user_hash: Option<&str>,
+) -> Result<(i64, i64, i64, String, (String, String))> {
+    let found = tx
+        .query_opt(
+            "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
+                    b.user_id, b.failure, b.origin, ma.name, mb.name
+             FROM battles b
+             JOIN models ma ON ma.id = b.model_a
+             JOIN models mb ON mb.id = b.model_b
+             WHERE b.uuid = $1
+             FOR UPDATE OF b",
+            &[&id.as_bytes().as_slice()],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(found) = found else {
+        return Err(Error::BattleNotFound(format!("no battle `{id}`")));
+    };
+    let row_id: i64 = col(&found, 0)?;
+    let status: String = col(&found, 1)?;
+    let (a, b): (i64, i64) = (col(&found, 2)?, col(&found, 3)?);
+    let error: Option<String> = col(&found, 4)?;
+    let owner: Option<i64> = col(&found, 5)?;
+    let failure: Option<String> = col(&found, 6)?;
+    let origin: String = col(&found, 7)?;
+    let (name_a, name_b): (String, String) = (col(&found, 8)?, col(&found, 9)?);
+    // A battle started by a user takes that user's vote only; looking the user up never
+    // adds one.
+    let by_owner = match owner {
+        None => None,
+        Some(owner) => {
+            let voter: Option<i64> = match user_hash {
+                None => None,
+                Some(h) => match tx
+                    .query_opt("SELECT id FROM users WHERE hash = $1", &[&h])
+                    .await
+                    .map_err(pg)?
+                {
+                    Some(r) => Some(col(&r, 0)?),
+                    None => None,
+                },
+            };
+            Some(voter == Some(owner))
+        }
+    };
+    lifecycle::vote_allowed(
+        id,
+        &VoteTarget {
+            status: status.parse::<Status>()?,
+            failure: failure.as_deref().and_then(Failure::parse),
+            error: error.as_deref(),
+            by_owner,
+        },
+    )?;
+    Ok((row_id, a, b, origin, (name_a, name_b)))
+}
+
 impl PgStore {
     /// Records the vote in one transaction that first locks the battle's row: of two votes on
     /// one battle from any instances, the second waits, then finds the battle completed.
@@ -124,58 +187,8 @@ impl PgStore {
     ) -> Result<VoteOutcome> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
-        let found = tx
-            .query_opt(
-                "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
-                        b.user_id, b.failure, b.origin, ma.name, mb.name
-                 FROM battles b
-                 JOIN models ma ON ma.id = b.model_a
-                 JOIN models mb ON mb.id = b.model_b
-                 WHERE b.uuid = $1
-                 FOR UPDATE OF b",
-                &[&id.as_bytes().as_slice()],
-            )
-            .await
-            .map_err(pg)?;
-        let Some(found) = found else {
-            return Err(Error::BattleNotFound(format!("no battle `{id}`")));
-        };
-        let row_id: i64 = col(&found, 0)?;
-        let status: String = col(&found, 1)?;
-        let (a, b): (i64, i64) = (col(&found, 2)?, col(&found, 3)?);
-        let error: Option<String> = col(&found, 4)?;
-        let owner: Option<i64> = col(&found, 5)?;
-        let failure: Option<String> = col(&found, 6)?;
-        let origin: String = col(&found, 7)?;
-        let (name_a, name_b): (String, String) = (col(&found, 8)?, col(&found, 9)?);
-        // A battle started by a user takes that user's vote only; looking the user up never
-        // adds one.
-        let by_owner = match owner {
-            None => None,
-            Some(owner) => {
-                let voter: Option<i64> = match &user_hash {
-                    None => None,
-                    Some(h) => match tx
-                        .query_opt("SELECT id FROM users WHERE hash = $1", &[h])
-                        .await
-                        .map_err(pg)?
-                    {
-                        Some(r) => Some(col(&r, 0)?),
-                        None => None,
-                    },
-                };
-                Some(voter == Some(owner))
-            }
-        };
-        lifecycle::vote_allowed(
-            id,
-            &VoteTarget {
-                status: status.parse::<Status>()?,
-                failure: failure.as_deref().and_then(Failure::parse),
-                error: error.as_deref(),
-                by_owner,
-            },
-        )?;
+        let (row_id, a, b, origin, (name_a, name_b)) =
+            vote_target(&tx, id, user_hash.as_deref()).await?;
         let user = user_id_at(&tx, user_hash.as_deref(), (self.clock)()).await?;
         let leak = identity_leak(&tx, row_id, (&name_a, &name_b), &terms).await?;
         let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));

@@ -65,6 +65,77 @@ fn identity_leak(
     ))
 }
 
+/// The battle `id` as a vote finds it (its row id, models and origin), once
+/// [`lifecycle::vote_allowed`] allows the vote of the user with `user_hash`: read in the
+/// vote's transaction.
+fn vote_target(
+    tx: &rusqlite::Transaction<'_>,
+    id: BattleId,
+    user_hash: Option<&str>,
+) -> Result<(i64, i64, i64, String)> {
+    type Found = (
+        i64,
+        String,
+        i64,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        String,
+    );
+    let found: Option<Found> = tx
+        .prepare_cached(
+            "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
+                    b.user_id, b.failure, b.origin
+             FROM battles b WHERE b.uuid = ?1",
+        )
+        .map_err(db)?
+        .query_row([id.as_bytes().as_slice()], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .optional()
+        .map_err(db)?;
+    let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
+        return Err(Error::BattleNotFound(format!("no battle `{id}`")));
+    };
+    // A battle started by a user takes that user's vote only; looking the user up
+    // never adds one.
+    let by_owner = match owner {
+        None => None,
+        Some(owner) => {
+            let voter: Option<i64> = match user_hash {
+                None => None,
+                Some(h) => tx
+                    .prepare_cached("SELECT id FROM users WHERE hash = ?1")
+                    .map_err(db)?
+                    .query_row([h], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?,
+            };
+            Some(voter == Some(owner))
+        }
+    };
+    lifecycle::vote_allowed(
+        id,
+        &VoteTarget {
+            status: status.parse::<Status>()?,
+            failure: failure.as_deref().and_then(Failure::parse),
+            error: error.as_deref(),
+            by_owner,
+        },
+    )?;
+    Ok((row_id, a, b, origin))
+}
+
 impl SqliteStore {
     /// Records the vote in one `BEGIN IMMEDIATE` transaction with the battle's new status,
     /// the running counts and online Elo: the one writer and the transaction make two votes
@@ -81,66 +152,7 @@ impl SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db)?;
-            type Found = (
-                i64,
-                String,
-                i64,
-                i64,
-                Option<String>,
-                Option<i64>,
-                Option<String>,
-                String,
-            );
-            let found: Option<Found> = tx
-                .prepare_cached(
-                    "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
-                            b.user_id, b.failure, b.origin
-                     FROM battles b WHERE b.uuid = ?1",
-                )
-                .map_err(db)?
-                .query_row([id.as_bytes().as_slice()], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })
-                .optional()
-                .map_err(db)?;
-            let Some((row_id, status, a, b, error, owner, failure, origin)) = found else {
-                return Err(Error::BattleNotFound(format!("no battle `{id}`")));
-            };
-            // A battle started by a user takes that user's vote only; looking the user up
-            // never adds one.
-            let by_owner = match owner {
-                None => None,
-                Some(owner) => {
-                    let voter: Option<i64> = match &user_hash {
-                        None => None,
-                        Some(h) => tx
-                            .prepare_cached("SELECT id FROM users WHERE hash = ?1")
-                            .map_err(db)?
-                            .query_row([h], |r| r.get(0))
-                            .optional()
-                            .map_err(db)?,
-                    };
-                    Some(voter == Some(owner))
-                }
-            };
-            lifecycle::vote_allowed(
-                id,
-                &VoteTarget {
-                    status: status.parse::<Status>()?,
-                    failure: failure.as_deref().and_then(Failure::parse),
-                    error: error.as_deref(),
-                    by_owner,
-                },
-            )?;
+            let (row_id, a, b, origin) = vote_target(&tx, id, user_hash.as_deref())?;
             let user = user_id(&tx, user_hash.as_deref(), now).map_err(db)?;
             let leak = identity_leak(&tx, row_id, a, b, &terms)?;
             let flags = lifecycle::vote_flags(leak.is_some(), Origin::parse(&origin));
