@@ -168,6 +168,74 @@ impl Shown {
     }
 }
 
+/// The command a battle-mode request carries: in its last user message, else in the battle
+/// server's `extra_body` fields; a malformed one is the client's error.
+fn requested_command(asked: &Asked, last_text: &str) -> Result<Option<Command>, OpenAiError> {
+    let command = match commands::parse(last_text) {
+        Some((parsed, _)) => Some(parsed),
+        None => commands::from_fields(
+            asked.field("rpid").as_deref(),
+            asked.field("start_models").as_deref(),
+            asked.field("battle_models").as_deref(),
+            asked.field("win_models").as_deref(),
+        ),
+    };
+    command
+        .transpose()
+        .map_err(|e| OpenAiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+/// The generation options a battle-mode request sets, at its top level or in `extra_body`.
+fn chat_options(asked: &Asked) -> Result<ChatOptions, OpenAiError> {
+    ChatOptions::from_request(|k| {
+        asked
+            .body
+            .value::<Value>(k)
+            .or_else(|| asked.body.extra_body_value::<Value>(k))
+    })
+    .map_err(|e| OpenAiError::from_error(&e))
+}
+
+/// The battle and side a continuation goes on with: the command's, else the history's; a
+/// result command continues nothing.
+fn continued_target(
+    command: Option<Command>,
+    messages: &[Message],
+) -> Option<(Option<String>, Side)> {
+    match command {
+        Some(Command {
+            action: Action::Start(w) | Action::Answer(w),
+            rpid,
+        }) => Some((rpid, side_of(w))),
+        Some(Command {
+            action: Action::Result(_),
+            ..
+        }) => None,
+        None => history_command(messages),
+    }
+}
+
+/// The battle a command goes to: the one it names, else the request's `rpid` field, else
+/// the latest one in the conversation.
+fn battle_named(
+    rpid: Option<String>,
+    named: Option<String>,
+    messages: &[Message],
+) -> Option<String> {
+    rpid.or(named)
+        .or_else(|| history_command(messages).and_then(|(r, _)| r))
+}
+
+fn winner_of(verdict: Verdict) -> Winner {
+    match verdict {
+        Verdict::WinA => Winner::ModelA,
+        Verdict::WinB => Winner::ModelB,
+        Verdict::Tie => Winner::Tie,
+        Verdict::BothBad => Winner::BothBad,
+        Verdict::Skip => Winner::Skip,
+    }
+}
+
 pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Response {
     let battle_model = state.arena.config().battle_model.clone();
     let strict = asked.flag("strict");
@@ -185,28 +253,13 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
     if is_housekeeping(&last_text) {
         return housekeeping(state, asked, &last_text).await;
     }
-    let command = match commands::parse(&last_text) {
-        Some((parsed, _)) => Some(parsed),
-        None => commands::from_fields(
-            asked.field("rpid").as_deref(),
-            asked.field("start_models").as_deref(),
-            asked.field("battle_models").as_deref(),
-            asked.field("win_models").as_deref(),
-        ),
+    let command = match requested_command(&asked, &last_text) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
-    let command = match command {
-        Some(Err(e)) => return fail(OpenAiError::new(StatusCode::BAD_REQUEST, e.to_string())),
-        Some(Ok(c)) => Some(c),
-        None => None,
-    };
-    let options = match ChatOptions::from_request(|k| {
-        asked
-            .body
-            .value::<Value>(k)
-            .or_else(|| asked.body.extra_body_value::<Value>(k))
-    }) {
+    let options = match chat_options(&asked) {
         Ok(o) => o,
-        Err(e) => return fail(OpenAiError::from_error(&e)),
+        Err(e) => return fail(e),
     };
     let who = match caller(who, &asked) {
         Ok(who) => who,
@@ -219,18 +272,7 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
     // adds no turn and records no result: it sends the rest of that side's latest answer,
     // if the client has only part of it (its Stop button), else nothing.
     if let Some(shown) = continued(asked.messages()) {
-        let located = match command {
-            Some(Command {
-                action: Action::Start(w) | Action::Answer(w),
-                rpid,
-            }) => Some((rpid, side_of(w))),
-            Some(Command {
-                action: Action::Result(_),
-                ..
-            }) => None,
-            None => history_command(asked.messages()),
-        };
-        let Some((rpid, side)) = located else {
+        let Some((rpid, side)) = continued_target(command, asked.messages()) else {
             return text_reply(state, &battle_model, "", stream, include_usage);
         };
         let rpid = rpid.or(named);
@@ -253,16 +295,8 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
             action: Action::Result(verdict),
             rpid,
         }) => {
-            let winner = match verdict {
-                Verdict::WinA => Winner::ModelA,
-                Verdict::WinB => Winner::ModelB,
-                Verdict::Tie => Winner::Tie,
-                Verdict::BothBad => Winner::BothBad,
-                Verdict::Skip => Winner::Skip,
-            };
-            let rpid = rpid
-                .or(named)
-                .or_else(|| history_command(asked.messages()).and_then(|(r, _)| r));
+            let winner = winner_of(verdict);
+            let rpid = battle_named(rpid, named, asked.messages());
             return match arena.chat_result(&who, rpid.as_deref(), winner).await {
                 Ok(r) => text_reply(
                     state,
@@ -299,9 +333,7 @@ pub(super) async fn battle_mode(state: &AppState, who: &Who, asked: Asked) -> Re
             action: Action::Answer(which),
             rpid,
         }) => {
-            let rpid = rpid
-                .or(named)
-                .or_else(|| history_command(asked.messages()).and_then(|(r, _)| r));
+            let rpid = battle_named(rpid, named, asked.messages());
             arena
                 .chat_answer(&who, rpid.as_deref(), side_of(which), Some(turn), options)
                 .await
