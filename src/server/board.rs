@@ -18,7 +18,7 @@ use crate::config::Tier;
 use crate::engine::Selection;
 use crate::error::Error;
 use crate::rating::Method;
-use crate::server::web::api::BoardQuery;
+use crate::server::web::board::BoardQuery;
 
 /// One model of `GET /leaderboard`: Glicko-2 (periodic and realtime) as the writing arena
 /// ranked them, with the Bradley-Terry rating and its interval beside.
@@ -82,7 +82,7 @@ pub async fn leaderboard(
     Params(q): Params<BoardQuery>,
 ) -> Result<Response, ApiError> {
     if q.asks_board() {
-        let (options, selection) = crate::server::web::api::board_options(&state, q)?;
+        let (options, selection) = crate::server::web::board::board_options(&state, q)?;
         let board = state
             .arena
             .leaderboard(&options, &selection)

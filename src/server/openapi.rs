@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::web::api as page;
+use super::web::board as page_board;
 use super::{AppState, board, openai, rest, stats};
 
 #[derive(OpenApi)]
@@ -68,9 +69,9 @@ pub(super) fn routes() -> Routes {
         .routes(routes!(page::detail))
         .routes(routes!(page::resume))
         .routes(routes!(page::vote))
-        .routes(routes!(page::models))
-        .routes(routes!(page::config))
-        .routes(routes!(page::leaderboard))
+        .routes(routes!(page_board::models))
+        .routes(routes!(page_board::config))
+        .routes(routes!(page_board::leaderboard))
         .split_for_parts();
     let (slow, slow_doc) = OpenApiRouter::new()
         .routes(routes!(rest::create_battle))
