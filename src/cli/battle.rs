@@ -143,26 +143,7 @@ fn read_prompt(args: &BattleArgs, limit: u64) -> Result<PromptSource, Error> {
 }
 
 pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
-    let pinned = match args.pinned.as_deref() {
-        None => None,
-        Some([a, b]) => Some((a.trim().to_owned(), b.trim().to_owned())),
-        Some(other) => {
-            return Err(Error::Input(format!(
-                "--models takes exactly two model names, as in --models gpt-4o,claude-3-opus; \
-                 got {}",
-                other.len()
-            ))
-            .into());
-        }
-    };
-    if let Some(t) = args.temperature
-        && !(0.0..=2.0).contains(&t)
-    {
-        return Err(Error::Input(format!(
-            "--temperature {t}: expected a number from 0 to 2, such as 0.7"
-        ))
-        .into());
-    }
+    let pinned = checked_pins(&args)?;
     let prompt = read_prompt(&args, ctx.config()?.max_prompt_bytes)?;
     let format = args.output.format();
     let arena = ctx.arena(Mode::Create).await?;
@@ -180,7 +161,7 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         && console::Term::stdout().is_term()
         && console::Term::stderr().is_term()
         && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    let mut run = arena
+    let run = arena
         .start_battle(BattleRequest {
             prompt,
             system: args.system.clone(),
@@ -195,7 +176,65 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         .await?;
     let id = run.battle_id;
     tracing::info!("battle {id} started");
+    let Some(view) = follow(ctx, &arena, run).await? else {
+        return Ok(130);
+    };
 
+    if view.status == Status::Failed {
+        return Err(failed(ctx, &arena, id, &view, format).await);
+    }
+    if !interactive {
+        match format {
+            Format::Table => outln!("{id}")?,
+            _ => render::print_json(&view, format)?,
+        }
+        ctx.note(format!(
+            "battle {id} is waiting for a vote: arena vote {id} a|b|tie|bothbad|skip"
+        ));
+        return Ok(0);
+    }
+    out!("{}", render::answers(&view, render::terminal_width()))?;
+    let winner = match ask_vote(ctx, id)? {
+        Choice::Vote(winner) => winner,
+        Choice::None => return Ok(0),
+        Choice::Interrupted => return Ok(130),
+    };
+    let reveal = arena.vote(id, winner, args.user.as_deref()).await?;
+    out!("{}", render::reveal(&reveal))?;
+    Ok(0)
+}
+
+/// The two models `--models` pins, and a `--temperature` in range.
+fn checked_pins(args: &BattleArgs) -> Result<Option<(String, String)>, Error> {
+    let pinned = match args.pinned.as_deref() {
+        None => None,
+        Some([a, b]) => Some((a.trim().to_owned(), b.trim().to_owned())),
+        Some(other) => {
+            return Err(Error::Input(format!(
+                "--models takes exactly two model names, as in --models gpt-4o,claude-3-opus; \
+                 got {}",
+                other.len()
+            )));
+        }
+    };
+    if let Some(t) = args.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(Error::Input(format!(
+            "--temperature {t}: expected a number from 0 to 2, such as 0.7"
+        )));
+    }
+    Ok(pinned)
+}
+
+/// Draws the battle's progress until both answers are in, and returns its view; `None` when
+/// Ctrl-C cancelled it.
+async fn follow(
+    ctx: &Context,
+    arena: &crate::engine::Arena,
+    mut run: crate::engine::run::BattleRun,
+) -> anyhow::Result<Option<BattleView>> {
+    let id = run.battle_id;
     // Listen for Ctrl-C before anything is drawn, so no interrupt falls between the two.
     let mut interrupt = Interrupt::listen()?;
     let bars = Progress::new(ctx.progress_enabled());
@@ -210,49 +249,62 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
                 bars.clear();
                 arena.cancel(id).await?;
                 ctx.note(format!("battle {id} cancelled"));
-                return Ok(130);
+                return Ok(None);
             }
         }
     }
     bars.clear();
-    let view = run.finish().await?;
+    Ok(Some(run.finish().await?))
+}
 
-    if view.status == Status::Failed {
-        if ctx.global.verbose > 0 {
-            // The operator asked for details: the unblinded errors, on stderr.
-            let record = arena.battle_record(id).await?;
-            for (label, side) in [("Assistant A", &record.a), ("Assistant B", &record.b)] {
-                if let Some(e) = &side.error {
-                    eprintln!(
-                        "{label} ({}): {}",
-                        render::terminal_safe(&side.model),
-                        render::terminal_safe(e)
-                    );
+/// The error of a failed battle; with `-v`, the unblinded errors of its sides first, on
+/// stderr (the operator asked for details), and its view on stdout in a JSON format.
+async fn failed(
+    ctx: &Context,
+    arena: &crate::engine::Arena,
+    id: uuid::Uuid,
+    view: &BattleView,
+    format: Format,
+) -> anyhow::Error {
+    if ctx.global.verbose > 0 {
+        match arena.battle_record(id).await {
+            Ok(record) => {
+                for (label, side) in [("Assistant A", &record.a), ("Assistant B", &record.b)] {
+                    if let Some(e) = &side.error {
+                        eprintln!(
+                            "{label} ({}): {}",
+                            render::terminal_safe(&side.model),
+                            render::terminal_safe(e)
+                        );
+                    }
                 }
             }
+            Err(e) => return e.into(),
         }
-        if format != Format::Table {
-            render::print_json(&view, format)?;
-        }
-        return Err(Error::upstream(format!(
-            "battle {id} failed: {}",
-            view.error.as_deref().unwrap_or("an upstream failed")
-        ))
-        .into());
     }
-
-    if !interactive {
-        match format {
-            Format::Table => outln!("{id}")?,
-            _ => render::print_json(&view, format)?,
-        }
-        ctx.note(format!(
-            "battle {id} is waiting for a vote: arena vote {id} a|b|tie|bothbad|skip"
-        ));
-        return Ok(0);
+    if format != Format::Table
+        && let Err(e) = render::print_json(view, format)
+    {
+        return e;
     }
+    Error::upstream(format!(
+        "battle {id} failed: {}",
+        view.error.as_deref().unwrap_or("an upstream failed")
+    ))
+    .into()
+}
 
-    out!("{}", render::answers(&view, render::terminal_width()))?;
+/// What the terminal's vote prompt ended with.
+enum Choice {
+    Vote(Winner),
+    /// Left without a choice: no vote, the battle waits.
+    None,
+    /// Ctrl-C at the prompt: no vote, the battle waits.
+    Interrupted,
+}
+
+/// Asks for the vote on the terminal.
+fn ask_vote(ctx: &Context, id: uuid::Uuid) -> anyhow::Result<Choice> {
     let items = ["A is better", "B is better", "Tie", "Both are bad", "Skip"];
     let choice = dialoguer::Select::with_theme(&dialoguer::theme::ColorfulTheme::default())
         .with_prompt("Which answer is better?")
@@ -261,31 +313,25 @@ pub async fn run(ctx: &Context, args: BattleArgs) -> anyhow::Result<u8> {
         .interact_opt();
     // However the prompt ends, the cursor it hid comes back.
     let _ = console::Term::stderr().show_cursor();
-    let choice = match choice {
-        Ok(choice) => choice,
-        // Ctrl-C at the prompt: no vote, the battle waits for one.
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-            ctx.note(format!(
-                "no vote recorded; battle {id} waits: arena vote {id} a|b|tie|bothbad|skip"
-            ));
-            return Ok(130);
-        }
-        Err(e) => {
-            return Err(
-                Error::Internal(format!("cannot read the vote from the terminal: {e}")).into(),
-            );
-        }
-    };
-    let Some(choice) = choice else {
+    let waits = || {
         ctx.note(format!(
             "no vote recorded; battle {id} waits: arena vote {id} a|b|tie|bothbad|skip"
         ));
-        return Ok(0);
     };
-    let winner = Winner::ALL[choice];
-    let reveal = arena.vote(id, winner, args.user.as_deref()).await?;
-    out!("{}", render::reveal(&reveal))?;
-    Ok(0)
+    match choice {
+        Ok(Some(choice)) => Ok(Choice::Vote(Winner::ALL[choice])),
+        Ok(None) => {
+            waits();
+            Ok(Choice::None)
+        }
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            waits();
+            Ok(Choice::Interrupted)
+        }
+        Err(e) => {
+            Err(Error::Internal(format!("cannot read the vote from the terminal: {e}")).into())
+        }
+    }
 }
 
 pub async fn vote(ctx: &Context, args: &VoteArgs) -> anyhow::Result<u8> {
