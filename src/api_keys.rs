@@ -6,6 +6,8 @@
 //! chance, so its hash gives nothing to try, and the database alone (a backup, a copy shared
 //! for analysis) lets no one in. A plain hash also needs no other secret: the key file that
 //! hashes user ids is not needed to add or check a key.
+//!
+//! May use `store`, `util` and `error`; the server and the command line call it.
 
 use sha2::{Digest, Sha256};
 

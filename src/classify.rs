@@ -23,6 +23,9 @@
 //! got or none, and never asked about again; when the model could not be reached, it is
 //! asked again at a later turn (unless the upstream refused the request itself, a 4xx
 //! other than 408 and 429, which asking again would not change).
+//!
+//! May use the engine and everything below it (`store`, `provider`, `config`, `battle`,
+//! `util`, `error`); the server starts it.
 
 use std::sync::LazyLock;
 use std::time::Duration;

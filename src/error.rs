@@ -1,6 +1,8 @@
 //! The library's error type. Every message names the file, field, model, battle or flag
 //! involved and, where there is one, the fix. [`Error::exit_code`] maps each kind to the
 //! exit codes of the command line (SPEC §2).
+//!
+//! May use nothing of the crate but `util`: every other module uses it.
 
 use std::path::PathBuf;
 

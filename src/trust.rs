@@ -6,6 +6,8 @@
 //!
 //! The trusted files are listed in `trusted.json` of the data directory (0600, replaced
 //! atomically).
+//!
+//! May use `util` and `error` only; `config` asks it.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,7 @@
 //! Small helpers shared by the engine and its front ends: times, the user-id hash, text made
 //! safe for a terminal, and files written privately and atomically.
+//!
+//! May use nothing of the crate but `error`: it is the bottom layer.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,5 +1,7 @@
 //! The command line: clap types, one file per subcommand, and rendering. Each subcommand
 //! parses its arguments, calls the engine and renders the result; no SQL or HTTP here.
+//!
+//! The top layer: may use every module of the crate, and none uses it.
 
 /// `print!` that returns the error of a closed stdout instead of panicking on it.
 macro_rules! out {

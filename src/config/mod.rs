@@ -3,6 +3,9 @@
 //! Both files are read with a JSONC parser (comments and trailing commas allowed) straight into
 //! typed structs, so every error carries the line and column of the offending token. Unknown
 //! keys are errors that name the nearest known key.
+//!
+//! May use `trust`, `battle`, `rating`, `util` and `error`; nothing that does I/O beyond
+//! reading these files (no store, no upstream).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! All ratings derive from the votes table, the single source of truth. Outcomes: A wins (1),
 //! B wins (0), tie and both bad (0.5 each; both bad counted apart), skip (no rating effect,
 //! counted as a battle and a skip).
+//!
+//! May use `util` and `error` only: no storage, no HTTP, no configuration types (the
+//! methods' settings are its own).
 
 pub mod bt;
 pub mod category;

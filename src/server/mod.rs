@@ -16,6 +16,9 @@
 //! Every request gets an `x-request-id` (the client's when it is a short token, else a new
 //! one), echoed in the response, and one log line with method, path, status and latency; no
 //! body, user id or key is ever logged.
+//!
+//! May use `classify`, the engine and everything below it; it writes no SQL (the store is
+//! reached through the engine) and nothing below it uses it. Only `cli` is above it.
 
 mod auth;
 mod board;
