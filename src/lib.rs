@@ -2,32 +2,35 @@
 //!
 //! A person (or a script, or an OpenAI-compatible client) asks a question; two anonymous
 //! models answer; the person votes A, B, tie, both bad or skip; only then are the models
-//! revealed. Every vote feeds the leaderboards, kept in one SQLite file.
+//! revealed. Every vote feeds the leaderboards, kept in one SQLite file or a PostgreSQL
+//! database.
 //!
 //! # Layout
 //!
-//! - [`engine`]: [`Arena`], the façade that the command line and the server call.
-//! - [`api_keys`]: the server's API keys: made, kept as a hash, revoked, listed.
-//! - [`battle`]: battle states and outcomes, pairing of models, generation, the in-chat
-//!   command grammar, blinding, answers that name a model and why a vote is left out of the
-//!   ratings.
-//! - [`chat`]: battles driven from a chat client, under an RPID, turn by turn, and the same
-//!   battles for the web page, by id, both sides handed out together.
-//! - [`rating`]: Elo and the leaderboard; pure functions over votes and counts.
-//! - [`provider`]: the upstream pipeline (a slot of the server, fail over, cap, parse SSE)
-//!   shared by battles and the proxy, its wire types, and the offline mock.
-//! - [`pool`]: the model pool for its operator: listing, checks, upstream model lists.
-//! - [`store`]: SQLite, migrations, and all SQL, behind one writer.
-//! - [`config`]: `config.jsonc` and `models.json`, path resolution.
-//! - [`server`]: `arena serve`: the REST API over the engine, the web page and its
-//!   streaming battle API, errors, auth, document.
-//! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
-//! - [`error`]: the library's error type and its exit codes.
-//! - [`trust`]: which files of the current directory the user trusts.
-//! - [`user_key`]: the key that hashes user ids, kept out of the database.
-//! - [`transfer`]: battle logs and prompt sets in and out.
+//! Lowest layer first; a module may use those of its own layer and below, never above
+//! (`tests/layering.rs` checks it from the source).
+//!
+//! - [`util`], [`error`]: times, terminal-safe text, private and atomic files; the
+//!   library's typed error and its exit codes.
+//! - [`rating`]: Elo, Bradley-Terry (plain and style-controlled), Glicko-2 and the
+//!   leaderboard; pure functions over votes and counts, no I/O.
+//! - [`battle`]: battle states and outcomes, the pure rules of a battle's life, the in-chat
+//!   command grammar, answers that name a model, what a caller may see of a battle.
+//! - [`config`], [`trust`]: `config.jsonc` and `models.json`, path resolution; which files
+//!   of the current directory the user trusts.
+//! - [`provider`], [`store`]: the upstream pipeline (fail over, cap, parse SSE) with its
+//!   wire types and the offline mock; the `Store` trait and its backends (SQLite,
+//!   PostgreSQL), all SQL, and the clock every stored time is read from.
+//! - [`api_keys`], [`transfer`]: the server's API keys; battle logs and prompt sets in and
+//!   out.
+//! - [`engine`]: [`Arena`], the façade that the command line and the server call, with its
+//!   parts: a battle's generation (`engine::run`), pairing (`engine::sampler`), battles
+//!   driven from a chat client or the web page (`engine::chat`, also at [`chat`]), the model
+//!   pool for its operator ([`pool`]) and the key that hashes user ids ([`user_key`]).
 //! - [`classify`]: the LLM classifier of prompts, run by the server in the background.
-//! - [`util`]: times, terminal-safe text, private and atomic files.
+//! - [`server`]: `arena serve`: the REST API, the OpenAI-compatible endpoints, the web page
+//!   and its streaming battle API, auth, errors, the accept loop, the document.
+//! - [`cli`]: the command line: argument types, one file per subcommand, rendering.
 
 pub mod api_keys;
 pub mod battle;
