@@ -602,3 +602,49 @@ fn migrate_copies_every_record_resumes_after_a_cut_and_goes_back_to_a_file() {
     };
     assert_eq!(battles(&file), battles(&back));
 }
+
+#[test]
+fn migrate_refuses_a_destination_that_holds_another_database() {
+    let ours = Test::new();
+    let other = Test::new();
+    for (t, prompt) in [(&ours, "Ours"), (&other, "Another arena's")] {
+        for i in 0..2 {
+            let battle = t.battle(&[&format!("{prompt} question {i}")]);
+            t.vote(text(&battle, "battle_id"), "a");
+        }
+    }
+    let copy = ours.path("copy.sqlite3").display().to_string();
+    let migrate = |from: &Path| {
+        ours.arena()
+            .without_db_flag()
+            .args([
+                "migrate",
+                "--from",
+                &from.display().to_string(),
+                "--to",
+                &copy,
+            ])
+            .run()
+    };
+    migrate(&ours.db()).success();
+    // Another database is not resumed over the copy: nothing of it is written there.
+    migrate(&other.db())
+        .code(2)
+        .stderr_contains("holds records of another database")
+        .stderr_contains("give --to an empty database");
+    let prompts = |db: &str| {
+        ours.arena()
+            .db(db)
+            .args(["battles", "--format", "json"])
+            .run()
+            .success()
+            .stdout()
+    };
+    let listed = prompts(&copy);
+    assert!(listed.contains("Ours question 1"), "{listed}");
+    assert!(!listed.contains("Another arena"), "{listed}");
+    // The same source again is fine: the copy is complete, and checked.
+    migrate(&ours.db())
+        .success()
+        .stderr_contains("the same rows");
+}

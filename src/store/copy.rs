@@ -6,7 +6,7 @@
 //! which have the same names on both.
 
 use super::AnyStore;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +249,35 @@ pub struct Pages {
     pub stop_after: Option<usize>,
 }
 
+/// Refuses a destination that holds records of another arena: resuming over them would mix
+/// two databases. For each table with a key, the destination's last row must be the
+/// source's row of that key, the same by its first two columns (its id, and the uuid, name,
+/// hash or battle that says which record it is; the rest may change at the source between
+/// two runs, as a battle's status does).
+async fn same_arena(from: &AnyStore, to: &AnyStore) -> Result<()> {
+    for table in TABLES.iter().filter(|t| t.key.is_some()) {
+        let (last, held) = to.table_extent(table).await?;
+        if held == 0 {
+            continue;
+        }
+        let ours = to.dump_rows(table, last - 1, 1).await?;
+        let theirs = from.dump_rows(table, last - 1, 1).await?;
+        let identity = |rows: &[Vec<Cell>]| -> Option<Vec<Cell>> {
+            rows.first().map(|r| r.iter().take(2).cloned().collect())
+        };
+        let (ours, theirs) = (identity(&ours), identity(&theirs));
+        if ours.is_none() || ours != theirs {
+            return Err(Error::Input(format!(
+                "the destination holds records of another database: its {} row {last} is \
+                 not the source's; give --to an empty database, or the one a copy of this \
+                 source cut short",
+                table.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Copies every table of `from` to `to`, going on from what `to` holds already, with
 /// `progress` told each table's name and rows copied so far.
 pub async fn copy_all(
@@ -257,6 +286,7 @@ pub async fn copy_all(
     pages: Pages,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<CopyReport> {
+    same_arena(from, to).await?;
     let mut report = CopyReport::default();
     let page = pages.rows.unwrap_or(PAGE).max(1);
     let mut written = 0_usize;
