@@ -4,7 +4,9 @@
 //! When `classifier_model` names a pool model, a task of the server asks it about the
 //! prompts of battles played here (never about imported ones: a log brings its own
 //! judgments in `category_tag`), one prompt at a time, at most
-//! `classifier_prompts_per_minute` a minute, oldest vote first. It runs beside the server
+//! `classifier_prompts_per_minute` a minute, oldest vote first. Where several instances share
+//! a database, one of them at a time runs it ([`crate::store::Job::Classify`]), so that
+//! no prompt is asked about twice and the rate holds for all of them. It runs beside the server
 //! and never on a vote's path: a vote is recorded and answered first, judged later.
 //!
 //! Each prompt (its user turns joined by a line break, cut at 12,500 characters as
@@ -36,7 +38,7 @@ use regex::Regex;
 use crate::config::ModelSpec;
 use crate::engine::Arena;
 use crate::provider::{ChatRequest, Chunk, Message, Upstream, UpstreamError};
-use crate::store::Store;
+use crate::store::{Job, Lead, Store};
 
 /// The categories this classifier gives.
 pub const HARD_PROMPT: &str = "hard_prompt";
@@ -284,8 +286,12 @@ pub fn spawn(arena: Arena) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lead = None;
         loop {
             tick.tick().await;
+            if !leads(&arena, &mut lead).await {
+                continue;
+            }
             let vote = match arena.store.unclassified_votes(1).await {
                 Ok(votes) => votes.into_iter().next(),
                 Err(e) => {
@@ -310,6 +316,31 @@ pub fn spawn(arena: Arena) -> Option<tokio::task::JoinHandle<()>> {
             }
         }
     }))
+}
+
+/// Whether this instance runs the classifier now: one instance on a database does (so no
+/// prompt is judged twice, and the rate holds for all of them); the others try to take the
+/// lead at each turn, and one does as soon as its holder is gone.
+async fn leads(arena: &Arena, lead: &mut Option<Lead>) -> bool {
+    if let Some(held) = lead.as_ref() {
+        if held.holds().await {
+            return true;
+        }
+        tracing::warn!("the classifier's lead was lost with its connection: taken again later");
+        *lead = None;
+    }
+    match arena.store.lead(Job::Classify).await {
+        Ok(Some(taken)) => {
+            tracing::info!("this instance runs the classifier (one instance on a database does)");
+            *lead = Some(taken);
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!("taking the classifier's lead failed: {e}");
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -648,3 +648,100 @@ fn migrate_refuses_a_destination_that_holds_another_database() {
         .success()
         .stderr_contains("the same rows");
 }
+
+#[test]
+fn one_instance_at_a_time_runs_the_classifier_and_another_takes_over() {
+    use crate::support::upstream::Upstream;
+    let Some(url) = crate::support::postgres::database() else {
+        return;
+    };
+    let up = Upstream::start();
+    let mut judge = up.model("judge", "judge-yes");
+    judge["weight"] = json!(0);
+    let t = Test::new()
+        .with_config_keys(&json!({
+            "classifier_model": "judge",
+            "classifier_prompts_per_minute": 6000,
+        }))
+        .with_models(&json!({"models": [
+            {"name": "mock-high-1", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+            {"name": "mock-high-2", "provider": "mock", "tier": "high", "params": {"delay_ms": 0}},
+            judge,
+        ]}));
+    let one = Instance::start(&t, &url);
+    let mut two = Some(Instance::start(&t, &url));
+    let runtime = runtime();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let db = raw(&runtime, &url);
+    let judged = || -> i64 {
+        runtime
+            .block_on(db.query_one("SELECT count(*) FROM classified_votes", &[]))
+            .expect("count")
+            .get(0)
+    };
+    let vote_on = |base: &str, prompt: &str| {
+        let created = at_once(
+            &runtime,
+            &client,
+            vec![(
+                format!("{base}/battle"),
+                json!({"battle_type": "high_tier", "discord_id": "1", "custom_prompt": prompt}),
+            )],
+        );
+        assert_eq!(created[0].0, 201, "{created:?}");
+        let id = text(&parse(&created[0].1), "battle_id").to_owned();
+        let voted = at_once(
+            &runtime,
+            &client,
+            vec![(
+                format!("{base}/vote/{id}"),
+                json!({"vote_choice": "model_a", "discord_id": "1"}),
+            )],
+        );
+        assert_eq!(voted[0].0, 200, "{voted:?}");
+    };
+    let wait_for = |n: i64| {
+        for _ in 0..600 {
+            if judged() == n {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{} of {n} votes judged", judged());
+    };
+    // Votes through both instances: each prompt is put to the model once (four questions),
+    // not once per instance.
+    for i in 0..6 {
+        let base = if i % 2 == 0 {
+            one.base.clone()
+        } else {
+            two.as_ref().map(|t| t.base.clone()).unwrap_or_default()
+        };
+        vote_on(&base, &format!("Question number {i}"));
+    }
+    wait_for(6);
+    let asked = |prompt: &str| {
+        up.requests()
+            .into_iter()
+            .filter(|r| r.model == "judge-yes" && r.body.to_string().contains(prompt))
+            .count()
+    };
+    for i in 0..6 {
+        assert_eq!(asked(&format!("Question number {i}")), 4, "question {i}");
+    }
+    // Whichever instance led, when it is killed the other takes the classifier over.
+    let leader_was_two = two
+        .as_ref()
+        .is_some_and(|t| t.log().contains("runs the classifier"));
+    let survivor = if leader_was_two {
+        drop(two.take());
+        &one
+    } else {
+        drop(one);
+        two.as_ref().expect("the other instance")
+    };
+    vote_on(&survivor.base.clone(), "Question after the leader went");
+    wait_for(7);
+    assert_eq!(asked("Question after the leader went"), 4);
+}

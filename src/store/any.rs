@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
-    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, PgStore, Prompt, PromptVotes,
-    SideOutcome, SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter,
-    VoteOutcome,
+    ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, PgStore, Prompt,
+    PromptVotes, SideOutcome, SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote,
+    VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -353,6 +353,13 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => Store::categories(s, admit).await,
             AnyStore::Postgres(s) => Store::categories(s, admit).await,
+        }
+    }
+
+    async fn lead(&self, job: Job) -> Result<Option<Lead>> {
+        match self {
+            AnyStore::Sqlite(s) => Store::lead(s, job).await,
+            AnyStore::Postgres(s) => Store::lead(s, job).await,
         }
     }
 

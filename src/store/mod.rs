@@ -30,6 +30,7 @@
 
 mod any;
 pub mod copy;
+mod lead;
 pub mod postgres;
 pub mod sqlite;
 mod tally;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 
 pub use crate::error::{StoreError, StoreErrorKind};
 pub use any::AnyStore;
+pub use lead::{Job, Lead};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
@@ -404,6 +406,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Computes the style features and categories of every vote on a battle that has none
     /// yet (votes recorded before they were kept); returns how many.
     fn fill_styles(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Takes the lead of `job` if no other process on this database holds it: `None` when
+    /// another does. The lead is held until the [`Lead`] is dropped or its process ends.
+    fn lead(&self, job: Job) -> impl Future<Output = Result<Option<Lead>>> + Send;
 
     // The prompt pool.
 

@@ -9,7 +9,8 @@ use deadpool_postgres::GenericClient;
 use super::style::CategoryIds;
 use super::{PgStore, col, pg};
 use crate::error::Result;
-use crate::store::UnclassifiedVote;
+use crate::store::lead::Held as LeadHeld;
+use crate::store::{Job, Lead, UnclassifiedVote};
 
 /// How far before the highest vote judged the search starts.
 const WINDOW: i64 = 10_000;
@@ -90,5 +91,41 @@ impl PgStore {
             }
         }
         tx.commit().await.map_err(pg)
+    }
+}
+
+/// The lead of a job: a connection taken out of the pool (so that it is never handed to
+/// another task with the lock on it) holding the job's session advisory lock. Dropping it
+/// closes the connection, which ends the lock.
+pub struct Held {
+    client: deadpool_postgres::ClientWrapper,
+}
+
+impl Held {
+    pub(crate) async fn holds(&self) -> bool {
+        self.client.simple_query("SELECT 1").await.is_ok()
+    }
+}
+
+impl PgStore {
+    /// Takes the lead of `job` with `pg_try_advisory_lock` on a connection of the pool,
+    /// which leaves the pool with the lock; `None` when another session holds it.
+    pub(super) async fn lead(&self, job: Job) -> Result<Option<Lead>> {
+        let key = match job {
+            Job::Classify => super::locks::CLASSIFY,
+        };
+        let client = self.client().await?;
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await
+            .map_err(pg)?;
+        if !col::<bool>(&row, 0)? {
+            // Back to the pool: it holds no lock.
+            return Ok(None);
+        }
+        let client = deadpool_postgres::Object::take(client);
+        Ok(Some(Lead {
+            inner: LeadHeld::Postgres(Held { client }),
+        }))
     }
 }

@@ -32,6 +32,7 @@
 mod battles;
 mod chat;
 mod classified;
+pub(crate) use classified::Held;
 mod connect;
 mod copy;
 mod counts;
@@ -50,8 +51,8 @@ use tokio_postgres::types::FromSql;
 
 use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
-    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome,
-    Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, Prompt, PromptVotes,
+    SideOutcome, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -469,6 +470,11 @@ impl Store for PgStore {
         self.locate(PgStore::unclassified_votes(self, limit).await)
     }
 
+    async fn lead(&self, job: Job) -> Result<Option<Lead>> {
+        self.writes()?;
+        self.locate(PgStore::lead(self, job).await)
+    }
+
     async fn add_categories(&self, vote: i64, categories: Vec<String>) -> Result<()> {
         self.writes()?;
         self.locate(PgStore::add_categories(self, vote, categories).await)
@@ -634,6 +640,8 @@ pub mod locks {
     pub const USER_KEY: i64 = 0x6172_656e_6104;
     /// Ending stale battles (tried, never waited for: one instance at a time does it).
     pub const EXPIRE: i64 = 0x6172_656e_6106;
+    /// The lead of the prompt classifier, held by one instance's session while it runs.
+    pub const CLASSIFY: i64 = 0x6172_656e_6107;
     /// Held shared by every transaction that inserts votes, and for a moment exclusively by a
     /// reader that needs every vote below an id to be committed (see `votes_after`).
     pub const VOTE_IDS: i64 = 0x6172_656e_6105;

@@ -40,8 +40,8 @@ use std::sync::atomic::AtomicUsize;
 
 use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
-    ImportSession, KeptVote, KeyKind, KeyLookup, Mode, NewBattle, Prompt, PromptVotes, SideOutcome,
-    Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, Prompt, PromptVotes,
+    SideOutcome, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -422,6 +422,13 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<UnclassifiedVote>>> + Send {
         SqliteStore::unclassified_votes(self, limit)
+    }
+
+    /// One process writes the file (its writer holds it), so it leads every job.
+    async fn lead(&self, _job: Job) -> Result<Option<Lead>> {
+        Ok(Some(Lead {
+            inner: crate::store::lead::Held::Alone,
+        }))
     }
 
     fn add_categories(
