@@ -1,5 +1,6 @@
-//! Upstream models: the OpenAI-compatible client (`openai`), the offline mock (`mock`), and
-//! the server-sent events parser they read streams with (`sse`).
+//! Upstream models: the OpenAI-compatible client (`openai/`), the offline mock (`mock`), the
+//! server-sent events parser they read streams with (`sse`), and OpenAI's wire format as the
+//! proxy and battle mode read and write it (`wire/`).
 //!
 //! [`Upstream::stream`] hands out the answer of one model as a stream of [`Chunk`]s. The stream
 //! is fed by a task of its own, so a consumer can drop it at any time; timeouts (whole request

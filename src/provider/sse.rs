@@ -209,9 +209,12 @@ mod tests {
 
     #[test]
     fn comments_fields_and_multi_line_data() {
-        let events = parse(&[b": keep-alive\n\n:\n\
-              event: note\ndata:first\ndata:  second\nid: 7\nretry: 10\nunknown: x\ndata\n\n\
-              data: {\"a\": 1}\n\n"]);
+        let events = parse(&[concat!(
+            ": keep-alive\n\n:\n",
+            "event: note\ndata:first\ndata:  second\nid: 7\nretry: 10\nunknown: x\ndata\n\n",
+            "data: {\"a\": 1}\n\n",
+        )
+        .as_bytes()]);
         assert_eq!(
             events,
             [
