@@ -232,3 +232,30 @@ fn skip_reasons_name_the_problem() {
         InputFormat::Json
     );
 }
+
+#[test]
+fn csv_rows_keep_their_categories_and_skip_bad_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    let mut text = b"model_a,model_b,winner,tstamp,judge,language,category_tag,is_code\n\
+                     x,y,tie,,j1,French,math,1\n\
+                     x,y,tie,soon,j2,,,\n\
+                     x,y,tie,,"
+        .to_vec();
+    text.extend_from_slice(b"\xff\xfe,,,\n");
+    std::fs::write(&path, text).unwrap();
+    let mut all = Vec::new();
+    let skips = read(&path, InputFormat::Auto, &Mapping::default(), |c| {
+        all.extend(c.rows);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(all.len(), 1, "{skips:?}");
+    assert_eq!(all[0].judge.as_deref(), Some("j1"));
+    assert_eq!(
+        all[0].style.categories,
+        ["coding", "language:French", "math"]
+    );
+    assert_eq!(skips.reasons["tstamp is not a number"], (1, 3));
+    assert_eq!(skips.reasons["a field is not valid UTF-8"], (1, 4));
+}
