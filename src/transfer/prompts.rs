@@ -57,50 +57,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Prompt>> {
             .into_iter()
             .map(entry)
             .collect(),
-        Some('{') if looks_keyed(text) => {
-            let keyed: Keyed = crate::config::parse(path, text)?;
-            keyed
-                .prompts
-                .into_iter()
-                .map(|(id, v)| match v {
-                    serde_json::Value::String(text) => Ok(Prompt {
-                        theme: theme_of(&id),
-                        id,
-                        text,
-                    }),
-                    other => Err(Error::File {
-                        path: path.to_owned(),
-                        line: 1,
-                        column: 1,
-                        message: format!("prompt `{id}` is {other}, expected a string"),
-                    }),
-                })
-                .collect::<Result<_>>()?
-        }
-        Some('{') => {
-            let mut out = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let e: Entry = crate::config::parse(path, line).map_err(|e| match e {
-                    Error::File {
-                        path,
-                        column,
-                        message,
-                        ..
-                    } => Error::File {
-                        path,
-                        line: i + 1,
-                        column,
-                        message,
-                    },
-                    other => other,
-                })?;
-                out.push(entry(e));
-            }
-            out
-        }
+        Some('{') if looks_keyed(text) => keyed(path, text)?,
+        Some('{') => lines(path, text)?,
         _ => {
             return Err(Error::File {
                 path: path.to_owned(),
@@ -121,6 +79,54 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Prompt>> {
         });
     }
     Ok(prompts)
+}
+
+/// `{"prompts": {id: text}}`: the theme from each id.
+fn keyed(path: &Path, text: &str) -> Result<Vec<Prompt>> {
+    let keyed: Keyed = crate::config::parse(path, text)?;
+    keyed
+        .prompts
+        .into_iter()
+        .map(|(id, v)| match v {
+            serde_json::Value::String(text) => Ok(Prompt {
+                theme: theme_of(&id),
+                id,
+                text,
+            }),
+            other => Err(Error::File {
+                path: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!("prompt `{id}` is {other}, expected a string"),
+            }),
+        })
+        .collect()
+}
+
+/// JSON Lines of `{"id", "text", "theme"}`: an error names its line.
+fn lines(path: &Path, text: &str) -> Result<Vec<Prompt>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: Entry = crate::config::parse(path, line).map_err(|e| match e {
+            Error::File {
+                path,
+                column,
+                message,
+                ..
+            } => Error::File {
+                path,
+                line: i + 1,
+                column,
+                message,
+            },
+            other => other,
+        })?;
+        out.push(entry(e));
+    }
+    Ok(out)
 }
 
 fn looks_keyed(text: &str) -> bool {
