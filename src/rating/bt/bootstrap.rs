@@ -2,6 +2,7 @@
 //! refitted from the full-data optimum, spread over threads, and summarised
 //! by percentiles.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::SeedableRng;
@@ -164,10 +165,10 @@ impl GroupScratch {
 }
 
 /// What one thread computed: `(round, ratings)` per replicate it took.
-struct Replicates {
-    ratings: Vec<(usize, Vec<f64>)>,
-    unconverged: usize,
-    factorisations: usize,
+pub(super) struct Replicates {
+    pub(super) ratings: Vec<(usize, Vec<f64>)>,
+    pub(super) unconverged: usize,
+    pub(super) factorisations: usize,
 }
 
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
@@ -178,204 +179,39 @@ pub(super) fn bootstrap(
     s: &Settings,
     path: Path,
 ) -> BootstrapRaw {
-    let k = full.k;
-    let pairs = full.pairs;
-    // One category per (pair, outcome) with a positive count.
-    let mut cats: Vec<(usize, usize)> = Vec::new();
-    let mut weights: Vec<f64> = Vec::new();
-    for (idx, p) in pairs.iter().enumerate() {
-        for (outcome, w) in [p.wins_i, p.wins_j, p.ties].into_iter().enumerate() {
-            if w > 0.0 {
-                cats.push((idx, outcome));
-                weights.push(w);
-            }
-        }
-    }
-    let total: f64 = weights.iter().sum();
-    let n = total.round();
-    if cats.is_empty() || n < 1.0 || !n.is_finite() {
-        return BootstrapRaw {
+    let Some(replicator) = Replicator::new(full, theta_hat, s, path) else {
+        return BootstrapRaw::empty(full.k);
+    };
+    // Round `r` draws from stream `r` of the seeded generator, so the bounds
+    // do not depend on how rounds are spread over threads; threads take the
+    // next round as they finish one.
+    let next = AtomicUsize::new(0);
+    let results = on_threads(s.rounds, || replicator.run_rounds(&next));
+    summarise(results, s.rounds, full.k, s.level)
+}
+
+impl BootstrapRaw {
+    /// No replicates: bounds of zero.
+    pub(super) fn empty(k: usize) -> Self {
+        Self {
             lower: vec![0.0; k],
             upper: vec![0.0; k],
             rounds: 0,
             unconverged: 0,
             factorisations: 0,
-        };
+        }
     }
-    // Saturating float-to-int conversion: counts above 2^64 are capped.
-    let sampler = VoteSampler::new(n as u64, &weights);
-    let edges = ScoreEdges::new(k, pairs);
-    // With models of very few votes, replicates are refitted as a whole
-    // with exact rows for those models (see `bordered_chord`), not group by
-    // group.
-    let volatile = if path == Path::Dense {
-        volatile_models(k, pairs)
-    } else {
-        Vec::new()
-    };
-    let groups = if path == Path::Dense && volatile.is_empty() {
-        GroupFit::all(full, theta_hat)
-    } else {
-        Vec::new()
-    };
+}
 
-    // A replicate whose structure changed is refitted as a whole; on the
-    // dense path by fixed-Hessian steps with the factor of the full-data
-    // Hessian when its groups are the same, made when first needed.
-    let factor = std::sync::OnceLock::new();
-    let full_factor = || -> &Option<Vec<f64>> {
-        factor.get_or_init(|| {
-            let mut f = vec![0.0; k * k];
-            full.gradient_hessian(theta_hat, &mut vec![0.0; k], &mut f);
-            full.augment(&mut f);
-            cholesky(&mut f, k).then_some(f)
-        })
-    };
-
-    let bordered = std::sync::OnceLock::new();
-    let bordered_factor = || -> &Option<BorderedFactor> {
-        bordered.get_or_init(|| BorderedFactor::new(full, theta_hat, &volatile))
-    };
-
-    // Round `r` draws from stream `r` of the seeded generator, so the bounds
-    // do not depend on how rounds are spread over threads; threads take the
-    // next round as they finish one.
-    let next = AtomicUsize::new(0);
-    let run_rounds = || -> Replicates {
-        let mut ws = Workspace::new(k);
-        let mut dense: Option<DenseSolver> = None;
-        let mut border: Option<BorderedWork> = None;
-        let mut scratch: Vec<GroupScratch> = groups.iter().map(GroupScratch::new).collect();
-        let mut reach = Reach::new(k);
-        let mut draws = vec![0u64; weights.len()];
-        let mut counts = vec![[0.0f64; 3]; pairs.len()];
-        let mut replicate: Vec<Pair> = Vec::new();
-        let mut out = Vec::new();
-        let mut unconverged = 0;
-        loop {
-            let round = next.fetch_add(1, Ordering::Relaxed);
-            if round >= s.rounds {
-                break;
-            }
-            let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
-            rng.set_stream(round as u64);
-            sampler.draw(&mut rng, &mut draws);
-            for c in counts.iter_mut() {
-                *c = [0.0; 3];
-            }
-            for (&(idx, outcome), &x) in cats.iter().zip(&draws) {
-                counts[idx][outcome] = x as f64;
-            }
-            let mut theta = theta_hat.to_vec();
-            // The structure depends only on which scoring edges exist; when
-            // the replicate kept the full data's, each group is refitted on
-            // its own (dense path) or the whole replicate without analysing
-            // it again (sparse path).
-            let keeps = edges.keeps(full.structure, &counts, &mut reach);
-            // Models of very few votes need exact rows, which the groups'
-            // own factors do not give: such data take the whole path.
-            let converged = if keeps && path == Path::Dense && volatile.is_empty() {
-                let mut all = true;
-                for (g, sc) in groups.iter().zip(scratch.iter_mut()) {
-                    all &= g.refit(&counts, &mut theta, s, sc).converged;
-                }
-                all
-            } else {
-                replicate.clear();
-                for (p, c) in pairs.iter().zip(&counts) {
-                    let q = Pair::new(p.i, p.j, c[0], c[1], c[2]);
-                    if q.n > 0.0 {
-                        replicate.push(q);
-                    }
-                }
-                let own = (!keeps).then(|| {
-                    edges
-                        .nested(full.structure, &counts, &mut reach)
-                        .unwrap_or_else(|| Structure::analyse(k, &replicate))
-                });
-                let structure = own.as_ref().unwrap_or(full.structure);
-                let same_groups = structure.component == full.structure.component
-                    && structure.regularised == full.structure.regularised;
-                if !same_groups {
-                    for group in &structure.members {
-                        let mean =
-                            group.iter().map(|&v| theta[v]).sum::<f64>() / group.len() as f64;
-                        for &v in group {
-                            theta[v] -= mean;
-                        }
-                    }
-                }
-                let problem = Problem {
-                    k,
-                    pairs: &replicate,
-                    structure,
-                };
-                let outcome = match path {
-                    Path::Dense => {
-                        let solver = dense.get_or_insert_with(|| DenseSolver::new(k));
-                        // A replicate whose groups lost only models that are
-                        // alone now (a model with one or two votes lost them
-                        // all, which happens to most replicates once a few
-                        // such models join) keeps the full factor too.
-                        let nested = same_groups || only_dropouts(full.structure, structure);
-                        let exact_rows = if nested && !volatile.is_empty() {
-                            bordered_factor().as_ref()
-                        } else {
-                            None
-                        };
-                        if let Some(b) = exact_rows {
-                            let work = border.get_or_insert_with(|| BorderedWork::new(b));
-                            bordered_chord(&problem, &mut theta, b, work, s, &mut ws, solver)
-                        } else {
-                            match full_factor() {
-                                Some(f) if same_groups => {
-                                    chord(&problem, &mut theta, f, s, &mut ws, solver, false)
-                                }
-                                Some(f) if only_dropouts(full.structure, structure) => {
-                                    chord(&problem, &mut theta, f, s, &mut ws, solver, true)
-                                }
-                                _ => newton(&problem, &mut theta, s, solver, &mut ws),
-                            }
-                        }
-                    }
-                    // Every Newton step of the sparse path costs about one
-                    // pass over the replicate, so there is nothing to gain
-                    // from a fixed Hessian.
-                    Path::Sparse => newton(
-                        &problem,
-                        &mut theta,
-                        s,
-                        &mut SparseSolver::new(&problem),
-                        &mut ws,
-                    ),
-                };
-                outcome.converged
-            };
-            if !converged {
-                unconverged += 1;
-            }
-            for t in theta.iter_mut() {
-                *t = BASE_RATING + RATING_SCALE * *t;
-            }
-            out.push((round, theta));
-        }
-        let factorisations = dense.as_ref().map_or(0, |d| d.factorisations)
-            + scratch
-                .iter()
-                .map(|sc| sc.solver.factorisations)
-                .sum::<usize>();
-        Replicates {
-            ratings: out,
-            unconverged,
-            factorisations,
-        }
-    };
+/// Runs `run` on up to 8 threads at once, the calling one among them, and no
+/// more threads than `rounds`; their results, the calling thread's first.
+pub(super) fn on_threads(rounds: usize, run: impl Fn() -> Replicates + Sync) -> Vec<Replicates> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 8)
-        .min(s.rounds.max(1));
-    let results: Vec<Replicates> = std::thread::scope(|scope| {
-        let run = &run_rounds;
+        .min(rounds.max(1));
+    std::thread::scope(|scope| {
+        let run = &run;
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
         let mut results = vec![run()];
         results.extend(
@@ -384,8 +220,18 @@ pub(super) fn bootstrap(
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
         );
         results
-    });
-    let mut samples = vec![0.0; s.rounds * k];
+    })
+}
+
+/// Percentile bounds at `level` of each of the `k` models' ratings over the
+/// `rounds` replicates the threads computed.
+pub(super) fn summarise(
+    results: Vec<Replicates>,
+    rounds: usize,
+    k: usize,
+    level: f64,
+) -> BootstrapRaw {
+    let mut samples = vec![0.0; rounds * k];
     let mut unconverged = 0;
     let mut factorisations = 0;
     for done in results {
@@ -393,17 +239,17 @@ pub(super) fn bootstrap(
         factorisations += done.factorisations;
         for (round, replicate) in done.ratings {
             for (m, &r) in replicate.iter().enumerate() {
-                samples[m * s.rounds + round] = r;
+                samples[m * rounds + round] = r;
             }
         }
     }
 
-    let lo_q = (1.0 - s.level) / 2.0;
+    let lo_q = (1.0 - level) / 2.0;
     let hi_q = 1.0 - lo_q;
     let mut lower = vec![0.0; k];
     let mut upper = vec![0.0; k];
     for m in 0..k {
-        let column = &mut samples[m * s.rounds..(m + 1) * s.rounds];
+        let column = &mut samples[m * rounds..(m + 1) * rounds];
         column.sort_by(f64::total_cmp);
         lower[m] = percentile(column, lo_q);
         upper[m] = percentile(column, hi_q);
@@ -411,9 +257,284 @@ pub(super) fn bootstrap(
     BootstrapRaw {
         lower,
         upper,
-        rounds: s.rounds,
+        rounds,
         unconverged,
         factorisations,
+    }
+}
+
+/// What every thread of the bootstrap reads: the full data, its optimum and
+/// what the refits of its replicates share.
+struct Replicator<'a> {
+    full: &'a Problem<'a>,
+    theta_hat: &'a [f64],
+    s: &'a Settings,
+    path: Path,
+    /// One category per (pair, outcome) with a positive count: `(pair,
+    /// outcome)`, drawn by `sampler` in this order.
+    cats: Vec<(usize, usize)>,
+    sampler: VoteSampler,
+    edges: ScoreEdges,
+    /// Models of very few votes, on the dense path: with them, replicates
+    /// are refitted as a whole with exact rows for those models (see
+    /// `bordered_chord`), not group by group.
+    volatile: Vec<usize>,
+    /// The groups refitted one by one (dense path without such models).
+    groups: Vec<GroupFit>,
+    /// Cholesky factor of the full data's augmented Hessian, made when first
+    /// needed.
+    full_factor: OnceLock<Option<Vec<f64>>>,
+    /// The bordered factor for the volatile models, made when first needed.
+    bordered: OnceLock<Option<BorderedFactor>>,
+}
+
+/// What one thread reuses from replicate to replicate.
+struct RoundWork {
+    draws: Vec<u64>,
+    /// `[wins_i, wins_j, ties]` of each pair of the full data.
+    counts: Vec<[f64; 3]>,
+    reach: Reach,
+    /// The replicate's pairs with votes, when it is refitted as a whole.
+    replicate: Vec<Pair>,
+    groups: Vec<GroupScratch>,
+    solvers: Solvers,
+}
+
+/// The solvers of whole refits, made when first needed.
+struct Solvers {
+    ws: Workspace,
+    dense: Option<DenseSolver>,
+    border: Option<BorderedWork>,
+}
+
+impl<'a> Replicator<'a> {
+    /// `None` when there are no votes to resample.
+    fn new(
+        full: &'a Problem<'a>,
+        theta_hat: &'a [f64],
+        s: &'a Settings,
+        path: Path,
+    ) -> Option<Self> {
+        let k = full.k;
+        let pairs = full.pairs;
+        let mut cats: Vec<(usize, usize)> = Vec::new();
+        let mut weights: Vec<f64> = Vec::new();
+        for (idx, p) in pairs.iter().enumerate() {
+            for (outcome, w) in [p.wins_i, p.wins_j, p.ties].into_iter().enumerate() {
+                if w > 0.0 {
+                    cats.push((idx, outcome));
+                    weights.push(w);
+                }
+            }
+        }
+        let total: f64 = weights.iter().sum();
+        let n = total.round();
+        if cats.is_empty() || n < 1.0 || !n.is_finite() {
+            return None;
+        }
+        // Saturating float-to-int conversion: counts above 2^64 are capped.
+        let sampler = VoteSampler::new(n as u64, &weights);
+        let volatile = if path == Path::Dense {
+            volatile_models(k, pairs)
+        } else {
+            Vec::new()
+        };
+        let groups = if path == Path::Dense && volatile.is_empty() {
+            GroupFit::all(full, theta_hat)
+        } else {
+            Vec::new()
+        };
+        Some(Self {
+            full,
+            theta_hat,
+            s,
+            path,
+            cats,
+            sampler,
+            edges: ScoreEdges::new(k, pairs),
+            volatile,
+            groups,
+            full_factor: OnceLock::new(),
+            bordered: OnceLock::new(),
+        })
+    }
+
+    /// Takes the next round until all are taken.
+    fn run_rounds(&self, next: &AtomicUsize) -> Replicates {
+        let k = self.full.k;
+        let mut w = RoundWork {
+            draws: vec![0u64; self.cats.len()],
+            counts: vec![[0.0f64; 3]; self.full.pairs.len()],
+            reach: Reach::new(k),
+            replicate: Vec::new(),
+            groups: self.groups.iter().map(GroupScratch::new).collect(),
+            solvers: Solvers {
+                ws: Workspace::new(k),
+                dense: None,
+                border: None,
+            },
+        };
+        let mut out = Vec::new();
+        let mut unconverged = 0;
+        loop {
+            let round = next.fetch_add(1, Ordering::Relaxed);
+            if round >= self.s.rounds {
+                break;
+            }
+            self.draw(round, &mut w);
+            let mut theta = self.theta_hat.to_vec();
+            if !self.refit(&mut w, &mut theta) {
+                unconverged += 1;
+            }
+            for t in theta.iter_mut() {
+                *t = BASE_RATING + RATING_SCALE * *t;
+            }
+            out.push((round, theta));
+        }
+        let factorisations = w.solvers.dense.as_ref().map_or(0, |d| d.factorisations)
+            + w.groups
+                .iter()
+                .map(|sc| sc.solver.factorisations)
+                .sum::<usize>();
+        Replicates {
+            ratings: out,
+            unconverged,
+            factorisations,
+        }
+    }
+
+    /// Round `round`'s counts into `w.counts`.
+    fn draw(&self, round: usize, w: &mut RoundWork) {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.s.seed);
+        rng.set_stream(round as u64);
+        self.sampler.draw(&mut rng, &mut w.draws);
+        for c in w.counts.iter_mut() {
+            *c = [0.0; 3];
+        }
+        for (&(idx, outcome), &x) in self.cats.iter().zip(&w.draws) {
+            w.counts[idx][outcome] = x as f64;
+        }
+    }
+
+    /// Refits the replicate of `w.counts` from `theta`, the full-data
+    /// optimum; whether it converged.
+    fn refit(&self, w: &mut RoundWork, theta: &mut [f64]) -> bool {
+        // The structure depends only on which scoring edges exist; when the
+        // replicate kept the full data's, each group is refitted on its own
+        // (dense path) or the whole replicate without analysing it again
+        // (sparse path).
+        let keeps = self
+            .edges
+            .keeps(self.full.structure, &w.counts, &mut w.reach);
+        // Models of very few votes need exact rows, which the groups' own
+        // factors do not give: such data take the whole path.
+        if keeps && self.path == Path::Dense && self.volatile.is_empty() {
+            let mut all = true;
+            for (g, sc) in self.groups.iter().zip(w.groups.iter_mut()) {
+                all &= g.refit(&w.counts, theta, self.s, sc).converged;
+            }
+            all
+        } else {
+            self.refit_whole(w, theta, keeps).converged
+        }
+    }
+
+    /// Refits the replicate of `w.counts` as a whole; `keeps`: its structure
+    /// is the full data's.
+    fn refit_whole(&self, w: &mut RoundWork, theta: &mut [f64], keeps: bool) -> Outcome {
+        let k = self.full.k;
+        w.replicate.clear();
+        for (p, c) in self.full.pairs.iter().zip(&w.counts) {
+            let q = Pair::new(p.i, p.j, c[0], c[1], c[2]);
+            if q.n > 0.0 {
+                w.replicate.push(q);
+            }
+        }
+        let own = (!keeps).then(|| {
+            self.edges
+                .nested(self.full.structure, &w.counts, &mut w.reach)
+                .unwrap_or_else(|| Structure::analyse(k, &w.replicate))
+        });
+        let structure = own.as_ref().unwrap_or(self.full.structure);
+        let same_groups = structure.component == self.full.structure.component
+            && structure.regularised == self.full.structure.regularised;
+        if !same_groups {
+            for group in &structure.members {
+                let mean = group.iter().map(|&v| theta[v]).sum::<f64>() / group.len() as f64;
+                for &v in group {
+                    theta[v] -= mean;
+                }
+            }
+        }
+        let problem = Problem {
+            k,
+            pairs: &w.replicate,
+            structure,
+        };
+        match self.path {
+            Path::Dense => self.refit_dense(&problem, theta, same_groups, &mut w.solvers),
+            // Every Newton step of the sparse path costs about one pass over
+            // the replicate, so there is nothing to gain from a fixed Hessian.
+            Path::Sparse => newton(
+                &problem,
+                theta,
+                self.s,
+                &mut SparseSolver::new(&problem),
+                &mut w.solvers.ws,
+            ),
+        }
+    }
+
+    /// A whole refit on the dense path. A replicate whose structure changed
+    /// takes fixed-Hessian steps with the factor of the full-data Hessian
+    /// while its groups are the same, Newton steps otherwise.
+    fn refit_dense(
+        &self,
+        problem: &Problem,
+        theta: &mut [f64],
+        same_groups: bool,
+        sv: &mut Solvers,
+    ) -> Outcome {
+        let full = self.full.structure;
+        let solver = sv
+            .dense
+            .get_or_insert_with(|| DenseSolver::new(self.full.k));
+        // A replicate whose groups lost only models that are alone now (a
+        // model with one or two votes lost them all, which happens to most
+        // replicates once a few such models join) keeps the full factor too.
+        let nested = same_groups || only_dropouts(full, problem.structure);
+        let exact_rows = if nested && !self.volatile.is_empty() {
+            self.bordered_factor().as_ref()
+        } else {
+            None
+        };
+        if let Some(b) = exact_rows {
+            let work = sv.border.get_or_insert_with(|| BorderedWork::new(b));
+            return bordered_chord(problem, theta, b, work, self.s, &mut sv.ws, solver);
+        }
+        match self.full_factor() {
+            Some(f) if same_groups => chord(problem, theta, f, self.s, &mut sv.ws, solver, false),
+            Some(f) if only_dropouts(full, problem.structure) => {
+                chord(problem, theta, f, self.s, &mut sv.ws, solver, true)
+            }
+            _ => newton(problem, theta, self.s, solver, &mut sv.ws),
+        }
+    }
+
+    fn full_factor(&self) -> &Option<Vec<f64>> {
+        self.full_factor.get_or_init(|| {
+            let k = self.full.k;
+            let mut f = vec![0.0; k * k];
+            self.full
+                .gradient_hessian(self.theta_hat, &mut vec![0.0; k], &mut f);
+            self.full.augment(&mut f);
+            cholesky(&mut f, k).then_some(f)
+        })
+    }
+
+    fn bordered_factor(&self) -> &Option<BorderedFactor> {
+        self.bordered
+            .get_or_init(|| BorderedFactor::new(self.full, self.theta_hat, &self.volatile))
     }
 }
 
@@ -439,7 +560,7 @@ fn only_dropouts(full: &Structure, replicate: &Structure) -> bool {
 }
 
 /// Linear interpolation between order statistics at `q·(len − 1)`.
-pub(super) fn percentile(sorted: &[f64], q: f64) -> f64 {
+fn percentile(sorted: &[f64], q: f64) -> f64 {
     let Some(&last) = sorted.last() else {
         return 0.0;
     };

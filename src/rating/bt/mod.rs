@@ -193,6 +193,7 @@ mod likelihood;
 mod newton;
 #[cfg(test)]
 mod path_tests;
+mod report;
 mod sampling;
 mod sandwich;
 mod sparse;
@@ -204,7 +205,8 @@ use bootstrap::bootstrap;
 use dense::DenseSolver;
 use input::{Settings, canonical_pairs};
 use likelihood::Problem;
-use newton::{Workspace, newton};
+use newton::{Outcome, Workspace, newton};
+use report::Report;
 use sandwich::{Missing, SANDWICH_BUDGET, dense_variances, sparse_variances};
 use sparse::SparseSolver;
 use structure::{Structure, describe};
@@ -386,24 +388,8 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
         pairs: &pairs,
         structure: &structure,
     };
-    let mut ws = Workspace::new(k);
     let mut theta = vec![0.0; k];
-    let outcome = match path {
-        Path::Dense => newton(
-            &problem,
-            &mut theta,
-            &settings,
-            &mut DenseSolver::new(k),
-            &mut ws,
-        ),
-        Path::Sparse => newton(
-            &problem,
-            &mut theta,
-            &settings,
-            &mut SparseSolver::new(&problem),
-            &mut ws,
-        ),
-    };
+    let outcome = fit_strengths(&problem, &mut theta, &settings, path);
     if !outcome.converged {
         notes.push(format!(
             "the fit stopped after {} iterations without reaching the tolerance",
@@ -412,102 +398,66 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
     }
 
     let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
-    let variances = match path {
-        Path::Dense => dense_variances(&problem, &theta, total).ok_or(Missing::Failed),
-        Path::Sparse => sparse_variances(&problem, &theta, total, plan.sandwich_budget),
+    let se = standard_errors(&problem, &theta, total, path, plan, &mut notes);
+    let report = Report::new(&theta, settings.anchor, &structure);
+    let sandwich = report.sandwich(&se, z);
+    let bootstrap = if settings.rounds > 0 {
+        let b = bootstrap(&problem, &theta, &settings, path);
+        report.bootstrap(&b, settings.seed, &mut notes)
+    } else {
+        None
     };
-    let se = match variances {
+    report.board(sandwich, bootstrap, outcome, notes)
+}
+
+/// The maximum-likelihood strengths (centred within groups) into `theta`, from zero, by
+/// Newton's method on `path`.
+fn fit_strengths(problem: &Problem, theta: &mut [f64], settings: &Settings, path: Path) -> Outcome {
+    let mut ws = Workspace::new(problem.k);
+    match path {
+        Path::Dense => newton(
+            problem,
+            theta,
+            settings,
+            &mut DenseSolver::new(problem.k),
+            &mut ws,
+        ),
+        Path::Sparse => newton(
+            problem,
+            theta,
+            settings,
+            &mut SparseSolver::new(problem),
+            &mut ws,
+        ),
+    }
+}
+
+/// Sandwich standard errors in log-odds, or zeros with a note saying why there are none.
+fn standard_errors(
+    problem: &Problem,
+    theta: &[f64],
+    total: f64,
+    path: Path,
+    plan: Plan,
+    notes: &mut Vec<String>,
+) -> Vec<f64> {
+    let variances = match path {
+        Path::Dense => dense_variances(problem, theta, total).ok_or(Missing::Failed),
+        Path::Sparse => sparse_variances(problem, theta, total, plan.sandwich_budget),
+    };
+    match variances {
         Ok(v) => v.iter().map(|x| x.max(0.0).sqrt()).collect(),
         Err(Missing::Failed) => {
             notes.push("the sandwich covariance could not be computed; its bounds collapse onto the ratings".to_string());
-            vec![0.0; k]
+            vec![0.0; problem.k]
         }
         Err(Missing::OverBudget(work)) => {
             notes.push(format!(
                 "the sandwich intervals were skipped: computing them exactly for this comparison graph would take about {work:.1e} operations, over the budget of {:.0e}; their bounds collapse onto the ratings (bootstrap bounds are not affected)",
                 plan.sandwich_budget
             ));
-            vec![0.0; k]
+            vec![0.0; problem.k]
         }
-    };
-
-    let raw: Vec<f64> = theta
-        .iter()
-        .map(|t| BASE_RATING + RATING_SCALE * t)
-        .collect();
-    let shift = settings
-        .anchor
-        .map_or(0.0, |(model, rating)| rating - raw[model]);
-    let ratings: Vec<f64> = raw.iter().map(|r| r + shift).collect();
-    let widen = |bounds: Vec<f64>, upper: bool| -> Vec<f64> {
-        bounds
-            .iter()
-            .enumerate()
-            .map(|(m, &b)| {
-                if upper && structure.above[m] {
-                    ratings[m] + UNBOUNDED_MARGIN
-                } else if !upper && structure.below[m] {
-                    ratings[m] - UNBOUNDED_MARGIN
-                } else {
-                    b
-                }
-            })
-            .collect()
-    };
-    let sandwich_lower = widen(
-        ratings
-            .iter()
-            .zip(&se)
-            .map(|(r, s)| r - RATING_SCALE * z * s)
-            .collect(),
-        false,
-    );
-    let sandwich_upper = widen(
-        ratings
-            .iter()
-            .zip(&se)
-            .map(|(r, s)| r + RATING_SCALE * z * s)
-            .collect(),
-        true,
-    );
-
-    let bootstrap = if settings.rounds > 0 {
-        let b = bootstrap(&problem, &theta, &settings, path);
-        if b.unconverged > 0 {
-            notes.push(format!(
-                "{} of {} bootstrap refits hit the iteration limit",
-                b.unconverged, b.rounds
-            ));
-        }
-        if b.rounds == 0 {
-            notes.push("no votes to resample: the bootstrap was skipped".to_string());
-            None
-        } else {
-            let lower = b.lower.iter().map(|x| x + shift).collect();
-            let upper = b.upper.iter().map(|x| x + shift).collect();
-            Some(Bootstrap {
-                lower: widen(lower, false),
-                upper: widen(upper, true),
-                rounds: b.rounds,
-                seed: settings.seed,
-                unconverged: b.unconverged,
-            })
-        }
-    } else {
-        None
-    };
-
-    BtFit {
-        ratings,
-        sandwich_lower,
-        sandwich_upper,
-        bootstrap,
-        converged: outcome.converged,
-        iterations: outcome.iterations,
-        notes,
-        component: structure.component.clone(),
-        unbounded_above: structure.above.clone(),
-        unbounded_below: structure.below.clone(),
     }
 }
 

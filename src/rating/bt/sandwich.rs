@@ -186,23 +186,7 @@ pub(super) fn sparse_variances(
     problem.gradient_curvature(theta, &mut grad, &mut pair_weight, &mut prior_weight);
     let ridge = HESSIAN_RIDGE * total;
 
-    let mut local = vec![0usize; k];
-    for group in &st.members {
-        for (at, &v) in group.iter().enumerate() {
-            local[v] = at;
-        }
-    }
-    let mut ends: Vec<Vec<(usize, usize)>> = vec![Vec::new(); st.members.len()];
-    let mut weights: Vec<Vec<f64>> = vec![Vec::new(); st.members.len()];
-    let mut meats: Vec<Vec<f64>> = vec![Vec::new(); st.members.len()];
-    for (p, &w) in problem.pairs.iter().zip(&pair_weight) {
-        let g = st.component[p.i];
-        let (prob, _) = logistic_pw(theta[p.i] - theta[p.j]);
-        ends[g].push((local[p.i], local[p.j]));
-        weights[g].push(w);
-        meats[g].push(meat(p, prob));
-    }
-
+    let mut cells = GroupCells::of(problem, theta, &pair_weight);
     let mut groups: Vec<Group> = Vec::new();
     let mut costs: Vec<f64> = Vec::new();
     let mut work = 0.0;
@@ -211,58 +195,10 @@ pub(super) fn sparse_variances(
         if m < 2 {
             continue;
         }
-        let group_ends = std::mem::take(&mut ends[g]);
         let diag: Vec<f64> = members.iter().map(|&v| prior_weight[v] + ridge).collect();
-        let mut system = System::new(m, group_ends.clone(), vec![(0, false)]);
-        if !system.set(&weights[g], &diag) {
-            return Err(Missing::Failed);
-        }
         let mut cg = CgWork::new(m);
-        let z = if st.regularised[g] {
-            let mut z = vec![0.0; m];
-            if !system
-                .solve(&vec![1.0; m], &mut z, &mut cg)
-                .within(SANDWICH_RESIDUAL)
-            {
-                return Err(Missing::Failed);
-            }
-            let sz: f64 = z.iter().sum();
-            Some((z, sz))
-        } else {
-            None
-        };
-        let group = Group {
-            members,
-            by_cell: group_ends.len() <= m,
-            ends: group_ends,
-            meat: std::mem::take(&mut meats[g]),
-            system,
-            z,
-        };
-        // A direct forest solve touches each member a few times; an
-        // iteration of conjugate gradients costs a product with the matrix,
-        // a forest solve and some vector updates. The first solve tells how
-        // many iterations this group needs.
-        let (m_f, e_f) = (m as f64, group.ends.len() as f64);
-        let per_solve = if group.system.is_forest() {
-            6.0 * m_f
-        } else {
-            let mut v = vec![0.0; m];
-            match group.ends.first() {
-                Some(&(a, b)) if group.by_cell => {
-                    v[a] = 1.0;
-                    v[b] = -1.0;
-                }
-                _ => {
-                    v.fill(-1.0 / m_f);
-                    v[0] += 1.0;
-                }
-            }
-            let mut x = vec![0.0; m];
-            let iterations = group.solve(&v, &mut x, &mut cg).ok_or(Missing::Failed)?;
-            iterations as f64 * (8.0 * m_f + 2.0 * e_f) + 6.0 * m_f
-        };
-        let cost = per_solve * group.solves() as f64;
+        let group = Group::new(members, &mut cells, g, &diag, st.regularised[g], &mut cg)?;
+        let cost = group.per_solve(&mut cg)? * group.solves() as f64;
         work += cost;
         costs.push(cost);
         groups.push(group);
@@ -271,18 +207,7 @@ pub(super) fn sparse_variances(
         return Err(Missing::OverBudget(work));
     }
 
-    // Tasks are fixed by the work alone, not by the number of threads, and
-    // merged in order, so the sums do not depend on how they were spread.
-    let mut tasks: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (g, (group, &cost)) in groups.iter().zip(&costs).enumerate() {
-        let solves = group.solves();
-        let parts =
-            ((cost / TASK_WORK).ceil() as usize).clamp(1, MAX_TASKS_PER_GROUP.min(solves).max(1));
-        let per = solves.div_ceil(parts);
-        for start in (0..solves).step_by(per.max(1)) {
-            tasks.push((g, start..(start + per).min(solves)));
-        }
-    }
+    let tasks = tasks(&groups, &costs);
     let results = run_tasks(&groups, &tasks);
     for ((g, range), result) in tasks.iter().zip(results) {
         let group = &groups[*g];
@@ -298,6 +223,126 @@ pub(super) fn sparse_variances(
         }
     }
     Ok(var)
+}
+
+/// The cells of every connected group, in local indices: their ends, weights
+/// in the Hessian and meat.
+struct GroupCells {
+    ends: Vec<Vec<(usize, usize)>>,
+    weights: Vec<Vec<f64>>,
+    meats: Vec<Vec<f64>>,
+}
+
+impl GroupCells {
+    /// `pair_weight`: the Hessian's weight of each pair of `problem`.
+    fn of(problem: &Problem, theta: &[f64], pair_weight: &[f64]) -> Self {
+        let st = problem.structure;
+        let mut local = vec![0usize; problem.k];
+        for group in &st.members {
+            for (at, &v) in group.iter().enumerate() {
+                local[v] = at;
+            }
+        }
+        let groups = st.members.len();
+        let mut cells = Self {
+            ends: vec![Vec::new(); groups],
+            weights: vec![Vec::new(); groups],
+            meats: vec![Vec::new(); groups],
+        };
+        for (p, &w) in problem.pairs.iter().zip(pair_weight) {
+            let g = st.component[p.i];
+            let (prob, _) = logistic_pw(theta[p.i] - theta[p.j]);
+            cells.ends[g].push((local[p.i], local[p.j]));
+            cells.weights[g].push(w);
+            cells.meats[g].push(meat(p, prob));
+        }
+        cells
+    }
+}
+
+impl<'a> Group<'a> {
+    /// Group `g`, of `members`, takes its ends and meat out of `cells`; `diag`
+    /// is the diagonal of its Hessian besides the Laplacian, `cg` a workspace
+    /// of its size.
+    fn new(
+        members: &'a [usize],
+        cells: &mut GroupCells,
+        g: usize,
+        diag: &[f64],
+        regularised: bool,
+        cg: &mut CgWork,
+    ) -> Result<Self, Missing> {
+        let m = members.len();
+        let ends = std::mem::take(&mut cells.ends[g]);
+        let mut system = System::new(m, ends.clone(), vec![(0, false)]);
+        if !system.set(&cells.weights[g], diag) {
+            return Err(Missing::Failed);
+        }
+        let z = if regularised {
+            let mut z = vec![0.0; m];
+            if !system
+                .solve(&vec![1.0; m], &mut z, cg)
+                .within(SANDWICH_RESIDUAL)
+            {
+                return Err(Missing::Failed);
+            }
+            let sz: f64 = z.iter().sum();
+            Some((z, sz))
+        } else {
+            None
+        };
+        Ok(Self {
+            members,
+            by_cell: ends.len() <= m,
+            ends,
+            meat: std::mem::take(&mut cells.meats[g]),
+            system,
+            z,
+        })
+    }
+
+    /// Estimated work of one solve. A direct forest solve touches each
+    /// member a few times; an iteration of conjugate gradients costs a
+    /// product with the matrix, a forest solve and some vector updates. The
+    /// first solve tells how many iterations this group needs.
+    fn per_solve(&self, cg: &mut CgWork) -> Result<f64, Missing> {
+        let m = self.members.len();
+        let (m_f, e_f) = (m as f64, self.ends.len() as f64);
+        if self.system.is_forest() {
+            return Ok(6.0 * m_f);
+        }
+        let mut v = vec![0.0; m];
+        match self.ends.first() {
+            Some(&(a, b)) if self.by_cell => {
+                v[a] = 1.0;
+                v[b] = -1.0;
+            }
+            _ => {
+                v.fill(-1.0 / m_f);
+                v[0] += 1.0;
+            }
+        }
+        let mut x = vec![0.0; m];
+        let iterations = self.solve(&v, &mut x, cg).ok_or(Missing::Failed)?;
+        Ok(iterations as f64 * (8.0 * m_f + 2.0 * e_f) + 6.0 * m_f)
+    }
+}
+
+/// Tasks `(group, solves)`, fixed by the work alone, not by the number of
+/// threads, and merged in order, so the sums do not depend on how they were
+/// spread.
+fn tasks(groups: &[Group], costs: &[f64]) -> Vec<(usize, std::ops::Range<usize>)> {
+    let mut tasks: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (g, (group, &cost)) in groups.iter().zip(costs).enumerate() {
+        let solves = group.solves();
+        let parts =
+            ((cost / TASK_WORK).ceil() as usize).clamp(1, MAX_TASKS_PER_GROUP.min(solves).max(1));
+        let per = solves.div_ceil(parts);
+        for start in (0..solves).step_by(per.max(1)) {
+            tasks.push((g, start..(start + per).min(solves)));
+        }
+    }
+    tasks
 }
 
 /// Runs the tasks on up to eight threads, taking them in turn.

@@ -66,6 +66,34 @@ fn beta_of(x: &[f64], k: usize) -> [f64; F] {
     std::array::from_fn(|f| x[k + f])
 }
 
+impl<'a> Model<'a> {
+    /// The objective under `arena-rank`'s conventions or, with `fastchat`, FastChat's,
+    /// with penalty `lambda` (see the module docs of `contextual`).
+    pub(super) fn new(
+        rows: &'a Rows,
+        structure: &'a Structure,
+        lambda: f64,
+        fastchat: bool,
+    ) -> Self {
+        Self {
+            rows,
+            structure,
+            ridge_theta: if fastchat {
+                lambda / (std::f64::consts::LN_10 * std::f64::consts::LN_10)
+            } else {
+                0.0
+            },
+            ridge_beta: if fastchat {
+                lambda
+            } else {
+                rows.total * lambda
+            },
+            virtual_votes: !fastchat || lambda == 0.0,
+            fastchat,
+        }
+    }
+}
+
 impl Model<'_> {
     fn n(&self) -> usize {
         self.rows.k + F

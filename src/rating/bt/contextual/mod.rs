@@ -72,8 +72,9 @@ use super::input::{Pair, Settings};
 use super::likelihood::Problem;
 use super::newton::{Workspace, newton};
 use super::normal_quantile;
+use super::report::Report;
 use super::structure::{Structure, describe};
-use super::{BASE_RATING, Bootstrap, BtFit, BtOptions, RATING_SCALE, UNBOUNDED_MARGIN};
+use super::{BtFit, BtOptions};
 use bootstrap::{Resample, bootstrap};
 use fit::{Model, Work};
 use rows::{F, Rows};
@@ -194,6 +195,61 @@ fn fit_with<'a>(
     let mut notes = Vec::new();
     let k = data.n_models;
     let settings = Settings::new(&o.bt, k, &mut notes);
+    let (lambda, weighting) = checked_penalty(o, &mut notes);
+
+    let rows = Rows::new(k, &data.votes, o.variant, weighting);
+    note_left_out(&rows, &mut notes);
+    let pairs = rows.pair_counts(&rows.count);
+    let structure = Structure::analyse(k, &pairs);
+    let fastchat = o.variant == Variant::FastChat;
+    describe(
+        k,
+        rows.total,
+        &structure,
+        &data.names,
+        !fastchat,
+        &mut notes,
+    );
+    let model = Model::new(&rows, &structure, lambda, fastchat);
+
+    let mut x = vec![0.0; k + F];
+    plain_start(&pairs, &rows, &structure, &settings, &mut x);
+    let mut work = Work::new(&rows);
+    let outcome = model.newton(&rows.count, &mut x, &settings, &mut work, true);
+    if !outcome.converged {
+        notes.push(format!(
+            "the fit stopped after {} iterations without reaching the tolerance",
+            outcome.iterations
+        ));
+    }
+    let correction = if fastchat { 0.0 } else { lambda };
+    let se = standard_errors(&model, &x, &mut work, correction, &mut notes);
+
+    let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
+    let report = Report::new(&x[..k], settings.anchor, &structure);
+    let sandwich = report.sandwich(&se[..k], z);
+    let resample = resample(&settings);
+    let bootstrap = if resample.rounds() > 0 {
+        let b = bootstrap(&model, &x, &settings, resample);
+        report.bootstrap(&b, settings.seed, &mut notes)
+    } else {
+        None
+    };
+
+    StyleFit {
+        board: report.board(sandwich, bootstrap, outcome, notes),
+        coefficients: std::array::from_fn(|f| x[k + f]),
+        coefficient_se: std::array::from_fn(|f| se[k + f]),
+        feature_mean: rows.mean,
+        feature_std: rows.std,
+        votes: rows.total as usize,
+        rows: rows.z.len(),
+    }
+}
+
+/// The penalty `λ` and the pair weighting of `o`, an unusable value replaced by the
+/// variant's default with a note.
+fn checked_penalty(o: &StyleOptions, notes: &mut Vec<String>) -> (f64, Option<f64>) {
     let defaults = match o.variant {
         Variant::ArenaRank => StyleOptions::default(),
         Variant::FastChat => StyleOptions::fastchat(),
@@ -216,8 +272,11 @@ fn fit_with<'a>(
         }
         other => other,
     };
+    (lambda, weighting)
+}
 
-    let rows = Rows::new(k, &data.votes, o.variant, weighting);
+/// Notes on the votes that `rows` left out.
+fn note_left_out(rows: &Rows, notes: &mut Vec<String>) {
     if rows.skipped > 0 {
         notes.push(format!(
             "{} skipped votes have no effect on the ratings",
@@ -230,38 +289,19 @@ fn fit_with<'a>(
             rows.invalid
         ));
     }
-    let pairs = rows.pair_counts(&rows.count);
-    let structure = Structure::analyse(k, &pairs);
-    let fastchat = o.variant == Variant::FastChat;
-    describe(
-        k,
-        rows.total,
-        &structure,
-        &data.names,
-        !fastchat,
-        &mut notes,
-    );
+}
 
-    let model = Model {
-        rows: &rows,
-        structure: &structure,
-        ridge_theta: if fastchat {
-            lambda / (std::f64::consts::LN_10 * std::f64::consts::LN_10)
-        } else {
-            0.0
-        },
-        ridge_beta: if fastchat {
-            lambda
-        } else {
-            rows.total * lambda
-        },
-        virtual_votes: !fastchat || lambda == 0.0,
-        fastchat,
-    };
-
-    // Start from the plain fit with the same weights: the strengths move little once
-    // the style term is added, so Newton's method needs few passes over the rows.
-    let mut x = vec![0.0; k + F];
+/// Starts `x` at the plain fit with the same weights, if that converged: the strengths
+/// move little once the style term is added, so Newton's method needs few passes over the
+/// rows. `pairs` are the rows' counts by pair, `x` is zero.
+fn plain_start(
+    pairs: &[Pair],
+    rows: &Rows,
+    structure: &Structure,
+    settings: &Settings,
+    x: &mut [f64],
+) {
+    let k = rows.k;
     let weighted: Vec<Pair> = pairs
         .iter()
         .zip(&rows.pairs)
@@ -278,124 +318,42 @@ fn fit_with<'a>(
     let plain = Problem {
         k,
         pairs: &weighted,
-        structure: &structure,
+        structure,
     };
     let mut start = vec![0.0; k];
     let started = newton(
         &plain,
         &mut start,
-        &settings,
+        settings,
         &mut DenseSolver::new(k),
         &mut Workspace::new(k),
     );
     if started.converged && start.iter().all(|t| t.is_finite()) {
         x[..k].copy_from_slice(&start);
     }
-    let mut work = Work::new(&rows);
-    let outcome = model.newton(&rows.count, &mut x, &settings, &mut work, true);
-    if !outcome.converged {
-        notes.push(format!(
-            "the fit stopped after {} iterations without reaching the tolerance",
-            outcome.iterations
-        ));
-    }
+}
 
-    let correction = if fastchat { 0.0 } else { lambda };
+/// Sandwich standard errors of all `K + 4` parameters at the optimum `x`, or zeros with a
+/// note when they could not be computed.
+fn standard_errors(
+    model: &Model,
+    x: &[f64],
+    work: &mut Work,
+    correction: f64,
+    notes: &mut Vec<String>,
+) -> Vec<f64> {
+    let rows = model.rows;
+    let n = rows.k + F;
     let variances = if rows.pairs.is_empty() {
-        Some(vec![0.0; k + F])
+        Some(vec![0.0; n])
     } else {
-        model.sandwich(&rows.count, &x, &mut work, correction, true)
+        model.sandwich(&rows.count, x, work, correction, true)
     };
-    let se: Vec<f64> = match variances {
+    match variances {
         Some(v) => v.iter().map(|x| x.max(0.0).sqrt()).collect(),
         None => {
             notes.push("the sandwich covariance could not be computed; its bounds collapse onto the ratings".to_string());
-            vec![0.0; k + F]
+            vec![0.0; n]
         }
-    };
-
-    let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
-    let shift = settings.anchor.map_or(0.0, |(model, rating)| {
-        rating - (BASE_RATING + RATING_SCALE * x[model])
-    });
-    let ratings: Vec<f64> = x[..k]
-        .iter()
-        .map(|t| BASE_RATING + RATING_SCALE * t + shift)
-        .collect();
-    let widen = |bounds: Vec<f64>, upper: bool| -> Vec<f64> {
-        bounds
-            .iter()
-            .enumerate()
-            .map(|(m, &b)| {
-                if upper && structure.above[m] {
-                    ratings[m] + UNBOUNDED_MARGIN
-                } else if !upper && structure.below[m] {
-                    ratings[m] - UNBOUNDED_MARGIN
-                } else {
-                    b
-                }
-            })
-            .collect()
-    };
-    let half: Vec<f64> = se[..k].iter().map(|s| RATING_SCALE * z * s).collect();
-    let sandwich_lower = widen(
-        ratings.iter().zip(&half).map(|(r, h)| r - h).collect(),
-        false,
-    );
-    let sandwich_upper = widen(
-        ratings.iter().zip(&half).map(|(r, h)| r + h).collect(),
-        true,
-    );
-
-    let resample = resample(&settings);
-    let wanted = match resample {
-        Resample::Seeded { rounds, .. } => rounds,
-        Resample::Given(lists) => lists.len(),
-    };
-    let bootstrap = if wanted > 0 {
-        let b = bootstrap(&model, &x, &settings, resample);
-        if b.unconverged > 0 {
-            notes.push(format!(
-                "{} of {} bootstrap refits hit the iteration limit",
-                b.unconverged, b.rounds
-            ));
-        }
-        if b.rounds == 0 {
-            notes.push("no votes to resample: the bootstrap was skipped".to_string());
-            None
-        } else {
-            let lower = b.lower.iter().map(|x| x + shift).collect();
-            let upper = b.upper.iter().map(|x| x + shift).collect();
-            Some(Bootstrap {
-                lower: widen(lower, false),
-                upper: widen(upper, true),
-                rounds: b.rounds,
-                seed: settings.seed,
-                unconverged: b.unconverged,
-            })
-        }
-    } else {
-        None
-    };
-
-    StyleFit {
-        board: BtFit {
-            ratings,
-            sandwich_lower,
-            sandwich_upper,
-            bootstrap,
-            converged: outcome.converged,
-            iterations: outcome.iterations,
-            notes,
-            component: structure.component.clone(),
-            unbounded_above: structure.above.clone(),
-            unbounded_below: structure.below.clone(),
-        },
-        coefficients: std::array::from_fn(|f| x[k + f]),
-        coefficient_se: std::array::from_fn(|f| se[k + f]),
-        feature_mean: rows.mean,
-        feature_std: rows.std,
-        votes: rows.total as usize,
-        rows: rows.z.len(),
     }
 }

@@ -126,6 +126,182 @@ fn sort_key(x: f64) -> u64 {
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
+/// Votes that [`entries`] left out.
+#[derive(Default)]
+struct LeftOut {
+    /// A skip.
+    skipped: usize,
+    /// An unknown model or the same model twice.
+    invalid: usize,
+}
+
+/// One entry per used vote, its differences oriented as its row; a vote's data are moved
+/// together, so that the sorts touch each vote's cache lines once.
+fn entries(k: usize, votes: &[StyleVote], variant: Variant) -> (Vec<Entry>, LeftOut) {
+    let mut left_out = LeftOut::default();
+    let mut entries: Vec<Entry> = Vec::with_capacity(votes.len());
+    for (v, vote) in votes.iter().enumerate() {
+        let (a, b) = (vote.model_a as usize, vote.model_b as usize);
+        let Ok(index) = u32::try_from(v) else {
+            left_out.invalid += 1;
+            continue;
+        };
+        if a >= k || b >= k || a == b {
+            left_out.invalid += 1;
+            continue;
+        }
+        let Some(y) = outcome(vote.winner) else {
+            left_out.skipped += 1;
+            continue;
+        };
+        let (fa, fb) = (vote.a.as_array(), vote.b.as_array());
+        let x: [f64; F] = std::array::from_fn(|f| difference(fa[f], fb[f], variant));
+        let flip = a > b;
+        // Outcome for the row's first model in halves (0, 1 or 2), times two, plus
+        // the orientation.
+        let y_row = if flip { 1.0 - y } else { y };
+        let halves = (2.0 * y_row) as u8;
+        entries.push(Entry {
+            pair: (a.min(b) * k + a.max(b)) as u64,
+            x: if flip { x.map(|d| -d) } else { x },
+            vote: index,
+            class: halves * 2 + u8::from(flip),
+        });
+    }
+    (entries, left_out)
+}
+
+/// Rows before standardising: raw differences, and whether each row is its votes'
+/// orientation flipped.
+struct Merged {
+    /// `weight` holds the pair's votes.
+    pairs: Vec<PairRows>,
+    z: Vec<[f64; F]>,
+    y: Vec<f64>,
+    count: Vec<f64>,
+    flips: Vec<bool>,
+    row_of_vote: Vec<u32>,
+}
+
+/// Entries sorted by pair merged into rows: each pair's run sorted by class and features,
+/// identical entries made one row. `votes`: the number of votes the entries came from.
+fn merge(mut entries: Vec<Entry>, k: usize, votes: usize) -> Merged {
+    let n = entries.len();
+    let mut m = Merged {
+        pairs: Vec::new(),
+        z: Vec::with_capacity(n),
+        y: Vec::with_capacity(n),
+        count: Vec::with_capacity(n),
+        flips: Vec::with_capacity(n),
+        row_of_vote: vec![u32::MAX; votes],
+    };
+    let mut at = 0;
+    while at < n {
+        let key = entries[at].pair;
+        let mut end = at;
+        while end < n && entries[end].pair == key {
+            end += 1;
+        }
+        let run = &mut entries[at..end];
+        run.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
+        let pair_start = m.z.len();
+        let mut r = 0;
+        while r < run.len() {
+            let (c, x) = (run[r].class, run[r].x);
+            let mut s = r;
+            while s < run.len() && run[s].class == c && run[s].x == x {
+                m.row_of_vote[run[s].vote as usize] = m.z.len() as u32;
+                s += 1;
+            }
+            m.z.push(x);
+            m.y.push(f64::from(c / 2) * 0.5);
+            m.count.push((s - r) as f64);
+            m.flips.push(c % 2 == 1);
+            r = s;
+        }
+        let key = key as usize;
+        m.pairs.push(PairRows {
+            i: key / k,
+            j: key % k,
+            weight: (end - at) as f64,
+            start: pair_start,
+            end: m.z.len(),
+        });
+        at = end;
+    }
+    m
+}
+
+/// Standardises the rows' differences over the `total` votes in the votes' own
+/// orientation (a flipped row holds minus the vote's differences); returns the mean and
+/// standard deviation of each feature.
+fn standardise(
+    z: &mut [[f64; F]],
+    flips: &[bool],
+    count: &[f64],
+    total: f64,
+) -> ([f64; F], [f64; F]) {
+    let mut mean = [0.0; F];
+    let mut std = [1.0; F];
+    if z.is_empty() {
+        return (mean, std);
+    }
+    for f in 0..F {
+        let own = |r: usize| if flips[r] { -z[r][f] } else { z[r][f] };
+        let m = (0..z.len()).map(|r| count[r] * own(r)).sum::<f64>() / total;
+        let var = (0..z.len())
+            .map(|r| count[r] * (own(r) - m).powi(2))
+            .sum::<f64>()
+            / total;
+        mean[f] = m;
+        std[f] = if var > 0.0 { var.sqrt() } else { 1.0 };
+    }
+    for (r, row) in z.iter_mut().enumerate() {
+        let s = if flips[r] { -1.0 } else { 1.0 };
+        for f in 0..F {
+            row[f] = s * (s * row[f] - mean[f]) / std[f];
+        }
+    }
+    (mean, std)
+}
+
+/// Turns each pair's `weight`, its number of votes until here, into the weight of each of
+/// its votes (see [`Rows::new`]).
+fn weigh(pairs: &mut [PairRows], weighting: Option<f64>, total: f64) {
+    match weighting {
+        Some(min) => {
+            let mut norm = 0.0;
+            for p in pairs.iter_mut() {
+                let votes = p.weight;
+                p.weight = 1.0 / votes.max(min);
+                norm += votes * p.weight;
+            }
+            let norm = norm / total;
+            for p in pairs.iter_mut() {
+                p.weight /= norm;
+            }
+        }
+        None => {
+            for p in pairs.iter_mut() {
+                p.weight = 1.0;
+            }
+        }
+    }
+}
+
+/// Ranges of pairs of about [`CHUNK_ROWS`] rows each.
+fn chunks(pairs: &[PairRows]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut begin = 0;
+    for (p, pair) in pairs.iter().enumerate() {
+        if pair.end - pairs[begin].start >= CHUNK_ROWS || p + 1 == pairs.len() {
+            chunks.push(begin..p + 1);
+            begin = p + 1;
+        }
+    }
+    chunks
+}
+
 impl Rows {
     /// `weighting`: `Some(min_pair_votes)` weights each vote by `1 / max(votes of its pair,
     /// min_pair_votes)`, normalised to a mean of 1 over the votes; `None` weighs all alike.
@@ -135,153 +311,25 @@ impl Rows {
         variant: Variant,
         weighting: Option<f64>,
     ) -> Self {
-        let mut skipped = 0;
-        let mut invalid = 0;
-
-        // One entry per used vote, sorted by pair, then by class and features within
-        // each pair; a vote's data are moved together, so that the sort touches each
-        // vote's cache lines once.
-        let mut entries: Vec<Entry> = Vec::with_capacity(votes.len());
-        for (v, vote) in votes.iter().enumerate() {
-            let (a, b) = (vote.model_a as usize, vote.model_b as usize);
-            let Ok(index) = u32::try_from(v) else {
-                invalid += 1;
-                continue;
-            };
-            if a >= k || b >= k || a == b {
-                invalid += 1;
-                continue;
-            }
-            let Some(y) = outcome(vote.winner) else {
-                skipped += 1;
-                continue;
-            };
-            let (fa, fb) = (vote.a.as_array(), vote.b.as_array());
-            let x: [f64; F] = std::array::from_fn(|f| difference(fa[f], fb[f], variant));
-            let flip = a > b;
-            // Outcome for the row's first model in halves (0, 1 or 2), times two, plus
-            // the orientation.
-            let y_row = if flip { 1.0 - y } else { y };
-            let halves = (2.0 * y_row) as u8;
-            entries.push(Entry {
-                pair: (a.min(b) * k + a.max(b)) as u64,
-                x: if flip { x.map(|d| -d) } else { x },
-                vote: index,
-                class: halves * 2 + u8::from(flip),
-            });
-        }
-        let n = entries.len();
-        let entries = sort_by_pair(entries, k);
-
-        let mut pairs: Vec<PairRows> = Vec::new();
-        let mut z: Vec<[f64; F]> = Vec::with_capacity(n);
-        let mut y: Vec<f64> = Vec::with_capacity(n);
-        let mut count: Vec<f64> = Vec::with_capacity(n);
-        let mut flips: Vec<bool> = Vec::with_capacity(n);
-        let mut row_of_vote = vec![u32::MAX; votes.len()];
-        let mut entries = entries;
-        let mut at = 0;
-        while at < n {
-            let key = entries[at].pair;
-            let mut end = at;
-            while end < n && entries[end].pair == key {
-                end += 1;
-            }
-            let run = &mut entries[at..end];
-            run.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
-            let pair_start = z.len();
-            let mut r = 0;
-            while r < run.len() {
-                let (c, x) = (run[r].class, run[r].x);
-                let mut s = r;
-                while s < run.len() && run[s].class == c && run[s].x == x {
-                    row_of_vote[run[s].vote as usize] = z.len() as u32;
-                    s += 1;
-                }
-                z.push(x);
-                y.push(f64::from(c / 2) * 0.5);
-                count.push((s - r) as f64);
-                flips.push(c % 2 == 1);
-                r = s;
-            }
-            let key = key as usize;
-            pairs.push(PairRows {
-                i: key / k,
-                j: key % k,
-                weight: (end - at) as f64,
-                start: pair_start,
-                end: z.len(),
-            });
-            at = end;
-        }
-
-        // Standardise in the votes' own orientation: a flipped row holds minus the vote's
-        // differences.
-        let total = n as f64;
-        let mut mean = [0.0; F];
-        let mut std = [1.0; F];
-        if n > 0 {
-            for f in 0..F {
-                let own = |r: usize| if flips[r] { -z[r][f] } else { z[r][f] };
-                let m = (0..z.len()).map(|r| count[r] * own(r)).sum::<f64>() / total;
-                let var = (0..z.len())
-                    .map(|r| count[r] * (own(r) - m).powi(2))
-                    .sum::<f64>()
-                    / total;
-                mean[f] = m;
-                std[f] = if var > 0.0 { var.sqrt() } else { 1.0 };
-            }
-            for (r, row) in z.iter_mut().enumerate() {
-                let s = if flips[r] { -1.0 } else { 1.0 };
-                for f in 0..F {
-                    row[f] = s * (s * row[f] - mean[f]) / std[f];
-                }
-            }
-        }
-
-        // `weight` holds the pair's votes until here.
-        match weighting {
-            Some(min) => {
-                let mut norm = 0.0;
-                for p in pairs.iter_mut() {
-                    let votes = p.weight;
-                    p.weight = 1.0 / votes.max(min);
-                    norm += votes * p.weight;
-                }
-                let norm = norm / total;
-                for p in pairs.iter_mut() {
-                    p.weight /= norm;
-                }
-            }
-            None => {
-                for p in pairs.iter_mut() {
-                    p.weight = 1.0;
-                }
-            }
-        }
-
-        let mut chunks = Vec::new();
-        let mut begin = 0;
-        for (p, pair) in pairs.iter().enumerate() {
-            if pair.end - pairs[begin].start >= CHUNK_ROWS || p + 1 == pairs.len() {
-                chunks.push(begin..p + 1);
-                begin = p + 1;
-            }
-        }
-
+        // Sorted by pair, then by class and features within each pair (in `merge`).
+        let (entries, left_out) = entries(k, votes, variant);
+        let total = entries.len() as f64;
+        let mut m = merge(sort_by_pair(entries, k), k, votes.len());
+        let (mean, std) = standardise(&mut m.z, &m.flips, &m.count, total);
+        weigh(&mut m.pairs, weighting, total);
         Self {
             k,
-            chunks,
-            pairs,
-            z,
-            y,
-            count,
+            chunks: chunks(&m.pairs),
+            pairs: m.pairs,
+            z: m.z,
+            y: m.y,
+            count: m.count,
             total,
             mean,
             std,
-            row_of_vote,
-            skipped,
-            invalid,
+            row_of_vote: m.row_of_vote,
+            skipped: left_out.skipped,
+            invalid: left_out.invalid,
         }
     }
 
