@@ -30,6 +30,7 @@ mod reliability;
 mod scale_out;
 mod sdk;
 mod server;
+mod shape;
 mod store;
 mod store_contract;
 mod style_boards;
