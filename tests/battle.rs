@@ -612,8 +612,18 @@ fn verbose_names_the_files_it_uses_and_quiet_says_nothing_extra() {
     let t = Test::new();
     t.create_db();
     let out = t.arena().args(["-v", "battles"]).run().success();
-    for file in [t.db(), t.path("config.jsonc"), t.path("models.json")] {
-        let shown = file.display().to_string();
+    // A PostgreSQL database is named by its server and database, without its address's
+    // user or password.
+    let db = if t.on_postgres() {
+        "database: postgres ".to_owned()
+    } else {
+        t.db().display().to_string()
+    };
+    for shown in [
+        db,
+        t.path("config.jsonc").display().to_string(),
+        t.path("models.json").display().to_string(),
+    ] {
         assert!(
             out.stderr().contains(&shown),
             "-v does not name {shown}:\n{}",

@@ -20,6 +20,7 @@ mod layering;
 mod leaderboard;
 mod left_out;
 mod models;
+mod on_postgres;
 mod open_webui;
 mod openai;
 mod perimeter;

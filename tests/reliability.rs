@@ -327,7 +327,10 @@ fn hostile_input_gets_clear_4xx_and_leaves_the_database_whole() {
     );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("max_prompt_bytes"), "{body}");
-    // Every table is still there and the database is whole.
+    // Every table is still there and the database is whole (an SQLite file's own check).
+    if s.on_postgres() {
+        return;
+    }
     let conn = rusqlite::Connection::open(s.db()).expect("open");
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -75,9 +75,29 @@ fn render_config(settings: &Map<String, Value>) -> String {
     text
 }
 
+/// A new PostgreSQL database for a test that runs under `on_postgres::` (the modules that
+/// `tests/main.rs` runs a second time on PostgreSQL), told by the test's thread, which the
+/// harness names after the test; `None` for the others, and where PostgreSQL is not
+/// installed (the test then runs on SQLite again, saying so).
+pub fn backend_database() -> Option<String> {
+    let on_postgres = std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with("on_postgres::"));
+    if !on_postgres {
+        return None;
+    }
+    let url = postgres::database();
+    if url.is_none() {
+        eprintln!("PostgreSQL is not installed: this test ran on SQLite");
+    }
+    url
+}
+
 /// A temporary arena: one directory, one database, one config, one model pool.
 pub struct Test {
     dir: TempDir,
+    /// The PostgreSQL database of a test run on PostgreSQL, else the directory's SQLite file.
+    database: Option<String>,
 }
 
 impl Test {
@@ -89,7 +109,10 @@ impl Test {
             .tempdir()
             .expect("a temporary directory");
         std::fs::create_dir_all(dir.path().join("home")).expect("a home directory");
-        let test = Test { dir };
+        let test = Test {
+            dir,
+            database: backend_database(),
+        };
         test.write("config.jsonc", &render_config(&default_settings()));
         test.with_models(&json!({"models": [
             {"name": "mock-a", "provider": "mock", "params": {"delay_ms": 0}},
@@ -137,9 +160,17 @@ impl Test {
         self.dir.path().join(name)
     }
 
-    /// The database file.
+    /// The database: its SQLite file, or the address of its PostgreSQL database.
     pub fn db(&self) -> PathBuf {
-        self.path("arena.sqlite3")
+        match &self.database {
+            Some(url) => PathBuf::from(url),
+            None => self.path("arena.sqlite3"),
+        }
+    }
+
+    /// Whether the test's database is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database.is_some()
     }
 
     /// Copies `tests/fixtures/NAME` into the temporary directory, under its file name.
@@ -256,7 +287,9 @@ impl Test {
             .arg(self.path("init-templates"))
             .run()
             .success();
-        assert!(self.db().is_file(), "init created no database");
+        if !self.on_postgres() {
+            assert!(self.db().is_file(), "init created no database");
+        }
     }
 
     /// `arena battles --format json`: every battle, as a script sees it.

@@ -198,3 +198,44 @@ pub fn database() -> Option<String> {
         Err(e) => panic!("CREATE DATABASE on the test cluster: {e}"),
     }
 }
+
+/// Every row of every table of the database at `url`, as text: what a look through a file's
+/// bytes is on SQLite (to show that something is kept nowhere).
+pub fn contents(url: &str) -> String {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(connection);
+            let tables = client
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = 'public'",
+                    &[],
+                )
+                .await
+                .expect("tables");
+            let mut all = String::new();
+            for table in tables {
+                let name: String = table.get(0);
+                let rows = client
+                    .query(&format!("SELECT t::text FROM \"{name}\" t"), &[])
+                    .await
+                    .expect("rows");
+                for row in rows {
+                    all.push_str(row.get::<_, &str>(0));
+                    all.push('\n');
+                }
+            }
+            all
+        })
+    })
+    .join()
+    .expect("read thread")
+}

@@ -1,4 +1,5 @@
-//! An `arena serve` in process, on a real TCP port of 127.0.0.1, with a real database file,
+//! An `arena serve` in process, on a real TCP port of 127.0.0.1, with a real database (a file,
+//! or PostgreSQL for the tests under `on_postgres::`),
 //! a clock the test moves, and a real HTTP client.
 
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct Server {
     pub client: reqwest::Client,
     pub runtime: tokio::runtime::Runtime,
     dir: Option<TempDir>,
+    /// The PostgreSQL database of a test run on PostgreSQL.
+    database: Option<String>,
     /// The engine's clock, Unix milliseconds.
     pub clock: Arc<AtomicI64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -60,7 +63,11 @@ impl Server {
         std::fs::write(&models_path, models.to_string()).expect("models");
         let models: Models = arena::config::load_models(&models_path, &config).expect("models");
         let clock = Arc::new(AtomicI64::new(arena::store::now_ms()));
-        let db = dir.path().join("arena.sqlite3");
+        let database = crate::support::backend_database();
+        let db = database.as_ref().map_or_else(
+            || dir.path().join("arena.sqlite3"),
+            std::path::PathBuf::from,
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (base, task) = runtime.block_on(async {
             let store = arena::store::open_with_readers(&db, Mode::Create, 4)
@@ -113,6 +120,7 @@ impl Server {
             client: reqwest::Client::new(),
             runtime,
             dir: Some(dir),
+            database,
             clock,
             stop: Some(stop),
             task: Some(task),
@@ -204,13 +212,22 @@ impl Server {
         }
     }
 
-    /// The database file.
+    /// Whether the server's database is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
+    /// The database: its SQLite file, or the address of its PostgreSQL database.
     pub fn db(&self) -> std::path::PathBuf {
-        self.dir
-            .as_ref()
-            .expect("a running server's directory")
-            .path()
-            .join("arena.sqlite3")
+        match &self.database {
+            Some(url) => std::path::PathBuf::from(url),
+            None => self
+                .dir
+                .as_ref()
+                .expect("a running server's directory")
+                .path()
+                .join("arena.sqlite3"),
+        }
     }
 }
 
