@@ -552,7 +552,7 @@ impl Arena {
 
     /// The figures of `/health`.
     ///
-    /// Counted at most once a second ([`HEALTH_TTL_MS`]), one count at a time.
+    /// Counted at most once a second (`HEALTH_TTL_MS`), one count at a time.
     pub async fn health(&self) -> Result<Health> {
         let mut last = self.health.lock().await;
         let now = self.now_ms();

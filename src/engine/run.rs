@@ -1,5 +1,5 @@
 //! A battle's generation: both sides requested at once, streamed, and stored in a final state
-//! whatever happens. [`spawn`] runs it on a task of its own and hands out a [`BattleRun`]: the
+//! whatever happens. `spawn` runs it on a task of its own and hands out a `BattleRun`: the
 //! progress as events, and the end. A watcher that goes away (a closed terminal, a client
 //! that disconnects) changes nothing: the battle still ends `pending_vote` or `failed`.
 

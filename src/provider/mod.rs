@@ -280,7 +280,7 @@ impl Upstream {
     }
 
     /// Forwards a request of an OpenAI client to `model`'s upstream (see
-    /// [`openai::relay`]): a pool's endpoints are tried in turn until one answers.
+    /// `openai::relay`): a pool's endpoints are tried in turn until one answers.
     pub async fn relay(
         &self,
         model: &ModelSpec,

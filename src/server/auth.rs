@@ -75,7 +75,7 @@ pub enum Principal {
     },
 }
 
-/// Who a request comes from, as [`authenticate`] found it.
+/// Who a request comes from, as `authenticate` found it.
 #[derive(Debug, Clone)]
 pub struct Who {
     pub principal: Principal,

@@ -2,7 +2,7 @@
 //! the order its references need, page by page, each page one transaction on the
 //! destination, with each row's own ids, so that a copy cut short goes on from the last page
 //! the destination holds. The running counts and online Elo are not copied: the destination
-//! rebuilds them from the votes. Both backends read and write [`Cell`]s of the columns below,
+//! rebuilds them from the votes. Both backends read and write `Cell`s of the columns below,
 //! which have the same names on both.
 
 use super::AnyStore;
@@ -241,7 +241,7 @@ pub struct CopyReport {
     pub stopped: bool,
 }
 
-/// How a copy pages: rows a page ([`PAGE`] unless said), and a number of pages after which
+/// How a copy pages: rows a page (`PAGE` unless said), and a number of pages after which
 /// it stops as if cut short (to check that a copy goes on where it stopped).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pages {

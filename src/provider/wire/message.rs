@@ -136,7 +136,7 @@ impl Message {
         self.content.as_deref().map(raw_text).unwrap_or_default()
     }
 
-    /// Replaces the text of the content (see [`set_text`]).
+    /// Replaces the text of the content (see `set_text`).
     pub fn set_text(&mut self, text: &str) {
         let content = match self.content.as_deref() {
             Some(raw) if raw.get().starts_with('[') => with_text(raw.get(), text),

@@ -14,9 +14,9 @@
 //!
 //! Answers (chunks, completions, usage) are small and made by arena: they stay `Value`s.
 //!
-//! The request's body in [`request`], its messages in [`message`] and their content in
-//! [`content`], the answers arena writes in [`answer`], and JSON text read without a tree in
-//! [`raw`]. Depends on serde and serde_json, and on [`crate::provider::Message`] alone.
+//! The request's body in `request`, its messages in `message` and their content in
+//! `content`, the answers arena writes in `answer`, and JSON text read without a tree in
+//! `raw`. Depends on serde and serde_json, and on `crate::provider::Message` alone.
 
 mod answer;
 mod content;
