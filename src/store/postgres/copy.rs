@@ -1,7 +1,8 @@
 //! Rows of whole tables, read and written as [`Cell`]s for `arena migrate` (see
 //! [`crate::store::copy`]).
 
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::{PgStore, col, counts, pg};
 use crate::error::Result;
@@ -34,6 +35,67 @@ fn param(kind: Kind, cell: Cell) -> Param {
         (Kind::Blob, Cell::Blob(b)) => Box::new(b),
         (Kind::Blob, _) => Box::new(None::<Vec<u8>>),
     }
+}
+
+/// The type a column of `kind` is written as in a binary COPY (the types of the schema).
+fn copy_type(kind: Kind) -> Type {
+    match kind {
+        Kind::Int => Type::INT8,
+        Kind::Bool => Type::BOOL,
+        Kind::Real => Type::FLOAT8,
+        Kind::Text => Type::TEXT,
+        Kind::Blob => Type::BYTEA,
+    }
+}
+
+/// Writes `rows` of `table` with a binary COPY into a temporary table like it, then one
+/// `INSERT … SELECT` with `conflict` (a row the destination holds is left as it is): far
+/// cheaper for PostgreSQL than parsing and binding a statement of tens of thousands of
+/// parameters.
+async fn stage(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &Table,
+    rows: Vec<Vec<Cell>>,
+    conflict: &str,
+) -> Result<()> {
+    let names = columns(table);
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE copy_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
+        table.name
+    ))
+    .await
+    .map_err(pg)?;
+    let sink = tx
+        .copy_in(&format!("COPY copy_stage ({names}) FROM STDIN BINARY"))
+        .await
+        .map_err(pg)?;
+    let types: Vec<Type> = table.columns.iter().map(|(_, k)| copy_type(*k)).collect();
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    futures_util::pin_mut!(writer);
+    for row in rows {
+        let params: Vec<Param> = table
+            .columns
+            .iter()
+            .zip(row)
+            .map(|((_, kind), cell)| param(*kind, cell))
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        writer.as_mut().write(&refs).await.map_err(pg)?;
+    }
+    writer.finish().await.map_err(pg)?;
+    tx.execute(
+        &format!(
+            "INSERT INTO {} ({names}) SELECT {names} FROM copy_stage {conflict}",
+            table.name
+        ),
+        &[],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
 }
 
 impl PgStore {
@@ -91,7 +153,6 @@ impl PgStore {
         table: &'static Table,
         rows: Vec<Vec<Cell>>,
     ) -> Result<()> {
-        let width = table.columns.len();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         let conflict = if table.name == "settings" {
@@ -99,48 +160,7 @@ impl PgStore {
         } else {
             "ON CONFLICT DO NOTHING"
         };
-        // At most 65535 parameters a statement.
-        let per = (60_000 / width).max(1);
-        for chunk in rows.chunks(per) {
-            let mut n = 0;
-            let values: Vec<String> = chunk
-                .iter()
-                .map(|_| {
-                    let one: Vec<String> = (0..width)
-                        .map(|_| {
-                            n += 1;
-                            format!("${n}")
-                        })
-                        .collect();
-                    format!("({})", one.join(","))
-                })
-                .collect();
-            let params: Vec<Param> = chunk
-                .iter()
-                .flat_map(|row| {
-                    table
-                        .columns
-                        .iter()
-                        .zip(row.iter().cloned())
-                        .map(|((_, kind), cell)| param(*kind, cell))
-                })
-                .collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            tx.execute(
-                &format!(
-                    "INSERT INTO {} ({}) VALUES {} {conflict}",
-                    table.name,
-                    columns(table),
-                    values.join(",")
-                ),
-                &refs,
-            )
-            .await
-            .map_err(pg)?;
-        }
+        stage(&tx, table, rows, conflict).await?;
         if table.name == "votes" {
             counts::mark_stale(&tx).await?;
         }
