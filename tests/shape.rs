@@ -7,7 +7,9 @@
 //! character literals, so braces inside them do not count; lifetimes are told apart from
 //! character literals.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::layering::rust_files;
 
 const MAX_FILE_LINES: usize = 700;
 const MAX_FN_LINES: usize = 120;
@@ -15,20 +17,6 @@ const MAX_FN_LINES: usize = 120;
 /// Folders whose files may be longer: the rating kernels, whose numerical loops stay
 /// together where splitting them would hide the order of their floating-point operations.
 const KERNELS: &[&str] = &["rating/bt/"];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// `text` with every comment, string and character literal replaced by spaces (line ends
 /// kept), so that what is left is code.
