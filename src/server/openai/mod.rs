@@ -47,6 +47,7 @@ mod images;
 mod models;
 mod proxy;
 mod stream;
+pub(crate) use stream::sse;
 
 pub use images::{__path_images, images};
 pub use models::{

@@ -22,7 +22,8 @@ const KEEP_ALIVE: &str = "keep-alive";
 
 /// An SSE response of `events`, with the headers streaming clients and proxies need, and a
 /// `: keep-alive` comment whenever the stream has been quiet for `sse_keepalive_seconds`.
-pub(super) fn sse(
+/// The page's battle turns are answered with it too.
+pub(crate) fn sse(
     state: &AppState,
     events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
 ) -> Response {

@@ -2,8 +2,8 @@
 //! at once, merged fairly, with keep-alive comments. Uses the engine's turn pieces and the
 //! server's errors and messages; the handlers that start the streams are in `api`.
 
+use axum::response::Response;
 use axum::response::sse::Event;
-use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
@@ -14,9 +14,6 @@ use crate::server::AppState;
 use crate::server::i18n::{self, Msg};
 
 use super::api::web_error;
-
-/// The keep-alive comment of the streams.
-const KEEP_ALIVE: &str = "keep-alive";
 
 fn side_name(side: Side) -> &'static str {
     match side {
@@ -121,26 +118,8 @@ fn failure_text(state: &AppState, e: &Error) -> String {
     }
 }
 
-/// The SSE response of a turn, with a `: keep-alive` comment whenever it has been quiet for
-/// `sse_keepalive_seconds`, and the headers that keep proxies from buffering it.
+/// The SSE response of a turn: the OpenAI endpoints' event streams' response, with its
+/// keep-alive comments and the headers that keep proxies from buffering it.
 pub(super) fn turn_stream(state: &AppState, turn: WebTurn) -> Response {
-    use axum::http::{HeaderValue, header};
-    use axum::response::sse::{KeepAlive, Sse};
-    let events = turn_events(state, turn);
-    let every = state.arena.config().sse_keepalive_seconds;
-    let mut response = if every > 0 {
-        Sse::new(events)
-            .keep_alive(
-                KeepAlive::new()
-                    .interval(std::time::Duration::from_secs(every))
-                    .text(KEEP_ALIVE),
-            )
-            .into_response()
-    } else {
-        Sse::new(events).into_response()
-    };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
+    crate::server::openai::sse(state, turn_events(state, turn))
 }
