@@ -541,3 +541,64 @@ fn a_client_that_leaves_mid_answer_leaves_the_battle_whole() {
     assert_eq!(up.requests().len(), 2);
     assert!(c.say("$tie8").contains("a tie"));
 }
+
+/// The style of the latest battle kept on it, once it is there: its turn and its features.
+fn kept_style(s: &Server, turn: i64) -> Vec<u64> {
+    let conn = rusqlite::Connection::open(s.db()).expect("open");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let kept: Option<String> = conn
+            .query_row(
+                "SELECT style FROM battles ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("a battle");
+        if let Some(kept) = kept.as_deref().map(json)
+            && kept["turn"] == json!(turn)
+        {
+            return kept["features"]
+                .as_array()
+                .expect("features")
+                .iter()
+                .map(|v| v.as_u64().expect("a count"))
+                .collect();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no style of turn {turn} kept: {kept:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn each_turns_answers_are_counted_for_the_vote_once_they_are_in() {
+    let up = Upstream::start();
+    let s = Server::start(&json!({}), &pair(&up, "stream-one", "stream-two"));
+    let c = Client {
+        s: &s,
+        user: "counted",
+    };
+    c.say("$sA7 Write a poem");
+    let first = kept_style(&s, 0);
+    c.say("$A7 make it shorter");
+    let second = kept_style(&s, 1);
+    // Both turns' answers counted: each side's tokens grew.
+    assert!(
+        second[0] > first[0] && second[4] > first[4],
+        "{first:?} {second:?}"
+    );
+    c.say("$B7");
+    let reveal = c.say("$wA7");
+    assert!(reveal.contains("saturn"), "{reveal}");
+    let conn = rusqlite::Connection::open(s.db()).expect("open");
+    let blob: Vec<u8> = conn
+        .query_row("SELECT style FROM votes", [], |r| r.get(0))
+        .expect("the vote's style");
+    let voted: Vec<u64> = blob
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    assert_eq!(voted, second);
+}

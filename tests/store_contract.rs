@@ -87,6 +87,7 @@ macro_rules! contract {
             counts_tell_voted_battles_only,
             stale_battles_expire_and_take_no_vote,
             style_and_categories_are_kept_and_select_votes,
+            a_style_kept_on_its_battle_is_the_one_its_vote_keeps,
             the_classifier_judges_each_vote_once,
             the_store_writes_the_time_of_its_clock,
         );
@@ -823,6 +824,147 @@ async fn style_and_categories_are_kept_and_select_votes(store: impl Store) {
         .await
         .expect("styled");
     assert_eq!((after.votes.votes.len(), after.without), (3, 1));
+}
+
+/// A battle waiting for its vote, between `a` and `b`, whose sides answered `answers`.
+async fn answered(store: &impl Store, a: &str, b: &str, answers: (&str, &str)) -> uuid::Uuid {
+    let battle = store
+        .create_battle(NewBattle {
+            prompt: "Write a function that adds two numbers in ```rust```".into(),
+            ..new_battle(a, b, Some("u"), now())
+        })
+        .await
+        .expect("create");
+    store
+        .finish_generation(battle.id, side(answers.0), side(answers.1))
+        .await
+        .expect("finish");
+    battle.id
+}
+
+/// Each counted vote's features, by the name of its model a.
+async fn features_by_model(store: &impl Store) -> Vec<(String, (Features, Features))> {
+    let styled = store
+        .styled_votes(VoteFilter::default())
+        .await
+        .expect("styled");
+    let mut out: Vec<_> = styled
+        .votes
+        .votes
+        .iter()
+        .zip(styled.features)
+        .map(|(v, f)| (styled.votes.names[v.model_a as usize].clone(), f))
+        .collect();
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    out
+}
+
+/// The style counted when a battle's answers came in is kept on it, and its vote takes it
+/// instead of counting again; a style that no longer covers the battle's latest turn is
+/// not kept, or not taken.
+async fn a_style_kept_on_its_battle_is_the_one_its_vote_keeps(store: impl Store) {
+    let answers = (
+        "# Sum\n\n- **easy**\n- short\n\n```rust\nfn add(a: i32, b: i32) -> i32 { a + b }\n```",
+        "Here it is: `a + b`.",
+    );
+    let vote = |id: uuid::Uuid| {
+        let store = store.clone();
+        async move {
+            store
+                .record_vote(id, Winner::ModelA, Some("u".into()), EloParams::default())
+                .await
+                .expect("vote");
+        }
+    };
+    // Counted from the battle's turns, it is what the vote would have counted itself.
+    let kept = answered(&store, "a1", "b1", answers).await;
+    let counted = answered(&store, "a2", "b2", answers).await;
+    let state = store.chat_state(kept).await.expect("state");
+    let style = VoteStyle::of_turns(&state.turns);
+    assert!(style.categories.contains(&"coding".to_owned()), "{style:?}");
+    assert!(
+        store
+            .keep_style(kept, 0, style.clone())
+            .await
+            .expect("keep")
+    );
+    vote(kept).await;
+    vote(counted).await;
+    let found = features_by_model(&store).await;
+    assert_eq!(found.len(), 2);
+    assert_eq!(Some(found[0].1), style.features);
+    assert_eq!(found[0].1, found[1].1);
+    assert!(
+        found[0].1.0.headers == 1 && found[0].1.0.bold == 1,
+        "{found:?}"
+    );
+
+    // The vote takes what was kept rather than counting (a made-up style shows which).
+    let made_up = VoteStyle {
+        features: Some((
+            Features {
+                tokens: 777,
+                ..Features::default()
+            },
+            Features::default(),
+        )),
+        categories: vec!["made-up".into()],
+    };
+    let taken = answered(&store, "a3", "b3", answers).await;
+    assert!(
+        !store
+            .keep_style(taken, 1, made_up.clone())
+            .await
+            .expect("a turn it does not have")
+    );
+    assert!(
+        store
+            .keep_style(taken, 0, made_up.clone())
+            .await
+            .expect("keep")
+    );
+    vote(taken).await;
+    assert_eq!(features_by_model(&store).await[2].1.0.tokens, 777);
+    let categories = store.categories(VoteFlags::NONE).await.expect("categories");
+    assert!(
+        categories.contains(&("made-up".to_owned(), 1)),
+        "{categories:?}"
+    );
+    // Once voted, nothing more is kept.
+    assert!(
+        !store
+            .keep_style(taken, 0, VoteStyle::default())
+            .await
+            .expect("after the vote")
+    );
+
+    // A chat battle that went on to another turn: what was kept for the first turn is not
+    // taken, the vote counts both turns.
+    let chat = answered(&store, "a4", "b4", answers).await;
+    assert!(store.keep_style(chat, 0, made_up).await.expect("keep"));
+    store
+        .begin_turn(chat, 1, "And in C?".into(), None, now())
+        .await
+        .expect("turn 1");
+    assert!(
+        !store
+            .keep_style(chat, 0, VoteStyle::default())
+            .await
+            .expect("while generating")
+    );
+    for (s, text) in [(Side::A, "**int** add"), (Side::B, "same")] {
+        store
+            .record_answer(chat, 1, s, side(text), now())
+            .await
+            .expect("answer");
+    }
+    let two_turns = VoteStyle::of_turns(&store.chat_state(chat).await.expect("state").turns);
+    vote(chat).await;
+    assert_eq!(
+        Some(features_by_model(&store).await[3].1),
+        two_turns.features
+    );
+    assert_eq!(two_turns.features.map(|f| f.0.bold), Some(2));
 }
 
 /// The prompt classifier's two operations: the votes on battles played here not judged

@@ -458,6 +458,7 @@ impl Arena {
             tokio::join!(one(first), one(second));
             // Kept in the store now: later readers find the answers there.
             arena.live.remove(id, turn);
+            run::keep_style(&arena.store, id).await;
         });
     }
 

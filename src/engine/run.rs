@@ -9,11 +9,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::battle::{BattleId, BattleRecord, BattleView, Side};
+use crate::battle::{BattleId, BattleRecord, BattleView, Side, Status};
 use crate::config::ModelSpec;
 use crate::error::{Error, Result, UpstreamError, UpstreamKind};
 use crate::provider::{ChatRequest, Chunk, Upstream};
-use crate::store::{AnyStore, Failure, SideOutcome, Store};
+use crate::store::{AnyStore, Failure, SideOutcome, Store, VoteStyle};
 
 /// Progress of a running battle.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +98,12 @@ pub(crate) fn spawn(
         let (out_a, out_b) = tokio::join!(side_a, side_b);
         drop(events_tx);
         let result = match store.finish_generation(id, out_a, out_b).await {
-            Ok(record) => Ok(record),
+            Ok(record) => {
+                if record.status == Status::PendingVote {
+                    keep_style(&store, id).await;
+                }
+                Ok(record)
+            }
             // Whatever went wrong in storing the answers, the battle ends in a definite
             // state, with the reason kept.
             Err(e) => {
@@ -117,6 +122,32 @@ pub(crate) fn spawn(
         theme,
         events,
         done,
+    }
+}
+
+/// Counts the style features and categories of a battle whose answers are all in, on a
+/// blocking thread, and keeps them on it: its vote then takes them instead of counting them
+/// (with the tokenizer that takes a process tens of milliseconds to build) in its
+/// transaction. Nothing is lost when this fails or comes too late: the vote counts them.
+pub(crate) async fn keep_style(store: &AnyStore, id: BattleId) {
+    let state = match store.chat_state(id).await {
+        Ok(state) if state.record.status == Status::PendingVote => state,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::debug!("the style of battle {id} was not counted: {e}");
+            return;
+        }
+    };
+    let turn = state.latest();
+    let style = match tokio::task::spawn_blocking(move || VoteStyle::of_turns(&state.turns)).await {
+        Ok(style) => style,
+        Err(e) => {
+            tracing::debug!("the style of battle {id} was not counted: {e}");
+            return;
+        }
+    };
+    if let Err(e) = store.keep_style(id, turn, style).await {
+        tracing::debug!("the style of battle {id} was not kept: {e}");
     }
 }
 

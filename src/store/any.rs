@@ -7,7 +7,7 @@ use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
     ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, PgStore, Prompt,
     PromptVotes, SideOutcome, SqliteStore, Store, StoredKey, StyledVotes, UnclassifiedVote,
-    VoteFilter, VoteOutcome,
+    VoteFilter, VoteOutcome, VoteStyle,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -111,6 +111,13 @@ impl Store for AnyStore {
         match self {
             AnyStore::Sqlite(s) => Store::finish_generation(s, id, a, b).await,
             AnyStore::Postgres(s) => Store::finish_generation(s, id, a, b).await,
+        }
+    }
+
+    async fn keep_style(&self, id: BattleId, turn: i64, style: VoteStyle) -> Result<bool> {
+        match self {
+            AnyStore::Sqlite(s) => Store::keep_style(s, id, turn, style).await,
+            AnyStore::Postgres(s) => Store::keep_style(s, id, turn, style).await,
         }
     }
 

@@ -99,6 +99,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("shown_b", Int),
             ("finish_a", Text),
             ("finish_b", Text),
+            ("style", Text),
         ],
     },
     Table {

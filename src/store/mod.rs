@@ -169,6 +169,18 @@ pub trait Store: Clone + Send + Sync + 'static {
         b: SideOutcome,
     ) -> impl Future<Output = Result<BattleRecord>> + Send;
 
+    /// Keeps on battle `id` the style features and categories of its answers (see
+    /// [`VoteStyle::of_turns`]), counted while `turn` was its latest turn and it waited for
+    /// its vote, so that the vote takes them instead of counting them in its transaction.
+    /// Returns whether they were kept: not when the battle moved on meanwhile (voted, ended,
+    /// another turn begun); its vote then counts them itself.
+    fn keep_style(
+        &self,
+        id: BattleId,
+        turn: i64,
+        style: VoteStyle,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// One battle, model names included: callers must blind it.
     fn battle(&self, id: BattleId) -> impl Future<Output = Result<BattleRecord>> + Send;
 

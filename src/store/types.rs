@@ -439,6 +439,78 @@ impl VoteStyle {
     }
 }
 
+impl VoteStyle {
+    /// The features and categories of a battle from its turns (see [`ChatState::turns`]):
+    /// the non-empty user turns, and each side's answers that are there.
+    #[must_use]
+    pub fn of_turns(turns: &[ChatTurn]) -> Self {
+        let user: Vec<&str> = turns
+            .iter()
+            .map(|t| t.prompt.as_str())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let a: Vec<&str> = turns
+            .iter()
+            .filter_map(|t| t.response_a.as_deref())
+            .collect();
+        let b: Vec<&str> = turns
+            .iter()
+            .filter_map(|t| t.response_b.as_deref())
+            .collect();
+        Self::of_conversation(&Conversation {
+            user: &user,
+            answers_a: &a,
+            answers_b: &b,
+        })
+    }
+}
+
+/// The style of a battle kept on it when its answers are all in, for its vote to take
+/// instead of counting them inside the vote's transaction: JSON with the latest turn it
+/// covers, the same on every backend.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptStyle {
+    turn: i64,
+    features: Option<[u32; 8]>,
+    categories: Vec<String>,
+}
+
+/// The stored form of a battle's style, counted when `turn` was its latest turn.
+#[must_use]
+pub(crate) fn kept_style_json(turn: i64, style: &VoteStyle) -> String {
+    let features = style.features.as_ref().map(|(a, b)| {
+        let mut all = [0u32; 8];
+        all[..4].copy_from_slice(&a.as_array());
+        all[4..].copy_from_slice(&b.as_array());
+        all
+    });
+    let kept = KeptStyle {
+        turn,
+        features,
+        categories: style.categories.clone(),
+    };
+    serde_json::to_string(&kept).unwrap_or_default()
+}
+
+/// A battle's kept style, if it was counted when `turn` was its latest turn (a battle that
+/// went on to another turn since has answers it does not cover): `None` otherwise, and for
+/// anything unreadable, so that the vote counts them itself.
+pub(crate) fn kept_style_of(json: Option<&str>, turn: i64) -> Option<VoteStyle> {
+    let kept: KeptStyle = serde_json::from_str(json?).ok()?;
+    (kept.turn == turn).then(|| VoteStyle {
+        features: kept.features.map(|f| {
+            let side = |o: usize| Features {
+                tokens: f[o],
+                headers: f[o + 1],
+                lists: f[o + 2],
+                bold: f[o + 3],
+            };
+            (side(0), side(4))
+        }),
+        categories: kept.categories,
+    })
+}
+
 /// Votes with their style features, and how many of the selected votes had none.
 #[derive(Debug, Clone, Default)]
 pub struct StyledVotes {

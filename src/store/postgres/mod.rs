@@ -53,6 +53,7 @@ use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
     ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, Prompt, PromptVotes,
     SideOutcome, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    VoteStyle,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -321,6 +322,11 @@ impl Store for PgStore {
     ) -> Result<BattleRecord> {
         self.writes()?;
         self.locate(PgStore::finish_generation(self, id, a, b).await)
+    }
+
+    async fn keep_style(&self, id: BattleId, turn: i64, style: VoteStyle) -> Result<bool> {
+        self.writes()?;
+        self.locate(PgStore::keep_style(self, id, turn, style).await)
     }
 
     async fn battle(&self, id: BattleId) -> Result<BattleRecord> {

@@ -191,6 +191,10 @@ const MIGRATIONS: &[&str] = &[
         vote_id     BIGINT PRIMARY KEY REFERENCES votes(id)
     );
     ",
+    // 3: a battle's style, counted when its answers are all in (SQLite's 11).
+    r"
+    ALTER TABLE battles ADD COLUMN style TEXT;
+    ",
 ];
 
 /// Brings the schema up to date in one transaction under an advisory lock; refuses a

@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 
 use super::votes::{Terms, filter_terms, model_names};
 use super::{PgStore, col, pg};
-use crate::battle::{VoteFlags, Winner};
+use crate::battle::{BattleId, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
@@ -65,6 +65,18 @@ impl CategoryIds {
 /// The style of a battle from its stored texts (user turns and each side's answers, in turn
 /// order).
 async fn battle_style(conn: &impl GenericClient, battle: i64) -> Result<VoteStyle> {
+    let row = conn
+        .query_one(
+            "SELECT style, (SELECT coalesce(max(turn), 0)::BIGINT FROM turns WHERE battle_id = $1)
+             FROM battles WHERE id = $1",
+            &[&battle],
+        )
+        .await
+        .map_err(pg)?;
+    let kept: Option<String> = col(&row, 0)?;
+    if let Some(style) = kept_style_of(kept.as_deref(), col(&row, 1)?) {
+        return Ok(style);
+    }
     let rows = conn
         .query(
             "SELECT prompt, response_a, response_b FROM (
@@ -166,9 +178,32 @@ pub(super) async fn category_terms(
     Ok(())
 }
 
-use crate::store::types::unknown_category;
+use crate::store::types::{kept_style_json, kept_style_of, unknown_category};
 
 impl PgStore {
+    /// Keeps a battle's style, counted while `turn` was its latest turn, if it still is and
+    /// the battle waits for its vote.
+    pub(super) async fn keep_style(
+        &self,
+        id: BattleId,
+        turn: i64,
+        style: VoteStyle,
+    ) -> Result<bool> {
+        let json = kept_style_json(turn, &style);
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE battles SET style = $2
+                 WHERE uuid = $1 AND status = 'pending_vote'
+                   AND (SELECT coalesce(max(turn), 0)::BIGINT FROM turns
+                        WHERE battle_id = battles.id) = $3",
+                &[&id.as_bytes().as_slice(), &json, &turn],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(changed == 1)
+    }
+
     /// The votes of `filter` that carry style features, with them, in insertion order.
     pub(super) async fn styled_votes(&self, filter: VoteFilter) -> Result<StyledVotes> {
         let client = self.client().await?;

@@ -42,6 +42,7 @@ use super::{
     BattleFilter, ChatState, Chunk, Clock, CountFilter, ExportedVote, Failure, ImportCount,
     ImportSession, Job, KeptVote, KeyKind, KeyLookup, Lead, Mode, NewBattle, Prompt, PromptVotes,
     SideOutcome, Store, StoredKey, StyledVotes, UnclassifiedVote, VoteFilter, VoteOutcome,
+    VoteStyle,
 };
 use crate::battle::identity::IdentityTerms;
 use crate::battle::{BattleId, BattleRecord, LeftOutCounts, Side, Status, VoteFlags, Winner};
@@ -224,6 +225,15 @@ impl Store for SqliteStore {
         b: SideOutcome,
     ) -> impl Future<Output = Result<BattleRecord>> + Send {
         SqliteStore::finish_generation(self, id, a, b)
+    }
+
+    fn keep_style(
+        &self,
+        id: BattleId,
+        turn: i64,
+        style: VoteStyle,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        SqliteStore::keep_style(self, id, turn, style)
     }
 
     fn battle(&self, id: BattleId) -> impl Future<Output = Result<BattleRecord>> + Send {

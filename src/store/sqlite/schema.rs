@@ -248,6 +248,13 @@ const MIGRATIONS: &[&str] = &[
         vote_id     INTEGER PRIMARY KEY REFERENCES votes(id)
     );
     ",
+    // 11: a battle's style features and categories, counted when its answers are all in
+    // (JSON with the latest turn they cover), for its vote to keep without counting them in
+    // its transaction. NULL until then, and for battles of earlier versions: their votes
+    // count them as before.
+    r"
+    ALTER TABLE battles ADD COLUMN style TEXT;
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

@@ -15,7 +15,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::votes::model_names;
 use super::{SqliteStore, db};
-use crate::battle::{VoteFlags, Winner};
+use crate::battle::{BattleId, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
@@ -86,8 +86,18 @@ pub(super) fn battle_texts(
     Ok((user, a, b))
 }
 
-/// The style of a battle from its stored texts.
+/// The style of a battle: the one kept on it when its answers came in, if it covers its
+/// latest turn, else counted from its stored texts.
 fn battle_style(conn: &Connection, battle: i64) -> rusqlite::Result<VoteStyle> {
+    let (kept, turn): (Option<String>, i64) = conn
+        .prepare_cached(
+            "SELECT style, (SELECT coalesce(max(turn), 0) FROM turns WHERE battle_id = ?1)
+             FROM battles WHERE id = ?1",
+        )?
+        .query_row([battle], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if let Some(style) = kept_style_of(kept.as_deref(), turn) {
+        return Ok(style);
+    }
     let (user, a, b) = battle_texts(conn, battle)?;
     let user: Vec<&str> = user.iter().map(String::as_str).collect();
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -161,9 +171,34 @@ pub(super) fn category_terms(
     Ok(out)
 }
 
-use crate::store::types::unknown_category;
+use crate::store::types::{kept_style_json, kept_style_of, unknown_category};
 
 impl SqliteStore {
+    /// Keeps a battle's style, counted while `turn` was its latest turn, if it still is and
+    /// the battle waits for its vote.
+    pub(super) async fn keep_style(
+        &self,
+        id: BattleId,
+        turn: i64,
+        style: VoteStyle,
+    ) -> Result<bool> {
+        let json = kept_style_json(turn, &style);
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE battles SET style = ?2
+                     WHERE uuid = ?1 AND status = 'pending_vote'
+                       AND (SELECT coalesce(max(turn), 0) FROM turns
+                            WHERE battle_id = battles.id) = ?3",
+                )
+                .map_err(db)?
+                .execute(params![id.as_bytes().as_slice(), json, turn])
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     /// The votes of `filter` that carry style features, with them: what the
     /// style-controlled leaderboard fits. Order does not matter to that fit, so the votes
     /// come in insertion order.
