@@ -3,6 +3,10 @@
 //! figure; asserts nothing about speed.
 //!
 //!   cargo bench --bench engine            (ARENA_BENCH_VOTES=N to change the 20,000 votes)
+//!
+//! Each battle's style is kept before the votes, as the engine keeps it once the answers are
+//! in; `ARENA_BENCH_COUNT_AT_VOTE=1` leaves it to each vote to count (battles of an older
+//! version, or a vote that came first).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,13 +14,18 @@ use std::time::Instant;
 use arena::Arena;
 use arena::battle::{Origin, Winner};
 use arena::config::{Config, Models};
-use arena::store::{Mode, NewBattle, SideOutcome, Store};
+use arena::store::{Mode, NewBattle, SideOutcome, Store, VoteStyle};
+
+/// Answers of a realistic size and shape: their style features are counted for each vote.
+const ANSWER_A: &str = "# Tides\n\nThe sea rises and falls twice a day because the **moon** pulls on it:\n\n- high tide where the moon is overhead\n- another on the far side of the earth\n\nSpring tides come when the sun and moon line up.";
+const ANSWER_B: &str = "Tides are caused mainly by the gravity of the moon, and to a lesser degree of the sun, acting on the oceans as the earth turns. Most coasts see two high and two low tides a day.";
 
 fn main() {
     let votes: usize = std::env::var("ARENA_BENCH_VOTES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let count_at_vote = std::env::var_os("ARENA_BENCH_COUNT_AT_VOTE").is_some();
     let dir = tempfile::tempdir().expect("temporary directory");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -53,9 +62,18 @@ fn main() {
                 .await
                 .expect("create");
             store
-                .finish_generation(battle.id, side("a"), side("b"))
+                .finish_generation(battle.id, side(ANSWER_A), side(ANSWER_B))
                 .await
                 .expect("finish");
+            // As the engine does once a battle's answers are in (unless told to leave it
+            // to the vote, to measure that path).
+            if !count_at_vote {
+                let turns = store.chat_state(battle.id).await.expect("state").turns;
+                store
+                    .keep_style(battle.id, 0, VoteStyle::of_turns(&turns))
+                    .await
+                    .expect("keep the style");
+            }
             ids.push(battle.id);
         }
         println!(
@@ -90,7 +108,8 @@ fn main() {
         #[allow(clippy::cast_precision_loss)]
         let rate = votes as f64 / seconds;
         println!(
-            "Arena::vote from {tasks} concurrent tasks: {votes} votes committed in {seconds:.2} s = {rate:.0} votes/s"
+            "Arena::vote from {tasks} concurrent tasks: {votes} votes committed in {seconds:.2} s = {rate:.0} votes/s{}",
+            if count_at_vote { " (styles counted at the vote)" } else { "" }
         );
     });
 }

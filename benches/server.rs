@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arena::battle::Origin;
-use arena::store::{Mode, NewBattle, SideOutcome, Store};
+use arena::store::{Mode, NewBattle, SideOutcome, Store, VoteStyle};
 
 const ARENA: &str = env!("CARGO_BIN_EXE_arena");
 const CONNECTIONS: usize = 64;
@@ -97,6 +97,12 @@ fn main() {
                 .finish_generation(b.id, side("a"), side("b"))
                 .await
                 .expect("finish");
+            // As the engine does once a battle's answers are in.
+            let turns = store.chat_state(b.id).await.expect("state").turns;
+            store
+                .keep_style(b.id, 0, VoteStyle::of_turns(&turns))
+                .await
+                .expect("keep the style");
             ids.push(b.id);
         }
         store.close().await.expect("close");
