@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::{PgStore, col, count, locks, pg};
+use super::{PgStore, cached, col, count, locks, pg};
 use crate::battle::lifecycle::{self, LimitFacts};
 use crate::battle::{BattleId, BattleRecord, Origin, SideRecord, Status, VoteFlags, Winner};
 use crate::error::{Error, Result};
@@ -111,16 +111,13 @@ pub(super) async fn user_id_at(
     now: i64,
 ) -> Result<Option<i64>> {
     let Some(hash) = hash else { return Ok(None) };
-    tx.execute(
+    cached::exec(
+        tx,
         "INSERT INTO users (hash, created_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
         &[&hash, &now],
     )
-    .await
-    .map_err(pg)?;
-    let row = tx
-        .query_one("SELECT id FROM users WHERE hash = $1", &[&hash])
-        .await
-        .map_err(pg)?;
+    .await?;
+    let row = cached::one(tx, "SELECT id FROM users WHERE hash = $1", &[&hash]).await?;
     col(&row, 0).map(Some)
 }
 
@@ -140,14 +137,13 @@ async fn locked_user(tx: &impl GenericClient, hash: &str, now: i64) -> Result<i6
 }
 
 pub(super) async fn read(conn: &impl GenericClient, id: BattleId) -> Result<BattleRecord> {
-    let row = conn
-        .query_opt(
-            &format!("{SELECT} WHERE b.uuid = $1"),
-            &[&id.as_bytes().as_slice()],
-        )
-        .await
-        .map_err(pg)?
-        .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
+    let row = cached::opt(
+        conn,
+        &format!("{SELECT} WHERE b.uuid = $1"),
+        &[&id.as_bytes().as_slice()],
+    )
+    .await?
+    .ok_or_else(|| Error::BattleNotFound(format!("no battle `{id}`")))?;
     record(&row)
 }
 

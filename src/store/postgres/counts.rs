@@ -17,7 +17,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::votes::model_names;
-use super::{PgStore, col, locks, pg};
+use super::{PgStore, cached, col, locks, pg};
 use crate::battle::{LeftOutCounts, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::PairCounts;
@@ -80,7 +80,12 @@ async fn upsert<const WIDTH: usize>(
             .flatten()
             .map(|v| v as &(dyn ToSql + Sync))
             .collect();
-        tx.execute(&sql, &params).await.map_err(pg)?;
+        if batch.len() == 1 {
+            // A vote's: the same text every time.
+            cached::exec(tx, &sql, &params).await?;
+        } else {
+            tx.execute(&sql, &params).await.map_err(pg)?;
+        }
     }
     Ok(())
 }
@@ -118,25 +123,13 @@ pub(super) async fn current(conn: &impl GenericClient) -> Result<bool> {
 
 /// Marks a change of the votes, on this connection's counter.
 pub(super) async fn bump_version(tx: &impl GenericClient) -> Result<()> {
-    tx.execute(
+    cached::exec(
+        tx,
         "UPDATE votes_version SET n = n + 1 WHERE shard = pg_backend_pid() % 16",
         &[],
     )
-    .await
-    .map_err(pg)?;
+    .await?;
     Ok(())
-}
-
-/// Whether a vote at `at_ms` comes last in vote order among the votes that count, so that
-/// the running Elo ratings can take it as the next one.
-pub(super) async fn is_latest(tx: &impl GenericClient, at_ms: i64) -> Result<bool> {
-    let latest: Option<i64> = col(
-        &tx.query_one("SELECT max(created_at) FROM votes WHERE flags = 0", &[])
-            .await
-            .map_err(pg)?,
-        0,
-    )?;
-    Ok(latest.is_none_or(|l| at_ms >= l))
 }
 
 pub(super) async fn invalidate_elo(tx: &impl GenericClient) -> Result<()> {
@@ -211,36 +204,49 @@ pub(super) async fn ensure_elo(tx: &impl GenericClient, p: &EloParams) -> Result
     Ok(())
 }
 
-/// The running ratings of models `a` and `b`, locked (lower id first) until the transaction
-/// ends.
+/// Holds the Elo rows of models `a` and `b` (made first when new) until the transaction
+/// ends, and returns their ratings with the time of the latest vote that counts but `vote`,
+/// read once they are held. The three statements are prepared first, so that each is sent
+/// as it is first polled: in this order, in one round trip.
 pub(super) async fn lock_elo(
     tx: &impl GenericClient,
-    a: i64,
-    b: i64,
+    (a, b): (i64, i64),
+    vote: i64,
     p: &EloParams,
-) -> Result<(f64, f64)> {
+) -> Result<((f64, f64), Option<i64>)> {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    tx.execute(
-        "INSERT INTO elo_ratings (model, rating) VALUES ($1, $3), ($2, $3)
-         ON CONFLICT (model) DO NOTHING",
-        &[&lo, &hi, &p.initial],
-    )
-    .await
-    .map_err(pg)?;
-    let rows = tx
-        .query(
-            "SELECT model, rating FROM elo_ratings WHERE model IN ($1, $2) ORDER BY model
-             FOR UPDATE",
-            &[&lo, &hi],
+    // Made before they are held (a vote that would hold one, then wait on another's
+    // uncommitted row of the other, could deadlock with it).
+    let make = tx
+        .prepare_cached(
+            "INSERT INTO elo_ratings (model, rating) VALUES ($1, $3), ($2, $3)
+             ON CONFLICT (model) DO NOTHING",
         )
         .await
         .map_err(pg)?;
+    let hold = tx
+        .prepare_cached(
+            "SELECT model, rating FROM elo_ratings WHERE model IN ($1, $2) ORDER BY model
+             FOR UPDATE",
+        )
+        .await
+        .map_err(pg)?;
+    let latest = tx
+        .prepare_cached("SELECT max(created_at) FROM votes WHERE flags = 0 AND id <> $1")
+        .await
+        .map_err(pg)?;
+    let (_, rows, latest) = futures_util::try_join!(
+        async { tx.execute(&make, &[&lo, &hi, &p.initial]).await },
+        async { tx.query(&hold, &[&lo, &hi]).await },
+        async { tx.query_one(&latest, &[&vote]).await },
+    )
+    .map_err(pg)?;
     let mut found = HashMap::new();
     for row in &rows {
         found.insert(col::<i64>(row, 0)?, col::<f64>(row, 1)?);
     }
     let get = |m: i64| found.get(&m).copied().unwrap_or(p.initial);
-    Ok((get(a), get(b)))
+    Ok(((get(a), get(b)), col(&latest, 0)?))
 }
 
 pub(super) async fn elo_of(tx: &impl GenericClient, model: i64, p: &EloParams) -> Result<f64> {
@@ -254,14 +260,28 @@ pub(super) async fn elo_of(tx: &impl GenericClient, model: i64, p: &EloParams) -
     }
 }
 
-pub(super) async fn set_elo(tx: &impl GenericClient, model: i64, rating: f64) -> Result<()> {
-    tx.execute(
-        "INSERT INTO elo_ratings (model, rating) VALUES ($1, $2)
+/// Sets the ratings of two models, in one statement.
+pub(super) async fn set_elo(
+    tx: &impl GenericClient,
+    (a, b): ((i64, f64), (i64, f64)),
+) -> Result<()> {
+    if a.0 == b.0 {
+        // A model against itself: its rating is the last set, as when set one at a time.
+        cached::exec(
+            tx,
+            "UPDATE elo_ratings SET rating = $2 WHERE model = $1",
+            &[&b.0, &b.1],
+        )
+        .await?;
+        return Ok(());
+    }
+    cached::exec(
+        tx,
+        "INSERT INTO elo_ratings (model, rating) VALUES ($1, $2), ($3, $4)
          ON CONFLICT (model) DO UPDATE SET rating = excluded.rating",
-        &[&model, &rating],
+        &[&a.0, &a.1, &b.0, &b.1],
     )
-    .await
-    .map_err(pg)?;
+    .await?;
     Ok(())
 }
 

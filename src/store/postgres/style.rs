@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 
 use super::votes::{Terms, filter_terms, model_names};
-use super::{PgStore, col, pg};
+use super::{PgStore, cached, col, pg};
 use crate::battle::{BattleId, VoteFlags, Winner};
 use crate::error::Result;
 use crate::rating::VoteRow;
@@ -25,18 +25,20 @@ impl CategoryIds {
         if let Some(&id) = self.0.get(name) {
             return Ok(id);
         }
-        tx.execute(
-            "INSERT INTO categories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
-            &[&name],
-        )
-        .await
-        .map_err(pg)?;
-        let id: i64 = col(
-            &tx.query_one("SELECT id FROM categories WHERE name = $1", &[&name])
-                .await
-                .map_err(pg)?,
-            0,
-        )?;
+        const FIND: &str = "SELECT id FROM categories WHERE name = $1";
+        let found = match cached::opt(tx, FIND, &[&name]).await? {
+            Some(row) => row,
+            None => {
+                cached::exec(
+                    tx,
+                    "INSERT INTO categories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+                    &[&name],
+                )
+                .await?;
+                cached::one(tx, FIND, &[&name]).await?
+            }
+        };
+        let id: i64 = col(&found, 0)?;
         self.0.insert(name.to_owned(), id);
         Ok(id)
     }
@@ -50,13 +52,13 @@ impl CategoryIds {
     ) -> Result<()> {
         for name in categories {
             let id = self.id(tx, name).await?;
-            tx.execute(
+            cached::exec(
+                tx,
                 "INSERT INTO vote_categories (category, vote_id) VALUES ($1, $2)
                  ON CONFLICT DO NOTHING",
                 &[&id, &vote],
             )
-            .await
-            .map_err(pg)?;
+            .await?;
         }
         Ok(())
     }
@@ -65,14 +67,13 @@ impl CategoryIds {
 /// The style of a battle from its stored texts (user turns and each side's answers, in turn
 /// order).
 async fn battle_style(conn: &impl GenericClient, battle: i64) -> Result<VoteStyle> {
-    let row = conn
-        .query_one(
-            "SELECT style, (SELECT coalesce(max(turn), 0)::BIGINT FROM turns WHERE battle_id = $1)
-             FROM battles WHERE id = $1",
-            &[&battle],
-        )
-        .await
-        .map_err(pg)?;
+    let row = cached::one(
+        conn,
+        "SELECT style, (SELECT coalesce(max(turn), 0)::BIGINT FROM turns WHERE battle_id = $1)
+         FROM battles WHERE id = $1",
+        &[&battle],
+    )
+    .await?;
     let kept: Option<String> = col(&row, 0)?;
     if let Some(style) = kept_style_of(kept.as_deref(), col(&row, 1)?) {
         return Ok(style);
@@ -127,12 +128,12 @@ async fn write(
     ids: &mut CategoryIds,
 ) -> Result<()> {
     if let Some(f) = &style.features {
-        tx.execute(
+        cached::exec(
+            tx,
             "UPDATE votes SET style = $2 WHERE id = $1",
             &[&vote, &blob(f)],
         )
-        .await
-        .map_err(pg)?;
+        .await?;
     }
     ids.link(tx, vote, &style.categories).await
 }

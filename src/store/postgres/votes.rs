@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::battles::{read, user_id_at};
-use super::{PgStore, col, counts, locks, pg};
+use super::{PgStore, cached, col, counts, locks, pg};
 use crate::battle::identity::{IdentityLeak, IdentityTerms};
 use crate::battle::lifecycle::{self, VoteTarget};
 use crate::battle::{BattleId, Origin, Status, VoteFlags, Winner};
@@ -90,15 +90,14 @@ async fn identity_leak(
     if terms.is_empty() {
         return Ok(None);
     }
-    let rows = tx
-        .query(
-            "SELECT response_a, response_b FROM battles WHERE id = $1
-             UNION ALL
-             SELECT response_a, response_b FROM turns WHERE battle_id = $1",
-            &[&battle],
-        )
-        .await
-        .map_err(pg)?;
+    let rows = cached::rows(
+        tx,
+        "SELECT response_a, response_b FROM battles WHERE id = $1
+         UNION ALL
+         SELECT response_a, response_b FROM turns WHERE battle_id = $1",
+        &[&battle],
+    )
+    .await?;
     let mut side_a: Vec<String> = Vec::new();
     let mut side_b: Vec<String> = Vec::new();
     for row in &rows {
@@ -119,19 +118,18 @@ async fn vote_target(
     id: BattleId,
     user_hash: Option<&str>,
 ) -> Result<(i64, i64, i64, String, (String, String))> {
-    let found = tx
-        .query_opt(
-            "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
-                    b.user_id, b.failure, b.origin, ma.name, mb.name
-             FROM battles b
-             JOIN models ma ON ma.id = b.model_a
-             JOIN models mb ON mb.id = b.model_b
-             WHERE b.uuid = $1
-             FOR UPDATE OF b",
-            &[&id.as_bytes().as_slice()],
-        )
-        .await
-        .map_err(pg)?;
+    let found = cached::opt(
+        tx,
+        "SELECT b.id, b.status, b.model_a, b.model_b, coalesce(b.error_a, b.error_b),
+                b.user_id, b.failure, b.origin, ma.name, mb.name
+         FROM battles b
+         JOIN models ma ON ma.id = b.model_a
+         JOIN models mb ON mb.id = b.model_b
+         WHERE b.uuid = $1
+         FOR UPDATE OF b",
+        &[&id.as_bytes().as_slice()],
+    )
+    .await?;
     let Some(found) = found else {
         return Err(Error::BattleNotFound(format!("no battle `{id}`")));
     };
@@ -150,14 +148,12 @@ async fn vote_target(
         Some(owner) => {
             let voter: Option<i64> = match user_hash {
                 None => None,
-                Some(h) => match tx
-                    .query_opt("SELECT id FROM users WHERE hash = $1", &[&h])
-                    .await
-                    .map_err(pg)?
-                {
-                    Some(r) => Some(col(&r, 0)?),
-                    None => None,
-                },
+                Some(h) => {
+                    match cached::opt(tx, "SELECT id FROM users WHERE hash = $1", &[&h]).await? {
+                        Some(r) => Some(col(&r, 0)?),
+                        None => None,
+                    }
+                }
             };
             Some(voter == Some(owner))
         }
@@ -203,23 +199,50 @@ impl PgStore {
             .map_err(pg)?;
         }
         let style = super::style::for_vote(&tx, row_id).await?;
-        tx.execute(
+        cached::exec(
+            &tx,
             "SELECT pg_advisory_xact_lock_shared($1)",
             &[&locks::VOTE_IDS],
         )
-        .await
-        .map_err(pg)?;
+        .await?;
         counts::ensure_elo(&tx, &params).await?;
+        // The vote's row and its style, before its models' ratings are held: timed and rated
+        // once they are.
+        let vote_id: i64 = col(
+            &cached::one(
+                &tx,
+                "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
+                                    flags)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id",
+                &[
+                    &row_id,
+                    &a,
+                    &b,
+                    &winner.code(),
+                    &user,
+                    &(self.clock)(),
+                    &flags.bits(),
+                ],
+            )
+            .await?,
+            0,
+        )?;
+        super::style::keep_for_vote(&tx, vote_id, &style).await?;
         // A vote that counts holds its two models' ratings until it commits: votes on pairs
-        // that share a model take their Elo steps one after the other.
-        let held = match flags.is_empty() {
-            true => Some(counts::lock_elo(&tx, a, b, &params).await?),
-            false => None,
+        // that share a model take their Elo steps one after the other, each in a few round
+        // trips.
+        let (held, latest) = match flags.is_empty() {
+            true => {
+                let (ratings, latest) = counts::lock_elo(&tx, (a, b), vote_id, &params).await?;
+                (Some(ratings), latest)
+            }
+            false => (None, None),
         };
         // Timed once the ratings are held, so that such votes are timed in the order they
         // take their steps, which is the order a replay takes them in.
         let now = (self.clock)();
-        let in_order = held.is_some() && counts::is_latest(&tx, now).await?;
+        let in_order = held.is_some() && latest.is_none_or(|l| now >= l);
         let before = match held {
             Some(before) => before,
             None => (
@@ -227,30 +250,20 @@ impl PgStore {
                 counts::elo_of(&tx, b, &params).await?,
             ),
         };
-        let vote_id: i64 = col(
-            &tx.query_one(
-                "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
-                                    flags)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 RETURNING id",
-                &[&row_id, &a, &b, &winner.code(), &user, &now, &flags.bits()],
-            )
-            .await
-            .map_err(pg)?,
-            0,
-        )?;
-        super::style::keep_for_vote(&tx, vote_id, &style).await?;
         let after = if !flags.is_empty() {
             // Kept, but in no count and no rating.
             before
         } else if in_order {
-            let after = lifecycle::elo_after(before, winner, &params);
-            counts::set_elo(&tx, a, after.0).await?;
-            counts::set_elo(&tx, b, after.1).await?;
-            after
+            lifecycle::elo_after(before, winner, &params)
         } else {
             // Votes later than now exist (an import with future times, another instance's
-            // clock ahead): replay.
+            // clock ahead): replay, this vote at its time included.
+            cached::exec(
+                &tx,
+                "UPDATE votes SET created_at = $2 WHERE id = $1",
+                &[&vote_id, &now],
+            )
+            .await?;
             counts::invalidate_elo(&tx).await?;
             counts::ensure_elo(&tx, &params).await?;
             (
@@ -258,27 +271,43 @@ impl PgStore {
                 counts::elo_of(&tx, b, &params).await?,
             )
         };
-        if flags.is_empty() {
-            let mut tally = crate::store::tally::Tally::default();
-            tally.add(a, b, winner, now);
-            counts::store_tally(tally, &tx).await?;
-        }
-        counts::bump_version(&tx).await?;
-        // Kept, so that the same result asked again is answered with the same reveal.
-        tx.execute(
-            "UPDATE votes SET elo_a_before = $2, elo_a_after = $3, elo_b_before = $4,
-                              elo_b_after = $5
-             WHERE id = $1",
-            &[&vote_id, &before.0, &after.0, &before.1, &after.1],
-        )
-        .await
-        .map_err(pg)?;
-        tx.execute(
-            "UPDATE battles SET status = 'completed', updated_at = $2 WHERE id = $1",
-            &[&row_id, &now],
-        )
-        .await
-        .map_err(pg)?;
+        // The rest touches separate rows: sent together, answered in one round trip.
+        futures_util::try_join!(
+            async {
+                match in_order {
+                    true => counts::set_elo(&tx, ((a, after.0), (b, after.1))).await,
+                    false => Ok(()),
+                }
+            },
+            async {
+                if !flags.is_empty() {
+                    return Ok(());
+                }
+                let mut tally = crate::store::tally::Tally::default();
+                tally.add(a, b, winner, now);
+                counts::store_tally(tally, &tx).await
+            },
+            counts::bump_version(&tx),
+            // Kept, so that the same result asked again is answered with the same reveal.
+            async {
+                cached::exec(
+                    &tx,
+                    "UPDATE votes SET created_at = $2, elo_a_before = $3, elo_a_after = $4,
+                                      elo_b_before = $5, elo_b_after = $6
+                     WHERE id = $1",
+                    &[&vote_id, &now, &before.0, &after.0, &before.1, &after.1],
+                )
+                .await
+            },
+            async {
+                cached::exec(
+                    &tx,
+                    "UPDATE battles SET status = 'completed', updated_at = $2 WHERE id = $1",
+                    &[&row_id, &now],
+                )
+                .await
+            },
+        )?;
         let record = read(&tx, id).await?;
         tx.commit().await.map_err(pg)?;
         Ok(VoteOutcome {
