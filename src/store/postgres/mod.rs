@@ -30,6 +30,7 @@
 //! `prompts`, `import`, `keys`, `style`, as in the SQLite backend.
 
 mod battles;
+mod cached;
 mod chat;
 mod classified;
 pub(crate) use classified::Held;
@@ -242,56 +243,6 @@ async fn setting(
 ) -> Result<Option<String>> {
     let row = cached::opt(client, "SELECT value FROM settings WHERE key = $1", &[&key]).await?;
     row.map(|r| col(&r, 0)).transpose()
-}
-
-/// Statements of fixed text run through the connection's cache of prepared statements: the
-/// first use on a connection prepares it, every later one costs a single round trip (bind
-/// and execute) instead of two. A vote runs some twenty statements while it holds its
-/// models' ratings, so that votes sharing a model wait for each other's round trips; only
-/// text that does not vary goes here, as each one is kept for the connection's life.
-pub(super) mod cached {
-    use deadpool_postgres::GenericClient;
-    use tokio_postgres::Row;
-    use tokio_postgres::types::ToSql;
-
-    use super::pg;
-    use crate::error::Result;
-
-    pub(crate) async fn exec(
-        c: &impl GenericClient,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64> {
-        let statement = c.prepare_cached(sql).await.map_err(pg)?;
-        c.execute(&statement, params).await.map_err(pg)
-    }
-
-    pub(crate) async fn one(
-        c: &impl GenericClient,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Row> {
-        let statement = c.prepare_cached(sql).await.map_err(pg)?;
-        c.query_one(&statement, params).await.map_err(pg)
-    }
-
-    pub(crate) async fn opt(
-        c: &impl GenericClient,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>> {
-        let statement = c.prepare_cached(sql).await.map_err(pg)?;
-        c.query_opt(&statement, params).await.map_err(pg)
-    }
-
-    pub(crate) async fn rows(
-        c: &impl GenericClient,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>> {
-        let statement = c.prepare_cached(sql).await.map_err(pg)?;
-        c.query(&statement, params).await.map_err(pg)
-    }
 }
 
 /// A count of the database (never negative) as the `u64` callers take.

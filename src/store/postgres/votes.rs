@@ -170,6 +170,92 @@ async fn vote_target(
     Ok((row_id, a, b, origin, (name_a, name_b)))
 }
 
+/// The vote's row, timed `at` until its ratings are held; returns its id.
+async fn insert_vote(
+    tx: &impl GenericClient,
+    battle: i64,
+    (a, b): (i64, i64),
+    winner: Winner,
+    user: Option<i64>,
+    at: i64,
+    flags: VoteFlags,
+) -> Result<i64> {
+    let row = cached::one(
+        tx,
+        "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at, flags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id",
+        &[&battle, &a, &b, &winner.code(), &user, &at, &flags.bits()],
+    )
+    .await?;
+    col(&row, 0)
+}
+
+/// A vote's last writes, once its ratings are known.
+struct Finished {
+    vote: i64,
+    battle: i64,
+    pair: (i64, i64),
+    winner: Winner,
+    /// Whether the vote goes into the counts and ratings.
+    counts: bool,
+    /// Whether its ratings are to be set (not when a replay set them).
+    rated: bool,
+    now: i64,
+    before: (f64, f64),
+    after: (f64, f64),
+}
+
+/// Writes the vote's ratings, counts, version, its kept reveal and its battle's end. They
+/// touch separate rows: sent together, they are answered in one round trip.
+async fn finish_vote(tx: &impl GenericClient, f: &Finished) -> Result<()> {
+    let (a, b) = f.pair;
+    futures_util::try_join!(
+        async {
+            match f.rated {
+                true => counts::set_elo(tx, ((a, f.after.0), (b, f.after.1))).await,
+                false => Ok(()),
+            }
+        },
+        async {
+            if !f.counts {
+                return Ok(());
+            }
+            let mut tally = crate::store::tally::Tally::default();
+            tally.add(a, b, f.winner, f.now);
+            counts::store_tally(tally, tx).await
+        },
+        counts::bump_version(tx),
+        // Kept, so that the same result asked again is answered with the same reveal.
+        async {
+            cached::exec(
+                tx,
+                "UPDATE votes SET created_at = $2, elo_a_before = $3, elo_a_after = $4,
+                                  elo_b_before = $5, elo_b_after = $6
+                 WHERE id = $1",
+                &[
+                    &f.vote,
+                    &f.now,
+                    &f.before.0,
+                    &f.after.0,
+                    &f.before.1,
+                    &f.after.1,
+                ],
+            )
+            .await
+        },
+        async {
+            cached::exec(
+                tx,
+                "UPDATE battles SET status = 'completed', updated_at = $2 WHERE id = $1",
+                &[&f.battle, &f.now],
+            )
+            .await
+        },
+    )?;
+    Ok(())
+}
+
 impl PgStore {
     /// Records the vote in one transaction that first locks the battle's row: of two votes on
     /// one battle from any instances, the second waits, then finds the battle completed.
@@ -208,26 +294,7 @@ impl PgStore {
         counts::ensure_elo(&tx, &params).await?;
         // The vote's row and its style, before its models' ratings are held: timed and rated
         // once they are.
-        let vote_id: i64 = col(
-            &cached::one(
-                &tx,
-                "INSERT INTO votes (battle_id, model_a, model_b, outcome, user_id, created_at,
-                                    flags)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 RETURNING id",
-                &[
-                    &row_id,
-                    &a,
-                    &b,
-                    &winner.code(),
-                    &user,
-                    &(self.clock)(),
-                    &flags.bits(),
-                ],
-            )
-            .await?,
-            0,
-        )?;
+        let vote_id = insert_vote(&tx, row_id, (a, b), winner, user, (self.clock)(), flags).await?;
         super::style::keep_for_vote(&tx, vote_id, &style).await?;
         // A vote that counts holds its two models' ratings until it commits: votes on pairs
         // that share a model take their Elo steps one after the other, each in a few round
@@ -271,43 +338,21 @@ impl PgStore {
                 counts::elo_of(&tx, b, &params).await?,
             )
         };
-        // The rest touches separate rows: sent together, answered in one round trip.
-        futures_util::try_join!(
-            async {
-                match in_order {
-                    true => counts::set_elo(&tx, ((a, after.0), (b, after.1))).await,
-                    false => Ok(()),
-                }
+        finish_vote(
+            &tx,
+            &Finished {
+                vote: vote_id,
+                battle: row_id,
+                pair: (a, b),
+                winner,
+                counts: flags.is_empty(),
+                rated: in_order,
+                now,
+                before,
+                after,
             },
-            async {
-                if !flags.is_empty() {
-                    return Ok(());
-                }
-                let mut tally = crate::store::tally::Tally::default();
-                tally.add(a, b, winner, now);
-                counts::store_tally(tally, &tx).await
-            },
-            counts::bump_version(&tx),
-            // Kept, so that the same result asked again is answered with the same reveal.
-            async {
-                cached::exec(
-                    &tx,
-                    "UPDATE votes SET created_at = $2, elo_a_before = $3, elo_a_after = $4,
-                                      elo_b_before = $5, elo_b_after = $6
-                     WHERE id = $1",
-                    &[&vote_id, &now, &before.0, &after.0, &before.1, &after.1],
-                )
-                .await
-            },
-            async {
-                cached::exec(
-                    &tx,
-                    "UPDATE battles SET status = 'completed', updated_at = $2 WHERE id = $1",
-                    &[&row_id, &now],
-                )
-                .await
-            },
-        )?;
+        )
+        .await?;
         let record = read(&tx, id).await?;
         tx.commit().await.map_err(pg)?;
         Ok(VoteOutcome {
