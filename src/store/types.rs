@@ -498,15 +498,7 @@ pub(crate) fn kept_style_json(turn: i64, style: &VoteStyle) -> String {
 pub(crate) fn kept_style_of(json: Option<&str>, turn: i64) -> Option<VoteStyle> {
     let kept: KeptStyle = serde_json::from_str(json?).ok()?;
     (kept.turn == turn).then(|| VoteStyle {
-        features: kept.features.map(|f| {
-            let side = |o: usize| Features {
-                tokens: f[o],
-                headers: f[o + 1],
-                lists: f[o + 2],
-                bold: f[o + 3],
-            };
-            (side(0), side(4))
-        }),
+        features: kept.features.map(features_of_counts),
         categories: kept.categories,
     })
 }
@@ -539,18 +531,22 @@ pub(crate) fn style_unblob(bytes: &[u8]) -> Option<(Features, Features)> {
     if bytes.len() != 32 {
         return None;
     }
-    let v = |i: usize| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&bytes[4 * i..4 * i + 4]);
-        u32::from_le_bytes(b)
-    };
+    let mut counts = [0u32; 8];
+    for (c, b) in counts.iter_mut().zip(bytes.chunks_exact(4)) {
+        *c = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    Some(features_of_counts(counts))
+}
+
+/// Side a's then side b's features from their eight counts, in [`Features::as_array`]'s order.
+fn features_of_counts(f: [u32; 8]) -> (Features, Features) {
     let side = |o: usize| Features {
-        tokens: v(o),
-        headers: v(o + 1),
-        lists: v(o + 2),
-        bold: v(o + 3),
+        tokens: f[o],
+        headers: f[o + 1],
+        lists: f[o + 2],
+        bold: f[o + 3],
     };
-    Some((side(0), side(4)))
+    (side(0), side(4))
 }
 
 /// The error for a category no vote has, naming the nearest one and those there are: the
