@@ -542,32 +542,18 @@ fn a_client_that_leaves_mid_answer_leaves_the_battle_whole() {
     assert!(c.say("$tie8").contains("a tie"));
 }
 
-/// The style of the latest battle kept on it, once it is there: its turn and its features.
-fn kept_style(s: &Server, turn: i64) -> Vec<u64> {
-    let conn = rusqlite::Connection::open(s.db()).expect("open");
+/// The counts of the style kept on the latest battle for `turn`, once they are there.
+fn kept_style(s: &Server, turn: i64) -> Vec<u32> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let kept: Option<String> = conn
-            .query_row(
-                "SELECT style FROM battles ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .expect("a battle");
-        if let Some(kept) = kept.as_deref().map(json)
-            && kept["turn"] == json!(turn)
-        {
-            return kept["features"]
-                .as_array()
-                .expect("features")
-                .iter()
-                .map(|v| v.as_u64().expect("a count"))
-                .collect();
+        let kept = crate::support::kept_style(&s.db());
+        match kept {
+            Some((t, counts)) if t == turn => return counts,
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "no style of turn {turn} kept: {kept:?}"
+            ),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no style of turn {turn} kept: {kept:?}"
-        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
@@ -592,13 +578,5 @@ fn each_turns_answers_are_counted_for_the_vote_once_they_are_in() {
     c.say("$B7");
     let reveal = c.say("$wA7");
     assert!(reveal.contains("saturn"), "{reveal}");
-    let conn = rusqlite::Connection::open(s.db()).expect("open");
-    let blob: Vec<u8> = conn
-        .query_row("SELECT style FROM votes", [], |r| r.get(0))
-        .expect("the vote's style");
-    let voted: Vec<u64> = blob
-        .chunks_exact(4)
-        .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        .collect();
-    assert_eq!(voted, second);
+    assert_eq!(crate::support::vote_style(&s.db()), second);
 }

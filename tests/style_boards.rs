@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::support::server::{Server, json as body_json};
-use crate::support::{Test, text};
+use crate::support::{Test, kept_style, text, vote_style};
 
 /// The `arena_rank_default_tight` run of the reference file beside the synthetic votes.
 fn reference() -> Value {
@@ -412,44 +412,16 @@ fn a_vote_keeps_its_features_and_rebuild_fills_older_ones() {
         .stderr_contains("every vote on a battle has its style features");
 }
 
-/// The kept style of the latest battle, when there is one: (turn, the eight features).
-fn battle_style(db: &std::path::Path) -> Option<(i64, Vec<u32>)> {
-    let conn = rusqlite::Connection::open(db).expect("open");
-    let kept: Option<String> = conn
-        .query_row(
-            "SELECT style FROM battles ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .expect("a battle");
-    let kept: Value = serde_json::from_str(&kept?).expect("kept style JSON");
-    let features = kept["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|v| u32::try_from(v.as_u64().expect("a count")).expect("u32"))
-        .collect();
-    Some((kept["turn"].as_i64().expect("turn"), features))
-}
-
 #[test]
 fn a_battles_style_is_counted_when_its_answers_come_in_and_its_vote_keeps_it() {
     let t = Test::new();
     let battle = t.battle(&["Write a short poem about the sea and its waves, please."]);
     // Counted by the process that generated the answers, before any vote.
-    let (turn, features) = battle_style(&t.db()).expect("a style kept on the battle");
+    let (turn, features) = kept_style(&t.db()).expect("a style kept on the battle");
     assert_eq!(turn, 0);
     assert_eq!(features.len(), 8);
     assert!(features[0] > 0 && features[4] > 0, "{features:?}");
     // The vote, another process, keeps the same.
     t.vote(text(&battle, "battle_id"), "b");
-    let conn = rusqlite::Connection::open(t.db()).expect("open");
-    let blob: Vec<u8> = conn
-        .query_row("SELECT style FROM votes", [], |r| r.get(0))
-        .expect("the vote's style");
-    let voted: Vec<u32> = blob
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    assert_eq!(voted, features);
+    assert_eq!(vote_style(&t.db()), features);
 }

@@ -513,3 +513,35 @@ pub fn is_battle_id(s: &str) -> bool {
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
+
+/// The style kept on the latest battle of the SQLite file `db`, once there is one: the turn it
+/// covers and its eight counts (side a's tokens, headers, list items, bold spans, then b's).
+pub fn kept_style(db: &std::path::Path) -> Option<(i64, Vec<u32>)> {
+    let conn = rusqlite::Connection::open(db).expect("open the database");
+    let kept: Option<String> = conn
+        .query_row(
+            "SELECT style FROM battles ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a battle");
+    let kept: Value = serde_json::from_str(&kept?).expect("kept style JSON");
+    let counts = kept["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|v| u32::try_from(v.as_u64().expect("a count")).expect("u32"))
+        .collect();
+    Some((kept["turn"].as_i64().expect("turn"), counts))
+}
+
+/// The eight style counts stored with the only vote of the SQLite file `db`.
+pub fn vote_style(db: &std::path::Path) -> Vec<u32> {
+    let conn = rusqlite::Connection::open(db).expect("open the database");
+    let blob: Vec<u8> = conn
+        .query_row("SELECT style FROM votes", [], |r| r.get(0))
+        .expect("the vote's style");
+    blob.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
