@@ -149,6 +149,10 @@ impl PairCount {
     }
 }
 
+/// Largest number of cells (models squared) for which [`PairCounts::from_votes`] counts
+/// in a table over all pairs.
+const DENSE_PAIRS: usize = 1 << 20;
+
 /// Votes aggregated per pair of models and outcome: all that Bradley-Terry, the per-model
 /// totals and the head-to-head matrices need, whatever the number of votes. Pairs are sorted
 /// by `(a, b)`.
@@ -162,25 +166,53 @@ impl PairCounts {
     /// The counts of `votes`.
     #[must_use]
     pub fn from_votes(names: &[String], votes: &[VoteRow]) -> PairCounts {
-        let mut cells: std::collections::HashMap<(u32, u32), PairCount> =
-            std::collections::HashMap::new();
-        for v in votes {
+        let n = names.len();
+        let pair = |v: &VoteRow| {
             let a_first = v.model_a < v.model_b;
-            let (lo, hi) = if a_first {
-                (v.model_a, v.model_b)
+            if a_first {
+                (v.model_a, v.model_b, a_first)
             } else {
-                (v.model_b, v.model_a)
-            };
-            cells
-                .entry((lo, hi))
-                .or_insert(PairCount {
-                    a: lo,
-                    b: hi,
-                    ..PairCount::default()
-                })
-                .add(v.winner, a_first);
+                (v.model_b, v.model_a, a_first)
+            }
+        };
+        let fresh = |lo: u32, hi: u32| PairCount {
+            a: lo,
+            b: hi,
+            ..PairCount::default()
+        };
+        let mut pairs: Vec<PairCount> = Vec::new();
+        // A table over all pairs while it is small (a few hundred models); a map beyond,
+        // or for votes that name a model outside `names`.
+        let within = |m: u32| (m as usize) < n;
+        if n.saturating_mul(n) <= DENSE_PAIRS
+            && votes.iter().all(|v| within(v.model_a) && within(v.model_b))
+        {
+            let mut slot = vec![u32::MAX; n * n];
+            for v in votes {
+                let (lo, hi, a_first) = pair(v);
+                let Some(s) = slot.get_mut(lo as usize * n + hi as usize) else {
+                    continue;
+                };
+                if *s == u32::MAX {
+                    *s = u32::try_from(pairs.len()).unwrap_or(u32::MAX);
+                    pairs.push(fresh(lo, hi));
+                }
+                if let Some(p) = pairs.get_mut(*s as usize) {
+                    p.add(v.winner, a_first);
+                }
+            }
+        } else {
+            let mut cells: std::collections::HashMap<(u32, u32), PairCount> =
+                std::collections::HashMap::new();
+            for v in votes {
+                let (lo, hi, a_first) = pair(v);
+                cells
+                    .entry((lo, hi))
+                    .or_insert_with(|| fresh(lo, hi))
+                    .add(v.winner, a_first);
+            }
+            pairs = cells.into_values().collect();
         }
-        let mut pairs: Vec<PairCount> = cells.into_values().collect();
         pairs.sort_unstable_by_key(|p| (p.a, p.b));
         PairCounts {
             names: names.to_vec(),

@@ -62,8 +62,10 @@ use crate::rating::{PairCounts, Votes};
 /// Opens the database at `db` as `mode` says, and brings its schema up to date: a path or an
 /// `sqlite://` address is an SQLite file; `postgres://` and `postgresql://` name a PostgreSQL
 /// database (see [`PgStore::open`]). See [`SqliteStore::open`] for what each mode allows.
+/// Two connections read beside the writer: a style-controlled board reads its votes in two
+/// halves at once.
 pub async fn open(db: &Path, mode: Mode) -> Result<AnyStore> {
-    open_with_readers(db, mode, 1).await
+    open_with_readers(db, mode, 2).await
 }
 
 /// [`open`] with `readers` connections that read beside the one that writes (a server takes

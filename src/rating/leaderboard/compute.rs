@@ -154,7 +154,8 @@ fn prepare<'a>(
     let (counts, sequence, running_elo, kept_glicko2) = match data {
         Data::Votes(data) | Data::Styled { votes: data, .. } => {
             let n = data.names.len();
-            let kept: Vec<usize> = if options.min_battles > 1 {
+            // The indexes of the votes kept; `None` keeps them all (no copy).
+            let kept: Option<Vec<usize>> = (options.min_battles > 1).then(|| {
                 let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
                 dropped_models = left_out;
                 let active = totals(n, &data.votes)
@@ -163,18 +164,22 @@ fn prepare<'a>(
                     .count();
                 left_out_note(left_out, active, notes);
                 kept
-            } else {
-                (0..data.votes.len()).collect()
+            });
+            let source = |j: usize| kept.as_ref().map_or(j, |k| k[j]);
+            let (names, votes) = match &kept {
+                Some(kept) => {
+                    let picked: Vec<VoteRow> = kept.iter().map(|&i| data.votes[i]).collect();
+                    compact(&data.names, &picked)
+                }
+                None => compact(&data.names, &data.votes),
             };
-            let picked: Vec<VoteRow> = kept.iter().map(|&i| data.votes[i]).collect();
-            let (names, votes) = compact(&data.names, &picked);
             if let Some(features) = features {
                 styled = Some(
                     votes
                         .iter()
-                        .zip(&kept)
-                        .filter_map(|(v, &i)| {
-                            let (a, b) = features.get(i).copied()?;
+                        .enumerate()
+                        .filter_map(|(j, v)| {
+                            let (a, b) = features.get(source(j)).copied()?;
                             Some(StyleVote {
                                 model_a: v.model_a,
                                 model_b: v.model_b,
@@ -187,18 +192,17 @@ fn prepare<'a>(
                 );
             }
             let counts = PairCounts::from_votes(&names, &votes);
-            let sequence = Sequence {
+            // Only the running methods read the votes in order.
+            let sequence = (options.method != Method::Bt).then(|| Sequence {
+                times: (0..votes.len())
+                    .map(|j| data.times.get(source(j)).copied().unwrap_or(0))
+                    .collect(),
+                imported: (0..votes.len())
+                    .map(|j| data.imported.get(source(j)).copied().unwrap_or(false))
+                    .collect(),
                 votes,
-                times: kept
-                    .iter()
-                    .map(|&i| data.times.get(i).copied().unwrap_or(0))
-                    .collect(),
-                imported: kept
-                    .iter()
-                    .map(|&i| data.imported.get(i).copied().unwrap_or(false))
-                    .collect(),
-            };
-            (counts, Some(sequence), None, None)
+            });
+            (counts, sequence, None, None)
         }
         Data::Counts {
             counts,

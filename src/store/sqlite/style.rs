@@ -9,6 +9,7 @@
 //! Categories are names in `categories`, linked to votes by `vote_categories`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction, params};
@@ -202,66 +203,35 @@ impl SqliteStore {
     /// The votes of `filter` that carry style features, with them: what the
     /// style-controlled leaderboard fits. Order does not matter to that fit, so the votes
     /// come in insertion order.
+    ///
+    /// The votes are read in two halves of their ids on two readers at once (one after the
+    /// other where there is one reader). Both halves stop at the newest vote when the read
+    /// began, so a vote recorded meanwhile is in neither: votes are only ever added, and the
+    /// two reads together see the votes of one moment.
     pub async fn styled_votes(&self, filter: VoteFilter) -> Result<StyledVotes> {
-        self.read(move |conn| {
-            let names = model_names(conn)?;
-            let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
-            let mut index = vec![u32::MAX; usize::try_from(max_id + 1).unwrap_or(0)];
-            for (i, (id, name)) in names.iter().enumerate() {
-                let allowed = filter.models.as_ref().is_none_or(|m| m.contains(name));
-                if allowed
-                    && let Some(slot) = usize::try_from(*id).ok().and_then(|id| index.get_mut(id))
-                {
-                    *slot = u32::try_from(i).unwrap_or(u32::MAX);
-                }
-            }
-            let (sql, values) = select(
-                conn,
-                &filter,
-                "model_a, model_b, outcome, created_at, style",
-            )?;
-            let mut stmt = conn.prepare(&sql).map_err(db)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
-            let mut out = StyledVotes::default();
-            let look = |id: i64| {
-                usize::try_from(id)
-                    .ok()
-                    .and_then(|i| index.get(i).copied())
-                    .filter(|&i| i != u32::MAX)
-            };
-            while let Some(row) = rows.next().map_err(db)? {
-                let (a, b, outcome, at): (i64, i64, i64, i64) = (
-                    row.get(0).map_err(db)?,
-                    row.get(1).map_err(db)?,
-                    row.get(2).map_err(db)?,
-                    row.get(3).map_err(db)?,
-                );
-                let (Some(a), Some(b), Some(winner)) =
-                    (look(a), look(b), Winner::from_code(outcome))
-                else {
-                    continue;
-                };
-                let features = match row.get_ref(4).map_err(db)? {
-                    rusqlite::types::ValueRef::Blob(bytes) => unblob(bytes),
-                    _ => None,
-                };
-                let Some(features) = features else {
-                    out.without += 1;
-                    continue;
-                };
-                out.votes.votes.push(VoteRow {
-                    model_a: a,
-                    model_b: b,
-                    winner,
-                });
-                out.votes.times.push(at);
-                out.votes.imported.push(false);
-                out.features.push(features);
-            }
-            out.votes.names = names.into_iter().map(|(_, n)| n).collect();
-            Ok(out)
-        })
-        .await
+        let (names, newest) = self
+            .read(|conn| {
+                let newest: i64 = conn
+                    .query_row("SELECT coalesce(max(id), 0) FROM votes", [], |r| r.get(0))
+                    .map_err(db)?;
+                Ok((model_names(conn)?, newest))
+            })
+            .await?;
+        let index = Arc::new(model_index(&names, &filter));
+        let half = newest / 2;
+        let part = |after: i64, upto: i64| {
+            let (filter, index) = (filter.clone(), Arc::clone(&index));
+            self.read(move |conn| styled_part(conn, &filter, &index, after, upto))
+        };
+        let (first, second) = tokio::try_join!(part(0, half), part(half, newest))?;
+        let mut out = first;
+        out.votes.votes.extend(second.votes.votes);
+        out.votes.times.extend(second.votes.times);
+        out.votes.imported.extend(second.votes.imported);
+        out.features.extend(second.features);
+        out.without += second.without;
+        out.votes.names = names.into_iter().map(|(_, n)| n).collect();
+        Ok(out)
     }
 
     /// Every category with its number of votes (those that count, and the left-out ones
@@ -354,4 +324,75 @@ pub(super) fn select(
         format!("SELECT {columns} FROM votes WHERE {}", terms.join(" AND ")),
         values,
     ))
+}
+
+/// Each model's place among `names` (by id), `u32::MAX` for one `filter` leaves out.
+fn model_index(names: &[(i64, String)], filter: &VoteFilter) -> Vec<u32> {
+    let max_id = names.iter().map(|(id, _)| *id).max().unwrap_or(0);
+    let mut index = vec![u32::MAX; usize::try_from(max_id + 1).unwrap_or(0)];
+    for (i, (id, name)) in names.iter().enumerate() {
+        let allowed = filter.models.as_ref().is_none_or(|m| m.contains(name));
+        if allowed && let Some(slot) = usize::try_from(*id).ok().and_then(|id| index.get_mut(id)) {
+            *slot = u32::try_from(i).unwrap_or(u32::MAX);
+        }
+    }
+    index
+}
+
+/// The styled votes of `filter` with ids in `(after, upto]`, models placed by `index`
+/// (names left empty).
+fn styled_part(
+    conn: &Connection,
+    filter: &VoteFilter,
+    index: &[u32],
+    after: i64,
+    upto: i64,
+) -> Result<StyledVotes> {
+    let (sql, mut values) = select(conn, filter, "model_a, model_b, outcome, created_at, style")?;
+    let sql = format!("{sql} AND id > ? AND id <= ?");
+    values.extend([Value::from(after), Value::from(upto)]);
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
+    let mut out = StyledVotes::default();
+    // Room for every id of the range, within reason (ids need not be dense).
+    let expected = usize::try_from(upto - after).unwrap_or(0).min(1 << 24);
+    out.votes.votes.reserve(expected);
+    out.votes.times.reserve(expected);
+    out.votes.imported.reserve(expected);
+    out.features.reserve(expected);
+    let look = |id: i64| {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| index.get(i).copied())
+            .filter(|&i| i != u32::MAX)
+    };
+    while let Some(row) = rows.next().map_err(db)? {
+        let (a, b, outcome, at): (i64, i64, i64, i64) = (
+            row.get(0).map_err(db)?,
+            row.get(1).map_err(db)?,
+            row.get(2).map_err(db)?,
+            row.get(3).map_err(db)?,
+        );
+        let (Some(a), Some(b), Some(winner)) = (look(a), look(b), Winner::from_code(outcome))
+        else {
+            continue;
+        };
+        let features = match row.get_ref(4).map_err(db)? {
+            rusqlite::types::ValueRef::Blob(bytes) => unblob(bytes),
+            _ => None,
+        };
+        let Some(features) = features else {
+            out.without += 1;
+            continue;
+        };
+        out.votes.votes.push(VoteRow {
+            model_a: a,
+            model_b: b,
+            winner,
+        });
+        out.votes.times.push(at);
+        out.votes.imported.push(false);
+        out.features.push(features);
+    }
+    Ok(out)
 }

@@ -9,7 +9,7 @@
 //! time.
 
 use super::super::likelihood::{logistic, logistic_pw};
-use super::rows::{F, Rows};
+use super::rows::{F, Rows, in_parallel};
 
 /// A pair's sums over its rows, with `c = count·weight`, `p = σ(d)`, `e = y − p`:
 /// `g = Σ c·e`, `h = Σ c·p(1−p)`, `hz = Σ c·p(1−p)·z`; for the sandwich
@@ -79,59 +79,29 @@ pub(super) fn pass(
             Need::Meat => chunk::<true>(rows, count, theta, beta, range, out),
         }
     };
-    let threads = if parallel {
-        std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .clamp(1, 8)
-            .min(rows.chunks.len())
-    } else {
-        1
-    };
     let mut total = Sums::default();
-    if threads <= 1 {
+    if !parallel {
         for range in &rows.chunks {
             let part = run(range.clone(), &mut out[range.clone()]);
             total.add(&part);
         }
         return total;
     }
-    // Chunk `c` goes to thread `c % threads`; the sums are added in chunk order.
-    let mut work: Vec<Vec<Task>> = (0..threads).map(|_| Vec::new()).collect();
+    // The sums are added in chunk order, whatever thread took each chunk.
+    let mut work = Vec::with_capacity(rows.chunks.len());
     let mut rest = out;
     let mut offset = 0;
-    for (c, range) in rows.chunks.iter().enumerate() {
+    for range in &rows.chunks {
         let (mine, tail) = rest.split_at_mut(range.end - offset);
         offset = range.end;
         rest = tail;
-        work[c % threads].push((c, range.clone(), mine));
+        work.push((range.clone(), mine));
     }
-    let mut parts = vec![Sums::default(); rows.chunks.len()];
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = work
-            .into_iter()
-            .map(|list| {
-                let run = &run;
-                scope.spawn(move || {
-                    list.into_iter()
-                        .map(|(c, range, slot)| (c, run(range, slot)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            for (c, s) in h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
-                parts[c] = s;
-            }
-        }
-    });
-    for p in &parts {
-        total.add(p);
+    for part in in_parallel(work, |(range, slots)| run(range, slots)) {
+        total.add(&part);
     }
     total
 }
-
-/// A chunk's number, its pairs and their slots.
-type Task<'a> = (usize, std::ops::Range<usize>, &'a mut [PairSums]);
 
 #[inline]
 fn logit(base: f64, z: &[f64; F], beta: &[f64; F]) -> f64 {

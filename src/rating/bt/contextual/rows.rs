@@ -81,10 +81,8 @@ fn outcome(w: Winner) -> Option<f64> {
 }
 
 /// One vote on its way to a row.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Entry {
-    /// `i·K + j` of its pair, `i < j`.
-    pair: u64,
     /// Raw differences, oriented as the row.
     x: [f64; F],
     vote: u32,
@@ -92,41 +90,10 @@ struct Entry {
     class: u8,
 }
 
-/// Largest `K²` for which entries are sorted by a counting sort over all pairs.
+/// Largest `K²` for which votes are grouped by pair by one counting sort over all pairs.
 const COUNTING_PAIRS: usize = 1 << 22;
 
-/// The entries ordered by pair (the order within a pair is settled later): by one
-/// counting sort while the `K²` possible pairs fit a small table, else by comparison.
-fn sort_by_pair(mut entries: Vec<Entry>, k: usize) -> Vec<Entry> {
-    let range = k.saturating_mul(k);
-    if range > COUNTING_PAIRS {
-        entries.sort_unstable_by_key(|e| e.pair);
-        return entries;
-    }
-    // Entries number fewer than 2³² (votes are indexed by `u32`).
-    let mut start = vec![0u32; range + 1];
-    for e in &entries {
-        start[e.pair as usize + 1] += 1;
-    }
-    for p in 0..range {
-        start[p + 1] += start[p];
-    }
-    let mut out = vec![Entry::default(); entries.len()];
-    for e in entries {
-        let slot = &mut start[e.pair as usize];
-        out[*slot as usize] = e;
-        *slot += 1;
-    }
-    out
-}
-
-/// Bits of a difference as a sort key with the order of the numbers (all are finite).
-fn sort_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 { !b } else { b | (1 << 63) }
-}
-
-/// Votes that [`entries`] left out.
+/// Votes that [`group`] left out.
 #[derive(Default)]
 struct LeftOut {
     /// A skip.
@@ -135,40 +102,101 @@ struct LeftOut {
     invalid: usize,
 }
 
-/// One entry per used vote, its differences oriented as its row; a vote's data are moved
-/// together, so that the sorts touch each vote's cache lines once.
-fn entries(k: usize, votes: &[StyleVote], variant: Variant) -> (Vec<Entry>, LeftOut) {
-    let mut left_out = LeftOut::default();
-    let mut entries: Vec<Entry> = Vec::with_capacity(votes.len());
-    for (v, vote) in votes.iter().enumerate() {
-        let (a, b) = (vote.model_a as usize, vote.model_b as usize);
-        let Ok(index) = u32::try_from(v) else {
-            left_out.invalid += 1;
-            continue;
-        };
-        if a >= k || b >= k || a == b {
-            left_out.invalid += 1;
-            continue;
-        }
-        let Some(y) = outcome(vote.winner) else {
-            left_out.skipped += 1;
-            continue;
-        };
-        let (fa, fb) = (vote.a.as_array(), vote.b.as_array());
-        let x: [f64; F] = std::array::from_fn(|f| difference(fa[f], fb[f], variant));
-        let flip = a > b;
-        // Outcome for the row's first model in halves (0, 1 or 2), times two, plus
-        // the orientation.
-        let y_row = if flip { 1.0 - y } else { y };
-        let halves = (2.0 * y_row) as u8;
-        entries.push(Entry {
-            pair: (a.min(b) * k + a.max(b)) as u64,
-            x: if flip { x.map(|d| -d) } else { x },
-            vote: index,
-            class: halves * 2 + u8::from(flip),
-        });
+/// The used votes grouped by pair.
+struct Groups {
+    /// Indexes of the used votes, pair by pair (pairs in increasing order), each pair's in
+    /// the votes' order.
+    order: Vec<u32>,
+    /// Each pair's key `i·K + j` (`i < j`) and the end of its votes in `order`.
+    pairs: Vec<(u64, usize)>,
+    left_out: LeftOut,
+}
+
+/// The key of the pair of `vote`, `None` for a vote left out (counted in `left_out`).
+fn key_of(k: usize, index: usize, vote: &StyleVote, left_out: &mut LeftOut) -> Option<u64> {
+    let (a, b) = (vote.model_a as usize, vote.model_b as usize);
+    if a >= k || b >= k || a == b || u32::try_from(index).is_err() {
+        left_out.invalid += 1;
+        return None;
     }
-    (entries, left_out)
+    if outcome(vote.winner).is_none() {
+        left_out.skipped += 1;
+        return None;
+    }
+    Some((a.min(b) * k + a.max(b)) as u64)
+}
+
+/// Groups the used votes by pair: a counting sort of their indexes (4 bytes a vote) while
+/// the `K²` possible pairs fit a small table, else a sort by pair.
+fn group(k: usize, votes: &[StyleVote]) -> Groups {
+    let mut left_out = LeftOut::default();
+    let keys: Vec<Option<u64>> = votes
+        .iter()
+        .enumerate()
+        .map(|(v, vote)| key_of(k, v, vote, &mut left_out))
+        .collect();
+    let range = k.saturating_mul(k);
+    let mut pairs = Vec::new();
+    let order: Vec<u32> = if range <= COUNTING_PAIRS {
+        let mut start = vec![0u32; range + 1];
+        for key in keys.iter().flatten() {
+            start[*key as usize + 1] += 1;
+        }
+        for p in 0..range {
+            if start[p + 1] > 0 {
+                pairs.push((p as u64, 0));
+            }
+            start[p + 1] += start[p];
+        }
+        for pair in &mut pairs {
+            pair.1 = start[pair.0 as usize + 1] as usize;
+        }
+        let mut order = vec![0u32; start[range] as usize];
+        for (v, key) in keys.iter().enumerate() {
+            if let Some(key) = key {
+                let slot = &mut start[*key as usize];
+                order[*slot as usize] = v as u32;
+                *slot += 1;
+            }
+        }
+        order
+    } else {
+        let mut keyed: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(v, key)| Some(((*key)?, v as u32)))
+            .collect();
+        keyed.sort_unstable();
+        for (end, &(key, _)) in keyed.iter().enumerate() {
+            match pairs.last_mut() {
+                Some(last) if last.0 == key => last.1 = end + 1,
+                _ => pairs.push((key, end + 1)),
+            }
+        }
+        keyed.into_iter().map(|(_, v)| v).collect()
+    };
+    Groups {
+        order,
+        pairs,
+        left_out,
+    }
+}
+
+/// The entry of a used vote of the pair `(i, j)`: its differences oriented as the row.
+fn entry(i: usize, v: u32, vote: &StyleVote, variant: Variant) -> Entry {
+    let y = outcome(vote.winner).unwrap_or(0.5);
+    let (fa, fb) = (vote.a.as_array(), vote.b.as_array());
+    let x: [f64; F] = std::array::from_fn(|f| difference(fa[f], fb[f], variant));
+    let flip = vote.model_a as usize != i;
+    // Outcome for the row's first model in halves (0, 1 or 2), times two, plus the
+    // orientation.
+    let y_row = if flip { 1.0 - y } else { y };
+    let halves = (2.0 * y_row) as u8;
+    Entry {
+        x: if flip { x.map(|d| -d) } else { x },
+        vote: v,
+        class: halves * 2 + u8::from(flip),
+    }
 }
 
 /// Rows before standardising: raw differences, and whether each row is its votes'
@@ -183,52 +211,225 @@ struct Merged {
     row_of_vote: Vec<u32>,
 }
 
-/// Entries sorted by pair merged into rows: each pair's run sorted by class and features,
-/// identical entries made one row. `votes`: the number of votes the entries came from.
-fn merge(mut entries: Vec<Entry>, k: usize, votes: usize) -> Merged {
-    let n = entries.len();
-    let mut m = Merged {
-        pairs: Vec::new(),
-        z: Vec::with_capacity(n),
-        y: Vec::with_capacity(n),
-        count: Vec::with_capacity(n),
-        flips: Vec::with_capacity(n),
-        row_of_vote: vec![u32::MAX; votes],
-    };
-    let mut at = 0;
-    while at < n {
-        let key = entries[at].pair;
-        let mut end = at;
-        while end < n && entries[end].pair == key {
-            end += 1;
-        }
-        let run = &mut entries[at..end];
-        run.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
-        let pair_start = m.z.len();
-        let mut r = 0;
-        while r < run.len() {
-            let (c, x) = (run[r].class, run[r].x);
-            let mut s = r;
-            while s < run.len() && run[s].class == c && run[s].x == x {
-                m.row_of_vote[run[s].vote as usize] = m.z.len() as u32;
-                s += 1;
+/// One task's share of the rows: its slots of every column, from its first vote's place
+/// in [`Groups::order`] (a task makes at most one row per vote).
+struct Slots<'a> {
+    z: &'a mut [[f64; F]],
+    y: &'a mut [f64],
+    count: &'a mut [f64],
+    flips: &'a mut [bool],
+    /// Per place: the vote there once its pair is sorted, and its row within the task.
+    order: &'a mut [u32],
+    row: &'a mut [u32],
+}
+
+/// Bits of a difference as a sort key with the order of the numbers (all are finite).
+fn sort_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+impl<'a> Slots<'a> {
+    /// The first `len` places, and the rest.
+    fn split(self, len: usize) -> (Slots<'a>, Slots<'a>) {
+        let (z, z_rest) = self.z.split_at_mut(len);
+        let (y, y_rest) = self.y.split_at_mut(len);
+        let (count, count_rest) = self.count.split_at_mut(len);
+        let (flips, flips_rest) = self.flips.split_at_mut(len);
+        let (order, order_rest) = self.order.split_at_mut(len);
+        let (row, row_rest) = self.row.split_at_mut(len);
+        (
+            Slots {
+                z,
+                y,
+                count,
+                flips,
+                order,
+                row,
+            },
+            Slots {
+                z: z_rest,
+                y: y_rest,
+                count: count_rest,
+                flips: flips_rest,
+                order: order_rest,
+                row: row_rest,
+            },
+        )
+    }
+}
+
+/// Runs `run` on each of `work` on up to eight threads (task `t` on thread `t % threads`),
+/// and returns the results in the order of `work`.
+pub(super) fn in_parallel<T: Send, R: Send>(work: Vec<T>, run: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8)
+        .min(work.len());
+    if threads <= 1 {
+        return work.into_iter().map(run).collect();
+    }
+    let tasks = work.len();
+    let mut lists: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (t, w) in work.into_iter().enumerate() {
+        lists[t % threads].push((t, w));
+    }
+    let mut done: Vec<Option<R>> = (0..tasks).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let run = &run;
+        let handles: Vec<_> = lists
+            .into_iter()
+            .map(|list| {
+                scope.spawn(move || {
+                    list.into_iter()
+                        .map(|(t, w)| (t, run(w)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (t, r) in h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                done[t] = Some(r);
             }
-            m.z.push(x);
-            m.y.push(f64::from(c / 2) * 0.5);
-            m.count.push((s - r) as f64);
-            m.flips.push(c % 2 == 1);
-            r = s;
         }
-        let key = key as usize;
-        m.pairs.push(PairRows {
-            i: key / k,
-            j: key % k,
+    });
+    done.into_iter().flatten().collect()
+}
+
+/// Votes per task of [`merge`].
+const MERGE_VOTES: usize = 65_536;
+
+/// Merges the votes of the pairs `pairs` (keys and ends in `order`, from `first`) into
+/// rows in `s`: each pair's votes sorted by class and features, identical ones made one
+/// row. Returns the pairs' rows (ranges within the task) and the number of rows.
+fn merge_task(
+    k: usize,
+    votes: &[StyleVote],
+    variant: Variant,
+    pairs: &[(u64, usize)],
+    first: usize,
+    s: Slots<'_>,
+) -> (Vec<PairRows>, usize) {
+    let mut out = Vec::with_capacity(pairs.len());
+    let mut buf: Vec<Entry> = Vec::new();
+    let (mut rows, mut at) = (0, first);
+    for &(key, end) in pairs {
+        let i = key as usize / k;
+        let places = at - first..end - first;
+        buf.clear();
+        buf.extend(
+            s.order[places.clone()]
+                .iter()
+                .map(|&v| entry(i, v, &votes[v as usize], variant)),
+        );
+        buf.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
+        let pair_start = rows;
+        let mut r = 0;
+        while r < buf.len() {
+            let (c, x) = (buf[r].class, buf[r].x);
+            let mut t = r;
+            while t < buf.len() && buf[t].class == c && buf[t].x == x {
+                s.order[places.start + t] = buf[t].vote;
+                s.row[places.start + t] = rows as u32;
+                t += 1;
+            }
+            s.z[rows] = x;
+            s.y[rows] = f64::from(c / 2) * 0.5;
+            s.count[rows] = (t - r) as f64;
+            s.flips[rows] = c % 2 == 1;
+            rows += 1;
+            r = t;
+        }
+        out.push(PairRows {
+            i,
+            j: key as usize % k,
             weight: (end - at) as f64,
             start: pair_start,
-            end: m.z.len(),
+            end: rows,
         });
         at = end;
     }
+    (out, rows)
+}
+
+/// Ranges of pairs of about [`MERGE_VOTES`] votes each, fixed by the data alone.
+fn merge_tasks(pairs: &[(u64, usize)]) -> Vec<std::ops::Range<usize>> {
+    let mut tasks = Vec::new();
+    let (mut begin, mut from) = (0, 0);
+    for (p, &(_, end)) in pairs.iter().enumerate() {
+        if end - from >= MERGE_VOTES || p + 1 == pairs.len() {
+            tasks.push(begin..p + 1);
+            (begin, from) = (p + 1, end);
+        }
+    }
+    tasks
+}
+
+/// The grouped votes merged into rows, pairs in order: the tasks of [`merge_task`] run on
+/// up to eight threads, each writing its own slots; the rows are then closed up in task
+/// order, so the result is the same on any number of threads.
+fn merge(g: &mut Groups, k: usize, votes: &[StyleVote], variant: Variant) -> Merged {
+    let n = g.order.len();
+    let mut z = vec![[0.0; F]; n];
+    let mut y = vec![0.0; n];
+    let mut count = vec![0.0; n];
+    let mut flips = vec![false; n];
+    let mut row = vec![0u32; n];
+    let tasks = merge_tasks(&g.pairs);
+    let first = |t: &std::ops::Range<usize>| t.start.checked_sub(1).map_or(0, |p| g.pairs[p].1);
+    let starts: Vec<usize> = tasks.iter().map(first).collect();
+    let mut work = Vec::with_capacity(tasks.len());
+    let mut rest = Slots {
+        z: &mut z,
+        y: &mut y,
+        count: &mut count,
+        flips: &mut flips,
+        order: &mut g.order,
+        row: &mut row,
+    };
+    for (t, task) in tasks.iter().enumerate() {
+        let end = task.end.checked_sub(1).map_or(0, |p| g.pairs[p].1);
+        let (mine, tail) = rest.split(end - starts[t]);
+        rest = tail;
+        work.push((task.clone(), starts[t], mine));
+    }
+    let pairs = &g.pairs;
+    let done = in_parallel(work, |(task, first, slots)| {
+        merge_task(k, votes, variant, &pairs[task], first, slots)
+    });
+    // Close up: each task's rows move down to follow the previous task's.
+    let mut m = Merged {
+        pairs: Vec::with_capacity(g.pairs.len()),
+        z,
+        y,
+        count,
+        flips,
+        row_of_vote: vec![u32::MAX; votes.len()],
+    };
+    let mut rows = 0;
+    for (t, (pairs, made)) in done.into_iter().enumerate() {
+        let from = starts[t];
+        if from != rows {
+            m.z.copy_within(from..from + made, rows);
+            m.y.copy_within(from..from + made, rows);
+            m.count.copy_within(from..from + made, rows);
+            m.flips.copy_within(from..from + made, rows);
+        }
+        let end = tasks[t].end.checked_sub(1).map_or(0, |p| g.pairs[p].1);
+        for (&vote, &r) in g.order[from..end].iter().zip(&row[from..end]) {
+            m.row_of_vote[vote as usize] = (rows + r as usize) as u32;
+        }
+        m.pairs.extend(pairs.into_iter().map(|p| PairRows {
+            start: p.start + rows,
+            end: p.end + rows,
+            ..p
+        }));
+        rows += made;
+    }
+    m.z.truncate(rows);
+    m.y.truncate(rows);
+    m.count.truncate(rows);
+    m.flips.truncate(rows);
     m
 }
 
@@ -311,10 +512,11 @@ impl Rows {
         variant: Variant,
         weighting: Option<f64>,
     ) -> Self {
-        // Sorted by pair, then by class and features within each pair (in `merge`).
-        let (entries, left_out) = entries(k, votes, variant);
-        let total = entries.len() as f64;
-        let mut m = merge(sort_by_pair(entries, k), k, votes.len());
+        // Grouped by pair, then sorted by class and features within each pair (in `merge`).
+        let mut groups = group(k, votes);
+        let total = groups.order.len() as f64;
+        let mut m = merge(&mut groups, k, votes, variant);
+        let left_out = groups.left_out;
         let (mean, std) = standardise(&mut m.z, &m.flips, &m.count, total);
         weigh(&mut m.pairs, weighting, total);
         Self {
