@@ -400,6 +400,8 @@ pub(super) struct BorderedWork {
     /// `C − WᵀW`, then its factor.
     schur: Vec<f64>,
     y: Vec<f64>,
+    /// The problem's pairs with a volatile model, found once per replicate.
+    touching: Vec<usize>,
 }
 
 impl BorderedWork {
@@ -412,22 +414,21 @@ impl BorderedWork {
             w: vec![0.0; m * f.stable],
             schur: vec![0.0; m * m],
             y: vec![0.0; k],
+            touching: Vec::new(),
         }
     }
 }
 
 /// Minus the problem's Hessian in the rows of the volatile models, into
 /// `w.rows`: their pairs' curvature and, in a regularised group, the
-/// virtual votes' (see [`Problem::gradient_hessian`]). `O(#pairs + K)` per
-/// volatile model, not the `O(K²)` of the whole matrix.
+/// virtual votes' (see [`Problem::gradient_hessian`]). `O(K)` per volatile
+/// model and its pairs (`w.touching`), not the `O(K²)` of the whole matrix.
 fn volatile_rows(f: &BorderedFactor, w: &mut BorderedWork, problem: &Problem, theta: &[f64]) {
     let k = problem.k;
     w.rows.fill(0.0);
-    for p in problem.pairs {
+    for &t in &w.touching {
+        let p = &problem.pairs[t];
         let (ci, cj) = (f.slot[p.i], f.slot[p.j]);
-        if ci == usize::MAX && cj == usize::MAX {
-            continue;
-        }
         let c = p.n * logistic_pw(theta[p.i] - theta[p.j]).1;
         if ci != usize::MAX {
             w.rows[ci * k + p.i] += c;
@@ -562,6 +563,11 @@ pub(super) fn bordered_chord(
     ws: &mut Workspace,
     solver: &mut DenseSolver,
 ) -> Outcome {
+    work.touching.clear();
+    work.touching.extend((0..problem.pairs.len()).filter(|&t| {
+        let p = &problem.pairs[t];
+        factor.slot[p.i] != usize::MAX || factor.slot[p.j] != usize::MAX
+    }));
     let mut previous = f64::INFINITY;
     let mut used = 0;
     while used < s.max_iterations {

@@ -83,6 +83,9 @@ fn outcome(w: Winner) -> Option<f64> {
 /// One vote on its way to a row.
 #[derive(Clone, Copy)]
 struct Entry {
+    /// The class, then the first difference's leading bits: orders entries as
+    /// `(class, x)` does wherever it differs, so that most comparisons end there.
+    lead: u64,
     /// Raw differences, oriented as the row.
     x: [f64; F],
     vote: u32,
@@ -192,10 +195,13 @@ fn entry(i: usize, v: u32, vote: &StyleVote, variant: Variant) -> Entry {
     // orientation.
     let y_row = if flip { 1.0 - y } else { y };
     let halves = (2.0 * y_row) as u8;
+    let x = if flip { x.map(|d| -d) } else { x };
+    let class = halves * 2 + u8::from(flip);
     Entry {
-        x: if flip { x.map(|d| -d) } else { x },
+        lead: (u64::from(class) << 56) | (sort_key(x[0]) >> 8),
+        x,
         vote: v,
-        class: halves * 2 + u8::from(flip),
+        class,
     }
 }
 
@@ -322,7 +328,11 @@ fn merge_task(
                 .iter()
                 .map(|&v| entry(i, v, &votes[v as usize], variant)),
         );
-        buf.sort_unstable_by_key(|e| (e.class, e.x.map(sort_key)));
+        buf.sort_unstable_by(|a, b| {
+            a.lead
+                .cmp(&b.lead)
+                .then_with(|| (a.class, a.x.map(sort_key)).cmp(&(b.class, b.x.map(sort_key))))
+        });
         let pair_start = rows;
         let mut r = 0;
         while r < buf.len() {
