@@ -318,15 +318,21 @@ fn merge_task(
 ) -> (Vec<PairRows>, usize) {
     let mut out = Vec::with_capacity(pairs.len());
     let mut buf: Vec<Entry> = Vec::new();
+    let mut gathered: Vec<StyleVote> = Vec::new();
     let (mut rows, mut at) = (0, first);
     for &(key, end) in pairs {
         let i = key as usize / k;
         let places = at - first..end - first;
         buf.clear();
+        // The pair's votes are copied first, in a loop of loads alone that the processor
+        // runs many of at once (they are far apart in memory), then turned into entries.
+        gathered.clear();
+        gathered.extend(s.order[places.clone()].iter().map(|&v| votes[v as usize]));
         buf.extend(
             s.order[places.clone()]
                 .iter()
-                .map(|&v| entry(i, v, &votes[v as usize], variant)),
+                .zip(&gathered)
+                .map(|(&v, vote)| entry(i, v, vote, variant)),
         );
         buf.sort_unstable_by(|a, b| {
             a.lead
