@@ -778,12 +778,8 @@ async fn style_and_categories_are_kept_and_select_votes(store: impl Store) {
         .styled_votes(VoteFilter::default())
         .await
         .expect("styled");
-    assert_eq!((all.votes.votes.len(), all.without), (2, 1));
-    let mut tokens: Vec<(u32, u32)> = all
-        .features
-        .iter()
-        .map(|(a, b)| (a.tokens, b.tokens))
-        .collect();
+    assert_eq!((all.votes.len(), all.without), (2, 1));
+    let mut tokens: Vec<(u32, u32)> = all.votes.iter().map(|v| (v.a.tokens, v.b.tokens)).collect();
     tokens.sort_unstable();
     assert_eq!(tokens, [(10, 11), (20, 21)]);
     assert_eq!(
@@ -823,7 +819,7 @@ async fn style_and_categories_are_kept_and_select_votes(store: impl Store) {
         .styled_votes(VoteFilter::default())
         .await
         .expect("styled");
-    assert_eq!((after.votes.votes.len(), after.without), (3, 1));
+    assert_eq!((after.votes.len(), after.without), (3, 1));
 }
 
 /// A battle waiting for its vote, between `a` and `b`, whose sides answered `answers`.
@@ -850,10 +846,8 @@ async fn features_by_model(store: &impl Store) -> Vec<(String, (Features, Featur
         .expect("styled");
     let mut out: Vec<_> = styled
         .votes
-        .votes
         .iter()
-        .zip(styled.features)
-        .map(|(v, f)| (styled.votes.names[v.model_a as usize].clone(), f))
+        .map(|v| (styled.names[v.model_a as usize].clone(), (v.a, v.b)))
         .collect();
     out.sort_by(|x, y| x.0.cmp(&y.0));
     out

@@ -425,3 +425,80 @@ fn a_battles_style_is_counted_when_its_answers_come_in_and_its_vote_keeps_it() {
     t.vote(text(&battle, "battle_id"), "b");
     assert_eq!(vote_style(&t.db()), features);
 }
+
+/// A style-controlled board reads whole blocks of votes from their packs: the same board,
+/// to the last digit, as from the votes row by row, with votes left out, votes without
+/// features and votes after the last whole block; and packs are made where votes are
+/// written (an import, `arena rebuild`, a vote).
+#[test]
+fn packed_votes_give_the_board_of_the_votes_row_by_row() {
+    let t = Test::new();
+    // The 1,500 synthetic votes twelve times over: two whole blocks of 8,192 ids and a tail.
+    let fixture = std::fs::read_to_string(t.fixture("style/synth_style_small.csv")).expect("csv");
+    let (head, body) = fixture.split_once('\n').expect("header");
+    let csv = format!("{head}\n{}", body.repeat(12));
+    t.write("votes.csv", &csv);
+    t.arena()
+        .arg("import")
+        .arg(t.path("votes.csv"))
+        .run()
+        .success();
+    let sql = |statements: &str| {
+        let conn = rusqlite::Connection::open(t.db()).expect("open");
+        conn.execute_batch(statements).expect("sql");
+    };
+    let packs = || -> i64 {
+        let conn = rusqlite::Connection::open(t.db()).expect("open");
+        conn.query_row("SELECT count(*) FROM style_packs", [], |r| r.get(0))
+            .expect("packs")
+    };
+    assert_eq!(packs(), 2, "an import packs its whole blocks");
+    // Some votes left out (an answer named a model), some without features: packed again
+    // by `arena rebuild`, which packs what has no pack.
+    sql("UPDATE votes SET flags = 1 WHERE id % 7 = 0;
+         UPDATE votes SET style = NULL WHERE id % 5 = 0;
+         DELETE FROM style_packs;");
+    t.arena().arg("rebuild").run().success();
+    assert_eq!(packs(), 2, "rebuild packs the blocks without a pack");
+    let board = |extra: &[&str]| {
+        let mut board = t
+            .arena()
+            .args([
+                "leaderboard",
+                "--style-control",
+                "--bootstrap",
+                "0",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .run()
+            .success()
+            .json();
+        board.as_object_mut().expect("board").remove("generated_at");
+        board
+    };
+    let counted = board(&[]);
+    let admitted = board(&["--include-identity-leaks"]);
+    assert_eq!(
+        counted["votes"],
+        18_000 - 18_000 / 7 - (18_000 / 5 - 18_000 / 35)
+    );
+    assert_ne!(counted, admitted);
+    assert!(number(&counted["style"]["votes_without_features"]) > 0.0);
+    sql("DELETE FROM style_packs;");
+    assert_eq!(board(&[]), counted);
+    assert_eq!(board(&["--include-identity-leaks"]), admitted);
+    // The packs are what is read: outcomes changed behind their back (which nothing but
+    // this test does) show only once they are gone.
+    t.arena().arg("rebuild").run().success();
+    sql("UPDATE votes SET outcome = 0 WHERE id <= 3000;");
+    assert_eq!(board(&[]), counted);
+    sql("DELETE FROM style_packs;");
+    assert_ne!(board(&[]), counted);
+
+    // A vote packs the next block without a pack, one a vote.
+    let battle = t.battle(&["Write a short poem about the sea and its waves, please."]);
+    t.vote(text(&battle, "battle_id"), "a");
+    assert_eq!(packs(), 1);
+}

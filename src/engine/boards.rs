@@ -273,12 +273,12 @@ impl Arena {
                     .store
                     .styled_votes(self.vote_filter(&selection)?)
                     .await?;
-                anchor_known(&styled.votes.names)?;
+                anchor_known(&styled.names)?;
                 blocking(move || {
                     leaderboard::compute(
                         Data::Styled {
+                            names: &styled.names,
                             votes: &styled.votes,
-                            features: &styled.features,
                             without: styled.without,
                         },
                         &options,

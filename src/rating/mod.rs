@@ -109,9 +109,9 @@ impl Totals {
 
 /// Counts per model from the votes.
 #[must_use]
-pub fn totals(n_models: usize, votes: &[VoteRow]) -> Vec<Totals> {
+pub fn totals<V: Copy + Into<VoteRow>>(n_models: usize, votes: &[V]) -> Vec<Totals> {
     let mut t = vec![Totals::default(); n_models];
-    for v in votes {
+    for v in votes.iter().map(|&v| -> VoteRow { v.into() }) {
         t[v.model_a as usize].record(v.winner, true);
         t[v.model_b as usize].record(v.winner, false);
     }
@@ -163,10 +163,11 @@ pub struct PairCounts {
 }
 
 impl PairCounts {
-    /// The counts of `votes`.
+    /// The counts of `votes` (plain ones, or any that read as them).
     #[must_use]
-    pub fn from_votes(names: &[String], votes: &[VoteRow]) -> PairCounts {
+    pub fn from_votes<V: Copy + Into<VoteRow>>(names: &[String], votes: &[V]) -> PairCounts {
         let n = names.len();
+        let votes = || votes.iter().map(|&v| v.into());
         let pair = |v: &VoteRow| {
             let a_first = v.model_a < v.model_b;
             if a_first {
@@ -185,11 +186,11 @@ impl PairCounts {
         // or for votes that name a model outside `names`.
         let within = |m: u32| (m as usize) < n;
         if n.saturating_mul(n) <= DENSE_PAIRS
-            && votes.iter().all(|v| within(v.model_a) && within(v.model_b))
+            && votes().all(|v: VoteRow| within(v.model_a) && within(v.model_b))
         {
             let mut slot = vec![u32::MAX; n * n];
-            for v in votes {
-                let (lo, hi, a_first) = pair(v);
+            for v in votes() {
+                let (lo, hi, a_first) = pair(&v);
                 let Some(s) = slot.get_mut(lo as usize * n + hi as usize) else {
                     continue;
                 };
@@ -204,8 +205,8 @@ impl PairCounts {
         } else {
             let mut cells: std::collections::HashMap<(u32, u32), PairCount> =
                 std::collections::HashMap::new();
-            for v in votes {
-                let (lo, hi, a_first) = pair(v);
+            for v in votes() {
+                let (lo, hi, a_first) = pair(&v);
                 cells
                     .entry((lo, hi))
                     .or_insert_with(|| fresh(lo, hi))

@@ -6,9 +6,8 @@ use std::collections::HashSet;
 
 use super::tally::Tally;
 use crate::battle::{BattleId, BattleRecord, Origin, Side, Status, VoteFlags, Winner};
-use crate::rating::Votes;
 use crate::rating::category::{self, Conversation};
-use crate::rating::style::Features;
+use crate::rating::style::{Features, StyleVote};
 
 /// How a command uses the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -506,9 +505,10 @@ pub(crate) fn kept_style_of(json: Option<&str>, turn: i64) -> Option<VoteStyle> 
 /// Votes with their style features, and how many of the selected votes had none.
 #[derive(Debug, Clone, Default)]
 pub struct StyledVotes {
-    pub votes: Votes,
-    /// Parallel to `votes.votes`.
-    pub features: Vec<(Features, Features)>,
+    /// Every model's name: the votes name models by their place here.
+    pub names: Vec<String>,
+    /// The votes with features, in insertion order.
+    pub votes: Vec<StyleVote>,
     /// Votes of the selection without features (left out of a style-controlled board).
     pub without: u64,
 }

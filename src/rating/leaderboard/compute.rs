@@ -2,6 +2,7 @@
 //! model, the chosen method's ratings into the rows, then the ranks within each connected
 //! group.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -13,12 +14,12 @@ use crate::rating::LeftOutCounts;
 use crate::rating::bt::{self, BtOptions};
 use crate::rating::elo;
 use crate::rating::glicko2;
-use crate::rating::style::{StyleOptions, StyleVote, StyleVotes, Variant, fit_contextual};
+use crate::rating::style::{StyleOptions, StyleVote, Variant, fit_contextual_votes};
 use crate::rating::{PairCounts, VoteRow, totals};
 
 /// The indexes of the votes between models with at least `min` battles, and how many models
 /// were left out.
-fn drop_rare(n: usize, votes: &[VoteRow], min: u64) -> (Vec<usize>, usize) {
+fn drop_rare<V: Between>(n: usize, votes: &[V], min: u64) -> (Vec<usize>, usize) {
     let counts = totals(n, votes);
     let keep: Vec<bool> = counts.iter().map(|c| c.battles >= min).collect();
     let left_out = counts
@@ -26,32 +27,96 @@ fn drop_rare(n: usize, votes: &[VoteRow], min: u64) -> (Vec<usize>, usize) {
         .filter(|c| c.battles > 0 && c.battles < min)
         .count();
     let kept = (0..votes.len())
-        .filter(|&i| keep[votes[i].model_a as usize] && keep[votes[i].model_b as usize])
+        .filter(|&i| {
+            let (a, b) = votes[i].models();
+            keep[a as usize] && keep[b as usize]
+        })
         .collect();
     (kept, left_out)
 }
 
-/// The names of the models in `votes`, and the votes re-indexed over those names.
-fn compact(names: &[String], votes: &[VoteRow]) -> (Vec<String>, Vec<VoteRow>) {
-    let mut map = vec![u32::MAX; names.len()];
-    let mut kept = Vec::new();
-    let mut index = |m: u32| -> u32 {
-        let slot = &mut map[m as usize];
-        if *slot == u32::MAX {
-            *slot = u32::try_from(kept.len()).unwrap_or(u32::MAX);
-            kept.push(names[m as usize].clone());
+/// The number of models with a vote among `votes` (over `n` models).
+fn active<V: Between>(n: usize, votes: &[V]) -> usize {
+    totals(n, votes).iter().filter(|c| c.battles > 0).count()
+}
+
+/// A vote of either kind, by its two models.
+trait Between: Copy + Into<VoteRow> {
+    fn models(&self) -> (u32, u32);
+    fn between(self, a: u32, b: u32) -> Self;
+}
+
+impl Between for VoteRow {
+    fn models(&self) -> (u32, u32) {
+        (self.model_a, self.model_b)
+    }
+    fn between(self, model_a: u32, model_b: u32) -> Self {
+        Self {
+            model_a,
+            model_b,
+            ..self
         }
-        *slot
-    };
+    }
+}
+
+impl Between for StyleVote {
+    fn models(&self) -> (u32, u32) {
+        (self.model_a, self.model_b)
+    }
+    fn between(self, model_a: u32, model_b: u32) -> Self {
+        Self {
+            model_a,
+            model_b,
+            ..self
+        }
+    }
+}
+
+/// The names of the models in `votes` (in the order of `names`), and the votes re-indexed
+/// over those names: `None` when every model of `names` is in them, so the votes stand as
+/// they are (found as soon as each has been seen, most often within the first votes).
+fn compact<V: Between>(names: &[String], votes: &[V]) -> (Vec<String>, Option<Vec<V>>) {
+    let n = names.len();
+    let mut seen = vec![false; n];
+    let mut count = 0;
+    for v in votes {
+        let (a, b) = v.models();
+        for m in [a, b] {
+            if let Some(s) = seen.get_mut(m as usize)
+                && !*s
+            {
+                *s = true;
+                count += 1;
+            }
+        }
+        if count == n {
+            return (names.to_vec(), None);
+        }
+    }
+    let mut map = vec![u32::MAX; n];
+    let mut kept = Vec::with_capacity(count);
+    for (m, name) in names.iter().enumerate() {
+        if seen[m] {
+            map[m] = u32::try_from(kept.len()).unwrap_or(u32::MAX);
+            kept.push(name.clone());
+        }
+    }
+    let place = |m: u32| map.get(m as usize).copied().unwrap_or(u32::MAX);
     let votes = votes
         .iter()
-        .map(|v| VoteRow {
-            model_a: index(v.model_a),
-            model_b: index(v.model_b),
-            winner: v.winner,
+        .map(|v| {
+            let (a, b) = v.models();
+            v.between(place(a), place(b))
         })
         .collect();
-    (kept, votes)
+    (kept, Some(votes))
+}
+
+/// [`compact`] of `votes` as a copy-on-write list: borrowed votes stay borrowed, and owned
+/// ones are moved, when nothing needs re-indexing.
+fn compacted<'v, V: Between>(names: &[String], votes: Cow<'v, [V]>) -> (Vec<String>, Cow<'v, [V]>) {
+    let (names, remapped) = compact(names, &votes);
+    (names, remapped.map_or(votes, Cow::Owned))
 }
 
 /// Numbers the connected groups of `rows` (sorted by rating) when there is more than one,
@@ -102,7 +167,7 @@ struct Prepared<'a> {
     sequence: Option<Sequence>,
     running_elo: Option<&'a HashMap<String, f64>>,
     kept_glicko2: Option<&'a Glicko2View>,
-    styled: Option<Vec<StyleVote>>,
+    styled: Option<Cow<'a, [StyleVote]>>,
     /// Votes of the selection that had no style features.
     without: u64,
     dropped_models: usize,
@@ -144,53 +209,24 @@ fn prepare<'a>(
     };
     // Only models that appear in these votes take part: a model that stands only in unvoted
     // battles must not be named (or even counted) anywhere.
-    let (features, without) = match data {
-        Data::Styled {
-            features, without, ..
-        } => (Some(features), without),
-        _ => (None, 0),
-    };
-    let mut styled: Option<Vec<StyleVote>> = None;
+    let mut without = 0;
+    let mut styled = None;
     let (counts, sequence, running_elo, kept_glicko2) = match data {
-        Data::Votes(data) | Data::Styled { votes: data, .. } => {
+        Data::Votes(data) => {
             let n = data.names.len();
             // The indexes of the votes kept; `None` keeps them all (no copy).
             let kept: Option<Vec<usize>> = (options.min_battles > 1).then(|| {
                 let (kept, left_out) = drop_rare(n, &data.votes, options.min_battles);
                 dropped_models = left_out;
-                let active = totals(n, &data.votes)
-                    .iter()
-                    .filter(|c| c.battles > 0)
-                    .count();
-                left_out_note(left_out, active, notes);
+                left_out_note(left_out, active(n, &data.votes), notes);
                 kept
             });
             let source = |j: usize| kept.as_ref().map_or(j, |k| k[j]);
-            let (names, votes) = match &kept {
-                Some(kept) => {
-                    let picked: Vec<VoteRow> = kept.iter().map(|&i| data.votes[i]).collect();
-                    compact(&data.names, &picked)
-                }
-                None => compact(&data.names, &data.votes),
+            let picked = match &kept {
+                Some(kept) => Cow::Owned(kept.iter().map(|&i| data.votes[i]).collect()),
+                None => Cow::Borrowed(data.votes.as_slice()),
             };
-            if let Some(features) = features {
-                styled = Some(
-                    votes
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(j, v)| {
-                            let (a, b) = features.get(source(j)).copied()?;
-                            Some(StyleVote {
-                                model_a: v.model_a,
-                                model_b: v.model_b,
-                                winner: v.winner,
-                                a,
-                                b,
-                            })
-                        })
-                        .collect(),
-                );
-            }
+            let (names, votes) = compacted(&data.names, picked);
             let counts = PairCounts::from_votes(&names, &votes);
             // Only the running methods read the votes in order.
             let sequence = (options.method != Method::Bt).then(|| Sequence {
@@ -200,8 +236,34 @@ fn prepare<'a>(
                 imported: (0..votes.len())
                     .map(|j| data.imported.get(source(j)).copied().unwrap_or(false))
                     .collect(),
-                votes,
+                votes: votes.into_owned(),
             });
+            (counts, sequence, None, None)
+        }
+        Data::Styled {
+            names,
+            votes,
+            without: w,
+        } => {
+            without = w;
+            let n = names.len();
+            let picked = if options.min_battles > 1 {
+                let (kept, left_out) = drop_rare(n, votes, options.min_battles);
+                dropped_models = left_out;
+                left_out_note(left_out, active(n, votes), notes);
+                Cow::Owned(kept.iter().map(|&i| votes[i]).collect())
+            } else {
+                Cow::Borrowed(votes)
+            };
+            let (names, votes) = compacted(names, picked);
+            let counts = PairCounts::from_votes(&names, &votes);
+            // Style control is a Bradley-Terry board; other methods read the votes in order.
+            let sequence = (options.method != Method::Bt).then(|| Sequence {
+                votes: votes.iter().map(|&v| v.into()).collect(),
+                times: vec![0; votes.len()],
+                imported: vec![false; votes.len()],
+            });
+            styled = Some(votes);
             (counts, sequence, None, None)
         }
         Data::Counts {
@@ -376,12 +438,7 @@ fn bt_rows(
                 bt: bt_options,
                 ..defaults
             };
-            let data = StyleVotes {
-                n_models: n,
-                names: names.to_vec(),
-                votes,
-            };
-            let fit = fit_contextual(&data, &style_options);
+            let fit = fit_contextual_votes(n, names, &votes, &style_options);
             // The plain board of the same votes, for each model's rank change.
             let plain = bt::fit(
                 &counts.comparisons(),

@@ -11,7 +11,7 @@ use super::Votes;
 use super::bt::{self};
 use super::elo::EloParams;
 use super::glicko2::{self, Glicko2Params};
-use super::style::{Features, Variant};
+use super::style::{Features, StyleVote, Variant};
 use crate::rating::LeftOutCounts;
 
 mod compute;
@@ -257,11 +257,11 @@ pub fn variant_name(v: Variant) -> &'static str {
 #[derive(Debug, Clone, Copy)]
 pub enum Data<'a> {
     Votes(&'a Votes),
-    /// Votes with the style features of both sides (parallel to `votes.votes`), for a
+    /// Votes with the style features of both sides over the models `names`, for a
     /// style-controlled board; `without` votes of the selection had none.
     Styled {
-        votes: &'a Votes,
-        features: &'a [(Features, Features)],
+        names: &'a [String],
+        votes: &'a [StyleVote],
         without: u64,
     },
     Counts {

@@ -13,6 +13,6 @@ pub mod text;
 
 pub use super::bt::contextual::{
     StyleFit, StyleOptions, StyleVote, StyleVotes, Variant, fit_contextual,
-    fit_contextual_resampled,
+    fit_contextual_resampled, fit_contextual_votes,
 };
 pub use text::{Features, MarkdownCounts, count_tokens};

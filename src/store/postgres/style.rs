@@ -10,8 +10,8 @@ use super::votes::{Terms, filter_terms, model_names};
 use super::{PgStore, cached, col, pg};
 use crate::battle::{BattleId, VoteFlags, Winner};
 use crate::error::Result;
-use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
+use crate::rating::style::StyleVote;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
 
 pub(super) use crate::store::types::{style_blob as blob, style_unblob as unblob};
@@ -219,7 +219,7 @@ impl PgStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT model_a, model_b, outcome, created_at, style FROM votes{} ORDER BY id",
+                    "SELECT model_a, model_b, outcome, style FROM votes{} ORDER BY id",
                     t.clause()
                 ),
                 &t.params(),
@@ -234,20 +234,19 @@ impl PgStore {
             else {
                 continue;
             };
-            let Some(features) = col::<Option<Vec<u8>>>(row, 4)?.and_then(|f| unblob(&f)) else {
+            let Some((fa, fb)) = col::<Option<Vec<u8>>>(row, 3)?.and_then(|f| unblob(&f)) else {
                 out.without += 1;
                 continue;
             };
-            out.votes.votes.push(VoteRow {
+            out.votes.push(StyleVote {
                 model_a: a,
                 model_b: b,
                 winner,
+                a: fa,
+                b: fb,
             });
-            out.votes.times.push(col(row, 3)?);
-            out.votes.imported.push(false);
-            out.features.push(features);
         }
-        out.votes.names = names.into_iter().map(|(_, n)| n).collect();
+        out.names = names.into_iter().map(|(_, n)| n).collect();
         Ok(out)
     }
 

@@ -174,6 +174,8 @@ impl SqliteStore {
             counts::invalidate_elo(&tx).map_err(db)?;
             counts::bump_version(&tx).map_err(db)?;
             counts::mark_current(&tx).map_err(db)?;
+            let newest = super::style::newest_vote(&tx).map_err(db)?;
+            super::packs::catch_up(&tx, newest, super::packs::Catch::All).map_err(db)?;
             tx.commit().map_err(db)
         })
         .await

@@ -27,6 +27,7 @@ mod counts;
 mod import;
 mod keys;
 mod open;
+mod packs;
 mod prompts;
 mod schema;
 mod style;

@@ -255,6 +255,16 @@ const MIGRATIONS: &[&str] = &[
     r"
     ALTER TABLE battles ADD COLUMN style TEXT;
     ",
+    // 12: packs of the votes the style-controlled board reads, a blob per block of 8,192
+    // vote ids (see `packs`); a block without one is read row by row. Packed as votes are
+    // written. A later migration that changes a vote's models, outcome, flags or style must
+    // empty this table.
+    r"
+    CREATE TABLE style_packs (
+        block       INTEGER PRIMARY KEY,
+        data        BLOB
+    );
+    ",
 ];
 
 /// The migration that added the running counts: after it, they are built from the votes.

@@ -15,11 +15,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Transaction, params};
 
 use super::votes::model_names;
-use super::{SqliteStore, db};
+use super::{SqliteStore, db, packs};
 use crate::battle::{BattleId, VoteFlags, Winner};
 use crate::error::Result;
-use crate::rating::VoteRow;
 use crate::rating::category::Conversation;
+use crate::rating::style::StyleVote;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
 
 pub(super) use crate::store::types::{style_blob as blob, style_unblob as unblob};
@@ -207,30 +207,53 @@ impl SqliteStore {
     /// The votes are read in two halves of their ids on two readers at once (one after the
     /// other where there is one reader). Both halves stop at the newest vote when the read
     /// began, so a vote recorded meanwhile is in neither: votes are only ever added, and the
-    /// two reads together see the votes of one moment.
+    /// two reads together see the votes of one moment. Without a filter by time, theme or
+    /// category, the blocks of votes that have a pack (see `packs`) are read from it.
     pub async fn styled_votes(&self, filter: VoteFilter) -> Result<StyledVotes> {
         let (names, newest) = self
-            .read(|conn| {
-                let newest: i64 = conn
-                    .query_row("SELECT coalesce(max(id), 0) FROM votes", [], |r| r.get(0))
-                    .map_err(db)?;
-                Ok((model_names(conn)?, newest))
-            })
+            .read(|conn| Ok((model_names(conn)?, newest_vote(conn).map_err(db)?)))
             .await?;
         let index = Arc::new(model_index(&names, &filter));
-        let half = newest / 2;
-        let part = |after: i64, upto: i64| {
+        let packed = filter.since.is_none()
+            && filter.until.is_none()
+            && filter.theme.is_none()
+            && filter.categories.is_empty()
+            && filter.exclude_categories.is_empty();
+        // Each half: whole blocks (by their packs where there are any), then the votes
+        // with ids in `(after, upto]`.
+        let part = |blocks: std::ops::Range<i64>, (after, upto): (i64, i64)| {
             let (filter, index) = (filter.clone(), Arc::clone(&index));
-            self.read(move |conn| styled_part(conn, &filter, &index, after, upto))
+            self.read(move |conn| {
+                let mut out = StyledVotes::default();
+                // Room for every id of the range (of both halves, for the first, which the
+                // second is appended to), within reason: ids need not be dense.
+                let span = if blocks.start == 0 && after == 0 {
+                    newest
+                } else {
+                    (blocks.end - blocks.start) * packs::BLOCK + (upto - after)
+                };
+                out.votes
+                    .reserve(usize::try_from(span).unwrap_or(0).min(1 << 24));
+                styled_blocks(conn, &filter, &index, blocks, &mut out)?;
+                if upto > after {
+                    styled_rows(conn, &filter, &index, (after, upto), &mut out)?;
+                }
+                Ok(out)
+            })
         };
-        let (first, second) = tokio::try_join!(part(0, half), part(half, newest))?;
+        let (first, second) = if packed {
+            let blocks = newest / packs::BLOCK;
+            let half = blocks / 2;
+            let tail = (blocks * packs::BLOCK, newest);
+            tokio::try_join!(part(0..half, (0, 0)), part(half..blocks, tail))?
+        } else {
+            let half = newest / 2;
+            tokio::try_join!(part(0..0, (0, half)), part(0..0, (half, newest)))?
+        };
         let mut out = first;
-        out.votes.votes.extend(second.votes.votes);
-        out.votes.times.extend(second.votes.times);
-        out.votes.imported.extend(second.votes.imported);
-        out.features.extend(second.features);
+        out.votes.extend_from_slice(&second.votes);
         out.without += second.without;
-        out.votes.names = names.into_iter().map(|(_, n)| n).collect();
+        out.names = names.into_iter().map(|(_, n)| n).collect();
         Ok(out)
     }
 
@@ -287,6 +310,10 @@ impl SqliteStore {
             if !todo.is_empty() {
                 super::counts::bump_version(&tx).map_err(db)?;
             }
+            // The blocks of the votes filled are packed again, with any not packed yet.
+            let filled: Vec<i64> = todo.iter().map(|&(vote, _)| vote).collect();
+            packs::drop_for(&tx, &filled).map_err(db)?;
+            packs::catch_up(&tx, newest_vote(&tx).map_err(db)?, packs::Catch::All).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(todo.len() as u64)
         })
@@ -339,60 +366,100 @@ fn model_index(names: &[(i64, String)], filter: &VoteFilter) -> Vec<u32> {
     index
 }
 
-/// The styled votes of `filter` with ids in `(after, upto]`, models placed by `index`
-/// (names left empty).
-fn styled_part(
+/// The newest vote's id, 0 without votes.
+pub(super) fn newest_vote(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(id), 0) FROM votes")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Each model's place among `names`, looked up by the stored model id: `None` for a
+/// model `filter` leaves out (or an id that is not a model's).
+fn place(index: &[u32], id: i64) -> Option<u32> {
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| index.get(i).copied())
+        .filter(|&i| i != u32::MAX)
+}
+
+/// Adds a vote to `out` as the board reads it: left out unless both models are placed and
+/// the outcome is known; counted in `without` when it has no style counts.
+fn add_vote(
+    out: &mut StyledVotes,
+    a: Option<u32>,
+    b: Option<u32>,
+    outcome: i64,
+    style: Option<&[u8]>,
+) {
+    let (Some(a), Some(b), Some(winner)) = (a, b, Winner::from_code(outcome)) else {
+        return;
+    };
+    let Some((fa, fb)) = style.and_then(unblob) else {
+        out.without += 1;
+        return;
+    };
+    out.votes.push(StyleVote {
+        model_a: a,
+        model_b: b,
+        winner,
+        a: fa,
+        b: fb,
+    });
+}
+
+/// Adds the styled votes of `filter` with ids in `(after, upto]` to `out`, row by row.
+fn styled_rows(
     conn: &Connection,
     filter: &VoteFilter,
     index: &[u32],
-    after: i64,
-    upto: i64,
-) -> Result<StyledVotes> {
-    let (sql, mut values) = select(conn, filter, "model_a, model_b, outcome, created_at, style")?;
+    (after, upto): (i64, i64),
+    out: &mut StyledVotes,
+) -> Result<()> {
+    use rusqlite::types::ValueRef;
+    let (sql, mut values) = select(conn, filter, "model_a, model_b, outcome, style")?;
     let sql = format!("{sql} AND id > ? AND id <= ?");
     values.extend([Value::from(after), Value::from(upto)]);
-    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(db)?;
-    let mut out = StyledVotes::default();
-    // Room for every id of the range, within reason (ids need not be dense).
-    let expected = usize::try_from(upto - after).unwrap_or(0).min(1 << 24);
-    out.votes.votes.reserve(expected);
-    out.votes.times.reserve(expected);
-    out.votes.imported.reserve(expected);
-    out.features.reserve(expected);
-    let look = |id: i64| {
-        usize::try_from(id)
-            .ok()
-            .and_then(|i| index.get(i).copied())
-            .filter(|&i| i != u32::MAX)
+    let int = |v: ValueRef<'_>| match v {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
     };
     while let Some(row) = rows.next().map_err(db)? {
-        let (a, b, outcome, at): (i64, i64, i64, i64) = (
-            row.get(0).map_err(db)?,
-            row.get(1).map_err(db)?,
-            row.get(2).map_err(db)?,
-            row.get(3).map_err(db)?,
-        );
-        let (Some(a), Some(b), Some(winner)) = (look(a), look(b), Winner::from_code(outcome))
-        else {
-            continue;
-        };
-        let features = match row.get_ref(4).map_err(db)? {
-            rusqlite::types::ValueRef::Blob(bytes) => unblob(bytes),
+        let a = int(row.get_ref(0).map_err(db)?).and_then(|id| place(index, id));
+        let b = int(row.get_ref(1).map_err(db)?).and_then(|id| place(index, id));
+        let outcome = int(row.get_ref(2).map_err(db)?).unwrap_or(-1);
+        let style = match row.get_ref(3).map_err(db)? {
+            ValueRef::Blob(bytes) => Some(bytes),
             _ => None,
         };
-        let Some(features) = features else {
-            out.without += 1;
-            continue;
-        };
-        out.votes.votes.push(VoteRow {
-            model_a: a,
-            model_b: b,
-            winner,
-        });
-        out.votes.times.push(at);
-        out.votes.imported.push(false);
-        out.features.push(features);
+        add_vote(out, a, b, outcome, style);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Adds the styled votes of `filter` in the blocks `blocks` to `out`: from a block's pack
+/// where it has one, else row by row. `filter` takes no time, theme or category.
+fn styled_blocks(
+    conn: &Connection,
+    filter: &VoteFilter,
+    index: &[u32],
+    blocks: std::ops::Range<i64>,
+    out: &mut StyledVotes,
+) -> Result<()> {
+    let excluded = VoteFlags::ALL_BITS.without(filter.admit).bits();
+    packs::read(conn, blocks.start, blocks.end, |block, data| {
+        match data.and_then(packs::entries) {
+            Some(entries) => {
+                for e in entries {
+                    if i64::from(e.flags) & excluded == 0 {
+                        let a = place(index, i64::from(e.model_a));
+                        let b = place(index, i64::from(e.model_b));
+                        add_vote(out, a, b, i64::from(e.outcome), e.style);
+                    }
+                }
+                Ok(())
+            }
+            None => styled_rows(conn, filter, index, packs::ids(block), out),
+        }
+    })
 }

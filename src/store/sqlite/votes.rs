@@ -187,6 +187,9 @@ impl SqliteStore {
             .map_err(db)?;
             let vote_id = tx.last_insert_rowid();
             super::style::keep_for_vote(&tx, vote_id, row_id)?;
+            // A vote's share of packing: the block it completed, or one an older database
+            // has not packed yet.
+            super::packs::catch_up(&tx, vote_id, super::packs::Catch::Next).map_err(db)?;
             counts::bump_version(&tx).map_err(db)?;
             if flags.is_empty() {
                 let mut tally = crate::store::tally::Tally::default();

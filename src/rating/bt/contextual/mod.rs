@@ -89,6 +89,16 @@ pub struct StyleVote {
     pub b: Features,
 }
 
+impl From<StyleVote> for crate::rating::VoteRow {
+    fn from(v: StyleVote) -> Self {
+        Self {
+            model_a: v.model_a,
+            model_b: v.model_b,
+            winner: v.winner,
+        }
+    }
+}
+
 /// Votes over `n_models` models, with names for the notes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StyleVotes {
@@ -168,8 +178,19 @@ pub struct StyleFit {
 /// or replaced by defaults, with a note.
 #[must_use]
 pub fn fit_contextual(data: &StyleVotes, o: &StyleOptions) -> StyleFit {
+    fit_contextual_votes(data.n_models, &data.names, &data.votes, o)
+}
+
+/// [`fit_contextual`] of `votes` over the models `names` (`n_models` of them), borrowed.
+#[must_use]
+pub fn fit_contextual_votes(
+    n_models: usize,
+    names: &[String],
+    votes: &[StyleVote],
+    o: &StyleOptions,
+) -> StyleFit {
     let rounds = o.bt.bootstrap_rounds;
-    fit_with(data, o, |s| Resample::Seeded {
+    fit_with(n_models, names, votes, o, |s| Resample::Seeded {
         rounds: rounds.min(s.rounds),
         seed: s.seed,
     })
@@ -184,32 +205,28 @@ pub fn fit_contextual_resampled(
     o: &StyleOptions,
     resamples: &[Vec<usize>],
 ) -> StyleFit {
-    fit_with(data, o, |_| Resample::Given(resamples))
+    fit_with(data.n_models, &data.names, &data.votes, o, |_| {
+        Resample::Given(resamples)
+    })
 }
 
 fn fit_with<'a>(
-    data: &StyleVotes,
+    k: usize,
+    names: &[String],
+    votes: &[StyleVote],
     o: &StyleOptions,
     resample: impl FnOnce(&Settings) -> Resample<'a>,
 ) -> StyleFit {
     let mut notes = Vec::new();
-    let k = data.n_models;
     let settings = Settings::new(&o.bt, k, &mut notes);
     let (lambda, weighting) = checked_penalty(o, &mut notes);
 
-    let rows = Rows::new(k, &data.votes, o.variant, weighting);
+    let rows = Rows::new(k, votes, o.variant, weighting);
     note_left_out(&rows, &mut notes);
     let pairs = rows.pair_counts(&rows.count);
     let structure = Structure::analyse(k, &pairs);
     let fastchat = o.variant == Variant::FastChat;
-    describe(
-        k,
-        rows.total,
-        &structure,
-        &data.names,
-        !fastchat,
-        &mut notes,
-    );
+    describe(k, rows.total, &structure, names, !fastchat, &mut notes);
     let model = Model::new(&rows, &structure, lambda, fastchat);
 
     let mut x = vec![0.0; k + F];

@@ -463,14 +463,29 @@ fn standardise(
     if z.is_empty() {
         return (mean, std);
     }
+    // Each feature's sums run over the rows in order, all four features in one pass.
+    let own = || {
+        z.iter()
+            .zip(flips)
+            .zip(count)
+            .map(|((x, &flip), &c)| (if flip { x.map(|d| -d) } else { *x }, c))
+    };
+    let mut sum = [0.0; F];
+    for (x, c) in own() {
+        for f in 0..F {
+            sum[f] += c * x[f];
+        }
+    }
+    let m = sum.map(|s| s / total);
+    let mut var = [0.0; F];
+    for (x, c) in own() {
+        for f in 0..F {
+            var[f] += c * (x[f] - m[f]).powi(2);
+        }
+    }
     for f in 0..F {
-        let own = |r: usize| if flips[r] { -z[r][f] } else { z[r][f] };
-        let m = (0..z.len()).map(|r| count[r] * own(r)).sum::<f64>() / total;
-        let var = (0..z.len())
-            .map(|r| count[r] * (own(r) - m).powi(2))
-            .sum::<f64>()
-            / total;
-        mean[f] = m;
+        let var = var[f] / total;
+        mean[f] = m[f];
         std[f] = if var > 0.0 { var.sqrt() } else { 1.0 };
     }
     for (r, row) in z.iter_mut().enumerate() {
