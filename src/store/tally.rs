@@ -2,7 +2,7 @@
 //! running counts with a vote or an import. A pair is kept once, lower model id first, and
 //! `wins_a` are the wins of that model.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::battle::Winner;
 use crate::rating::{PairCount, PairCounts};
@@ -25,7 +25,7 @@ pub(crate) fn column(winner: Winner, a_first: bool) -> usize {
 /// Counts of several votes, by (day, lower id, higher id).
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
-    cells: HashMap<(i64, i64, i64), [i64; 5]>,
+    cells: FxHashMap<(i64, i64, i64), [i64; 5]>,
 }
 
 /// The rows a tally adds: per day `[day, lo, hi, counts...]`, in all `[lo, hi, counts...]`.
@@ -44,7 +44,7 @@ impl Tally {
 
     /// The rows to add to the per-day and the overall counts.
     pub(crate) fn into_rows(self) -> TallyRows {
-        let mut totals: HashMap<(i64, i64), [i64; 5]> = HashMap::new();
+        let mut totals: FxHashMap<(i64, i64), [i64; 5]> = FxHashMap::default();
         for (&(_, lo, hi), c) in &self.cells {
             let t = totals.entry((lo, hi)).or_insert([0; 5]);
             for (x, y) in t.iter_mut().zip(c) {
@@ -70,9 +70,9 @@ impl Tally {
 /// pairs of the allowed models; [`PairTally::finish`] indexes the models as they first appear.
 pub(crate) struct PairTally<'a> {
     names: &'a [(i64, String)],
-    allowed: Option<HashSet<i64>>,
+    allowed: Option<FxHashSet<i64>>,
     /// By (lower id, higher id): wins of the lower, of the higher, ties, both bad, skips.
-    cells: HashMap<(i64, i64), [u64; 5]>,
+    cells: FxHashMap<(i64, i64), [u64; 5]>,
     order: Vec<(i64, i64)>,
 }
 
@@ -89,7 +89,7 @@ impl<'a> PairTally<'a> {
         Self {
             names,
             allowed,
-            cells: HashMap::new(),
+            cells: FxHashMap::default(),
             order: Vec::new(),
         }
     }
@@ -130,9 +130,9 @@ impl<'a> PairTally<'a> {
 
     /// The counts, with only the models of these pairs, indexed as they first appear.
     pub(crate) fn finish(self) -> PairCounts {
-        let name_of: HashMap<i64, &str> =
+        let name_of: FxHashMap<i64, &str> =
             self.names.iter().map(|(id, n)| (*id, n.as_str())).collect();
-        let mut index: HashMap<i64, u32> = HashMap::new();
+        let mut index: FxHashMap<i64, u32> = FxHashMap::default();
         let mut kept: Vec<String> = Vec::new();
         let mut pairs = Vec::with_capacity(self.order.len());
         for key in self.order {

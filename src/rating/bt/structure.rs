@@ -181,11 +181,15 @@ impl ScoreEdges {
                 }
                 continue;
             }
-            for (start, list) in [
-                (&self.out_start, &self.out_list),
-                (&self.in_start, &self.in_list),
-            ] {
-                let found = reach_all(start, list, root, group.len(), &alive, reach);
+            // A model that only won or only lost in the replicate: not strongly connected.
+            if group
+                .iter()
+                .any(|&v| self.live_ways(v, &alive) != (true, true))
+            {
+                return false;
+            }
+            for forward in [true, false] {
+                let found = self.reach_all(forward, root, group.len(), group, &alive, reach);
                 if found < group.len() {
                     return false;
                 }
@@ -214,33 +218,32 @@ impl ScoreEdges {
             let c = &counts[e.pair];
             (if e.by_i { c[0] } else { c[1] }) + c[2] > 0.0
         };
-        let voted = |v: usize| {
-            self.out_list[self.out_start[v]..self.out_start[v + 1]]
-                .iter()
-                .chain(&self.in_list[self.in_start[v]..self.in_start[v + 1]])
-                .any(alive)
-        };
         let mut regularised_full = vec![false; full.members.len()];
         let mut has_votes = vec![false; k];
         for (g, group) in full.members.iter().enumerate() {
             let mut live = 0;
             let mut root = None;
+            // A model that only won or only lost (a live edge one way alone) shows
+            // at once that the group is not strongly connected.
+            let mut one_way = false;
             for &v in group {
-                if voted(v) {
+                let (out, inc) = self.live_ways(v, &alive);
+                if out || inc {
                     has_votes[v] = true;
                     live += 1;
                     root.get_or_insert(v);
+                    one_way |= !(out && inc);
                 }
             }
             let Some(root) = root else {
                 continue;
             };
-            if self.connected(root, live, &alive, reach) < live {
+            if self.connected(root, live, group, &alive, reach) < live {
                 return None;
             }
-            let forward = reach_all(&self.out_start, &self.out_list, root, live, &alive, reach);
-            let backward = reach_all(&self.in_start, &self.in_list, root, live, &alive, reach);
-            regularised_full[g] = forward < live || backward < live;
+            regularised_full[g] = one_way
+                || self.reach_all(true, root, live, group, &alive, reach) < live
+                || self.reach_all(false, root, live, group, &alive, reach) < live;
         }
         let mut label = vec![usize::MAX; full.members.len()];
         let mut members: Vec<Vec<usize>> = Vec::new();
@@ -272,58 +275,110 @@ impl ScoreEdges {
         })
     }
 
+    /// Whether `v` has a live edge out, and one in.
+    fn live_ways(&self, v: usize, alive: &impl Fn(&Edge) -> bool) -> (bool, bool) {
+        (
+            self.out_list[self.out_start[v]..self.out_start[v + 1]]
+                .iter()
+                .any(alive),
+            self.in_list[self.in_start[v]..self.in_start[v + 1]]
+                .iter()
+                .any(alive),
+        )
+    }
+
     /// How many nodes a search from `root` along live edges of either
-    /// direction reaches, stopping at `want`.
+    /// direction reaches, stopping at `want`; `members`: the nodes it may
+    /// reach.
     fn connected(
         &self,
         root: usize,
         want: usize,
+        members: &[usize],
         alive: &impl Fn(&Edge) -> bool,
         r: &mut Reach,
     ) -> usize {
-        r.stack.clear();
-        r.visited.clear();
-        r.seen[root] = true;
-        r.visited.push(root);
-        r.stack.push(root);
-        'search: while let Some(u) = r.stack.pop() {
-            let out = &self.out_list[self.out_start[u]..self.out_start[u + 1]];
-            let inc = &self.in_list[self.in_start[u]..self.in_start[u + 1]];
-            for e in out.iter().chain(inc) {
-                if !r.seen[e.node] && alive(e) {
-                    r.seen[e.node] = true;
-                    r.visited.push(e.node);
-                    if r.visited.len() >= want {
-                        break 'search;
-                    }
-                    r.stack.push(e.node);
-                }
-            }
+        let both = |u: usize| {
+            self.out_list[self.out_start[u]..self.out_start[u + 1]]
+                .iter()
+                .chain(&self.in_list[self.in_start[u]..self.in_start[u + 1]])
+        };
+        search(root, want, members, both, both, alive, r)
+    }
+
+    /// How many nodes a search from `root` along live edges reaches, forward
+    /// (along `out`) or backward, stopping at `want`; `members`: the nodes
+    /// it may reach.
+    fn reach_all(
+        &self,
+        forward: bool,
+        root: usize,
+        want: usize,
+        members: &[usize],
+        alive: &impl Fn(&Edge) -> bool,
+        r: &mut Reach,
+    ) -> usize {
+        let out = |u: usize| self.out_list[self.out_start[u]..self.out_start[u + 1]].iter();
+        let inc = |u: usize| self.in_list[self.in_start[u]..self.in_start[u + 1]].iter();
+        if forward {
+            search(root, want, members, out, inc, alive, r)
+        } else {
+            search(root, want, members, inc, out, alive, r)
         }
-        for &v in &r.visited {
-            r.seen[v] = false;
-        }
-        r.visited.len()
     }
 }
 
+/// Members left unreached below which [`search`] also looks bottom-up.
+const FEW_LEFT: usize = 16;
+
 /// How many nodes a search from `root` along live edges reaches, stopping
 /// as soon as it has `want` (in a dense group, after a few nodes' lists).
-fn reach_all(
-    start: &[usize],
-    list: &[Edge],
+/// `down(u)`: the edges from `u`; `up(v)`: the edges into `v` (each edge's
+/// `node` is its other end). Once no more than [`FEW_LEFT`] of `members`
+/// are left, each unreached member's edges in are also looked at, and it is
+/// reached from a node already reached: the last few are often models of
+/// one or two votes, whose one edge the search from the top finds only
+/// after going through nearly every other node's list.
+fn search<'e, D, DI, U, UI>(
     root: usize,
     want: usize,
+    members: &[usize],
+    down: D,
+    up: U,
     alive: &impl Fn(&Edge) -> bool,
     r: &mut Reach,
-) -> usize {
+) -> usize
+where
+    D: Fn(usize) -> DI,
+    DI: Iterator<Item = &'e Edge>,
+    U: Fn(usize) -> UI,
+    UI: Iterator<Item = &'e Edge>,
+{
     r.stack.clear();
     r.visited.clear();
     r.seen[root] = true;
     r.visited.push(root);
     r.stack.push(root);
-    'search: while let Some(u) = r.stack.pop() {
-        for e in &list[start[u]..start[u + 1]] {
+    // The number reached when the members were last looked at from below.
+    let mut looked = usize::MAX;
+    'search: while r.visited.len() < want {
+        if want - r.visited.len() <= FEW_LEFT && looked != r.visited.len() {
+            looked = r.visited.len();
+            for &v in members {
+                if !r.seen[v] && up(v).any(|e| r.seen[e.node] && alive(e)) {
+                    r.seen[v] = true;
+                    r.visited.push(v);
+                    r.stack.push(v);
+                    if r.visited.len() >= want {
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let Some(u) = r.stack.pop() else {
+            break;
+        };
+        for e in down(u) {
             if !r.seen[e.node] && alive(e) {
                 r.seen[e.node] = true;
                 r.visited.push(e.node);
