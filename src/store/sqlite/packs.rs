@@ -15,18 +15,22 @@
 //! end, `arena rebuild` packs whatever is missing, and each vote packs at most the next
 //! block, so that a database from before packs catches up a block per vote.
 //!
-//! A pack's blob: a format byte, then one entry of [`ENTRY`] bytes per vote of the block in
-//! id order: `model_a` and `model_b` (little-endian `u32`), the outcome code, the flags,
-//! 1 if the vote has style counts (else 0), and the 32 bytes of its style (zeros without).
+//! A pack's blob: a format byte, then one entry per vote of the block in id order:
+//! `model_a` and `model_b` (little-endian `u32`), the outcome code and the flags, then (in
+//! format [`STYLED`]) 1 if the vote has style counts (else 0) and the 32 bytes of its style
+//! (zeros without). A block where no vote has style counts (a log imported without them)
+//! takes format [`PLAIN`], the first ten bytes of each entry alone.
 
 use rusqlite::{Connection, params};
 
 /// Vote ids per block.
 pub(super) const BLOCK: i64 = 8192;
-/// The format byte of the blobs written here.
-const FORMAT: u8 = 1;
-/// Bytes of one vote's entry.
-const ENTRY: usize = 4 + 4 + 1 + 1 + 1 + 32;
+/// The format byte of a pack with style counts, and the bytes of each of its entries.
+const STYLED: u8 = 1;
+const STYLED_ENTRY: usize = PLAIN_ENTRY + 1 + 32;
+/// The format byte of a pack without style counts, and the bytes of each of its entries.
+const PLAIN: u8 = 2;
+const PLAIN_ENTRY: usize = 4 + 4 + 1 + 1;
 
 /// How many blocks [`catch_up`] may pack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +97,9 @@ fn pack(tx: &Connection, block: i64) -> rusqlite::Result<Option<Vec<u8>>> {
          WHERE id > ?1 AND id <= ?2 ORDER BY id",
     )?;
     let mut rows = stmt.query(params![after, upto])?;
-    let mut data = Vec::with_capacity(1 + ENTRY * usize::try_from(BLOCK).unwrap_or(0));
-    data.push(FORMAT);
+    let mut data = Vec::with_capacity(1 + STYLED_ENTRY * usize::try_from(BLOCK).unwrap_or(0));
+    data.push(STYLED);
+    let mut styled = false;
     while let Some(row) = rows.next()? {
         let (a, b, outcome, flags): (i64, i64, i64, i64) =
             (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
@@ -111,6 +116,7 @@ fn pack(tx: &Connection, block: i64) -> rusqlite::Result<Option<Vec<u8>>> {
         data.extend([outcome, flags]);
         match row.get_ref(4)? {
             ValueRef::Blob(style) if style.len() == 32 => {
+                styled = true;
                 data.push(1);
                 data.extend_from_slice(style);
             }
@@ -118,6 +124,17 @@ fn pack(tx: &Connection, block: i64) -> rusqlite::Result<Option<Vec<u8>>> {
             // A style that is not eight counts is read row by row, as it reads there.
             _ => return Ok(None),
         }
+    }
+    if !styled {
+        // No style anywhere: each entry's first ten bytes.
+        let plain: Vec<u8> = std::iter::once(PLAIN)
+            .chain(
+                data[1..]
+                    .chunks_exact(STYLED_ENTRY)
+                    .flat_map(|e| e[..PLAIN_ENTRY].iter().copied()),
+            )
+            .collect();
+        return Ok(Some(plain));
     }
     Ok(Some(data))
 }
@@ -135,17 +152,22 @@ pub(super) struct Entry<'a> {
 /// The entries of a pack's blob, or `None` for a blob this version cannot read.
 pub(super) fn entries(data: &[u8]) -> Option<impl Iterator<Item = Entry<'_>>> {
     let (&format, body) = data.split_first()?;
-    if format != FORMAT || body.len() % ENTRY != 0 {
+    let size = match format {
+        STYLED => STYLED_ENTRY,
+        PLAIN => PLAIN_ENTRY,
+        _ => return None,
+    };
+    if body.len() % size != 0 {
         return None;
     }
-    Some(body.chunks_exact(ENTRY).map(|e| {
+    Some(body.chunks_exact(size).map(move |e| {
         let u32_at = |i: usize| u32::from_le_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]);
         Entry {
             model_a: u32_at(0),
             model_b: u32_at(4),
             outcome: e[8],
             flags: e[9],
-            style: (e[10] == 1).then(|| &e[11..ENTRY]),
+            style: (size == STYLED_ENTRY && e[10] == 1).then(|| &e[11..STYLED_ENTRY]),
         }
     }))
 }
