@@ -17,13 +17,17 @@ models=${2:-200}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
-bin=target/release/arena
+root=$PWD
+bin=$root/target/release/arena
 
 # The votes with style counts, in the 140k release's conv_metadata column names (CSV), as
 # the ratings bench writes them; only its style section runs (its in-process figures).
 echo "== in process (cargo bench --bench ratings, style section)"
 ARENA_BENCH_ONLY=style ARENA_BENCH_STYLE_VOTES="$votes" ARENA_BENCH_MODELS="$models" \
   ARENA_BENCH_STYLE_CSV="$work/style.csv" cargo bench --quiet --bench ratings
+# The commands run in the scratch directory: the example config.jsonc and models.json of a
+# checkout are not theirs.
+cd "$work"
 "$bin" --db "$work/s.sqlite3" --no-progress -q import "$work/style.csv"
 
 # Times a command (one string) and prints its median wall time.
@@ -64,7 +68,7 @@ run "plain board, 100 bootstrap rounds, four one-vote models" \
 if [ "${SKIP_ARENA_RANK:-0}" != 1 ]; then
   echo "== arena-rank 0.1.1 ContextualBradleyTerry on the same votes (whole process, one run)"
   /usr/bin/time -f "arena-rank whole process: wall %e s, peak RSS %M KB" \
-    python3 scripts/bench/arena_rank_style_bench.py "$work/style.csv" "$work/arena_rank.json"
+    python3 "$root/scripts/bench/arena_rank_style_bench.py" "$work/style.csv" "$work/arena_rank.json"
   $db leaderboard --style-control --bootstrap 0 --format json --output "$work/ours.json"
   gap() {
     python3 - "$work/ours.json" "$1" "$2" <<'PY'
@@ -84,7 +88,7 @@ PY
   # run with the fixtures' tight ones (a little slower than its default run), which ours
   # should match.
   if [ "${ARENA_RANK_TIGHT:-0}" = 1 ]; then
-    ARENA_RANK_TIGHT=1 python3 scripts/bench/arena_rank_style_bench.py "$work/style.csv" \
+    ARENA_RANK_TIGHT=1 python3 "$root/scripts/bench/arena_rank_style_bench.py" "$work/style.csv" \
       "$work/arena_rank_tight.json"
     gap "$work/arena_rank_tight.json" "arena-rank (tight tolerances)"
   fi
