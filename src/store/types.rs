@@ -513,6 +513,35 @@ pub struct StyledVotes {
     pub without: u64,
 }
 
+impl StyledVotes {
+    /// Adds a vote as the style-controlled board reads it, its models placed among `names`
+    /// (`None`: one the selection leaves out) and its style in its stored form: left out
+    /// unless both models are placed and the outcome is known, counted in `without` when it
+    /// has no style counts.
+    pub(crate) fn add(
+        &mut self,
+        a: Option<u32>,
+        b: Option<u32>,
+        outcome: i64,
+        style: Option<&[u8]>,
+    ) {
+        let (Some(a), Some(b), Some(winner)) = (a, b, Winner::from_code(outcome)) else {
+            return;
+        };
+        let Some((fa, fb)) = style.and_then(style_unblob) else {
+            self.without += 1;
+            return;
+        };
+        self.votes.push(StyleVote {
+            model_a: a,
+            model_b: b,
+            winner,
+            a: fa,
+            b: fb,
+        });
+    }
+}
+
 /// The stored form of a vote's style features, the same on every backend: side a's then
 /// side b's tokens, headers, list items and bold spans, eight little-endian `u32`.
 #[must_use]

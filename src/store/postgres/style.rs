@@ -8,13 +8,12 @@ use deadpool_postgres::GenericClient;
 
 use super::votes::{Terms, filter_terms, model_names};
 use super::{PgStore, cached, col, pg};
-use crate::battle::{BattleId, VoteFlags, Winner};
+use crate::battle::{BattleId, VoteFlags};
 use crate::error::Result;
 use crate::rating::category::Conversation;
-use crate::rating::style::StyleVote;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
 
-pub(super) use crate::store::types::{style_blob as blob, style_unblob as unblob};
+pub(super) use crate::store::types::style_blob as blob;
 
 /// Category ids by name, made as needed.
 #[derive(Debug, Default)]
@@ -229,22 +228,13 @@ impl PgStore {
         let mut out = StyledVotes::default();
         for row in &rows {
             let (a, b, outcome): (i64, i64, i64) = (col(row, 0)?, col(row, 1)?, col(row, 2)?);
-            let (Some(&a), Some(&b), Some(winner)) =
-                (index.get(&a), index.get(&b), Winner::from_code(outcome))
-            else {
-                continue;
-            };
-            let Some((fa, fb)) = col::<Option<Vec<u8>>>(row, 3)?.and_then(|f| unblob(&f)) else {
-                out.without += 1;
-                continue;
-            };
-            out.votes.push(StyleVote {
-                model_a: a,
-                model_b: b,
-                winner,
-                a: fa,
-                b: fb,
-            });
+            let style: Option<Vec<u8>> = col(row, 3)?;
+            out.add(
+                index.get(&a).copied(),
+                index.get(&b).copied(),
+                outcome,
+                style.as_deref(),
+            );
         }
         out.names = names.into_iter().map(|(_, n)| n).collect();
         Ok(out)

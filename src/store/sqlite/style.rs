@@ -16,13 +16,12 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::votes::model_names;
 use super::{SqliteStore, db, packs};
-use crate::battle::{BattleId, VoteFlags, Winner};
+use crate::battle::{BattleId, VoteFlags};
 use crate::error::Result;
 use crate::rating::category::Conversation;
-use crate::rating::style::StyleVote;
 use crate::store::{StyledVotes, VoteFilter, VoteStyle};
 
-pub(super) use crate::store::types::{style_blob as blob, style_unblob as unblob};
+pub(super) use crate::store::types::style_blob as blob;
 
 /// Category ids by name, made as needed.
 #[derive(Debug, Default)]
@@ -381,31 +380,6 @@ fn place(index: &[u32], id: i64) -> Option<u32> {
         .filter(|&i| i != u32::MAX)
 }
 
-/// Adds a vote to `out` as the board reads it: left out unless both models are placed and
-/// the outcome is known; counted in `without` when it has no style counts.
-fn add_vote(
-    out: &mut StyledVotes,
-    a: Option<u32>,
-    b: Option<u32>,
-    outcome: i64,
-    style: Option<&[u8]>,
-) {
-    let (Some(a), Some(b), Some(winner)) = (a, b, Winner::from_code(outcome)) else {
-        return;
-    };
-    let Some((fa, fb)) = style.and_then(unblob) else {
-        out.without += 1;
-        return;
-    };
-    out.votes.push(StyleVote {
-        model_a: a,
-        model_b: b,
-        winner,
-        a: fa,
-        b: fb,
-    });
-}
-
 /// Adds the styled votes of `filter` with ids in `(after, upto]` to `out`, row by row.
 fn styled_rows(
     conn: &Connection,
@@ -432,7 +406,7 @@ fn styled_rows(
             ValueRef::Blob(bytes) => Some(bytes),
             _ => None,
         };
-        add_vote(out, a, b, outcome, style);
+        out.add(a, b, outcome, style);
     }
     Ok(())
 }
@@ -454,7 +428,7 @@ fn styled_blocks(
                     if i64::from(e.flags) & excluded == 0 {
                         let a = place(index, i64::from(e.model_a));
                         let b = place(index, i64::from(e.model_b));
-                        add_vote(out, a, b, i64::from(e.outcome), e.style);
+                        out.add(a, b, i64::from(e.outcome), e.style);
                     }
                 }
                 Ok(())
