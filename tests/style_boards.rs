@@ -36,6 +36,23 @@ fn rows(board: &Value) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
+/// `arena leaderboard --style-control --bootstrap 0 --format json` with `extra` flags.
+fn style_board(t: &Test, extra: &[&str]) -> Value {
+    t.arena()
+        .args([
+            "leaderboard",
+            "--style-control",
+            "--bootstrap",
+            "0",
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .run()
+        .success()
+        .json()
+}
+
 /// Checks a style-controlled board of the synthetic votes against `arena-rank`.
 fn assert_matches_arena_rank(board: &Value) {
     let run = reference();
@@ -76,19 +93,7 @@ fn style_control_from_imported_counts_matches_arena_rank() {
     let t = Test::new();
     let csv = t.fixture("style/synth_style_small.csv");
     t.arena().arg("import").arg(&csv).run().success();
-    let board = t
-        .arena()
-        .args([
-            "leaderboard",
-            "--style-control",
-            "--bootstrap",
-            "0",
-            "--format",
-            "json",
-        ])
-        .run()
-        .success()
-        .json();
+    let board = style_board(&t, &[]);
     assert_matches_arena_rank(&board);
     // The table shows the coefficients and the rank change.
     t.arena()
@@ -154,19 +159,7 @@ fn conv_metadata_brings_the_features_of_imported_votes() {
         .arg(t.path("battles.jsonl"))
         .run()
         .success();
-    let board = t
-        .arena()
-        .args([
-            "leaderboard",
-            "--style-control",
-            "--bootstrap",
-            "0",
-            "--format",
-            "json",
-        ])
-        .run()
-        .success()
-        .json();
+    let board = style_board(&t, &[]);
     assert_matches_arena_rank(&board);
     // The imported language is kept as it is, as a category of every vote.
     let lines = t
@@ -365,20 +358,7 @@ fn a_vote_keeps_its_features_and_rebuild_fills_older_ones() {
     let t = Test::new();
     let battle = t.battle(&["Write a short poem about the sea and its waves, please."]);
     t.vote(text(&battle, "battle_id"), "a");
-    let styled = |t: &Test| {
-        t.arena()
-            .args([
-                "leaderboard",
-                "--style-control",
-                "--bootstrap",
-                "0",
-                "--format",
-                "json",
-            ])
-            .run()
-            .success()
-            .json()
-    };
+    let styled = |t: &Test| style_board(t, &[]);
     // Kept when the vote completed the battle.
     assert_eq!(styled(&t)["style"]["votes_without_features"], 0);
     assert_eq!(styled(&t)["votes"], 1);
@@ -462,20 +442,7 @@ fn packed_votes_give_the_board_of_the_votes_row_by_row() {
     t.arena().arg("rebuild").run().success();
     assert_eq!(packs(), 2, "rebuild packs the blocks without a pack");
     let board = |extra: &[&str]| {
-        let mut board = t
-            .arena()
-            .args([
-                "leaderboard",
-                "--style-control",
-                "--bootstrap",
-                "0",
-                "--format",
-                "json",
-            ])
-            .args(extra)
-            .run()
-            .success()
-            .json();
+        let mut board = style_board(&t, extra);
         board.as_object_mut().expect("board").remove("generated_at");
         board
     };

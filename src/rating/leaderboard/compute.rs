@@ -46,31 +46,21 @@ trait Between: Copy + Into<VoteRow> {
     fn between(self, a: u32, b: u32) -> Self;
 }
 
-impl Between for VoteRow {
-    fn models(&self) -> (u32, u32) {
-        (self.model_a, self.model_b)
-    }
-    fn between(self, model_a: u32, model_b: u32) -> Self {
-        Self {
-            model_a,
-            model_b,
-            ..self
+/// [`Between`] for vote types with `model_a` and `model_b` fields.
+macro_rules! between_by_fields {
+    ($($vote:ty),*) => {$(
+        impl Between for $vote {
+            fn models(&self) -> (u32, u32) {
+                (self.model_a, self.model_b)
+            }
+            fn between(self, model_a: u32, model_b: u32) -> Self {
+                Self { model_a, model_b, ..self }
+            }
         }
-    }
+    )*};
 }
 
-impl Between for StyleVote {
-    fn models(&self) -> (u32, u32) {
-        (self.model_a, self.model_b)
-    }
-    fn between(self, model_a: u32, model_b: u32) -> Self {
-        Self {
-            model_a,
-            model_b,
-            ..self
-        }
-    }
-}
+between_by_fields!(VoteRow, StyleVote);
 
 /// The names of the models in `votes` (in the order of `names`), and the votes re-indexed
 /// over those names: `None` when every model of `names` is in them, so the votes stand as

@@ -220,13 +220,13 @@ impl SqliteStore {
             && filter.exclude_categories.is_empty();
         // Each half: whole blocks (by their packs where there are any), then the votes
         // with ids in `(after, upto]`.
-        let part = |blocks: std::ops::Range<i64>, (after, upto): (i64, i64)| {
+        let part = |first: bool, blocks: std::ops::Range<i64>, (after, upto): (i64, i64)| {
             let (filter, index) = (filter.clone(), Arc::clone(&index));
             self.read(move |conn| {
                 let mut out = StyledVotes::default();
                 // Room for every id of the range (of both halves, for the first, which the
                 // second is appended to), within reason: ids need not be dense.
-                let span = if blocks.start == 0 && after == 0 {
+                let span = if first {
                     newest
                 } else {
                     (blocks.end - blocks.start) * packs::BLOCK + (upto - after)
@@ -244,10 +244,13 @@ impl SqliteStore {
             let blocks = newest / packs::BLOCK;
             let half = blocks / 2;
             let tail = (blocks * packs::BLOCK, newest);
-            tokio::try_join!(part(0..half, (0, 0)), part(half..blocks, tail))?
+            tokio::try_join!(part(true, 0..half, (0, 0)), part(false, half..blocks, tail))?
         } else {
             let half = newest / 2;
-            tokio::try_join!(part(0..0, (0, half)), part(0..0, (half, newest)))?
+            tokio::try_join!(
+                part(true, 0..0, (0, half)),
+                part(false, 0..0, (half, newest))
+            )?
         };
         let mut out = first;
         out.votes.extend_from_slice(&second.votes);
