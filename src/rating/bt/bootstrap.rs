@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::dense::{
-    BorderedFactor, BorderedWork, DenseSolver, bordered_chord, cholesky, chord, volatile_models,
-};
+use super::bordered::{BorderedFactor, BorderedWork, bordered_chord, volatile_models};
+use super::dense::{DenseSolver, cholesky, chord};
 use super::input::{Pair, Settings};
 use super::likelihood::Problem;
 use super::newton::{Outcome, Workspace, newton};
@@ -270,9 +269,8 @@ struct Replicator<'a> {
     theta_hat: &'a [f64],
     s: &'a Settings,
     path: Path,
-    /// One category per (pair, outcome) with a positive count: `(pair,
-    /// outcome)`, drawn by `sampler` in this order.
-    cats: Vec<(usize, usize)>,
+    /// Draws a replicate's counts straight into [`RoundWork::counts`]: one
+    /// category per (pair, outcome) with a positive count.
     sampler: VoteSampler,
     edges: ScoreEdges,
     /// Models of very few votes, on the dense path: with them, replicates
@@ -290,7 +288,6 @@ struct Replicator<'a> {
 
 /// What one thread reuses from replicate to replicate.
 struct RoundWork {
-    draws: Vec<u64>,
     /// `[wins_i, wins_j, ties]` of each pair of the full data.
     counts: Vec<[f64; 3]>,
     reach: Reach,
@@ -317,23 +314,24 @@ impl<'a> Replicator<'a> {
     ) -> Option<Self> {
         let k = full.k;
         let pairs = full.pairs;
-        let mut cats: Vec<(usize, usize)> = Vec::new();
+        // Category `c` is outcome `at[c] % 3` of pair `at[c] / 3`.
+        let mut at: Vec<usize> = Vec::new();
         let mut weights: Vec<f64> = Vec::new();
         for (idx, p) in pairs.iter().enumerate() {
             for (outcome, w) in [p.wins_i, p.wins_j, p.ties].into_iter().enumerate() {
                 if w > 0.0 {
-                    cats.push((idx, outcome));
+                    at.push(3 * idx + outcome);
                     weights.push(w);
                 }
             }
         }
         let total: f64 = weights.iter().sum();
         let n = total.round();
-        if cats.is_empty() || n < 1.0 || !n.is_finite() {
+        if at.is_empty() || n < 1.0 || !n.is_finite() {
             return None;
         }
         // Saturating float-to-int conversion: counts above 2^64 are capped.
-        let sampler = VoteSampler::new(n as u64, &weights);
+        let sampler = VoteSampler::new(n as u64, &weights).place(&at);
         let volatile = if path == Path::Dense {
             volatile_models(k, pairs)
         } else {
@@ -349,7 +347,6 @@ impl<'a> Replicator<'a> {
             theta_hat,
             s,
             path,
-            cats,
             sampler,
             edges: ScoreEdges::new(k, pairs),
             volatile,
@@ -363,7 +360,6 @@ impl<'a> Replicator<'a> {
     fn run_rounds(&self, next: &AtomicUsize) -> Replicates {
         let k = self.full.k;
         let mut w = RoundWork {
-            draws: vec![0u64; self.cats.len()],
             counts: vec![[0.0f64; 3]; self.full.pairs.len()],
             reach: Reach::new(k),
             replicate: Vec::new(),
@@ -403,17 +399,12 @@ impl<'a> Replicator<'a> {
         }
     }
 
-    /// Round `round`'s counts into `w.counts`.
+    /// Round `round`'s counts into `w.counts` (outcomes without votes in
+    /// the full data stay zero).
     fn draw(&self, round: usize, w: &mut RoundWork) {
         let mut rng = ChaCha8Rng::seed_from_u64(self.s.seed);
         rng.set_stream(round as u64);
-        self.sampler.draw(&mut rng, &mut w.draws);
-        for c in w.counts.iter_mut() {
-            *c = [0.0; 3];
-        }
-        for (&(idx, outcome), &x) in self.cats.iter().zip(&w.draws) {
-            w.counts[idx][outcome] = x as f64;
-        }
+        self.sampler.draw(&mut rng, w.counts.as_flattened_mut());
     }
 
     /// Refits the replicate of `w.counts` from `theta`, the full-data
@@ -577,20 +568,7 @@ mod tests {
     use super::*;
     use crate::rating::bt::BtOptions;
     use crate::rating::bt::input::canonical_pairs;
-    use crate::rating::bt::tests::{cell, reference};
-
-    /// The reference's five models joined by four with one vote each (two
-    /// won theirs, two lost), which makes the whole group regularised.
-    fn with_newcomers() -> crate::rating::bt::Comparisons {
-        let mut c = reference();
-        for m in 0..4 {
-            let won = m % 2 == 0;
-            let (a, b) = if won { (1.0, 0.0) } else { (0.0, 1.0) };
-            c.cells.push(cell(5 + m, m, a, b, 0.0));
-        }
-        c.n_models = 9;
-        c
-    }
+    use crate::rating::bt::tests::{cell, reference, with_newcomers};
 
     #[test]
     fn replicates_with_one_vote_models_are_refitted_without_factorisations() {

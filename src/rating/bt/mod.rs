@@ -185,6 +185,7 @@
 //! these only up to Monte Carlo error.
 
 mod bootstrap;
+mod bordered;
 pub mod contextual;
 mod dense;
 mod input;

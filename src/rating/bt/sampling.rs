@@ -95,12 +95,53 @@ impl VoteSampler {
         }
     }
 
-    /// Fills `out` (one entry per category) with a draw of the vote counts.
-    pub(super) fn draw<R: Rng>(&self, rng: &mut R, out: &mut [u64]) {
-        out.fill(0);
+    /// The same sampler writing category `c`'s count to `out[at[c]]`
+    /// instead of `out[c]`, so that a caller whose counts are laid out
+    /// otherwise gets them in place, without a pass to move them there.
+    /// `at` has one entry per category, no two alike.
+    pub(super) fn place(self, at: &[usize]) -> Self {
         match self {
-            Self::Alias { n, table } => table.add(rng, *n, out),
-            Self::Chain { n, chain } => chain.add(rng, *n, out),
+            Self::Alias { n, table } => Self::Alias {
+                n,
+                table: table.place(at),
+            },
+            Self::Poisson {
+                n,
+                mut counts,
+                alias,
+                chain,
+            } => {
+                for c in &mut counts.members {
+                    *c = at[*c];
+                }
+                Self::Poisson {
+                    n,
+                    counts,
+                    alias: alias.place(at),
+                    chain: chain.place(at),
+                }
+            }
+            Self::Chain { n, chain } => Self::Chain {
+                n,
+                chain: chain.place(at),
+            },
+        }
+    }
+
+    /// Writes a draw of the vote counts into `out`: category `c`'s at `c`,
+    /// or where [`Self::place`] put it. Entries of no category are not
+    /// touched.
+    pub(super) fn draw<R: Rng, C: Count>(&self, rng: &mut R, out: &mut [C]) {
+        match self {
+            Self::Alias { n, table } => {
+                table.clear(out);
+                table.add(rng, *n, out);
+            }
+            Self::Chain { n, chain } => {
+                chain.clear(out);
+                chain.add(rng, *n, out);
+            }
+            // Poisson counts write every category's entry: nothing to clear.
             Self::Poisson {
                 n,
                 counts,
@@ -118,7 +159,7 @@ impl VoteSampler {
                         return;
                     }
                 }
-                out.fill(0);
+                chain.clear(out);
                 chain.add(rng, *n, out);
             }
         }
@@ -142,7 +183,8 @@ impl VoteSampler {
 /// share a mean: each mean gets its sampler once, usually a table of its
 /// distribution function.
 pub(super) struct PoissonCounts {
-    /// Category indexes, grouped by mean.
+    /// Where each category's count goes (its index, unless placed), grouped
+    /// by mean.
     members: Vec<usize>,
     groups: Vec<Group>,
 }
@@ -221,7 +263,7 @@ impl PoissonCounts {
     }
 
     /// Writes every category's count into `out` and returns their sum.
-    fn draw<R: Rng>(&self, rng: &mut R, out: &mut [u64]) -> u64 {
+    fn draw<R: Rng, C: Count>(&self, rng: &mut R, out: &mut [C]) -> u64 {
         let mut total = 0u64;
         for g in &self.groups {
             let members = &self.members[g.start..g.end];
@@ -230,21 +272,21 @@ impl PoissonCounts {
                 Method::Table(t) => {
                     for &c in members {
                         let x = t.draw(rng);
-                        out[c] = x;
+                        out[c] = C::of(x);
                         total = total.saturating_add(x);
                     }
                 }
                 Method::Search { mean, p0 } => {
                     for &c in members {
                         let x = poisson_search(rng, *mean, *p0);
-                        out[c] = x;
+                        out[c] = C::of(x);
                         total = total.saturating_add(x);
                     }
                 }
                 Method::Rejection(r) => {
                     for &c in members {
                         let x = r.draw(rng);
-                        out[c] = x;
+                        out[c] = C::of(x);
                         total = total.saturating_add(x);
                     }
                 }
@@ -337,11 +379,12 @@ impl PoissonTable {
             .map(|slot| {
                 // The threshold as a 64-bit fraction; a full slot keeps its
                 // value (but for a chance of 2^-64).
-                let t = (alias.prob[slot] * 2f64.powi(64)) as u64;
+                let entry = &alias.slots[slot];
+                let t = (entry.prob * 2f64.powi(64)) as u64;
                 Slot {
                     high: ((t >> 32) as u32) & (u32::MAX << bits),
                     keep: slot as u32,
-                    alias: alias.alias[slot] as u32,
+                    alias: entry.alias as u32,
                     low: t << (32 - bits),
                 }
             })
@@ -452,10 +495,19 @@ fn ln_factorial(k: f64) -> f64 {
 }
 
 /// Vose's alias table: each slot keeps its own category with probability
-/// `prob[slot]` and otherwise yields `alias[slot]`.
+/// `prob` and otherwise yields its alias.
 pub(super) struct AliasTable {
-    prob: Vec<f64>,
-    alias: Vec<usize>,
+    slots: Vec<AliasSlot>,
+}
+
+/// One slot of an [`AliasTable`], all that a vote drawn from it reads, so
+/// that it reads one place in memory.
+struct AliasSlot {
+    prob: f64,
+    /// Where the slot's own category's count goes.
+    keep: usize,
+    /// Where the alias's count goes.
+    alias: usize,
 }
 
 impl AliasTable {
@@ -477,23 +529,61 @@ impl AliasTable {
         for i in small.into_iter().chain(large) {
             prob[i] = 1.0;
         }
-        Self { prob, alias }
+        let slots = prob
+            .into_iter()
+            .zip(alias)
+            .enumerate()
+            .map(|(keep, (prob, alias))| AliasSlot { prob, keep, alias })
+            .collect();
+        Self { slots }
     }
 
-    /// Adds `n` votes drawn one at a time to `out`.
-    fn add<R: Rng>(&self, rng: &mut R, n: u64, out: &mut [u64]) {
-        let c = self.prob.len() as u64;
+    /// Counts go to `at[c]` instead of `c`.
+    fn place(mut self, at: &[usize]) -> Self {
+        for slot in &mut self.slots {
+            slot.keep = at[slot.keep];
+            slot.alias = at[slot.alias];
+        }
+        self
+    }
+
+    /// Sets every category's count to zero.
+    fn clear<C: Count>(&self, out: &mut [C]) {
+        for slot in &self.slots {
+            out[slot.keep] = C::ZERO;
+        }
+    }
+
+    /// Adds `n` votes drawn one at a time to `out`, in batches: the random
+    /// numbers of a batch first, then its slots, then its counts, so that
+    /// the cache misses of a batch's slots (and then of its counts) overlap
+    /// instead of each waiting for the one before. Which of a slot's two
+    /// categories a vote takes is a coin toss, chosen without a branch. The
+    /// random numbers are taken in the same order as one vote at a time.
+    fn add<R: Rng, C: Count>(&self, rng: &mut R, n: u64, out: &mut [C]) {
+        const BATCH: usize = 32;
+        let c = self.slots.len() as u64;
         if c == 0 {
             return;
         }
-        for _ in 0..n {
-            let slot = below(rng, c) as usize;
-            let cat = if uniform(rng) < self.prob[slot] {
-                slot
-            } else {
-                self.alias[slot]
-            };
-            out[cat] += 1;
+        let threshold = c.wrapping_neg() % c;
+        let mut drawn = [(0usize, 0.0f64); BATCH];
+        let mut cats = [0usize; BATCH];
+        let mut left = n;
+        while left > 0 {
+            let batch = BATCH.min(usize::try_from(left).unwrap_or(BATCH));
+            for d in &mut drawn[..batch] {
+                let slot = below(rng, c, threshold) as usize;
+                *d = (slot, uniform(rng));
+            }
+            for (cat, &(slot, u)) in cats.iter_mut().zip(&drawn[..batch]) {
+                let slot = &self.slots[slot];
+                *cat = std::hint::select_unpredictable(u < slot.prob, slot.keep, slot.alias);
+            }
+            for &cat in &cats[..batch] {
+                out[cat] = out[cat].plus(1);
+            }
+            left -= batch as u64;
         }
     }
 }
@@ -503,6 +593,8 @@ pub(super) struct Chain {
     weights: Vec<f64>,
     /// `suffix[c]`: the sum of `weights[c..]`.
     suffix: Vec<f64>,
+    /// Where each category's count goes.
+    at: Vec<usize>,
 }
 
 impl Chain {
@@ -516,18 +608,34 @@ impl Chain {
         Self {
             weights: weights.to_vec(),
             suffix,
+            at: (0..weights.len()).collect(),
+        }
+    }
+
+    /// Counts go to `at[c]` instead of `c`.
+    fn place(mut self, at: &[usize]) -> Self {
+        for c in &mut self.at {
+            *c = at[*c];
+        }
+        self
+    }
+
+    /// Sets every category's count to zero.
+    fn clear<C: Count>(&self, out: &mut [C]) {
+        for &c in &self.at {
+            out[c] = C::ZERO;
         }
     }
 
     /// Adds a multinomial draw of `n` votes to `out`.
-    fn add<R: Rng>(&self, rng: &mut R, n: u64, out: &mut [u64]) {
+    fn add<R: Rng, C: Count>(&self, rng: &mut R, n: u64, out: &mut [C]) {
         let mut left = n;
         let last = self.weights.len().saturating_sub(1);
-        for (c, ((w, sfx), o)) in self
+        for (c, ((w, sfx), &at)) in self
             .weights
             .iter()
             .zip(&self.suffix)
-            .zip(out.iter_mut())
+            .zip(&self.at)
             .enumerate()
         {
             if left == 0 {
@@ -538,16 +646,45 @@ impl Chain {
             } else {
                 binomial(rng, left, w / sfx)
             };
-            *o += x;
+            out[at] = out[at].plus(x);
             left -= x;
         }
     }
 }
 
+/// A count a draw writes: `u64`, or `f64` for a fit that reads its counts
+/// as such (exact up to 2^53, far above [`POISSON_MAX_VOTES`]).
+pub(super) trait Count: Copy {
+    const ZERO: Self;
+    fn of(x: u64) -> Self;
+    fn plus(self, x: u64) -> Self;
+}
+
+impl Count for u64 {
+    const ZERO: Self = 0;
+    fn of(x: u64) -> Self {
+        x
+    }
+    fn plus(self, x: u64) -> Self {
+        self + x
+    }
+}
+
+impl Count for f64 {
+    const ZERO: Self = 0.0;
+    fn of(x: u64) -> Self {
+        x as f64
+    }
+    fn plus(self, x: u64) -> Self {
+        self + x as f64
+    }
+}
+
 /// Uniform integer in `[0, n)`, `n > 0`, by multiply-and-reject: exact,
-/// rejecting fewer than `n / 2^64` of the draws.
-fn below<R: Rng>(rng: &mut R, n: u64) -> u64 {
-    let threshold = n.wrapping_neg() % n;
+/// rejecting fewer than `n / 2^64` of the draws. `threshold` is
+/// `n.wrapping_neg() % n`, computed once for many draws (the division is
+/// dearer than the rest of a draw).
+fn below<R: Rng>(rng: &mut R, n: u64, threshold: u64) -> u64 {
     loop {
         let m = u128::from(rng.next_u64()) * u128::from(n);
         if (m as u64) >= threshold {

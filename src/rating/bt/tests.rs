@@ -79,6 +79,19 @@ pub(super) fn reference() -> Comparisons {
     }
 }
 
+/// The reference's five models joined by four with one vote each (two won
+/// theirs, two lost), which makes the whole group regularised.
+pub(super) fn with_newcomers() -> Comparisons {
+    let mut c = reference();
+    for m in 0..4 {
+        let won = m % 2 == 0;
+        let (a, b) = if won { (1.0, 0.0) } else { (0.0, 1.0) };
+        c.cells.push(cell(5 + m, m, a, b, 0.0));
+    }
+    c.n_models = 9;
+    c
+}
+
 #[test]
 fn matches_reference_implementation() {
     let f = fit(&reference(), &BtOptions::default());
