@@ -170,17 +170,53 @@ pub(super) struct Replicates {
     pub(super) factorisations: usize,
 }
 
+/// How a bootstrap draws its replicates' counts: made from the pairs alone,
+/// so that it can be made while the full data is being fitted.
+pub(super) struct Draws {
+    /// Draws a replicate's counts straight into [`RoundWork::counts`]: one
+    /// category per (pair, outcome) with a positive count.
+    sampler: VoteSampler,
+}
+
+impl Draws {
+    /// `None` when there are no votes to resample.
+    pub(super) fn new(pairs: &[Pair]) -> Option<Self> {
+        // Category `c` is outcome `at[c] % 3` of pair `at[c] / 3`.
+        let mut at: Vec<usize> = Vec::new();
+        let mut weights: Vec<f64> = Vec::new();
+        for (idx, p) in pairs.iter().enumerate() {
+            for (outcome, w) in [p.wins_i, p.wins_j, p.ties].into_iter().enumerate() {
+                if w > 0.0 {
+                    at.push(3 * idx + outcome);
+                    weights.push(w);
+                }
+            }
+        }
+        let total: f64 = weights.iter().sum();
+        let n = total.round();
+        if at.is_empty() || n < 1.0 || !n.is_finite() {
+            return None;
+        }
+        // Saturating float-to-int conversion: counts above 2^64 are capped.
+        let sampler = VoteSampler::new(n as u64, &weights).place(&at);
+        Some(Self { sampler })
+    }
+}
+
 /// Percentile bounds over `s.rounds` replicates, each refitted on `path`
-/// from `theta_hat`, the full-data optimum.
+/// from `theta_hat`, the full-data optimum, their counts drawn by `draws`
+/// (made from `full`'s pairs; `None` when it has no votes).
 pub(super) fn bootstrap(
     full: &Problem,
     theta_hat: &[f64],
     s: &Settings,
     path: Path,
+    draws: Option<Draws>,
 ) -> BootstrapRaw {
-    let Some(replicator) = Replicator::new(full, theta_hat, s, path) else {
+    let Some(draws) = draws else {
         return BootstrapRaw::empty(full.k);
     };
+    let replicator = Replicator::new(full, theta_hat, s, path, draws);
     // Round `r` draws from stream `r` of the seeded generator, so the bounds
     // do not depend on how rounds are spread over threads; threads take the
     // next round as they finish one.
@@ -269,9 +305,7 @@ struct Replicator<'a> {
     theta_hat: &'a [f64],
     s: &'a Settings,
     path: Path,
-    /// Draws a replicate's counts straight into [`RoundWork::counts`]: one
-    /// category per (pair, outcome) with a positive count.
-    sampler: VoteSampler,
+    draws: Draws,
     edges: ScoreEdges,
     /// Models of very few votes, on the dense path: with them, replicates
     /// are refitted as a whole with exact rows for those models (see
@@ -305,33 +339,15 @@ struct Solvers {
 }
 
 impl<'a> Replicator<'a> {
-    /// `None` when there are no votes to resample.
     fn new(
         full: &'a Problem<'a>,
         theta_hat: &'a [f64],
         s: &'a Settings,
         path: Path,
-    ) -> Option<Self> {
+        draws: Draws,
+    ) -> Self {
         let k = full.k;
         let pairs = full.pairs;
-        // Category `c` is outcome `at[c] % 3` of pair `at[c] / 3`.
-        let mut at: Vec<usize> = Vec::new();
-        let mut weights: Vec<f64> = Vec::new();
-        for (idx, p) in pairs.iter().enumerate() {
-            for (outcome, w) in [p.wins_i, p.wins_j, p.ties].into_iter().enumerate() {
-                if w > 0.0 {
-                    at.push(3 * idx + outcome);
-                    weights.push(w);
-                }
-            }
-        }
-        let total: f64 = weights.iter().sum();
-        let n = total.round();
-        if at.is_empty() || n < 1.0 || !n.is_finite() {
-            return None;
-        }
-        // Saturating float-to-int conversion: counts above 2^64 are capped.
-        let sampler = VoteSampler::new(n as u64, &weights).place(&at);
         let volatile = if path == Path::Dense {
             volatile_models(k, pairs)
         } else {
@@ -342,18 +358,18 @@ impl<'a> Replicator<'a> {
         } else {
             Vec::new()
         };
-        Some(Self {
+        Self {
             full,
             theta_hat,
             s,
             path,
-            sampler,
+            draws,
             edges: ScoreEdges::new(k, pairs),
             volatile,
             groups,
             full_factor: OnceLock::new(),
             bordered: OnceLock::new(),
-        })
+        }
     }
 
     /// Takes the next round until all are taken.
@@ -404,7 +420,9 @@ impl<'a> Replicator<'a> {
     fn draw(&self, round: usize, w: &mut RoundWork) {
         let mut rng = ChaCha8Rng::seed_from_u64(self.s.seed);
         rng.set_stream(round as u64);
-        self.sampler.draw(&mut rng, w.counts.as_flattened_mut());
+        self.draws
+            .sampler
+            .draw(&mut rng, w.counts.as_flattened_mut());
     }
 
     /// Refits the replicate of `w.counts` from `theta`, the full-data
@@ -596,7 +614,7 @@ mod tests {
         let mut theta_hat = vec![0.0; k];
         let mut ws = Workspace::new(k);
         assert!(newton(&full, &mut theta_hat, &s, &mut DenseSolver::new(k), &mut ws).converged);
-        let b = bootstrap(&full, &theta_hat, &s, Path::Dense);
+        let b = bootstrap(&full, &theta_hat, &s, Path::Dense, Draws::new(&pairs));
         assert_eq!(b.unconverged, 0);
         assert!(
             b.factorisations < 20,

@@ -202,7 +202,7 @@ mod structure;
 #[cfg(test)]
 mod tests;
 
-use bootstrap::bootstrap;
+use bootstrap::{Draws, bootstrap};
 use dense::DenseSolver;
 use input::{Settings, canonical_pairs};
 use likelihood::Problem;
@@ -389,26 +389,32 @@ fn fit_with(c: &Comparisons, o: &BtOptions, plan: Plan) -> BtFit {
         pairs: &pairs,
         structure: &structure,
     };
-    let mut theta = vec![0.0; k];
-    let outcome = fit_strengths(&problem, &mut theta, &settings, path);
-    if !outcome.converged {
-        notes.push(format!(
-            "the fit stopped after {} iterations without reaching the tolerance",
-            outcome.iterations
-        ));
-    }
+    // The bootstrap's sampler needs only the pairs: it is made on another
+    // thread while this one fits the full data and computes the sandwich.
+    std::thread::scope(|scope| {
+        let draws = (settings.rounds > 0).then(|| scope.spawn(|| Draws::new(&pairs)));
+        let mut theta = vec![0.0; k];
+        let outcome = fit_strengths(&problem, &mut theta, &settings, path);
+        if !outcome.converged {
+            notes.push(format!(
+                "the fit stopped after {} iterations without reaching the tolerance",
+                outcome.iterations
+            ));
+        }
 
-    let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
-    let se = standard_errors(&problem, &theta, total, path, plan, &mut notes);
-    let report = Report::new(&theta, settings.anchor, &structure);
-    let sandwich = report.sandwich(&se, z);
-    let bootstrap = if settings.rounds > 0 {
-        let b = bootstrap(&problem, &theta, &settings, path);
-        report.bootstrap(&b, settings.seed, &mut notes)
-    } else {
-        None
-    };
-    report.board(sandwich, bootstrap, outcome, notes)
+        let z = normal_quantile(1.0 - (1.0 - settings.level) / 2.0);
+        let se = standard_errors(&problem, &theta, total, path, plan, &mut notes);
+        let report = Report::new(&theta, settings.anchor, &structure);
+        let sandwich = report.sandwich(&se, z);
+        let bootstrap = draws.map(|draws| {
+            let draws = draws
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let b = bootstrap(&problem, &theta, &settings, path, draws);
+            report.bootstrap(&b, settings.seed, &mut notes)
+        });
+        report.board(sandwich, bootstrap.flatten(), outcome, notes)
+    })
 }
 
 /// The maximum-likelihood strengths (centred within groups) into `theta`, from zero, by
