@@ -166,8 +166,9 @@
 //! other replicates together. With such models (at most 30 votes) every
 //! replicate is refitted as a whole, by fixed-Hessian steps that take the
 //! exact curvature of those models' rows (a bordered factor: the full
-//! data's factor for the others, one triangular solve per such model per
-//! step), since a replicate changes their counts, and so their curvature,
+//! data's factor for the others, whose solves for those models' columns
+//! are made once, so that a step costs the two triangular solves of a plain
+//! one), since a replicate changes their counts, and so their curvature,
 //! by a large fraction; the replicate's groups then come from searches
 //! from one member of each group rather than a whole analysis. On the
 //! sparse path every replicate takes Newton steps as in
@@ -176,7 +177,8 @@
 //! to about the tolerance).
 //!
 //! Rounds are spread over up to 8 threads, each taking the next round when
-//! it finishes one. Round `r` draws from stream `r` of ChaCha8 seeded with
+//! it finishes one; the sampler is made on a thread of its own while the
+//! full data is fitted. Round `r` draws from stream `r` of ChaCha8 seeded with
 //! `seed`, so a seed reproduces the bounds on every platform and any number
 //! of threads. Bounds are the linearly interpolated percentiles
 //! `(1 − level)/2` and `1 − (1 − level)/2` of the replicate ratings, the
