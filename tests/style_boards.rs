@@ -463,6 +463,40 @@ fn packed_votes_give_the_board_of_the_votes_row_by_row() {
     sql("DELETE FROM style_packs;");
     assert_eq!(board(&[]), counted);
     assert_eq!(board(&["--include-identity-leaks"]), admitted);
+    // A copy to another file (its votes inserted with their ids) is packed as it ends.
+    let copy = t.path("copy.sqlite3");
+    t.arena()
+        .without_db_flag()
+        .args(["migrate", "--from"])
+        .arg(t.db())
+        .arg("--to")
+        .arg(&copy)
+        .run()
+        .success();
+    let copy_packs: i64 = rusqlite::Connection::open(&copy)
+        .expect("open")
+        .query_row("SELECT count(*) FROM style_packs", [], |r| r.get(0))
+        .expect("packs");
+    assert_eq!(copy_packs, 2, "a copy packs its whole blocks");
+    let mut copied: Value = t
+        .arena()
+        .db(&copy)
+        .args([
+            "leaderboard",
+            "--style-control",
+            "--bootstrap",
+            "0",
+            "--format",
+            "json",
+        ])
+        .run()
+        .success()
+        .json();
+    copied
+        .as_object_mut()
+        .expect("board")
+        .remove("generated_at");
+    assert_eq!(copied, counted);
     // The packs are what is read: outcomes changed behind their back (which nothing but
     // this test does) show only once they are gone.
     t.arena().arg("rebuild").run().success();

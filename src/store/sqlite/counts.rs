@@ -404,6 +404,9 @@ impl SqliteStore {
                 .map_err(db)?;
             rebuild(&tx).map_err(db)?;
             ensure_elo(&tx, &params).map_err(db)?;
+            // Votes that came with their ids (a copy from another database) have no packs.
+            let newest = super::style::newest_vote(&tx).map_err(db)?;
+            super::packs::catch_up(&tx, newest, super::packs::Catch::All).map_err(db)?;
             tx.commit().map_err(db)
         })
         .await
