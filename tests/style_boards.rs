@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::support::server::{Server, json as body_json};
-use crate::support::{Test, kept_style, text, vote_style};
+use crate::support::{Cmd, Test, kept_style, text, vote_style};
 
 /// The `arena_rank_default_tight` run of the reference file beside the synthetic votes.
 fn reference() -> Value {
@@ -38,7 +38,12 @@ fn rows(board: &Value) -> std::collections::BTreeMap<String, Value> {
 
 /// `arena leaderboard --style-control --bootstrap 0 --format json` with `extra` flags.
 fn style_board(t: &Test, extra: &[&str]) -> Value {
-    t.arena()
+    style_board_by(t.arena(), extra)
+}
+
+/// [`style_board`] by `arena`, a command on another database.
+fn style_board_by(arena: Cmd<'_>, extra: &[&str]) -> Value {
+    arena
         .args([
             "leaderboard",
             "--style-control",
@@ -308,20 +313,7 @@ fn style_control_over_http_is_the_board_of_the_command_line() {
     let t = Test::new();
     let csv = t.fixture("style/synth_style_small.csv");
     t.arena().db(s.db()).arg("import").arg(&csv).run().success();
-    let cli = t
-        .arena()
-        .db(s.db())
-        .args([
-            "leaderboard",
-            "--style-control",
-            "--bootstrap",
-            "0",
-            "--format",
-            "json",
-        ])
-        .run()
-        .success()
-        .json();
+    let cli = style_board_by(t.arena().db(s.db()), &[]);
     let (status, body) = s.get("/leaderboard?style_control=true&bootstrap=0");
     assert_eq!(status, 200, "{body}");
     let http = body_json(&body);
@@ -478,20 +470,7 @@ fn packed_votes_give_the_board_of_the_votes_row_by_row() {
         .query_row("SELECT count(*) FROM style_packs", [], |r| r.get(0))
         .expect("packs");
     assert_eq!(copy_packs, 2, "a copy packs its whole blocks");
-    let mut copied: Value = t
-        .arena()
-        .db(&copy)
-        .args([
-            "leaderboard",
-            "--style-control",
-            "--bootstrap",
-            "0",
-            "--format",
-            "json",
-        ])
-        .run()
-        .success()
-        .json();
+    let mut copied = style_board_by(t.arena().db(&copy), &[]);
     copied
         .as_object_mut()
         .expect("board")

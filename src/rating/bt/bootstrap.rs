@@ -585,8 +585,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::rating::bt::BtOptions;
-    use crate::rating::bt::input::canonical_pairs;
-    use crate::rating::bt::tests::{cell, reference, with_newcomers};
+    use crate::rating::bt::tests::{Fitted, cell, reference, with_newcomers};
 
     #[test]
     fn replicates_with_one_vote_models_are_refitted_without_factorisations() {
@@ -595,26 +594,15 @@ mod tests {
         // the four, and with it their groups, or move one a long way. They
         // are refitted with the full data's factor (and exact rows for the
         // newcomers), not by Newton's method with a factorisation per step.
-        let c = with_newcomers();
-        let k = c.n_models;
-        let pairs = canonical_pairs(&c, &mut Vec::new());
-        let structure = Structure::analyse(k, &pairs);
-        assert!(structure.regularised.iter().any(|&r| r));
         let o = BtOptions {
             bootstrap_rounds: 200,
             seed: 3,
             ..BtOptions::default()
         };
-        let s = Settings::new(&o, k, &mut Vec::new());
-        let full = Problem {
-            k,
-            pairs: &pairs,
-            structure: &structure,
-        };
-        let mut theta_hat = vec![0.0; k];
-        let mut ws = Workspace::new(k);
-        assert!(newton(&full, &mut theta_hat, &s, &mut DenseSolver::new(k), &mut ws).converged);
-        let b = bootstrap(&full, &theta_hat, &s, Path::Dense, Draws::new(&pairs));
+        let fit = Fitted::new(&with_newcomers(), &o);
+        assert!(fit.structure.regularised.iter().any(|&r| r));
+        let (full, s, theta_hat, pairs) = (fit.problem(), fit.s, &fit.theta_hat, &fit.pairs);
+        let b = bootstrap(&full, theta_hat, &s, Path::Dense, Draws::new(pairs));
         assert_eq!(b.unconverged, 0);
         assert!(
             b.factorisations < 20,
@@ -628,22 +616,13 @@ mod tests {
         // The replicate lost newcomer 5's vote: 5 is alone, the group is the
         // others. Fixed-Hessian steps with the full factor, centred within
         // the replicate's groups, reach Newton's optimum of the replicate.
-        let c = with_newcomers();
-        let k = c.n_models;
-        let pairs = canonical_pairs(&c, &mut Vec::new());
-        let structure = Structure::analyse(k, &pairs);
-        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
-        let full = Problem {
-            k,
-            pairs: &pairs,
-            structure: &structure,
-        };
+        let fit = Fitted::new(&with_newcomers(), &BtOptions::default());
+        let (k, full, s, theta_hat) = (fit.k, fit.problem(), fit.s, &fit.theta_hat);
+        let (pairs, structure) = (&fit.pairs, &fit.structure);
         let mut ws = Workspace::new(k);
         let mut solver = DenseSolver::new(k);
-        let mut theta_hat = vec![0.0; k];
-        assert!(newton(&full, &mut theta_hat, &s, &mut solver, &mut ws).converged);
         let mut factor = vec![0.0; k * k];
-        full.gradient_hessian(&theta_hat, &mut vec![0.0; k], &mut factor);
+        full.gradient_hessian(theta_hat, &mut vec![0.0; k], &mut factor);
         full.augment(&mut factor);
         assert!(crate::rating::bt::dense::cholesky(&mut factor, k));
 
@@ -653,7 +632,7 @@ mod tests {
             .map(|p| Pair::new(p.i, p.j, p.wins_i + 1.0, p.wins_j, p.ties))
             .collect();
         let rep_structure = Structure::analyse(k, &replicate);
-        assert!(only_dropouts(&structure, &rep_structure));
+        assert!(only_dropouts(structure, &rep_structure));
         assert_ne!(rep_structure.component, structure.component);
         let problem = Problem {
             k,
@@ -693,20 +672,12 @@ mod tests {
         let mut c = reference();
         c.cells.push(cell(5, 6, 20.0, 9.0, 1.0));
         c.n_models = 8;
-        let k = c.n_models;
-        let pairs = canonical_pairs(&c, &mut Vec::new());
-        let structure = Structure::analyse(k, &pairs);
-        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
-        let full = Problem {
-            k,
-            pairs: &pairs,
-            structure: &structure,
-        };
+        let fit = Fitted::new(&c, &BtOptions::default());
+        let (k, full, s, theta_hat) = (fit.k, fit.problem(), fit.s, &fit.theta_hat);
+        let (pairs, structure) = (&fit.pairs, &fit.structure);
         let mut ws = Workspace::new(k);
         let mut solver = DenseSolver::new(k);
-        let mut theta_hat = vec![0.0; k];
-        assert!(newton(&full, &mut theta_hat, &s, &mut solver, &mut ws).converged);
-        let groups = GroupFit::all(&full, &theta_hat);
+        let groups = GroupFit::all(&full, theta_hat);
         assert_eq!(groups.len(), 2);
 
         // A replicate-like change of every count that keeps every edge.
@@ -726,7 +697,7 @@ mod tests {
         let whole = Problem {
             k,
             pairs: &replicate,
-            structure: &structure,
+            structure,
         };
         let mut by_newton = theta_hat.clone();
         assert!(newton(&whole, &mut by_newton, &s, &mut solver, &mut ws).converged);

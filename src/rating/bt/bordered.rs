@@ -3,10 +3,12 @@
 //! exact rows for those few (a bordered factorisation).
 
 use super::PRIOR_VOTES;
-use super::dense::{DenseSolver, backward, centre, cholesky, cholesky_solve, forward};
+use super::dense::{
+    DenseSolver, backward, centre, cholesky, cholesky_solve, forward, newton_after,
+};
 use super::input::Settings;
 use super::likelihood::{Problem, logistic_pw};
-use super::newton::{Outcome, Workspace, add_scaled, dot, max_abs, newton};
+use super::newton::{Outcome, Workspace, add_scaled, dot, max_abs};
 
 /// Models with this many votes or fewer are refitted with exact curvature
 /// by [`bordered_chord`]: a bootstrap replicate changes their counts, and
@@ -524,44 +526,28 @@ pub(super) fn bordered_chord(
         solver.anderson.advance(theta, &ws.step, used == 1);
         previous = size;
     }
-    let rest = Settings {
-        max_iterations: s.max_iterations.saturating_sub(used),
-        ..*s
-    };
-    let o = newton(problem, theta, &rest, solver, ws);
-    Outcome {
-        converged: o.converged,
-        iterations: used + o.iterations,
-    }
+    newton_after(problem, theta, s, used, solver, ws)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rating::bt::BtOptions;
-    use crate::rating::bt::input::{Pair, canonical_pairs};
+    use crate::rating::bt::input::Pair;
+    use crate::rating::bt::newton::newton;
     use crate::rating::bt::structure::Structure;
-    use crate::rating::bt::tests::with_newcomers;
+    use crate::rating::bt::tests::{Fitted, with_newcomers};
 
     #[test]
     fn columns_solved_once_give_the_step_of_columns_solved_at_each_step() {
-        let c = with_newcomers();
-        let k = c.n_models;
-        let pairs = canonical_pairs(&c, &mut Vec::new());
-        let structure = Structure::analyse(k, &pairs);
-        let s = Settings::new(&BtOptions::default(), k, &mut Vec::new());
-        let full = Problem {
-            k,
-            pairs: &pairs,
-            structure: &structure,
-        };
-        let mut theta = vec![0.0; k];
+        let fit = Fitted::new(&with_newcomers(), &BtOptions::default());
+        let (k, full, s, pairs, theta_hat) =
+            (fit.k, fit.problem(), fit.s, &fit.pairs, &fit.theta_hat);
+        let mut theta = theta_hat.clone();
         let mut ws = Workspace::new(k);
-        assert!(newton(&full, &mut theta, &s, &mut DenseSolver::new(k), &mut ws).converged);
-        let volatile = volatile_models(k, &pairs);
+        let volatile = volatile_models(k, pairs);
         assert_eq!(volatile, [5, 6, 7, 8]);
-        let theta_hat = theta.clone();
-        let f = BorderedFactor::new(&full, &theta_hat, &volatile).expect("a factor");
+        let f = BorderedFactor::new(&full, theta_hat, &volatile).expect("a factor");
         let solved = f.solved.as_ref().expect("solves made once");
 
         // A replicate: newcomer 5's vote three times, 6's lost (6 is alone
@@ -621,7 +607,7 @@ mod tests {
         let mut by_newton = theta.clone();
         let mut solver = DenseSolver::new(k);
         assert!(newton(&problem, &mut by_newton, &s, &mut solver, &mut ws).converged);
-        let mut exact = BorderedFactor::new(&full, &theta_hat, &volatile).expect("a factor");
+        let mut exact = BorderedFactor::new(&full, theta_hat, &volatile).expect("a factor");
         exact.solved = None;
         for (factor, once) in [(&f, true), (&exact, false)] {
             let mut by_chord = theta.clone();

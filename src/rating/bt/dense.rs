@@ -217,6 +217,20 @@ pub(super) fn chord(
         solver.anderson.advance(theta, &ws.step, used == 1);
         previous = size;
     }
+    newton_after(problem, theta, s, used, solver, ws)
+}
+
+/// Newton's method from `theta` for a fixed-Hessian iteration that stopped
+/// contracting after `used` steps, with the iterations left of
+/// `s.max_iterations`; the outcome counts both.
+pub(super) fn newton_after(
+    problem: &Problem,
+    theta: &mut [f64],
+    s: &Settings,
+    used: usize,
+    solver: &mut DenseSolver,
+    ws: &mut Workspace,
+) -> Outcome {
     let rest = Settings {
         max_iterations: s.max_iterations.saturating_sub(used),
         ..*s

@@ -79,6 +79,47 @@ pub(super) fn reference() -> Comparisons {
     }
 }
 
+/// `c`'s pairs and structure, its settings from `o` and its optimum by
+/// Newton's method on the dense path: where the tests of the bootstrap's
+/// refits start.
+pub(super) struct Fitted {
+    pub(super) k: usize,
+    pub(super) pairs: Vec<input::Pair>,
+    pub(super) structure: Structure,
+    pub(super) s: input::Settings,
+    pub(super) theta_hat: Vec<f64>,
+}
+
+impl Fitted {
+    pub(super) fn new(c: &Comparisons, o: &BtOptions) -> Self {
+        let k = c.n_models;
+        let pairs = canonical_pairs(c, &mut Vec::new());
+        let structure = Structure::analyse(k, &pairs);
+        let s = input::Settings::new(o, k, &mut Vec::new());
+        let mut fit = Self {
+            k,
+            pairs,
+            structure,
+            s,
+            theta_hat: vec![0.0; k],
+        };
+        let mut theta = vec![0.0; k];
+        let mut ws = newton::Workspace::new(k);
+        let mut solver = dense::DenseSolver::new(k);
+        assert!(newton::newton(&fit.problem(), &mut theta, &s, &mut solver, &mut ws).converged);
+        fit.theta_hat = theta;
+        fit
+    }
+
+    pub(super) fn problem(&self) -> Problem<'_> {
+        Problem {
+            k: self.k,
+            pairs: &self.pairs,
+            structure: &self.structure,
+        }
+    }
+}
+
 /// The reference's five models joined by four with one vote each (two won
 /// theirs, two lost), which makes the whole group regularised.
 pub(super) fn with_newcomers() -> Comparisons {
