@@ -4,11 +4,11 @@
 
 use super::PRIOR_VOTES;
 use super::dense::{
-    DenseSolver, backward, centre, cholesky, cholesky_solve, forward, newton_after,
+    DenseSolver, Limits, accelerated, backward, centre, cholesky, cholesky_solve, forward,
 };
 use super::input::Settings;
 use super::likelihood::{Problem, logistic_pw};
-use super::newton::{Outcome, Workspace, add_scaled, dot, max_abs};
+use super::newton::{Outcome, Workspace, add_scaled, dot};
 
 /// Models with this many votes or fewer are refitted with exact curvature
 /// by [`bordered_chord`]: a bootstrap replicate changes their counts, and
@@ -504,29 +504,17 @@ pub(super) fn bordered_chord(
         .solved
         .as_ref()
         .is_some_and(|solved| keeps_stable(factor, solved, problem));
-    let mut previous = f64::INFINITY;
-    let mut used = 0;
-    while used < s.max_iterations {
-        if !bordered_step(factor, work, problem, theta, ws) {
-            break;
+    let limits = Limits {
+        max_step: BORDERED_MAX_STEP,
+        ratio: BORDERED_CONTRACTION,
+    };
+    accelerated(problem, theta, s, ws, solver, limits, |theta, ws| {
+        let made = bordered_step(factor, work, problem, theta, ws);
+        if made {
+            centre(problem, &mut ws.step);
         }
-        centre(problem, &mut ws.step);
-        used += 1;
-        let size = max_abs(&ws.step);
-        if !size.is_finite() || size > BORDERED_MAX_STEP || size > BORDERED_CONTRACTION * previous {
-            break;
-        }
-        if size <= s.tolerance {
-            add_scaled(theta, &ws.step, 1.0);
-            return Outcome {
-                converged: true,
-                iterations: used,
-            };
-        }
-        solver.anderson.advance(theta, &ws.step, used == 1);
-        previous = size;
-    }
-    newton_after(problem, theta, s, used, solver, ws)
+        made
+    })
 }
 
 #[cfg(test)]
@@ -534,7 +522,7 @@ mod tests {
     use super::*;
     use crate::rating::bt::BtOptions;
     use crate::rating::bt::input::Pair;
-    use crate::rating::bt::newton::newton;
+    use crate::rating::bt::newton::{max_abs, newton};
     use crate::rating::bt::structure::Structure;
     use crate::rating::bt::tests::{Fitted, with_newcomers};
 

@@ -193,18 +193,51 @@ pub(super) fn chord(
     centre: bool,
 ) -> Outcome {
     let k = problem.k;
-    let mut previous = f64::INFINITY;
-    let mut used = 0;
-    while used < s.max_iterations {
+    let limits = Limits {
+        max_step: 1.0,
+        ratio: 0.5,
+    };
+    accelerated(problem, theta, s, ws, solver, limits, |theta, ws| {
         problem.gradient(theta, &mut ws.grad, &mut ws.exp);
         ws.step.copy_from_slice(&ws.grad);
         cholesky_solve(factor, k, &mut ws.step);
         if centre {
             self::centre(problem, &mut ws.step);
         }
+        true
+    })
+}
+
+/// When [`accelerated`] hands over to Newton's method: a step above
+/// `max_step`, or above `ratio` times the one before.
+pub(super) struct Limits {
+    pub(super) max_step: f64,
+    pub(super) ratio: f64,
+}
+
+/// Fixed-Hessian steps, each written into `ws.step` by `step` from the
+/// iterate (false: it could not be made), combined by Anderson
+/// acceleration until one is within the tolerance. When a step cannot be
+/// made or passes `limits`, Newton's method takes over from the last point
+/// with the iterations left; the outcome counts both.
+pub(super) fn accelerated(
+    problem: &Problem,
+    theta: &mut [f64],
+    s: &Settings,
+    ws: &mut Workspace,
+    solver: &mut DenseSolver,
+    limits: Limits,
+    mut step: impl FnMut(&[f64], &mut Workspace) -> bool,
+) -> Outcome {
+    let mut previous = f64::INFINITY;
+    let mut used = 0;
+    while used < s.max_iterations {
+        if !step(theta, ws) {
+            break;
+        }
         used += 1;
         let size = max_abs(&ws.step);
-        if !size.is_finite() || size > 1.0 || size > 0.5 * previous {
+        if !size.is_finite() || size > limits.max_step || size > limits.ratio * previous {
             break;
         }
         if size <= s.tolerance {
@@ -217,20 +250,6 @@ pub(super) fn chord(
         solver.anderson.advance(theta, &ws.step, used == 1);
         previous = size;
     }
-    newton_after(problem, theta, s, used, solver, ws)
-}
-
-/// Newton's method from `theta` for a fixed-Hessian iteration that stopped
-/// contracting after `used` steps, with the iterations left of
-/// `s.max_iterations`; the outcome counts both.
-pub(super) fn newton_after(
-    problem: &Problem,
-    theta: &mut [f64],
-    s: &Settings,
-    used: usize,
-    solver: &mut DenseSolver,
-    ws: &mut Workspace,
-) -> Outcome {
     let rest = Settings {
         max_iterations: s.max_iterations.saturating_sub(used),
         ..*s
