@@ -151,7 +151,7 @@ impl VoteSampler {
                 for _ in 0..POISSON_TRIES {
                     let total = counts.draw(rng, out);
                     if let Some(missing) = n.checked_sub(total) {
-                        if missing <= 4 * out.len() as u64 {
+                        if missing <= 4 * chain.categories() {
                             alias.add(rng, missing, out);
                         } else {
                             chain.add(rng, missing, out);
@@ -554,36 +554,20 @@ impl AliasTable {
         }
     }
 
-    /// Adds `n` votes drawn one at a time to `out`, in batches: the random
-    /// numbers of a batch first, then its slots, then its counts, so that
-    /// the cache misses of a batch's slots (and then of its counts) overlap
-    /// instead of each waiting for the one before. Which of a slot's two
-    /// categories a vote takes is a coin toss, chosen without a branch. The
-    /// random numbers are taken in the same order as one vote at a time.
+    /// Adds `n` votes drawn one at a time to `out`. Which of a slot's two
+    /// categories a vote takes is a coin toss, so it is chosen without a
+    /// branch, which would be mispredicted half the time.
     fn add<R: Rng, C: Count>(&self, rng: &mut R, n: u64, out: &mut [C]) {
-        const BATCH: usize = 32;
         let c = self.slots.len() as u64;
         if c == 0 {
             return;
         }
         let threshold = c.wrapping_neg() % c;
-        let mut drawn = [(0usize, 0.0f64); BATCH];
-        let mut cats = [0usize; BATCH];
-        let mut left = n;
-        while left > 0 {
-            let batch = BATCH.min(usize::try_from(left).unwrap_or(BATCH));
-            for d in &mut drawn[..batch] {
-                let slot = below(rng, c, threshold) as usize;
-                *d = (slot, uniform(rng));
-            }
-            for (cat, &(slot, u)) in cats.iter_mut().zip(&drawn[..batch]) {
-                let slot = &self.slots[slot];
-                *cat = std::hint::select_unpredictable(u < slot.prob, slot.keep, slot.alias);
-            }
-            for &cat in &cats[..batch] {
-                out[cat] = out[cat].plus(1);
-            }
-            left -= batch as u64;
+        for _ in 0..n {
+            let slot = &self.slots[below(rng, c, threshold) as usize];
+            let keep = uniform(rng) < slot.prob;
+            let cat = std::hint::select_unpredictable(keep, slot.keep, slot.alias);
+            out[cat] = out[cat].plus(1);
         }
     }
 }
@@ -610,6 +594,11 @@ impl Chain {
             suffix,
             at: (0..weights.len()).collect(),
         }
+    }
+
+    /// How many categories it draws.
+    fn categories(&self) -> u64 {
+        self.at.len() as u64
     }
 
     /// Counts go to `at[c]` instead of `c`.
@@ -983,6 +972,64 @@ mod tests {
         let sampler = VoteSampler::new(n, &weights);
         assert!(matches!(sampler, VoteSampler::Poisson { .. }));
         check_multinomial("poisson with alias", &sampler, n, &weights, (2, 6));
+    }
+
+    /// A placed sampler writes the same counts, from the same random
+    /// numbers, where it was told, as `f64` or `u64`, and leaves every other
+    /// entry as it was.
+    #[test]
+    fn placed_counts_are_the_counts_where_they_were_placed() {
+        let small = [5.0, 1.0, 0.5, 30.0, 13.5];
+        let many: Vec<f64> = (0..60)
+            .map(|c| [3.0, 0.25 + c as f64, 400.0, 1.0][c % 4])
+            .collect();
+        type Make = fn(u64, &[f64]) -> VoteSampler;
+        let samplers: [(&str, &[f64], Make, u64); 4] = [
+            ("chain", &small, VoteSampler::chain, 500),
+            ("alias", &small, VoteSampler::alias, 500),
+            (
+                "poisson topped up by the chain",
+                &small,
+                VoteSampler::poisson,
+                500,
+            ),
+            (
+                "poisson topped up by the alias table",
+                &many,
+                VoteSampler::poisson,
+                3000,
+            ),
+        ];
+        for (name, weights, make, n) in samplers {
+            let c = weights.len();
+            // Category `x` goes to `3·(c − 1 − x) + 1`: reversed, with gaps.
+            let at: Vec<usize> = (0..c).map(|x| 3 * (c - 1 - x) + 1).collect();
+            let plain = make(n, weights);
+            let placed = make(n, weights).place(&at);
+            for round in 0..20u64 {
+                let mut rng = ChaCha8Rng::seed_from_u64(round);
+                let mut expected = vec![0u64; c];
+                plain.draw(&mut rng, &mut expected);
+                for sentinel in [7.5f64, 0.0] {
+                    let mut rng = ChaCha8Rng::seed_from_u64(round);
+                    let mut out = vec![sentinel; 3 * c];
+                    placed.draw(&mut rng, &mut out);
+                    for (i, &v) in out.iter().enumerate() {
+                        let want = if i % 3 == 1 {
+                            expected[c - 1 - i / 3] as f64
+                        } else {
+                            sentinel
+                        };
+                        assert_eq!(v, want, "{name}, round {round}, entry {i}");
+                    }
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(round);
+                let mut out = vec![9u64; 3 * c];
+                placed.draw(&mut rng, &mut out);
+                let back: Vec<u64> = at.iter().map(|&i| out[i]).collect();
+                assert_eq!(back, expected, "{name}, round {round}");
+            }
+        }
     }
 
     /// The count of one category of a multinomial is binomial: its whole
