@@ -419,11 +419,12 @@ fn packed_votes_give_the_board_of_the_votes_row_by_row() {
         let conn = rusqlite::Connection::open(t.db()).expect("open");
         conn.execute_batch(statements).expect("sql");
     };
-    let packs = || -> i64 {
-        let conn = rusqlite::Connection::open(t.db()).expect("open");
+    let packs_in = |db: &std::path::Path| -> i64 {
+        let conn = rusqlite::Connection::open(db).expect("open");
         conn.query_row("SELECT count(*) FROM style_packs", [], |r| r.get(0))
             .expect("packs")
     };
+    let packs = || packs_in(&t.db());
     assert_eq!(packs(), 2, "an import packs its whole blocks");
     // Some votes left out (an answer named a model), some without features, none in the
     // first block (packed without room for them): packed again by `arena rebuild`, which
@@ -465,11 +466,7 @@ fn packed_votes_give_the_board_of_the_votes_row_by_row() {
         .arg(&copy)
         .run()
         .success();
-    let copy_packs: i64 = rusqlite::Connection::open(&copy)
-        .expect("open")
-        .query_row("SELECT count(*) FROM style_packs", [], |r| r.get(0))
-        .expect("packs");
-    assert_eq!(copy_packs, 2, "a copy packs its whole blocks");
+    assert_eq!(packs_in(&copy), 2, "a copy packs its whole blocks");
     let mut copied = style_board_by(t.arena().db(&copy), &[]);
     copied
         .as_object_mut()
